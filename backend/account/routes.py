@@ -1,0 +1,28 @@
+"""The caller's own account: ``/api/v1/me``."""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+from backend.account import service
+from backend.account.schemas import MeSchema, MeUpdateSchema
+from backend.auth.current import current_user, login_required
+
+blp = Blueprint("account", __name__, url_prefix="/api/v1/me", description="Your account")
+
+
+@blp.get("")
+@login_required
+@blp.response(200, MeSchema)
+def me():
+    """Who you are signed in as."""
+    return current_user()
+
+
+@blp.patch("")
+@login_required
+@blp.arguments(MeUpdateSchema)
+@blp.response(200, MeSchema)
+def update_me(changes):
+    """Change your display name or home ward."""
+    return service.update_me(current_user(), changes)

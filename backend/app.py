@@ -1,0 +1,91 @@
+"""The application factory: it wires configuration, extensions, blueprints and handlers."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from flask import Flask, request
+from werkzeug.exceptions import UnsupportedMediaType
+
+from backend.cli import register_commands
+from backend.config import Settings
+from backend.db import configure_engines
+from backend.errors import register_error_handlers
+from backend.extensions import db, limiter, make_api, migrate
+
+# Domains with a ``routes.blp`` flask-smorest blueprint, in registration order.
+API_DOMAINS = ["areas", "account", "auth"]
+BODY_METHODS = {"POST", "PUT", "PATCH"}
+JSON_TYPES = {"application/json"}
+
+
+def create_app(config: dict[str, Any] | None = None, settings: Settings | None = None) -> Flask:
+    """Build the app from the environment (or ``settings``), overridden by ``config``;
+    raises ConfigError when the configuration is unsafe (e.g. dev auth in production)."""
+    settings = settings or Settings.from_env()
+    settings.check()
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.update(settings.flask_config())
+    if config:
+        app.config.update(config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_request_guards(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    db.init_app(app)
+    configure_engines()
+    import backend.models  # noqa: F401 - every model must be mapped before use
+
+    migrate.init_app(
+        app, db, directory=str(_migrations_dir()), render_as_batch=True, compare_type=True
+    )
+    limiter.init_app(app)
+    api = make_api()
+    api.init_app(app)
+    app.extensions["safehaven_api"] = api
+    api.spec.components.security_scheme(
+        "bearerAuth",
+        {"type": "http", "scheme": "bearer", "description": "Firebase ID token (or dev token)"},
+    )
+    api.spec.options["security"] = [{"bearerAuth": []}]
+
+
+def register_blueprints(app: Flask) -> None:
+    from backend.docs import bp as docs_bp
+    from backend.health import bp as health_bp
+
+    app.register_blueprint(health_bp)
+    app.register_blueprint(docs_bp)
+    for domain in API_DOMAINS:
+        module = importlib.import_module(f"backend.{domain}.routes")
+        app.extensions["safehaven_api"].register_blueprint(module.blp)
+
+
+def register_request_guards(app: Flask) -> None:
+    """415 for a body the endpoint cannot read (JSON APIs take JSON; views that accept
+    forms or uploads declare ``accepts_content_types``)."""
+
+    @app.before_request
+    def _require_known_content_type():  # type: ignore[no-untyped-def]
+        if request.method not in BODY_METHODS or not request.path.startswith("/api/"):
+            return None
+        if not request.content_length and not request.headers.get("Transfer-Encoding"):
+            return None
+        view = app.view_functions.get(request.endpoint or "")
+        accepted = getattr(view, "accepts_content_types", JSON_TYPES)
+        if request.mimetype not in accepted:
+            raise UnsupportedMediaType(f"send the body as {' or '.join(sorted(accepted))}")
+        return None
+
+
+def _migrations_dir():  # type: ignore[no-untyped-def]
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent / "migrations"

@@ -1,0 +1,223 @@
+"""Wards and postcodes: loading, point-to-ward and postcode look-up."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from shapely import STRtree
+from shapely.geometry import Point, shape
+from shapely.prepared import prep
+from sqlalchemy import delete, select
+
+from backend.areas.models import Postcode, Ward
+from backend.errors import NotFound, ValidationError, field_error
+from backend.extensions import db
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+WARDS_FILE = DATA_DIR / "wigan_wards_2023.geojson"
+POSTCODES_FILE = DATA_DIR / "wigan_postcodes_gmal2018.csv"
+BOUNDARY_FILE = DATA_DIR / "wigan_boundary_2023.geojson"
+
+# UK postcode shape (outward code + inward code); BFPO and overseas territories are not used here.
+POSTCODE_RE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)\s*([0-9][A-Z]{2})$")
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class LoadSummary:
+    """What a load did: rows imported, rows skipped and why."""
+
+    imported: int
+    skipped: int
+    reasons: dict[str, int]
+
+    def line(self, what: str) -> str:
+        why = ", ".join(f"{n} {reason}" for reason, n in sorted(self.reasons.items())) or "none"
+        return f"{what}: imported {self.imported}, skipped {self.skipped} ({why})"
+
+
+def normalise_postcode(raw: str) -> str:
+    """``"wn11aa"`` -> ``"WN1 1AA"``; raises ValidationError naming ``postcode``."""
+    cleaned = re.sub(r"\s+", "", (raw or "").upper())
+    match = POSTCODE_RE.match(cleaned)
+    if not match:
+        raise field_error("postcode", f"not a UK postcode: {raw[:20]!r}")
+    return f"{match.group(1)} {match.group(2)}"
+
+
+def lookup_postcode(raw: str, field: str = "postcode") -> Postcode:
+    """The postcode row for ``raw``; raises ValidationError if malformed or unknown here."""
+    try:
+        code = normalise_postcode(raw)
+    except ValidationError as exc:
+        raise field_error(field, exc.errors["postcode"][0]) from exc
+    row = db.session.get(Postcode, code)
+    if row is None:
+        raise field_error(field, f"unknown postcode {code} (Wigan Borough postcodes only)")
+    return row
+
+
+class _WardIndex:
+    """Prepared ward polygons in an STRtree; rebuilt when the ward table changes."""
+
+    def __init__(self, wards: list[Ward]) -> None:
+        self.codes = [w.code for w in wards]
+        self.names = {w.code: w.name for w in wards}
+        self.shapes = [shape(json.loads(w.geometry)) for w in wards]
+        self.prepared = [prep(s) for s in self.shapes]
+        self.tree = STRtree(self.shapes)
+
+    def locate(self, lat: float, lon: float) -> str | None:
+        point = Point(lon, lat)
+        for i in sorted(int(i) for i in self.tree.query(point)):
+            if self.prepared[i].covers(point):
+                return self.codes[i]
+        return None
+
+
+_index_lock = threading.Lock()
+_indexes: dict[str, _WardIndex] = {}
+
+
+def _ward_index() -> _WardIndex:
+    key = str(db.engine.url)
+    index = _indexes.get(key)
+    if index is None:
+        with _index_lock:
+            index = _indexes.get(key)
+            if index is None:
+                index = _WardIndex(list(db.session.scalars(select(Ward).order_by(Ward.code))))
+                _indexes[key] = index
+    return index
+
+
+def forget_ward_index() -> None:
+    """Drop cached ward polygons (after the ward table is reloaded)."""
+    with _index_lock:
+        _indexes.clear()
+
+
+def ward_code_for_point(lat: float, lon: float) -> str | None:
+    """The code of the ward containing (lat, lon), or None outside the borough."""
+    return _ward_index().locate(lat, lon)
+
+
+def ward_for_point(lat: float, lon: float) -> Ward | None:
+    """The ward containing (lat, lon), or None outside the borough."""
+    code = ward_code_for_point(lat, lon)
+    return db.session.get(Ward, code) if code else None
+
+
+def list_wards() -> list[Ward]:
+    """All wards by name."""
+    return list(db.session.scalars(select(Ward).order_by(Ward.name)))
+
+
+def get_ward(code: str) -> Ward:
+    """One ward; raises NotFound."""
+    ward = db.session.get(Ward, code)
+    if ward is None:
+        raise NotFound(f"no ward {code!r}")
+    return ward
+
+
+def ward_names() -> dict[str, str]:
+    """Ward code -> name, from the cached index."""
+    return dict(_ward_index().names)
+
+
+def load_wards(path: Path = WARDS_FILE, progress: Progress | None = None) -> LoadSummary:
+    """Replace-or-insert wards from an ONS GeoJSON FeatureCollection (``area_code``, ``area_name``)."""
+    features = json.loads(path.read_text())["features"]
+    imported, reasons = 0, {}
+    for n, feature in enumerate(features, 1):
+        props = feature.get("properties") or {}
+        code, name = props.get("area_code"), props.get("area_name")
+        geometry = feature.get("geometry")
+        if not code or not name or not geometry:
+            reasons["missing code, name or geometry"] = (
+                reasons.get("missing code, name or geometry", 0) + 1
+            )
+            continue
+        geom = shape(geometry)
+        if geom.is_empty or not geom.is_valid:
+            reasons["invalid polygon"] = reasons.get("invalid polygon", 0) + 1
+            continue
+        min_lon, min_lat, max_lon, max_lat = geom.bounds
+        centre = geom.representative_point()
+        db.session.merge(
+            Ward(
+                code=code,
+                name=name,
+                geometry=json.dumps(geometry, separators=(",", ":")),
+                area_m2=float(props.get("area") or 0.0),
+                min_lat=min_lat,
+                min_lon=min_lon,
+                max_lat=max_lat,
+                max_lon=max_lon,
+                centroid_lat=centre.y,
+                centroid_lon=centre.x,
+            )
+        )
+        imported += 1
+        if progress:
+            progress(n, len(features))
+    db.session.commit()
+    forget_ward_index()
+    return LoadSummary(imported, sum(reasons.values()), reasons)
+
+
+def load_postcodes(path: Path = POSTCODES_FILE, progress: Progress | None = None) -> LoadSummary:
+    """Insert or update postcodes from the TfGM CSV (``postcode, lat, lon, wd23cd_derived, ...``)."""
+    with path.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    known_wards = set(db.session.scalars(select(Ward.code)))
+    existing = set(db.session.scalars(select(Postcode.postcode)))
+    imported, reasons = 0, {}
+    new_rows, updates = [], []
+    for n, row in enumerate(rows, 1):
+        try:
+            code = normalise_postcode(row.get("postcode", ""))
+            lat, lon = float(row["lat"]), float(row["lon"])
+        except (ValidationError, KeyError, TypeError, ValueError):
+            reasons["malformed postcode or coordinates"] = (
+                reasons.get("malformed postcode or coordinates", 0) + 1
+            )
+            continue
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            reasons["coordinates out of range"] = reasons.get("coordinates out of range", 0) + 1
+            continue
+        ward = row.get("wd23cd_derived") or None
+        values = {
+            "postcode": code,
+            "lat": lat,
+            "lon": lon,
+            "ward_code": ward if ward in known_wards else None,
+            "lsoa_code": row.get("lsoa21cd_derived") or None,
+        }
+        (updates if code in existing else new_rows).append(values)
+        existing.add(code)
+        imported += 1
+        if progress and (n % 500 == 0 or n == len(rows)):
+            progress(n, len(rows))
+    if new_rows:
+        db.session.execute(Postcode.__table__.insert(), new_rows)
+    if updates:
+        db.session.bulk_update_mappings(Postcode, updates)  # type: ignore[arg-type]
+    db.session.commit()
+    return LoadSummary(imported, sum(reasons.values()), reasons)
+
+
+def clear_areas() -> None:
+    """Delete every postcode and ward (tests and re-seeding)."""
+    db.session.execute(delete(Postcode))
+    db.session.execute(delete(Ward))
+    db.session.commit()
+    forget_ward_index()

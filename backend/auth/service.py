@@ -1,0 +1,219 @@
+"""Token verification (dev or Firebase), users created on first sight, role grants."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+from typing import Any
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from backend.auth.models import User
+from backend.db import utcnow
+from backend.errors import NotFound, ServiceUnavailable, Unauthorized, ValidationError
+from backend.extensions import db
+from shared_schemas.enums import ROLES, Role
+
+log = logging.getLogger(__name__)
+
+DEV_TOKEN_SALT = "safehaven-dev-token"  # noqa: S105 - a namespace, not a secret
+DEV_TOKEN_PREFIX = "dev."  # noqa: S105
+DEV_TOKEN_MAX_AGE = int(timedelta(days=30).total_seconds())
+LAST_SEEN_RESOLUTION = timedelta(minutes=5)
+
+
+def _serializer(secret: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret, salt=DEV_TOKEN_SALT)
+
+
+def mint_dev_token(secret: str, uid: str, role: str = Role.RESIDENT.value) -> str:
+    """A signed development token for ``uid`` (accepted only in dev auth mode)."""
+    if role not in ROLES:
+        raise ValidationError(
+            f"role must be one of {', '.join(ROLES)}", errors={"role": ["unknown role"]}
+        )
+    return DEV_TOKEN_PREFIX + _serializer(secret).dumps({"uid": uid, "role": role, "typ": "dev"})
+
+
+class Identity(dict[str, Any]):
+    """Verified claims: ``uid`` plus optional ``role``, ``email``, ``name``."""
+
+
+def _verify_dev(token: str, secret: str) -> Identity:
+    try:
+        data = _serializer(secret).loads(token[len(DEV_TOKEN_PREFIX) :], max_age=DEV_TOKEN_MAX_AGE)
+    except SignatureExpired as exc:
+        raise Unauthorized("dev token expired; mint a new one with `safehaven dev-token`") from exc
+    except BadSignature as exc:
+        raise Unauthorized("invalid token") from exc
+    if (
+        not isinstance(data, dict)
+        or data.get("typ") != "dev"
+        or not isinstance(data.get("uid"), str)
+    ):
+        raise Unauthorized("invalid token")
+    return Identity(uid=data["uid"], role=data.get("role"))
+
+
+_firebase_lock = threading.Lock()
+_firebase_apps: dict[str, Any] = {}
+
+
+def firebase_app(project_id: str) -> Any:
+    """The firebase-admin app for ``project_id`` (created once per process)."""
+    import firebase_admin
+
+    with _firebase_lock:
+        app = _firebase_apps.get(project_id)
+        if app is None:
+            app = firebase_admin.initialize_app(
+                credential=_firebase_credential(),
+                options={"projectId": project_id},
+                name=f"safehaven-{project_id}",
+            )
+            _firebase_apps[project_id] = app
+        return app
+
+
+def _firebase_credential() -> Any:
+    import os
+
+    from firebase_admin import credentials
+
+    if os.environ.get("FIREBASE_AUTH_EMULATOR_HOST"):
+        return None  # firebase-admin uses its emulator credential
+    if os.environ.get("GOOGLE_APPLICATION_CREDENTIALS"):
+        return credentials.Certificate(os.environ["GOOGLE_APPLICATION_CREDENTIALS"])
+    return credentials.ApplicationDefault()
+
+
+def _verify_firebase(token: str, project_id: str) -> Identity:
+    from firebase_admin import auth as fb_auth
+    from firebase_admin.exceptions import FirebaseError
+
+    try:
+        claims = fb_auth.verify_id_token(token, app=firebase_app(project_id), check_revoked=True)
+    except fb_auth.RevokedIdTokenError as exc:
+        raise Unauthorized("token revoked; sign in again") from exc
+    except fb_auth.UserDisabledError as exc:
+        raise Unauthorized("account disabled") from exc
+    except fb_auth.ExpiredIdTokenError as exc:
+        raise Unauthorized("token expired") from exc
+    except fb_auth.CertificateFetchError as exc:
+        raise ServiceUnavailable("cannot reach the identity provider to check your token") from exc
+    except (fb_auth.InvalidIdTokenError, ValueError) as exc:
+        raise Unauthorized("invalid token") from exc
+    except FirebaseError as exc:
+        log.warning("firebase verification failed: %s", exc)
+        raise Unauthorized("invalid token") from exc
+    return Identity(
+        uid=claims["uid"],
+        role=claims.get("role"),
+        email=claims.get("email"),
+        name=claims.get("name"),
+    )
+
+
+def verify_token(token: str, *, mode: str, secret: str, project_id: str | None) -> Identity:
+    """Verify a bearer token in the configured mode; raises Unauthorized (or 503)."""
+    if not token or len(token) > 4096:
+        raise Unauthorized("invalid token")
+    if token.startswith(DEV_TOKEN_PREFIX):
+        if mode != "dev":
+            raise Unauthorized("dev tokens are not accepted by this server")
+        return _verify_dev(token, secret)
+    if mode != "firebase" or not project_id:
+        raise Unauthorized("invalid token")
+    return _verify_firebase(token, project_id)
+
+
+def user_for_identity(identity: Identity) -> User:
+    """The user row for a verified identity, created on first sight; raises Unauthorized if disabled."""
+    uid = identity["uid"]
+    user = db.session.scalar(select(User).where(User.uid == uid))
+    now = utcnow()
+    if user is None:
+        role = identity.get("role") if identity.get("role") in ROLES else Role.RESIDENT.value
+        user = User(
+            uid=uid,
+            role=role,
+            email=identity.get("email"),
+            display_name=identity.get("name"),
+            last_seen_at=now,
+        )
+        db.session.add(user)
+        try:
+            db.session.commit()
+        except IntegrityError:  # another request created it first
+            db.session.rollback()
+            user = db.session.scalar(select(User).where(User.uid == uid))
+            if user is None:
+                raise
+    elif user.last_seen_at is None or now - user.last_seen_at > LAST_SEEN_RESOLUTION:
+        user.last_seen_at = now
+        db.session.commit()
+    if user.disabled:
+        raise Unauthorized("account disabled")
+    return user
+
+
+def ensure_user(uid: str, role: str) -> User:
+    """Create or update the user ``uid`` with ``role`` (CLI and seeding)."""
+    if role not in ROLES:
+        raise ValidationError(
+            f"role must be one of {', '.join(ROLES)}", errors={"role": ["unknown role"]}
+        )
+    user = db.session.scalar(select(User).where(User.uid == uid))
+    if user is None:
+        user = User(uid=uid, role=role)
+        db.session.add(user)
+    else:
+        user.role = role
+    db.session.commit()
+    return user
+
+
+def get_user(user_id: int) -> User:
+    """One user by id; raises NotFound."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"no user {user_id}")
+    return user
+
+
+def list_users(role: str | None = None) -> list[User]:
+    """Users, optionally of one role, newest first."""
+    stmt = select(User).order_by(User.id.desc())
+    if role:
+        stmt = stmt.where(User.role == role)
+    return list(db.session.scalars(stmt))
+
+
+def grant_role(actor: User, user_id: int, role: str, *, mode: str, project_id: str | None) -> User:
+    """Set ``user_id``'s role (admin only); in Firebase mode also the ``role`` custom claim,
+    and revoke their refresh tokens so the change applies at once. Raises Forbidden,
+    NotFound, ValidationError (an admin cannot demote themselves: someone must stay admin)."""
+    from backend.auth import policy
+
+    policy.require_admin(actor)
+    if role not in ROLES:
+        raise ValidationError(
+            "unknown role", errors={"role": [f"must be one of {', '.join(ROLES)}"]}
+        )
+    user = get_user(user_id)
+    if user.id == actor.id and role != Role.ADMIN.value:
+        raise ValidationError(
+            "an admin cannot remove their own admin role",
+            errors={"role": ["cannot demote yourself"]},
+        )
+    if mode == "firebase" and project_id:
+        from firebase_admin import auth as fb_auth
+
+        app = firebase_app(project_id)
+        fb_auth.set_custom_user_claims(user.uid, {"role": role}, app=app)
+    user.role = role
+    db.session.commit()
+    return user

@@ -1,0 +1,104 @@
+"""The ``safehaven`` command: Flask CLI with serve, db (Flask-Migrate), seed and dev-token."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from backend.config import ConfigError
+
+# Seeders run by ``safehaven seed wigan``, in order: "module:function(echo)".
+SEEDERS = [
+    "backend.areas.seed:seed_wigan",
+    "backend.auth.seed:seed_wigan",
+]
+
+
+def _create_app():  # type: ignore[no-untyped-def]
+    from backend import create_app
+
+    try:
+        return create_app()
+    except ConfigError as exc:
+        click.echo(f"safehaven: {exc}", err=True)
+        sys.exit(2)
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False)
+def cli() -> None:
+    """SafeHaven: the resident-safety service."""
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@with_appcontext
+def serve(host: str, port: int) -> None:
+    """Run the development server (use gunicorn in production)."""
+    from backend.auth.service import mint_dev_token
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    settings = app.config["SAFEHAVEN_SETTINGS"]
+    base = f"http://{host}:{port}"
+    click.echo(
+        f"SafeHaven on {base}  (env={settings.env}, auth={settings.auth_mode}, db={app.extensions['sqlalchemy'].engine.dialect.name})"
+    )
+    click.echo(f"  health   {base}/healthz")
+    click.echo(f"  API docs {base}/docs")
+    click.echo(f"  OpenAPI  {base}/openapi.json")
+    if settings.auth_mode == "dev":
+        click.echo(
+            f"  demo resident token: {mint_dev_token(settings.secret_key, 'demo-resident', 'resident')}"
+        )
+        click.echo(f"  try: curl -H 'Authorization: Bearer <token>' {base}/api/v1/me")
+    app.run(host=host, port=port, threaded=True, use_reloader=False, debug=False)
+
+
+@click.group("seed")
+def seed() -> None:
+    """Load demo and reference data."""
+
+
+@seed.command("wigan")
+@with_appcontext
+def seed_wigan() -> None:
+    """Wigan wards, postcodes, demo users and each domain's demo data (idempotent)."""
+    for spec in SEEDERS:
+        module_name, func_name = spec.split(":")
+        getattr(importlib.import_module(module_name), func_name)(click.echo)
+    click.echo("seed wigan: done")
+
+
+@click.command("dev-token")
+@click.argument("uid")
+@click.option(
+    "--role",
+    type=click.Choice(["resident", "venue_staff", "admin"]),
+    default="resident",
+    show_default=True,
+)
+@with_appcontext
+def dev_token(uid: str, role: str) -> None:
+    """Print a signed dev token for UID (accepted only with SAFEHAVEN_AUTH=dev); sets the user's role."""
+    from backend.auth.service import ensure_user, mint_dev_token
+
+    settings = current_app.config["SAFEHAVEN_SETTINGS"]
+    if settings.auth_mode != "dev":
+        raise click.ClickException("dev tokens are only accepted with SAFEHAVEN_AUTH=dev")
+    ensure_user(uid, role)
+    click.echo(mint_dev_token(settings.secret_key, uid, role))
+
+
+def register_commands(app) -> None:  # type: ignore[no-untyped-def]
+    """Attach SafeHaven's commands to ``app.cli`` (the ``safehaven`` script lists them)."""
+    for command in (serve, seed, dev_token):
+        app.cli.add_command(command)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="safehaven")

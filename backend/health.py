@@ -1,0 +1,50 @@
+"""``GET /healthz``: is the database reachable, and the real-time broker."""
+
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, current_app, jsonify
+from sqlalchemy import text
+
+from backend.extensions import db
+
+bp = Blueprint("health", __name__)
+
+
+def _check_database() -> dict[str, object]:
+    started = time.perf_counter()
+    try:
+        db.session.execute(text("SELECT 1"))
+        db.session.rollback()
+        return {
+            "ok": True,
+            "engine": db.engine.dialect.name,
+            "ms": round((time.perf_counter() - started) * 1000, 2),
+        }
+    except Exception as exc:  # noqa: BLE001 - health reports any failure as a state
+        db.session.rollback()
+        return {"ok": False, "engine": db.engine.dialect.name, "error": exc.__class__.__name__}
+
+
+def _check_broker() -> dict[str, object]:
+    url = current_app.config.get("REDIS_URL")
+    if not url:
+        return {"ok": True, "kind": "in-process"}
+    import redis
+
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
+        client.ping()
+        return {"ok": True, "kind": "redis"}
+    except redis.RedisError as exc:
+        return {"ok": False, "kind": "redis", "error": exc.__class__.__name__}
+
+
+@bp.get("/healthz")
+def healthz():
+    """Liveness and dependencies: 200 when the database and broker answer, else 503."""
+    database, broker = _check_database(), _check_broker()
+    ok = bool(database["ok"] and broker["ok"])
+    body = {"status": "ok" if ok else "degraded", "database": database, "broker": broker}
+    return jsonify(body), 200 if ok else 503

@@ -1,0 +1,7 @@
+"""Every domain's models, imported so the mapper registry and Alembic see them all."""
+
+from backend.areas.models import Postcode, Ward
+from backend.auth.models import User
+from backend.db import Base
+
+__all__ = ["Base", "Postcode", "User", "Ward"]

@@ -1,0 +1,32 @@
+"""The signed-in person as the API shows them."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from shared_schemas.enums import ROLES
+
+
+class MeSchema(Schema):
+    """The caller's own account."""
+
+    id = fields.Integer(required=True)
+    uid = fields.String(required=True)
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    display_name = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+    ward_code = fields.String(allow_none=True)
+    created_at = fields.DateTime(required=True)
+
+
+class MeUpdateSchema(Schema):
+    """What a resident may change about themselves."""
+
+    display_name = fields.String(validate=validate.Length(min=1, max=80), allow_none=True)
+    ward_code = fields.String(validate=validate.Regexp(r"^E05\d{6}$"), allow_none=True)
+
+
+class RoleGrantSchema(Schema):
+    """An admin's change of someone's role."""
+
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))

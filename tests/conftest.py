@@ -1,0 +1,178 @@
+"""Fixtures: one app per test session on the engine under test, clean tables per test,
+and signed-in users of every role.
+
+``SAFEHAVEN_TEST_ENGINE=sqlite`` (default) or ``postgis``. Without PostgreSQL the PostGIS
+pass is skipped with the reason; with ``CI=true`` that is a failure instead."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import text
+
+from tests.support import databases
+from tests.support.apps import make_test_app
+
+REFERENCE_TABLES = {"wards", "postcodes"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if databases.ENGINE not in ("sqlite", "postgis"):
+        raise pytest.UsageError("SAFEHAVEN_TEST_ENGINE must be sqlite or postgis")
+    if databases.ENGINE == "postgis":
+        reason = databases.pg_available()
+        if reason and databases.IN_CI:
+            raise pytest.UsageError(f"CI=true and the PostGIS pass cannot run: {reason}")
+        config._safehaven_pg_skip = reason  # type: ignore[attr-defined]
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"safehaven engine: {databases.ENGINE}"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    reason = getattr(config, "_safehaven_pg_skip", None)
+    for item in items:
+        if databases.ENGINE == "postgis" and reason:
+            item.add_marker(pytest.mark.skip(reason=f"PostGIS pass skipped: {reason}"))
+        elif item.get_closest_marker("postgis") and databases.ENGINE != "postgis":
+            item.add_marker(pytest.mark.skip(reason="runs in the PostGIS pass"))
+        elif item.get_closest_marker("sqlite") and databases.ENGINE != "sqlite":
+            item.add_marker(pytest.mark.skip(reason="runs in the SQLite pass"))
+
+
+@pytest.fixture(scope="session")
+def engine_name() -> str:
+    return databases.ENGINE
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A fresh database for this session (a PostGIS database is dropped at the next run)."""
+    return databases.fresh_database_url(tmp_path_factory.mktemp("db"))
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str):  # type: ignore[no-untyped-def]
+    from backend.areas import service as areas
+    from backend.extensions import db
+
+    app = make_test_app(database_url)
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        areas.load_wards()
+        areas.load_postcodes()
+        db.session.remove()
+    yield app
+    from tests.support.apps import dispose_all
+
+    dispose_all()
+
+
+def _clean_tables(app) -> None:  # type: ignore[no-untyped-def]
+    from backend.extensions import db
+
+    tables = [t for t in reversed(db.metadata.sorted_tables) if t.name not in REFERENCE_TABLES]
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(
+                text(f"TRUNCATE {', '.join(t.name for t in tables)} RESTART IDENTITY CASCADE")
+            )
+        else:
+            for table in tables:
+                conn.execute(table.delete())
+            if conn.execute(
+                text("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'")
+            ).first():
+                conn.execute(text("DELETE FROM sqlite_sequence"))
+
+
+@pytest.fixture(autouse=True)
+def _app_context(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Tests that use the app run inside its context and start from empty tables."""
+    if "app" not in request.fixturenames:
+        yield
+        return
+    app = request.getfixturevalue("app")
+    from backend.extensions import db, limiter
+
+    limiter.reset()
+    with app.app_context():
+        yield
+        db.session.remove()
+        _clean_tables(app)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """A Redis database for tests (``SAFEHAVEN_TEST_REDIS``, default db 15 on loopback), flushed
+    first. Skipped locally when Redis is down; a failure when ``CI=true``."""
+    import redis
+
+    url = os.environ.get("SAFEHAVEN_TEST_REDIS", "redis://127.0.0.1:6379/15")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).flushdb()
+    except redis.RedisError as exc:
+        if databases.IN_CI:
+            pytest.fail(f"CI=true and Redis is not reachable at {url}: {exc}")
+        pytest.skip(f"Redis not reachable at {url}: {exc}")
+    return url
+
+
+@pytest.fixture
+def client(app):  # type: ignore[no-untyped-def]
+    return app.test_client()
+
+
+@dataclass
+class Person:
+    """A signed-in user and the headers that carry their dev token."""
+
+    id: int
+    uid: str
+    role: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@pytest.fixture
+def make_person(app):  # type: ignore[no-untyped-def]
+    from backend.auth.service import ensure_user, mint_dev_token
+
+    def make(uid: str, role: str = "resident") -> Person:
+        user = ensure_user(uid, role)
+        return Person(
+            id=user.id,
+            uid=uid,
+            role=role,
+            token=mint_dev_token(app.config["SECRET_KEY"], uid, role),
+        )
+
+    return make
+
+
+@pytest.fixture
+def resident(make_person) -> Person:  # type: ignore[no-untyped-def]
+    return make_person("resident-alice")
+
+
+@pytest.fixture
+def other_resident(make_person) -> Person:  # type: ignore[no-untyped-def]
+    return make_person("resident-bob")
+
+
+@pytest.fixture
+def venue_staff(make_person) -> Person:  # type: ignore[no-untyped-def]
+    return make_person("staff-carol", "venue_staff")
+
+
+@pytest.fixture
+def admin(make_person) -> Person:  # type: ignore[no-untyped-def]
+    return make_person("admin-dave", "admin")

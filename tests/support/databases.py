@@ -1,0 +1,60 @@
+"""Test databases for both engines: a fresh SQLite file, or a PostGIS database on loopback."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import psycopg
+
+ENGINE = os.environ.get("SAFEHAVEN_TEST_ENGINE", "sqlite")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+PG_SERVER = os.environ.get("SAFEHAVEN_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def pg_database_name(suffix: str = "") -> str:
+    """A database per checkout and per xdist worker, so parallel runs never share one."""
+    checkout = hashlib.sha1(str(ROOT).encode()).hexdigest()[:8]  # noqa: S324 - a name, not security
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    return f"safehaven_test_{checkout}_{worker}{suffix}"
+
+
+def pg_available() -> str | None:
+    """None if the PostgreSQL server answers and has PostGIS, else the reason it cannot be used."""
+    try:
+        with psycopg.connect(f"{PG_SERVER}/postgres", connect_timeout=3, autocommit=True) as conn:
+            row = conn.execute(
+                "SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'"
+            ).fetchone()
+            if row is None:
+                return "PostGIS is not installed (apt-get install postgresql-15-postgis-3)"
+    except psycopg.Error as exc:
+        return f"PostgreSQL is not reachable at {PG_SERVER}: {exc.__class__.__name__}"
+    return None
+
+
+def fresh_pg_database(name: str) -> str:
+    """Drop and create ``name`` with PostGIS; returns its SQLAlchemy URL."""
+    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    with psycopg.connect(f"{PG_SERVER}/{name}", autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+    return f"{PG_SERVER.replace('postgresql://', 'postgresql+psycopg://')}/{name}"
+
+
+def drop_pg_database(name: str) -> None:
+    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def fresh_database_url(tmp_dir: Path, suffix: str = "") -> str:
+    """A new empty database of the engine under test."""
+    if ENGINE == "postgis":
+        return fresh_pg_database(pg_database_name(suffix))
+    path = tmp_dir / f"safehaven{suffix}.sqlite3"
+    if path.exists():
+        path.unlink()
+    return f"sqlite:///{path}"

@@ -305,7 +305,7 @@ def hours_preview(value: str, at: datetime) -> HoursPreview:
             if change is None
             else f"Closed now - opens {_when(change, local)}"
         )
-    return HoursPreview(True, summary, None, oh.normalize())
+    return HoursPreview(True, summary, None, str(oh.normalize()))
 
 
 def require_portal(user: User | None) -> User:

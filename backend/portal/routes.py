@@ -241,7 +241,9 @@ def sign_out():  # type: ignore[no-untyped-def]
     """End this browser's session."""
     service.end_session(request.cookies.get(SESSION_COOKIE))
     response = redirect(url_for("portal.sign_in"), code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/portal", secure=_cookie_secure(), httponly=True, samesite="Lax")
+    response.delete_cookie(
+        SESSION_COOKIE, path="/portal", secure=_cookie_secure(), httponly=True, samesite="Lax"
+    )
     return response
 
 
@@ -259,7 +261,9 @@ def users():  # type: ignore[no-untyped-def]
         raise ValidationError("Unknown role.", errors={"role": [f"one of {', '.join(ROLES)}"]})
     query = (request.args.get("q") or "").strip() or None
     rows = service.list_users_for_admin(g.portal_user, role, query)
-    return render_template("portal/users.html", users=rows, role=role or "", q=query or "", roles=ROLES)
+    return render_template(
+        "portal/users.html", users=rows, role=role or "", q=query or "", roles=ROLES
+    )
 
 
 @bp.post("/users/<int:user_id>/role")

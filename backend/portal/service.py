@@ -298,7 +298,11 @@ def hours_preview(value: str, at: datetime) -> HoursPreview:
     is_open = oh.is_open(local)
     change = oh.next_change(local)
     if is_open:
-        summary = "Open now - always open" if change is None else f"Open now - closes {_when(change, local)}"
+        summary = (
+            "Open now - always open"
+            if change is None
+            else f"Open now - closes {_when(change, local)}"
+        )
     else:
         summary = (
             "Closed now - no opening times"

@@ -40,6 +40,7 @@ class LiveServer:
     """The Flask app served by werkzeug in a thread on 127.0.0.1, on a free port."""
 
     def __init__(self, app) -> None:  # type: ignore[no-untyped-def]
+        self.app = app
         self._server = make_server("127.0.0.1", 0, app, threaded=True)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)

@@ -84,11 +84,11 @@
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify({ email: form.elements.email.value, password: form.elements.password.value, returnSecureToken: true })
       }).then(function (r) { return r.json(); }).then(function (body) {
-        if (!body.idToken) { status.textContent = "Wrong email or password."; return; }
+        if (!body.idToken) { status.textContent = "Wrong email or password."; status.className = "field-error"; return; }
         form.elements.id_token.value = body.idToken;
         form.elements.password.value = "";
         form.submit();
-      }).catch(function () { status.textContent = "Cannot reach the sign-in service."; });
+      }).catch(function () { status.textContent = "Cannot reach the sign-in service."; status.className = "field-error"; });
     });
   }
 

@@ -179,7 +179,9 @@ def test_opening_hours_check_previews_in_plain_english(client, venue_staff):
     saturday_0130 = datetime(2026, 11, 21, 1, 30, tzinfo=UTC)
     assert hours_preview("Fr-Sa 17:00-02:00", saturday_0130).summary == "Open now - closes 02:00"
     tuesday_0130 = datetime(2026, 11, 24, 1, 30, tzinfo=UTC)
-    assert hours_preview("Fr-Sa 17:00-02:00", tuesday_0130).summary == "Closed now - opens Fri 17:00"
+    assert (
+        hours_preview("Fr-Sa 17:00-02:00", tuesday_0130).summary == "Closed now - opens Fri 17:00"
+    )
     assert hours_preview("24/7", tuesday_0130).summary == "Open now - always open"
     bad = hours_preview("Mo-Fr 25:00-26:00", tuesday_0130)
     assert not bad.valid and bad.error

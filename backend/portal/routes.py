@@ -163,6 +163,21 @@ def _http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
     return _error_page(exc.code or 500, exc.name, exc.description or exc.name)
 
 
+@bp.errorhandler(Exception)
+def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
+    import logging
+
+    from sqlalchemy.exc import OperationalError
+
+    from backend.extensions import db
+
+    db.session.rollback()
+    if isinstance(exc, OperationalError):
+        return _error_page(503, "Try again shortly", "The database is busy or unavailable.")
+    logging.getLogger(__name__).exception("portal page failed")
+    return _error_page(500, "Something went wrong", "Something went wrong on our side; try again.")
+
+
 def _safe_next(target: str | None) -> str:
     """Only same-site portal paths (no open redirect)."""
     if not target:
@@ -298,3 +313,23 @@ def local_time(value: Any, fmt: str = "%a %d %b %Y %H:%M") -> str:
     if value is None:
         return "-"
     return value.astimezone(service.LONDON).strftime(fmt)
+
+
+# Domain pages live beside this module and register on ``bp``; each needs its domain's service.
+DOMAIN_PAGES = {
+    "backend.venues": "backend.portal.routes_venues",
+    "backend.reports": "backend.portal.routes_reports",
+    "backend.surveys": "backend.portal.routes_surveys",
+}
+
+
+def _register_domain_pages() -> None:
+    import importlib
+    from importlib.util import find_spec
+
+    for domain, pages in DOMAIN_PAGES.items():
+        if find_spec(domain) is not None and find_spec(pages) is not None:
+            importlib.import_module(pages)
+
+
+_register_domain_pages()

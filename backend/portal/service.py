@@ -320,3 +320,301 @@ def require_portal(user: User | None) -> User:
         raise Forbidden("This account is disabled.")
     policy.require_portal_user(user)
     return user
+
+
+# --- venues ---------------------------------------------------------------------------------
+
+RECHECK_SOON = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class VenueRow:
+    """A venue as the portal lists it: the row plus what staff most need to know."""
+
+    venue: object
+    ward_name: str
+    hours: HoursPreview
+    next_check: datetime | None
+    check_overdue: bool
+    unavailable: bool
+
+
+def next_check_due(venue, now: datetime) -> datetime | None:  # type: ignore[no-untyped-def]
+    """When a verified venue's next check falls due: a year after its last check, or when its
+    staff training lapses, whichever is first (None while not verified)."""
+    from backend.venues.service import RECHECK_AFTER
+
+    if venue.status != "verified":
+        return None
+    candidates = [venue.last_checked_at + RECHECK_AFTER if venue.last_checked_at else now]
+    if venue.staff_trained_until is not None:
+        candidates.append(
+            datetime.combine(venue.staff_trained_until, datetime.min.time(), tzinfo=LONDON)
+        )
+    return min(candidates)
+
+
+def venue_row(venue, now: datetime, names: dict[str, str] | None = None) -> VenueRow:  # type: ignore[no-untyped-def]
+    """Decorate one venue for a page."""
+    from backend.venues.service import is_recheck_due
+
+    names = names if names is not None else _ward_names()
+    due = next_check_due(venue, now)
+    hours = (
+        hours_preview(venue.opening_hours, now)
+        if venue.opening_hours
+        else HoursPreview(False, "No opening hours given")
+    )
+    return VenueRow(
+        venue=venue,
+        ward_name=names.get(venue.ward_code or "", "outside the borough"),
+        hours=hours,
+        next_check=due,
+        check_overdue=is_recheck_due(venue, now),
+        unavailable=bool(venue.unavailable_until and venue.unavailable_until > now),
+    )
+
+
+def _ward_names() -> dict[str, str]:
+    return {code: name for code, name in db.session.execute(select(Ward.code, Ward.name))}
+
+
+def list_venues(
+    actor: User,
+    now: datetime,
+    *,
+    status: str | None = None,
+    ward: str | None = None,
+    query: str | None = None,
+    limit: int = 200,
+) -> list[VenueRow]:
+    """Venue staff: the venues they look after. Admins: every venue, filtered by status, ward
+    or name. Raises Forbidden for anyone else."""
+    from backend.venues.models import Venue, VenueStaff
+
+    policy.require_portal_user(actor)
+    stmt = select(Venue).order_by(Venue.name, Venue.id).limit(limit)
+    if actor.role != Role.ADMIN.value:
+        stmt = stmt.join(VenueStaff, VenueStaff.venue_id == Venue.id).where(
+            VenueStaff.user_id == actor.id
+        )
+    if status:
+        stmt = stmt.where(Venue.status == status)
+    if ward:
+        stmt = stmt.where(Venue.ward_code == ward)
+    if query:
+        stmt = stmt.where(Venue.name.ilike(f"%{query.strip()[:80]}%"))
+    names = _ward_names()
+    return [venue_row(v, now, names) for v in db.session.scalars(stmt)]
+
+
+def venue_for_page(actor: User, venue_id: int):  # type: ignore[no-untyped-def]
+    """A venue its staff member or an admin may manage; raises NotFound or Forbidden."""
+    from backend.venues import policy as venue_policy
+    from backend.venues.service import get_venue
+
+    venue = get_venue(venue_id)
+    venue_policy.require_can_edit(actor, venue)
+    return venue
+
+
+def venue_history(actor: User, venue_id: int) -> list:  # type: ignore[type-arg]
+    """The change log of a venue, newest first."""
+    from backend.venues.service import history
+
+    return list(reversed(history(actor, venue_id)))
+
+
+def verification_queue(actor: User, now: datetime) -> dict[str, list[VenueRow]]:
+    """Admins: venues waiting for a decision (pending, oldest first) and verified venues due
+    for re-check. Raises Forbidden."""
+    from backend.venues.models import Venue
+    from backend.venues.service import recheck_due
+
+    policy.require_admin(actor)
+    names = _ward_names()
+    pending = db.session.scalars(
+        select(Venue).where(Venue.status == "pending").order_by(Venue.created_at, Venue.id)
+    )
+    due = recheck_due(actor, at=now, page=1, per_page=200)["items"]
+    return {
+        "pending": [venue_row(v, now, names) for v in pending],
+        "recheck": [venue_row(getattr(item, "venue", item), now, names) for item in due],
+    }
+
+
+def _friday_of(day) -> datetime:  # type: ignore[no-untyped-def]
+    """The Friday on or after ``day`` (a date)."""
+    return day + timedelta(days=(4 - day.weekday()) % 7)
+
+
+NIGHT_MOMENTS = (
+    ("fri_2300", "Friday 23:00", 0, 23),
+    ("sat_0200", "Saturday 02:00 (Friday night)", 1, 2),
+    ("sat_2300", "Saturday 23:00", 1, 23),
+    ("sun_0200", "Sunday 02:00 (Saturday night)", 2, 2),
+)
+
+
+@dataclass(frozen=True)
+class WardCoverage:
+    code: str
+    name: str
+    open_counts: dict[str, int]
+
+    @property
+    def gaps(self) -> list[str]:
+        return [key for key, count in self.open_counts.items() if count == 0]
+
+
+def night_coverage(actor: User, friday) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """Admins: for each ward, how many verified, available safe places are open at 23:00 and
+    02:00 on the Friday and Saturday nights of the weekend starting ``friday`` (a date; moved
+    forward to a Friday). Raises Forbidden."""
+    from backend.venues import hours
+    from backend.venues.models import Venue
+
+    policy.require_admin(actor)
+    friday = _friday_of(friday)
+    moments = {
+        key: datetime(friday.year, friday.month, friday.day, hour, tzinfo=LONDON)
+        + timedelta(days=offset)
+        for key, _label, offset, hour in NIGHT_MOMENTS
+    }
+    wards = list(db.session.scalars(select(Ward).order_by(Ward.name)))
+    counts = {w.code: dict.fromkeys(moments, 0) for w in wards}
+    venues = db.session.scalars(select(Venue).where(Venue.status == "verified"))
+    for venue in venues:
+        if venue.ward_code not in counts:
+            continue
+        for key, at in moments.items():
+            if venue.unavailable_until is not None and venue.unavailable_until > at:
+                continue
+            if hours.is_open_at(venue.opening_hours, at):
+                counts[venue.ward_code][key] += 1
+    rows = [WardCoverage(w.code, w.name, counts[w.code]) for w in wards]
+    return {
+        "friday": friday,
+        "moments": [(key, label, moments[key]) for key, label, _o, _h in NIGHT_MOMENTS],
+        "wards": rows,
+        "gap_wards": [r for r in rows if r.gaps],
+    }
+
+
+@dataclass
+class VenueForm:
+    """What the venue form holds, as typed as the form allows, plus per-field problems."""
+
+    values: dict[str, object]
+    errors: dict[str, list[str]]
+
+
+def read_venue_form(form, *, locate: bool = False) -> VenueForm:  # type: ignore[no-untyped-def]
+    """Turn the posted venue form into service values; a postcode gives the location when no
+    point is set (or when ``locate`` asks for it). Problems are collected per field."""
+    from datetime import date
+
+    from backend.areas.service import lookup_postcode
+    from backend.errors import ValidationError as AppValidationError
+
+    values: dict[str, object] = {}
+    errors: dict[str, list[str]] = {}
+    for name in (
+        "name",
+        "category",
+        "address",
+        "postcode",
+        "phone",
+        "opening_hours",
+        "accessibility",
+    ):
+        values[name] = (form.get(name) or "").strip()
+    values["schemes"] = form.getlist("schemes")
+    for name in ("lat", "lon"):
+        raw = (form.get(name) or "").strip()
+        if not raw:
+            values[name] = None
+            continue
+        try:
+            number = float(raw)
+        except ValueError:
+            errors[name] = ["must be a number"]
+            values[name] = raw
+            continue
+        limit = 90 if name == "lat" else 180
+        if not math.isfinite(number) or abs(number) > limit:
+            errors[name] = [f"must be between -{limit} and {limit}"]
+        values[name] = number
+    trained = (form.get("staff_trained_until") or "").strip()
+    values["staff_trained_until"] = None
+    if trained:
+        try:
+            values["staff_trained_until"] = date.fromisoformat(trained)
+        except ValueError:
+            errors["staff_trained_until"] = ["use the date picker (YYYY-MM-DD)"]
+    if values["postcode"] and (locate or values["lat"] is None or values["lon"] is None):
+        try:
+            row = lookup_postcode(str(values["postcode"]))
+        except AppValidationError as exc:
+            errors.update(exc.errors)
+        else:
+            values.update(postcode=row.postcode, lat=row.lat, lon=row.lon)
+    if not locate:
+        if not values["name"]:
+            errors.setdefault("name", ["required"])
+        if values["lat"] is None or values["lon"] is None:
+            errors.setdefault("postcode", ["give a postcode (or a latitude and longitude)"])
+        if values["opening_hours"]:
+            check = hours_preview(str(values["opening_hours"]), utcnow())
+            if not check.valid:
+                errors["opening_hours"] = [check.error or "not valid opening hours"]
+    return VenueForm(values, errors)
+
+
+def save_venue(actor: User, form: VenueForm, venue_id: int | None = None):  # type: ignore[no-untyped-def]
+    """Register (``venue_id`` None) or update a venue through the venues service; raises
+    ValidationError with the form's own problems first."""
+    from backend.errors import ValidationError as AppValidationError
+    from backend.venues import service as venues
+
+    if form.errors:
+        raise AppValidationError("Please correct the highlighted fields.", errors=form.errors)
+    data = {k: (v if v != "" else None) for k, v in form.values.items()}
+    if venue_id is None:
+        return venues.create_venue(actor, data)
+    return venues.update_venue(actor, venue_id, data)
+
+
+def set_unavailable(actor: User, venue_id: int, until_local: str, reason: str, now: datetime):  # type: ignore[no-untyped-def]
+    """Mark a venue temporarily unavailable until a local (Europe/London) time, or clear it
+    when ``until_local`` is blank. Raises ValidationError naming ``until``."""
+    from backend.errors import field_error
+    from backend.venues import service as venues
+
+    until = None
+    if until_local.strip():
+        try:
+            until = datetime.fromisoformat(until_local.strip()).replace(tzinfo=LONDON)
+        except ValueError as exc:
+            raise field_error("until", "use the date and time picker") from exc
+    return venues.set_unavailable(actor, venue_id, until=until, reason=reason, now=now)
+
+
+def verify_venue(actor: User, venue_id: int, action: str, note: str, trained: str, now: datetime):  # type: ignore[no-untyped-def]
+    """Approve, reject or suspend with a note (admins); raises ValidationError, Conflict."""
+    from datetime import date
+
+    from backend.errors import field_error
+    from backend.venues import service as venues
+
+    if len(note.strip()) < 3:
+        raise field_error("note", "write a short note (at least 3 characters)")
+    trained_date = None
+    if trained.strip():
+        try:
+            trained_date = date.fromisoformat(trained.strip())
+        except ValueError as exc:
+            raise field_error("staff_trained_until", "use the date picker") from exc
+    return venues.verify(
+        actor, venue_id, action=action, note=note.strip(), staff_trained_until=trained_date, now=now
+    )

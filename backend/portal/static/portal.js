@@ -15,7 +15,7 @@
   function initHours() {
     var input = document.querySelector("[data-hours-check]");
     if (!input) return;
-    var out = document.getElementById(input.getAttribute("aria-describedby").split(" ")[0]);
+    var out = document.getElementById(input.getAttribute("data-hours-preview"));
     var check = debounce(function () {
       var url = input.getAttribute("data-hours-check") + "?value=" + encodeURIComponent(input.value);
       fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })

@@ -58,6 +58,8 @@
           marker.setAttribute("cx", x.toFixed(1));
           marker.setAttribute("cy", y.toFixed(1));
           marker.setAttribute("visibility", "visible");
+          var hint = document.getElementById("map-hint");
+          if (hint) hint.textContent = "The red dot shows the venue.";
           if (status) { status.textContent = p.postcode + " found: marker placed on the map."; status.className = "hint"; }
         })
         .catch(function () {});

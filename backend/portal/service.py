@@ -618,3 +618,149 @@ def verify_venue(actor: User, venue_id: int, action: str, note: str, trained: st
     return venues.verify(
         actor, venue_id, action=action, note=note.strip(), staff_trained_until=trained_date, now=now
     )
+
+
+# --- reports and hotspots ---------------------------------------------------------------------
+
+
+def _day_start(day, field: str) -> datetime:  # type: ignore[no-untyped-def]
+    from datetime import date
+
+    from backend.errors import field_error
+
+    if isinstance(day, date):
+        return datetime(day.year, day.month, day.day, tzinfo=LONDON)
+    try:
+        parsed = date.fromisoformat(str(day).strip())
+    except ValueError as exc:
+        raise field_error(field, "not a date (YYYY-MM-DD)") from exc
+    return datetime(parsed.year, parsed.month, parsed.day, tzinfo=LONDON)
+
+
+@dataclass(frozen=True)
+class ReportFilters:
+    category: str = ""
+    ward: str = ""
+    status: str = ""
+    date_from: str = ""
+    date_to: str = ""
+
+
+def triage_reports(actor: User, filters: ReportFilters, limit: int = 200) -> list:  # type: ignore[type-arg]
+    """Admins: concern reports, newest first, filtered by category, ward, status and the
+    day they were observed (inclusive, Europe/London). Raises Forbidden, ValidationError."""
+    from shared_schemas.reports import REPORT_STATUSES
+
+    from backend.errors import field_error
+    from backend.reports import policy as report_policy
+    from backend.reports.categories import get_category
+    from backend.reports.models import Report
+
+    report_policy.require_can_triage(actor)
+    stmt = select(Report).order_by(Report.observed_at.desc(), Report.id.desc()).limit(limit)
+    if filters.category:
+        stmt = stmt.where(Report.category == get_category(filters.category).code)
+    if filters.ward:
+        stmt = stmt.where(Report.ward_code == filters.ward)
+    if filters.status:
+        if filters.status not in REPORT_STATUSES:
+            raise field_error("status", f"one of {', '.join(REPORT_STATUSES)}")
+        stmt = stmt.where(Report.status == filters.status)
+    start = _day_start(filters.date_from, "date_from") if filters.date_from else None
+    end = _day_start(filters.date_to, "date_to") + timedelta(days=1) if filters.date_to else None
+    if start and end and end <= start:
+        raise field_error("date_to", "must be on or after 'from'")
+    if start:
+        stmt = stmt.where(Report.observed_at >= start)
+    if end:
+        stmt = stmt.where(Report.observed_at < end)
+    return list(db.session.scalars(stmt))
+
+
+def report_for_admin(actor: User, report_id: int):  # type: ignore[no-untyped-def]
+    """One report for triage; raises Forbidden, NotFound."""
+    from backend.reports import policy as report_policy
+    from backend.reports.service import get_report
+
+    report_policy.require_can_triage(actor)
+    return get_report(report_id)
+
+
+def triage(actor: User, report_id: int, status: str, note: str, now: datetime):  # type: ignore[no-untyped-def]
+    """Change a report's status and/or add a public note (shown to the reporter).
+    Raises Forbidden, NotFound, Conflict, ValidationError."""
+    from shared_schemas.reports import REPORT_STATUSES
+
+    from backend.errors import field_error
+    from backend.reports.service import change_status
+
+    if status and status not in REPORT_STATUSES:
+        raise field_error("status", f"one of {', '.join(REPORT_STATUSES)}")
+    if len(note) > 2000:
+        raise field_error("public_note", "2,000 characters at most")
+    return change_status(actor, report_id, status or None, note.strip() or None, now=now)
+
+
+def week_window(week_ending, now: datetime) -> tuple[datetime, datetime]:  # type: ignore[no-untyped-def]
+    """The 7 days up to the end of ``week_ending`` (a date string, Europe/London), or the 7
+    days to ``now`` when blank."""
+    if not week_ending:
+        return now - timedelta(days=7), now
+    end = _day_start(week_ending, "week_ending") + timedelta(days=1)
+    return end - timedelta(days=7), end
+
+
+def hotspot_summary(
+    actor: User, week_ending: str, category: str, now: datetime
+) -> dict[str, object]:
+    """Admins: this week against last week by ward and by category, the ranked cells and
+    the ward shading classes for the map. Raises Forbidden, ValidationError."""
+    from backend.insights import service as insights
+
+    policy.require_admin(actor)
+    start, end = week_window(week_ending, now)
+    result = insights.hotspots(actor, start, end, category=category or None, now=now)
+    by_ward: dict[str, dict[str, object]] = {}
+    by_category: dict[str, dict[str, int]] = {}
+    for cell in result.cells:
+        ward = by_ward.setdefault(
+            cell["ward_code"],
+            {"code": cell["ward_code"], "name": cell["ward_name"], "count": 0, "previous": 0},
+        )
+        cat = by_category.setdefault(cell["category"], {"count": 0, "previous": 0})
+        for key in ("count", "previous"):
+            value = cell[key] or 0
+            ward[key] = int(ward[key]) + value  # type: ignore[call-overload]
+            cat[key] += value
+    wards = sorted(
+        by_ward.values(),
+        key=lambda w: (-(int(w["count"]) - int(w["previous"])), str(w["name"])),  # type: ignore[call-overload]
+    )
+    top = max((int(w["count"]) for w in wards), default=0)  # type: ignore[call-overload]
+    classes = {}
+    for w in wards:
+        count = int(w["count"])  # type: ignore[call-overload]
+        classes[str(w["code"])] = (
+            "c0" if count == 0 or top == 0 else f"c{min(4, 1 + (4 * count - 1) // top)}"
+        )
+    from backend.reports.categories import BY_CODE
+
+    categories = sorted(
+        (
+            {
+                "code": code,
+                "name": BY_CODE[code].name if code in BY_CODE else code,
+                **counts,
+            }
+            for code, counts in by_category.items()
+        ),
+        key=lambda c: (-c["count"], c["name"]),
+    )
+    return {
+        "result": result,
+        "wards": wards,
+        "categories": categories,
+        "classes": classes,
+        "top": top,
+        "csv": insights.to_csv(result),
+    }

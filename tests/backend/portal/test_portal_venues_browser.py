@@ -129,7 +129,7 @@ def test_admin_sees_night_coverage_gaps(browser, admin):
     )
     browser.sign_in(admin.uid)
     browser.go("/portal/coverage?week_of=2026-11-20")
-    assert "Wards with a gap" in browser.text
+    assert "No safe place open at Sat 02:00 (24 of 25 wards)" in browser.text
     gaps = browser.find_all("svg.map path.gap")
     covered = browser.find_all("svg.map path.covered")
     assert len(covered) == 1 and len(gaps) == 24

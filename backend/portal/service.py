@@ -764,3 +764,148 @@ def hotspot_summary(
         "top": top,
         "csv": insights.to_csv(result),
     }
+
+
+# --- surveys ------------------------------------------------------------------------------
+
+MAX_QUICK_QUESTIONS = 5
+
+
+def _slug(text: str, taken: set[str]) -> str:
+    import re
+
+    base = re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")[:60] or "option"
+    value, n = base, 2
+    while value in taken:
+        value, n = f"{base}_{n}", n + 1
+    taken.add(value)
+    return value
+
+
+def _survey_fields(form) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """The survey-level fields of the create form, as the surveys service takes them."""
+    from backend.errors import field_error
+
+    data: dict[str, object] = {
+        "title": (form.get("title") or "").strip(),
+        "description": (form.get("description") or "").strip(),
+        "borough_wide": form.get("borough_wide") == "on",
+        "target_wards": form.getlist("target_wards"),
+    }
+    size = (form.get("min_group_size") or "").strip()
+    if size:
+        try:
+            data["min_group_size"] = int(size)
+        except ValueError as exc:
+            raise field_error("min_group_size", "a whole number") from exc
+    closes = (form.get("closes_at") or "").strip()
+    if closes:
+        try:
+            data["closes_at"] = datetime.fromisoformat(closes).replace(tzinfo=LONDON)
+        except ValueError as exc:
+            raise field_error("closes_at", "use the date and time picker") from exc
+    return data
+
+
+def quick_questions(form) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
+    """Questions from the form's numbered rows (label, type, comma-separated choices,
+    required); blank rows are skipped."""
+    questions: list[dict[str, object]] = []
+    for i in range(1, MAX_QUICK_QUESTIONS + 1):
+        label = (form.get(f"q{i}_label") or "").strip()
+        if not label:
+            continue
+        kind = form.get(f"q{i}_type") or "single_choice"
+        question: dict[str, object] = {
+            "name": f"q{i}",
+            "label": label,
+            "type": kind,
+            "required": form.get(f"q{i}_required") == "on",
+        }
+        if kind in ("single_choice", "multiple_choice"):
+            taken: set[str] = set()
+            question["choices"] = [
+                {"value": _slug(part, taken), "label": part.strip()}
+                for part in (form.get(f"q{i}_choices") or "").split(",")
+                if part.strip()
+            ]
+        questions.append(question)
+    return questions
+
+
+def create_survey_from_form(actor: User, form, upload) -> object:  # type: ignore[no-untyped-def]
+    """Admins: a draft survey from an XLSForm upload, or from the quick question rows.
+    Raises ValidationError naming the field (or the XLSForm row) and the reason."""
+    from marshmallow import ValidationError as SchemaError
+    from shared_schemas.surveys import SurveyCreateSchema
+
+    from backend.errors import ValidationError as AppValidationError
+    from backend.surveys import service as surveys
+
+    policy.require_admin(actor)
+    data = _survey_fields(form)
+    if upload is not None and upload.filename:
+        content = upload.read()
+        fields = {k: v for k, v in data.items() if k != "target_wards"}
+        fields["target_wards"] = ",".join(data["target_wards"])  # type: ignore[arg-type]
+        if isinstance(fields.get("closes_at"), datetime):
+            fields["closes_at"] = fields["closes_at"].isoformat()  # type: ignore[union-attr]
+        fields["borough_wide"] = "true" if data["borough_wide"] else ""
+        if "min_group_size" in fields:
+            fields["min_group_size"] = str(fields["min_group_size"])
+        if not fields.get("title"):
+            fields.pop("title")
+        return surveys.create_from_xlsform(actor, content, upload.filename, fields)
+    data["questions"] = quick_questions(form)
+    if not data["questions"]:
+        raise AppValidationError(
+            "Add at least one question, or upload an XLSForm.",
+            errors={"q1_label": ["add at least one question, or upload an XLSForm"]},
+        )
+    payload = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in data.items()}
+    try:
+        loaded = SurveyCreateSchema().load(payload)
+    except SchemaError as exc:
+        messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+        raise AppValidationError(
+            "Please correct the highlighted fields.",
+            errors={str(k): v if isinstance(v, list) else [str(v)] for k, v in messages.items()},
+        ) from exc
+    return surveys.create_survey(actor, loaded)
+
+
+def list_surveys_for_admin(actor: User, now: datetime) -> list[dict[str, object]]:
+    """Admins: every survey; raises Forbidden."""
+    from backend.surveys import service as surveys
+
+    policy.require_admin(actor)
+    return surveys.list_surveys(actor, now)
+
+
+def survey_page(actor: User, survey_id: int) -> dict[str, object]:
+    """Admins: one survey with its results by ward (small groups suppressed)."""
+    from backend.surveys import service as surveys
+
+    policy.require_admin(actor)
+    survey = surveys.get_survey(actor, survey_id)
+    results = surveys.results(actor, survey_id, by_ward=True)
+    return {"survey": survey, "results": results}
+
+
+def set_survey_status(actor: User, survey_id: int, status: str, now: datetime) -> object:
+    """Admins: open a draft or close an open survey; raises Conflict, ValidationError."""
+    from backend.errors import field_error
+    from backend.surveys import service as surveys
+
+    policy.require_admin(actor)
+    if status not in ("open", "closed"):
+        raise field_error("status", "open or closed")
+    return surveys.set_status(actor, survey_id, status, now)
+
+
+def survey_csv(actor: User, survey_id: int) -> str:
+    """Admins: the anonymised results CSV (small groups suppressed)."""
+    from backend.surveys import service as surveys
+
+    policy.require_admin(actor)
+    return surveys.results_csv(actor, survey_id)

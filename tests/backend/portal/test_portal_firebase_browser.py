@@ -14,7 +14,8 @@ from tests.support.apps import make_test_app
 from tests.support.browser import LiveServer
 from tests.support.firebase_emulator import PROJECT_ID, AuthEmulator
 
-pytestmark = [pytest.mark.firebase, pytest.mark.browser]
+# Sign-in does not depend on the database engine: the emulator starts once, in the SQLite pass.
+pytestmark = [pytest.mark.firebase, pytest.mark.browser, pytest.mark.sqlite]
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ import time
 import click
 from flask import current_app, request
 from flask.cli import with_appcontext
+from flask_limiter.errors import RateLimitExceeded
 from flask_smorest import Blueprint
 from werkzeug.exceptions import HTTPException
 
@@ -48,8 +49,11 @@ def _domain_error(exc: AppError):  # type: ignore[no-untyped-def]
     return render.errors(_fmt(), code, exc.message, exc.headers)
 
 
+@blp.errorhandler(RateLimitExceeded)  # by its code, so the app's own 429 handler is not used
 @blp.errorhandler(HTTPException)
 def _http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
+    if exc.response is not None:  # a rate-limit breach already rendered by _rate_limited
+        return exc.response
     return render.errors(_fmt(), exc.code or 400, exc.description or "error")
 
 

@@ -149,21 +149,25 @@ def w3c(value: datetime | None) -> str | None:
 
 # --- intake ----------------------------------------------------------------------------
 
-FMS_DESCRIPTION = re.compile(
-    r"^\s*title:\s*(?P<title>.*?)\s*(?:\n\s*\n|\n)\s*detail:\s*(?P<detail>.*?)"
-    r"(?:\s*(?:\n\s*\n|\n)\s*url:\s*(?P<url>\S+))?(?P<rest>.*)$",
-    re.DOTALL,
+FMS_TITLE = re.compile(
+    r"^\s*title:[ \t]*(?P<title>[^\n]*)\n\s*detail:[ \t]*(?P<rest>.*)$", re.DOTALL
 )
+FMS_URL = re.compile(r"\n\s*url:[ \t]*(?P<url>\S+)(?P<tail>.*)$", re.DOTALL)
 
 
 def parse_fms_description(text: str) -> tuple[str, str | None]:
-    """FixMyStreet's ``title: ...\\n\\ndetail: ...\\n\\nurl: ...`` into (description, url)."""
-    match = FMS_DESCRIPTION.match(text or "")
+    """FixMyStreet's ``title: ...\\n\\ndetail: ...\\n\\nurl: ...`` into (description, url);
+    any other text is kept as it is."""
+    match = FMS_TITLE.match(text or "")
     if not match:
-        return text.strip(), None
-    title, detail = match.group("title").strip(), match.group("detail").strip()
+        return (text or "").strip(), None
+    title, rest, url = match.group("title").strip(), match.group("rest"), None
+    found = FMS_URL.search(rest)
+    if found:
+        url, rest = found.group("url"), rest[: found.start()]
+    detail = rest.strip()
     body = f"{title}\n\n{detail}" if title and detail else (title or detail)
-    return body, match.group("url")
+    return body, url
 
 
 def _float(form: dict[str, str], name: str) -> float | None:

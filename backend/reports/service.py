@@ -36,9 +36,9 @@ DEFAULT_NEARBY_MINUTES = 30
 STATUS_ORDER = {s: i for i, s in enumerate(REPORT_STATUSES)}
 
 
-def list_categories() -> tuple[Category, ...]:
+def list_categories() -> list[Category]:
     """Every category in display order."""
-    return CATEGORIES
+    return list(CATEGORIES)
 
 
 def snap_to_grid(lat: float, lon: float) -> tuple[float, float]:

@@ -251,6 +251,13 @@ def run_postgis(n: int, repeat: int, windows: list[int]) -> tuple[list[dict], fl
                 return conn.execute(sql, {"prev": prev, "start": start, "end": end}).fetchall()
 
             results = measure("postgis", app, raw_query, repeat, windows)
+            start = END - timedelta(days=windows[0])
+            plan_sql = "EXPLAIN " + RAW_SQL.format(p="%(").replace("%(start", "%(start)s")
+            plan_sql = plan_sql.replace("%(prev", "%(prev)s").replace("%(end", "%(end)s")
+            plan = conn.execute(
+                plan_sql, {"prev": start - (END - start), "start": start, "end": END}
+            ).fetchall()
+            results[0]["plan"] = [line for (line,) in plan]
         from backend.extensions import db
 
         with app.app_context():
@@ -291,6 +298,10 @@ def main() -> None:
             f"{s['first']:8.1f} /{s['median']:7.1f} /{s['best']:7.1f}  "
             f"{q['first']:8.1f} /{q['median']:7.1f} /{q['best']:7.1f}"
         )
+    for r in everything:
+        if "plan" in r:
+            print(f"\nPostGIS plan ({r['window_days']} d):")
+            print("\n".join("  " + line for line in r["plan"]))
     target = [r for r in everything if r["engine"] == "postgis" and r["window_days"] == 7]
     if target:
         ok = target[0]["service_ms"]["median"] < 1000

@@ -3,6 +3,17 @@
 from backend.areas.models import Postcode, Ward
 from backend.auth.models import User
 from backend.db import Base
+from backend.open311.models import Open311Key
 from backend.portal.models import PortalSession
+from backend.reports.models import Report, ReportUpdate
 
-__all__ = ["Base", "PortalSession", "Postcode", "User", "Ward"]
+__all__ = [
+    "Base",
+    "Open311Key",
+    "PortalSession",
+    "Postcode",
+    "Report",
+    "ReportUpdate",
+    "User",
+    "Ward",
+]

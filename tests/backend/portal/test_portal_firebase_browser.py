@@ -18,6 +18,19 @@ from tests.support.firebase_emulator import PROJECT_ID, AuthEmulator
 pytestmark = [pytest.mark.firebase, pytest.mark.browser, pytest.mark.sqlite]
 
 
+def _forget_firebase_apps() -> None:
+    """firebase-admin caches its auth client (and the emulator address it read) per app:
+    drop ours so this module's emulator, on its own port, is the one used."""
+    import firebase_admin
+
+    from backend.auth import service
+
+    with service._firebase_lock:
+        for app in service._firebase_apps.values():
+            firebase_admin.delete_app(app)
+        service._firebase_apps.clear()
+
+
 @pytest.fixture(scope="module")
 def emulator(tmp_path_factory):  # type: ignore[no-untyped-def]
     emu = AuthEmulator(tmp_path_factory.mktemp("firebase-portal"))
@@ -29,7 +42,9 @@ def emulator(tmp_path_factory):  # type: ignore[no-untyped-def]
         pytest.skip(str(exc))
     previous = os.environ.get("FIREBASE_AUTH_EMULATOR_HOST")
     os.environ["FIREBASE_AUTH_EMULATOR_HOST"] = emu.host
+    _forget_firebase_apps()
     yield emu
+    _forget_firebase_apps()
     emu.stop()
     if previous is None:
         os.environ.pop("FIREBASE_AUTH_EMULATOR_HOST", None)

@@ -24,6 +24,7 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
     "--disable-dev-shm-usage",
+    "--lang=en-GB",
     "--window-size=1024,1366",  # a tablet in portrait
 ]
 

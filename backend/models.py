@@ -3,5 +3,6 @@
 from backend.areas.models import Postcode, Ward
 from backend.auth.models import User
 from backend.db import Base
+from backend.venues.models import Venue, VenueChange, VenueStaff
 
 __all__ = ["Base", "Postcode", "User", "Ward"]

@@ -5,4 +5,4 @@ from backend.auth.models import User
 from backend.db import Base
 from backend.venues.models import Venue, VenueChange, VenueStaff
 
-__all__ = ["Base", "Postcode", "User", "Ward"]
+__all__ = ["Base", "Postcode", "User", "Venue", "VenueChange", "VenueStaff", "Ward"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text
@@ -11,6 +11,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from backend import spatial
 from backend.db import Base, utcnow
 from shared_schemas.venues import VenueStatus
+
+# A verified venue is re-checked at least this often.
+RECHECK_INTERVAL = timedelta(days=365)
 
 
 class Venue(spatial.GeoPointMixin, Base):
@@ -55,6 +58,19 @@ class Venue(spatial.GeoPointMixin, Base):
     @property
     def staff_ids(self) -> list[int]:
         return sorted(link.user_id for link in self.staff_links)
+
+    def recheck_due_at(self, at: datetime) -> bool:
+        """Verified, and its last check is older than RECHECK_INTERVAL (or never happened) or
+        its staff training lapsed before ``at``."""
+        if self.status != VenueStatus.VERIFIED.value:
+            return False
+        if self.last_checked_at is None or self.last_checked_at < at - RECHECK_INTERVAL:
+            return True
+        return self.staff_trained_until is not None and self.staff_trained_until < at.date()
+
+    @property
+    def recheck_due(self) -> bool:
+        return self.recheck_due_at(utcnow())
 
     def __repr__(self) -> str:
         return f"<Venue {self.id} {self.name!r} {self.status}>"

@@ -30,17 +30,15 @@ from backend.venues.schemas import (
 
 blp = Blueprint("venues", __name__, url_prefix="/api/v1", description="Safe places")
 
-_public = VenueSchema()
-_manage = VenueManageSchema()
+PUBLIC_FIELDS = tuple(VenueSchema().fields)
 
 
-def _managed(venue: Venue) -> dict[str, Any]:
-    return {**_manage.dump(venue), "recheck_due": service.is_recheck_due(venue)}
-
-
-def _dump(view: service.VenueView) -> dict[str, Any]:
-    """Each audience its own schema: management fields only for the venue's staff and admins."""
-    return _managed(view.venue) if view.can_manage else _public.dump(view.venue)
+def _for_audience(view: service.VenueView) -> Venue | dict[str, Any]:
+    """Each audience its own fields: management details only for the venue's staff and admins
+    (the response schema then dumps only the keys given)."""
+    if view.can_manage:
+        return view.venue
+    return {name: getattr(view.venue, name) for name in PUBLIC_FIELDS}
 
 
 @blp.get("/venues/nearest")
@@ -74,7 +72,7 @@ def venues_geojson(args):
 @blp.response(201, VenueManageSchema)
 def create_venue(data):
     """Register your venue as a safe place (venue staff; starts as pending)."""
-    return _managed(service.create_venue(current_user(), data))
+    return service.create_venue(current_user(), data)
 
 
 @blp.get("/venues/recheck-due")
@@ -83,16 +81,14 @@ def create_venue(data):
 @blp.response(200, VenueManagePageSchema)
 def recheck_due(args):
     """Verified venues whose check or staff training has lapsed (admins)."""
-    result = service.recheck_due(current_user(), **args)
-    result["items"] = [_dump(view) for view in result["items"]]
-    return result
+    return service.recheck_due(current_user(), **args)
 
 
 @blp.get("/venues/<int:venue_id>")
 @blp.response(200, VenueManageSchema)
 def get_venue(venue_id: int):
     """One venue (management fields only for its own staff and admins)."""
-    return _dump(service.view_venue(optional_user(), venue_id))
+    return _for_audience(service.view_venue(optional_user(), venue_id))
 
 
 @blp.patch("/venues/<int:venue_id>")
@@ -101,7 +97,7 @@ def get_venue(venue_id: int):
 @blp.response(200, VenueManageSchema)
 def update_venue(changes, venue_id: int):
     """Change your venue's details (its staff or an admin)."""
-    return _managed(service.update_venue(current_user(), venue_id, changes))
+    return service.update_venue(current_user(), venue_id, changes)
 
 
 @blp.post("/venues/<int:venue_id>/verification")
@@ -110,7 +106,7 @@ def update_venue(changes, venue_id: int):
 @blp.response(200, VenueManageSchema)
 def verify_venue(data, venue_id: int):
     """Approve, reject or suspend a venue, with a note (admins)."""
-    return _managed(service.verify(current_user(), venue_id, **data))
+    return service.verify(current_user(), venue_id, **data)
 
 
 @blp.put("/venues/<int:venue_id>/unavailable")
@@ -119,7 +115,7 @@ def verify_venue(data, venue_id: int):
 @blp.response(200, VenueManageSchema)
 def set_unavailable(data, venue_id: int):
     """Mark your venue temporarily unavailable until a time (null clears it)."""
-    return _managed(service.set_unavailable(current_user(), venue_id, **data))
+    return service.set_unavailable(current_user(), venue_id, **data)
 
 
 @blp.get("/venues/<int:venue_id>/history")

@@ -20,7 +20,7 @@ from backend.db import utcnow
 from backend.errors import Conflict, NotFound, ValidationError, field_error
 from backend.extensions import db
 from backend.venues import hours, policy
-from backend.venues.models import Venue, VenueChange, VenueStaff
+from backend.venues.models import RECHECK_INTERVAL, Venue, VenueChange, VenueStaff
 from shared_schemas.venues import (
     CATEGORIES,
     DEFAULT_RADIUS_M,
@@ -35,7 +35,7 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 CANDIDATES_FILE = DATA_DIR / "wigan_candidate_safe_places.geojson"
 
 WALKING_M_PER_MIN = 80.0  # 4.8 km/h, an unhurried adult pace
-RECHECK_AFTER = timedelta(days=365)
+RECHECK_AFTER = RECHECK_INTERVAL
 MAX_UNAVAILABLE = timedelta(days=30)  # longer than this is a suspension, not an override
 DUPLICATE_WITHIN_M = 25.0
 # Wigan Borough's bounding box is ~377 km^2; a bbox query may cover at most 100 times that.
@@ -88,12 +88,7 @@ def view_venue(actor: User | None, venue_id: int) -> VenueView:
 def is_recheck_due(venue: Venue, at: datetime | None = None) -> bool:
     """A verified venue whose last check is over a year old (or never) or whose staff
     training has lapsed."""
-    if venue.status != VenueStatus.VERIFIED.value:
-        return False
-    at = at or utcnow()
-    if venue.last_checked_at is None or venue.last_checked_at < at - RECHECK_AFTER:
-        return True
-    return venue.staff_trained_until is not None and venue.staff_trained_until < at.date()
+    return venue.recheck_due_at(at or utcnow())
 
 
 # --- nearest --------------------------------------------------------------------------
@@ -311,9 +306,7 @@ def recheck_due(
         )
         .order_by(Venue.last_checked_at.is_(None).desc(), Venue.last_checked_at, Venue.id)
     )
-    result = _page(stmt, page, per_page)
-    result["items"] = [VenueView(v, True) for v in result["items"]]
-    return result
+    return _page(stmt, page, per_page)
 
 
 def history(actor: User, venue_id: int) -> list[VenueChange]:

@@ -12,6 +12,9 @@ from backend import spatial
 from backend.db import Base, utcnow
 from shared_schemas.venues import VenueStatus
 
+# Columns only management views read: deferred, so the hot nearest-search path does not load
+# (or, on SQLite, parse the timestamps of) them; ``undefer_group("manage")`` loads them at once.
+MANAGE: dict[str, Any] = {"deferred": True, "deferred_group": "manage"}
 # A verified venue is re-checked at least this often.
 RECHECK_INTERVAL = timedelta(days=365)
 
@@ -31,25 +34,27 @@ class Venue(spatial.GeoPointMixin, Base):
     opening_hours: Mapped[str | None] = mapped_column(String(500))  # OSM opening_hours syntax
     schemes: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
     accessibility: Mapped[str | None] = mapped_column(String(500))
-    notes: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(Text, **MANAGE)
     ward_code: Mapped[str | None] = mapped_column(
         ForeignKey("wards.code", ondelete="SET NULL"), index=True
     )
     status: Mapped[str] = mapped_column(
         String(12), nullable=False, default=VenueStatus.PENDING.value
     )
-    verification_note: Mapped[str | None] = mapped_column(Text)
+    verification_note: Mapped[str | None] = mapped_column(Text, **MANAGE)
     verified_at: Mapped[datetime | None] = mapped_column()
-    last_checked_at: Mapped[datetime | None] = mapped_column()
-    staff_trained_until: Mapped[date | None] = mapped_column(Date)
+    last_checked_at: Mapped[datetime | None] = mapped_column(**MANAGE)
+    staff_trained_until: Mapped[date | None] = mapped_column(Date, **MANAGE)
     unavailable_until: Mapped[datetime | None] = mapped_column()
-    unavailable_reason: Mapped[str | None] = mapped_column(String(300))
+    unavailable_reason: Mapped[str | None] = mapped_column(String(300), **MANAGE)
     # Where an imported row came from, so a re-import updates it instead of duplicating it.
-    external_ref: Mapped[str | None] = mapped_column(String(200), unique=True)
-    source: Mapped[str | None] = mapped_column(String(200))
+    external_ref: Mapped[str | None] = mapped_column(String(200), unique=True, **MANAGE)
+    source: Mapped[str | None] = mapped_column(String(200), **MANAGE)
     is_demo: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
-    created_at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow, **MANAGE)
+    updated_at: Mapped[datetime] = mapped_column(
+        nullable=False, default=utcnow, onupdate=utcnow, **MANAGE
+    )
 
     staff_links: Mapped[list[VenueStaff]] = relationship(
         back_populates="venue", cascade="all, delete-orphan"

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import undefer_group
 
 from backend import spatial
 from backend.areas import service as areas
@@ -64,7 +65,7 @@ Progress = Callable[[int, int], None]
 
 def get_venue(venue_id: int) -> Venue:
     """The venue with this id, whatever its status; raises NotFound."""
-    venue = db.session.get(Venue, venue_id)
+    venue = db.session.get(Venue, venue_id, options=[undefer_group("manage")])
     if venue is None:
         raise NotFound(f"no venue {venue_id}")
     return venue
@@ -296,6 +297,7 @@ def recheck_due(
     at = (at or utcnow()).astimezone(UTC)
     stmt = (
         select(Venue)
+        .options(undefer_group("manage"))
         .where(
             Venue.status == VenueStatus.VERIFIED.value,
             or_(
@@ -717,7 +719,9 @@ def import_features(
     refs = [v["external_ref"] for v in parsed]
     for start in range(0, len(refs), 500):
         for venue in db.session.scalars(
-            select(Venue).where(Venue.external_ref.in_(refs[start : start + 500]))
+            select(Venue)
+            .options(undefer_group("manage"))
+            .where(Venue.external_ref.in_(refs[start : start + 500]))
         ):
             existing[venue.external_ref or ""] = venue
     total = len(parsed)

@@ -300,3 +300,14 @@ def test_get_venue_for_other_domains(app):
 
     with pytest.raises(NotFound):
         service.get_venue(123456)
+
+
+def test_staff_cannot_verify_their_own_venue_by_editing_it(client, venue_staff):
+    mine = make_venue(status="pending", staff_id=venue_staff.id)
+    for field, value in (("status", "verified"), ("verified_at", "2026-11-21T00:00:00Z")):
+        response = client.patch(
+            f"/api/v1/venues/{mine.id}", json={field: value}, headers=venue_staff.headers
+        )
+        assert response.status_code == 422 and field in response.get_json()["errors"]
+    db.session.expire_all()
+    assert service.get_venue(mine.id).status == "pending"

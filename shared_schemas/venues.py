@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -63,6 +64,12 @@ LONDON = ZoneInfo("Europe/London")
 MAX_LIMIT = 50
 MAX_RADIUS_M = 100_000.0
 DEFAULT_RADIUS_M = 25_000.0
+# Times outside this range are mistakes (and overflow date arithmetic near year 1 or 9999).
+SANE_TIMES = validate.Range(
+    min=datetime(2000, 1, 1, tzinfo=UTC),
+    max=datetime(2100, 1, 1, tzinfo=UTC),
+    error="must be between 2000 and 2100",
+)
 
 
 class CommaList(fields.List):
@@ -98,6 +105,7 @@ class NearestQuerySchema(Schema):
     open_now = fields.Boolean(load_default=True)
     at = fields.AwareDateTime(
         default_timezone=LONDON,
+        validate=SANE_TIMES,
         metadata={
             "description": "ISO 8601 time to evaluate opening hours at (default now); "
             "without an offset it is read as UK local time"
@@ -192,12 +200,12 @@ class VerificationSchema(Schema):
 class UnavailableSchema(Schema):
     """Staff override: the venue cannot help until ``until`` (null clears it)."""
 
-    until = fields.AwareDateTime(required=True, allow_none=True)
+    until = fields.AwareDateTime(required=True, allow_none=True, validate=SANE_TIMES)
     reason = fields.String(validate=validate.Length(max=300), allow_none=True)
 
 
 class RecheckQuerySchema(PageArgsSchema):
-    at = fields.AwareDateTime(default_timezone=LONDON)
+    at = fields.AwareDateTime(default_timezone=LONDON, validate=SANE_TIMES)
 
 
 class VenueSchema(Schema):

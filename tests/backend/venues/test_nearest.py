@@ -140,6 +140,8 @@ def test_category_radius_limit_and_postcode(client):
         ({"lat": "53", "lon": "-2", "radius_m": "-5"}, "radius_m"),
         ({"lat": "53", "lon": "-2", "radius_m": "1e9"}, "radius_m"),
         ({"lat": "53", "lon": "-2", "at": "yesterday"}, "at"),
+        ({"lat": "53", "lon": "-2", "at": "0001-01-01T00:00:00Z"}, "at"),
+        ({"lat": "53", "lon": "-2", "at": "9999-12-31T23:59:59-05:00"}, "at"),
         ({"lat": "53", "lon": "-2", "category": "nightclub"}, "category"),
         ({"lat": "53", "lon": "-2", "open_now": "perhaps"}, "open_now"),
         ({"near": "SW1A 1AA"}, "near"),

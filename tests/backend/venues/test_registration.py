@@ -246,7 +246,14 @@ def test_temporarily_unavailable_hides_a_venue_until_the_time_given(client, venu
 
 
 @pytest.mark.parametrize(
-    "until", ["2020-01-01T00:00:00Z", "2099-01-01T00:00:00Z", "soon", "2026-11-21T02:00:00"]
+    "until",
+    [
+        "2020-01-01T00:00:00Z",
+        "2099-01-01T00:00:00Z",
+        "soon",
+        "2026-11-21T02:00:00",
+        "0001-01-01T00:00:00+01:00",
+    ],
 )
 def test_unavailable_until_must_be_soon_future_and_aware(client, venue_staff, until):
     venue = make_venue(staff_id=venue_staff.id)

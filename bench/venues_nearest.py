@@ -528,6 +528,7 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     engines = args.engines.split(",")
     started = time.perf_counter()
+    load_before = os.getloadavg()
     results = []
     with tempfile.TemporaryDirectory(prefix="bench_venues_") as tmp:
         for size in sizes:
@@ -538,6 +539,11 @@ def main() -> None:
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
             "sqlite": sqlite3.sqlite_version,
+            # Other work on the machine skews every figure: record how busy it was.
+            "load_average_1m_before_after": [
+                round(load_before[0], 2),
+                round(os.getloadavg()[0], 2),
+            ],
         },
         "k": K,
         "at": AT.isoformat(),

@@ -6,6 +6,7 @@ from backend.db import Base
 from backend.open311.models import Open311Key
 from backend.portal.models import PortalSession
 from backend.reports.models import Report, ReportUpdate
+from backend.venues.models import Venue, VenueChange, VenueStaff
 
 __all__ = [
     "Base",
@@ -15,5 +16,8 @@ __all__ = [
     "Report",
     "ReportUpdate",
     "User",
+    "Venue",
+    "VenueChange",
+    "VenueStaff",
     "Ward",
 ]

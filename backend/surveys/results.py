@@ -1,0 +1,373 @@
+"""Survey results: counts and percentages with small-group suppression, the anonymised CSV,
+bar charts, and the perception-versus-experience gap per ward.
+
+Suppression (the same for every reader, admins included): a group is a set of respondents a
+figure describes (everyone, one ward, the people in a ward who answered one question). A group
+smaller than the survey's ``min_group_size`` shows no figures. So that a hidden ward cannot be
+recovered by subtracting the shown wards from the borough total, if the hidden wards together
+number fewer than the minimum, the smallest shown wards are hidden too until they do
+(complementary suppression). Free-text answers are only ever counted, never shown.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib
+import importlib.util
+import io
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from backend.areas.service import ward_names
+from backend.errors import NotFound
+from backend.extensions import db
+from backend.surveys.models import Survey, SurveyAnswer, SurveyQuestion, SurveyResponse
+from shared_schemas.surveys import CATEGORICAL_TYPES, QuestionType
+
+NO_WARD = "unknown"
+CountsByWard = Callable[[datetime, datetime, str | None], dict[str, int] | None]
+
+
+def suppressed_groups(sizes: dict[Hashable, int], minimum: int) -> set[Hashable]:
+    """The groups to hide: those with 1..minimum-1 members, plus the smallest others until
+    the hidden ones together reach ``minimum`` (or every non-empty group is hidden)."""
+    hidden = {k for k, n in sizes.items() if 0 < n < minimum}
+    if not hidden:
+        return hidden
+    shown = sorted((n, str(k), k) for k, n in sizes.items() if n >= minimum)
+    while sum(sizes[k] for k in hidden) < minimum and shown:
+        hidden.add(shown.pop(0)[2])
+    return hidden
+
+
+@dataclass
+class _Response:
+    ward: str
+    answers: dict[int, list[SurveyAnswer]] = field(default_factory=dict)
+
+
+def _load(survey: Survey) -> list[_Response]:
+    responses = {
+        key: _Response(ward or NO_WARD)
+        for key, ward in db.session.execute(
+            select(SurveyResponse.key, SurveyResponse.ward_code).where(
+                SurveyResponse.survey_id == survey.id
+            )
+        )
+    }
+    rows = db.session.scalars(
+        select(SurveyAnswer)
+        .join(SurveyResponse, SurveyAnswer.response_key == SurveyResponse.key)
+        .where(SurveyResponse.survey_id == survey.id)
+    )
+    for row in rows:
+        responses[row.response_key].answers.setdefault(row.question_id, []).append(row)
+    return list(responses.values())
+
+
+def _question_figures(q: SurveyQuestion, group: list[_Response], minimum: int) -> dict[str, Any]:
+    answered = [r.answers[q.id] for r in group if q.id in r.answers]
+    out: dict[str, Any] = {
+        "name": q.name,
+        "label": q.label,
+        "type": q.type,
+        "answered": len(answered),
+        "suppressed": len(answered) < minimum,
+    }
+    if out["suppressed"]:
+        out["answered"] = None
+        return out
+    if q.type in CATEGORICAL_TYPES:
+        counts = Counter(a.value for rows in answered for a in rows)
+        out["options"] = [
+            {
+                "value": c["value"],
+                "label": c["label"],
+                "count": counts.get(c["value"], 0),
+                "percent": round(100.0 * counts.get(c["value"], 0) / len(answered), 1),
+            }
+            for c in q.choices or []
+        ]
+    elif q.type == QuestionType.INTEGER.value:
+        numbers = [rows[0].number for rows in answered if rows[0].number is not None]
+        out["mean"] = round(statistics.fmean(numbers), 2)
+        out["median"] = statistics.median(numbers)
+    return out
+
+
+def _suppressed_question(q: SurveyQuestion) -> dict[str, Any]:
+    return {"name": q.name, "label": q.label, "type": q.type, "answered": None, "suppressed": True}
+
+
+def compute_results(survey: Survey, by_ward: bool = False) -> dict[str, Any]:
+    """Counts and percentages per question, overall and (optionally) per ward, suppressed."""
+    minimum = survey.min_group_size
+    responses = _load(survey)
+    total = len(responses)
+    overall_hidden = total < minimum
+    result: dict[str, Any] = {
+        "survey_id": survey.id,
+        "title": survey.title,
+        "status": survey.status,
+        "min_group_size": minimum,
+        "respondents": None if overall_hidden else total,
+        "suppressed": overall_hidden,
+        "questions": [
+            _suppressed_question(q) if overall_hidden else _question_figures(q, responses, minimum)
+            for q in survey.questions
+        ],
+    }
+    if by_ward:
+        result["wards"] = _ward_breakdown(survey, responses, overall_hidden)
+    return result
+
+
+def _ward_breakdown(
+    survey: Survey, responses: list[_Response], overall_hidden: bool
+) -> list[dict[str, Any]]:
+    minimum = survey.min_group_size
+    groups: dict[str, list[_Response]] = defaultdict(list)
+    for r in responses:
+        groups[r.ward].append(r)
+    for code in survey.target_wards:
+        groups.setdefault(code, [])
+    sizes = {code: len(members) for code, members in groups.items()}
+    hidden = set(groups) if overall_hidden else suppressed_groups(sizes, minimum)  # type: ignore[arg-type]
+    # Per question, the people in each ward who answered it form a group too.
+    hidden_by_question = {
+        q.id: suppressed_groups(
+            {c: sum(1 for r in m if q.id in r.answers) for c, m in groups.items()},  # type: ignore[misc]
+            minimum,
+        )
+        for q in survey.questions
+    }
+    names = ward_names()
+    wards = []
+    for code in sorted(groups, key=lambda c: (names.get(c, "~"), c)):
+        members = groups[code]
+        is_hidden = code in hidden
+        wards.append(
+            {
+                "ward_code": None if code == NO_WARD else code,
+                "ward_name": names.get(code, "No home ward set"),
+                "respondents": None if is_hidden else len(members),
+                "suppressed": is_hidden,
+                "questions": [
+                    _suppressed_question(q)
+                    if is_hidden or code in hidden_by_question[q.id]
+                    else _question_figures(q, members, minimum)
+                    for q in survey.questions
+                ],
+            }
+        )
+    return wards
+
+
+CSV_COLUMNS = [
+    "survey_id",
+    "question",
+    "question_label",
+    "group",
+    "ward_code",
+    "ward_name",
+    "respondents",
+    "answered",
+    "answer",
+    "answer_label",
+    "count",
+    "percent",
+    "mean",
+    "median",
+    "suppressed",
+]
+
+
+def _safe_cell(value: Any) -> Any:
+    """Defuse spreadsheet formulas in text cells (CSV injection)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def _csv_rows(survey_id: int, group: dict[str, Any], label: str) -> Iterable[dict[str, Any]]:
+    for q in group["questions"]:
+        base = {
+            "survey_id": survey_id,
+            "question": q["name"],
+            "question_label": q["label"],
+            "group": label,
+            "ward_code": group.get("ward_code") or "",
+            "ward_name": group.get("ward_name") or "",
+            "respondents": "" if group["respondents"] is None else group["respondents"],
+            "answered": "" if q["answered"] is None else q["answered"],
+            "suppressed": "yes" if q["suppressed"] else "no",
+        }
+        if q["suppressed"] or not q.get("options"):
+            yield {**base, "mean": q.get("mean", ""), "median": q.get("median", "")}
+            continue
+        for option in q["options"]:
+            yield {
+                **base,
+                "answer": option["value"],
+                "answer_label": option["label"],
+                "count": option["count"],
+                "percent": option["percent"],
+            }
+
+
+def results_csv(survey: Survey, by_ward: bool = True) -> str:
+    """The anonymised export: aggregate rows only, the same suppression as the JSON results."""
+    results = compute_results(survey, by_ward=by_ward)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, restval="", lineterminator="\n")
+    writer.writeheader()
+    groups = [(results, "borough")] + [(w, "ward") for w in results.get("wards", [])]
+    for group, label in groups:
+        for row in _csv_rows(survey.id, group, label):
+            writer.writerow({k: _safe_cell(v) for k, v in row.items()})
+    return out.getvalue()
+
+
+def chart_svg(survey: Survey, question_name: str) -> str:
+    """A bar chart (SVG) of one question's overall percentages; a suppressed question draws a
+    notice instead of bars. Raises NotFound for an unknown or non-chartable question."""
+    from matplotlib.backends.backend_svg import FigureCanvasSVG
+    from matplotlib.figure import Figure
+
+    question = next((q for q in survey.questions if q.name == question_name), None)
+    if question is None or question.type not in CATEGORICAL_TYPES:
+        raise NotFound(f"no chartable question {question_name!r} in survey {survey.id}")
+    figures = next(
+        q for q in compute_results(survey)["questions"] if q["name"] == question_name
+    )
+    fig = Figure(figsize=(7, 0.5 * max(len(question.choices or []), 2) + 1.2))
+    FigureCanvasSVG(fig)
+    ax = fig.add_subplot()
+    ax.set_title(question.label[:90], fontsize=10, loc="left")
+    if figures["suppressed"]:
+        ax.text(
+            0.5,
+            0.5,
+            f"Suppressed: fewer than {survey.min_group_size} answers",
+            ha="center",
+            va="center",
+            transform=ax.transAxes,
+        )
+        ax.set_axis_off()
+    else:
+        options = list(reversed(figures["options"]))
+        bars = ax.barh([o["label"][:40] for o in options], [o["percent"] for o in options])
+        ax.bar_label(bars, labels=[f"{o['percent']:.0f}% ({o['count']})" for o in options])
+        ax.set_xlim(0, 110)
+        ax.set_xlabel(f"% of {figures['answered']} who answered")
+    fig.tight_layout()
+    out = io.StringIO()
+    fig.savefig(out, format="svg")
+    return out.getvalue()
+
+
+# ---- perception versus experience ---------------------------------------------------------
+
+
+def live_report_counts(start: datetime, end: datetime, category: str | None) -> dict[str, int] | None:
+    """Concern reports per ward from the reports domain, or None where it is not installed."""
+    if importlib.util.find_spec("backend.reports") is None:
+        return None
+    if importlib.util.find_spec("backend.reports.service") is None:
+        return None
+    module = importlib.import_module("backend.reports.service")
+    return dict(module.counts_by_ward(start, end, category=category))
+
+
+def _share(group: list[_Response], q: SurveyQuestion, values: set[str]) -> tuple[int, int]:
+    answered = [r.answers[q.id] for r in group if q.id in r.answers]
+    hits = sum(1 for rows in answered if any(a.value in values for a in rows))
+    return hits, len(answered)
+
+
+def _pct(hits: int, n: int) -> float | None:
+    return round(100.0 * hits / n, 1) if n else None
+
+
+def perception_gap(
+    survey: Survey, now: datetime, counts_by_ward: CountsByWard | None = None
+) -> dict[str, Any]:
+    """Per ward: the share who call the problem big (perception), the share who experienced it,
+    the gap in percentage points, and the concern reports in that ward over the survey's
+    period. Suppressed like the results. ``counts_by_ward`` defaults to the reports domain."""
+    if not survey.gap:
+        raise NotFound(f"survey {survey.id} pairs no perception and experience questions")
+    gap = survey.gap
+    by_name = {q.name: q for q in survey.questions}
+    perception = by_name[gap["perception"]["question"]]
+    experience = by_name[gap["experience"]["question"]]
+    p_values, e_values = set(gap["perception"]["values"]), set(gap["experience"]["values"])
+    start = survey.opens_at or survey.created_at
+    end = survey.closes_at if survey.closes_at and survey.closes_at < now else now
+    counter = counts_by_ward or live_report_counts
+    reports = counter(start, end, gap.get("report_category"))
+    minimum = survey.min_group_size
+    responses = _load(survey)
+    groups: dict[str, list[_Response]] = defaultdict(list)
+    for r in responses:
+        groups[r.ward].append(r)
+    for code in list(survey.target_wards) + list(reports or {}):
+        groups.setdefault(code, [])
+
+    def both(members: list[_Response]) -> list[_Response]:
+        return [r for r in members if perception.id in r.answers and experience.id in r.answers]
+
+    sizes = {code: len(both(m)) for code, m in groups.items()}
+    hidden = suppressed_groups(sizes, minimum)  # type: ignore[arg-type]
+
+    def figures(members: list[_Response], is_hidden: bool) -> dict[str, Any]:
+        paired = both(members)
+        if is_hidden or not paired:
+            return {
+                "respondents": None if is_hidden else 0,
+                "perception_percent": None,
+                "experience_percent": None,
+                "gap_points": None,
+                "suppressed": is_hidden,
+            }
+        p = _pct(*_share(paired, perception, p_values))
+        e = _pct(*_share(paired, experience, e_values))
+        return {
+            "respondents": len(paired),
+            "perception_percent": p,
+            "experience_percent": e,
+            "gap_points": round(p - e, 1) if p is not None and e is not None else None,
+            "suppressed": False,
+        }
+
+    names = ward_names()
+    total_paired = sum(sizes.values())
+    wards = []
+    for code in sorted(groups, key=lambda c: (names.get(c, "~"), c)):
+        row = {
+            "ward_code": None if code == NO_WARD else code,
+            "ward_name": names.get(code, "No home ward set"),
+            **figures(groups[code], code in hidden or total_paired < minimum),
+            "reports": None if reports is None else int(reports.get(code, 0)),
+        }
+        wards.append(row)
+    return {
+        "survey_id": survey.id,
+        "period": {"start": start, "end": end},
+        "perception": gap["perception"],
+        "experience": gap["experience"],
+        "report_category": gap.get("report_category"),
+        "reports_available": reports is not None,
+        "min_group_size": minimum,
+        "borough": {
+            **figures(responses, total_paired < minimum),
+            "reports": None if reports is None else int(sum(reports.values())),
+        },
+        "wards": wards,
+    }

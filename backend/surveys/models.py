@@ -35,9 +35,7 @@ class Survey(Base):
     )
     source: Mapped[str] = mapped_column(String(10), nullable=False, default="json")
     gap: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    created_by_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL")
-    )
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow)
 
     questions: Mapped[list[SurveyQuestion]] = relationship(
@@ -46,9 +44,7 @@ class Survey(Base):
         cascade="all, delete-orphan",
         lazy="selectin",
     )
-    wards: Mapped[list[SurveyWard]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin"
-    )
+    wards: Mapped[list[SurveyWard]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 
     @property
     def target_wards(self) -> list[str]:

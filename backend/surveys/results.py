@@ -243,9 +243,7 @@ def chart_svg(survey: Survey, question_name: str) -> str:
     question = next((q for q in survey.questions if q.name == question_name), None)
     if question is None or question.type not in CATEGORICAL_TYPES:
         raise NotFound(f"no chartable question {question_name!r} in survey {survey.id}")
-    figures = next(
-        q for q in compute_results(survey)["questions"] if q["name"] == question_name
-    )
+    figures = next(q for q in compute_results(survey)["questions"] if q["name"] == question_name)
     fig = Figure(figsize=(7, 0.5 * max(len(question.choices or []), 2) + 1.2))
     FigureCanvasSVG(fig)
     ax = fig.add_subplot()
@@ -275,7 +273,9 @@ def chart_svg(survey: Survey, question_name: str) -> str:
 # ---- perception versus experience ---------------------------------------------------------
 
 
-def live_report_counts(start: datetime, end: datetime, category: str | None) -> dict[str, int] | None:
+def live_report_counts(
+    start: datetime, end: datetime, category: str | None
+) -> dict[str, int] | None:
     """Concern reports per ward from the reports domain, or None where it is not installed."""
     if importlib.util.find_spec("backend.reports") is None:
         return None
@@ -336,13 +336,13 @@ def perception_gap(
                 "gap_points": None,
                 "suppressed": is_hidden,
             }
-        p = _pct(*_share(paired, perception, p_values))
-        e = _pct(*_share(paired, experience, e_values))
+        p_hits, n = _share(paired, perception, p_values)
+        e_hits, _ = _share(paired, experience, e_values)
         return {
-            "respondents": len(paired),
-            "perception_percent": p,
-            "experience_percent": e,
-            "gap_points": round(p - e, 1) if p is not None and e is not None else None,
+            "respondents": n,
+            "perception_percent": _pct(p_hits, n),
+            "experience_percent": _pct(e_hits, n),
+            "gap_points": round(100.0 * (p_hits - e_hits) / n, 1),
             "suppressed": False,
         }
 

@@ -301,7 +301,11 @@ def seed_wigan(echo: Callable[[str], None]) -> None:
     responses = 0
     plan = [
         (KEY_QUESTIONS, sorted(wards.values()), _key_answers),
-        (NIGHT_SAFETY, sorted(code for name, code in wards.items() if name in NIGHT_WARDS), _night_answers),
+        (
+            NIGHT_SAFETY,
+            sorted(code for name, code in wards.items() if name in NIGHT_WARDS),
+            _night_answers,
+        ),
     ]
     for spec, targets, answer in plan:
         if db.session.scalar(select(Survey.id).where(Survey.title == spec["title"])):

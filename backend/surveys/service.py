@@ -119,9 +119,7 @@ def create_survey(actor: User | None, data: dict[str, Any], source: str = "json"
     return survey
 
 
-def create_from_xlsform(
-    actor: User, content: bytes, filename: str, form: dict[str, Any]
-) -> Survey:
+def create_from_xlsform(actor: User, content: bytes, filename: str, form: dict[str, Any]) -> Survey:
     """Create a draft survey from an XLSForm upload plus the form fields (title, wards...);
     raises ValidationError naming the row and reason of anything unsupported."""
     from marshmallow import ValidationError as SchemaError

@@ -35,7 +35,16 @@ from backend.errors import ValidationError
 
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 DEFAULT_INTEGER_BOUNDS = (0, 1_000_000)
-SURVEY_COLUMNS = {"type", "name", "label", "hint", "required", "relevant", "constraint", "appearance"}
+SURVEY_COLUMNS = {
+    "type",
+    "name",
+    "label",
+    "hint",
+    "required",
+    "relevant",
+    "constraint",
+    "appearance",
+}
 CHOICES_COLUMNS = {"list_name", "list name", "name", "label"}
 SETTINGS_COLUMNS = {"form_title", "form_id", "version"}
 CHILD_KEYS = {"type", "name", "label", "hint", "bind", "control", "parameters", "itemset"}
@@ -63,7 +72,8 @@ class ParsedForm:
 
 def _refuse(problems: list[str]) -> ValidationError:
     return ValidationError(
-        f"XLSForm refused: {problems[0]}" + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
+        f"XLSForm refused: {problems[0]}"
+        + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
         errors={"file": problems},
     )
 
@@ -86,10 +96,16 @@ def _scan_sheets(content: bytes) -> tuple[dict[str, int], list[str]]:
         sheets = {ws.title.strip().lower(): ws for ws in book.worksheets}
         if "survey" not in sheets:
             raise _refuse(["the workbook has no 'survey' sheet"])
-        allowed = {"survey": SURVEY_COLUMNS, "choices": CHOICES_COLUMNS, "settings": SETTINGS_COLUMNS}
+        allowed = {
+            "survey": SURVEY_COLUMNS,
+            "choices": CHOICES_COLUMNS,
+            "settings": SETTINGS_COLUMNS,
+        }
         for sheet_name, ws in sheets.items():
             if sheet_name not in allowed:
-                problems.append(f"sheet '{ws.title}' is not supported (only survey, choices, settings)")
+                problems.append(
+                    f"sheet '{ws.title}' is not supported (only survey, choices, settings)"
+                )
                 continue
             table = [[_cell(v) for v in row] for row in ws.iter_rows(values_only=True)]
             if not table:
@@ -128,7 +144,9 @@ def _parse_with_pyxform(content: bytes, filename: str) -> dict[str, Any]:
     except PyXFormError as exc:
         raise _refuse([str(exc).strip()[:500]]) from exc
     except (ValueError, KeyError, TypeError, zipfile.BadZipFile) as exc:
-        raise _refuse([f"pyxform could not read the form ({exc.__class__.__name__}: {str(exc)[:200]})"]) from exc
+        raise _refuse(
+            [f"pyxform could not read the form ({exc.__class__.__name__}: {str(exc)[:200]})"]
+        ) from exc
     finally:
         os.unlink(path)
 
@@ -171,7 +189,9 @@ def _bounds(expr: str) -> tuple[int | None, int | None] | None:
     return lo, hi
 
 
-def _convert(child: dict[str, Any], rows: dict[str, int]) -> tuple[dict[str, Any] | None, list[str]]:
+def _convert(
+    child: dict[str, Any], rows: dict[str, int]
+) -> tuple[dict[str, Any] | None, list[str]]:
     """One pyxform child as a question, or the reasons it is refused."""
     where = _where(child, rows)
     kind = child.get("type", "")
@@ -217,17 +237,22 @@ def _convert(child: dict[str, Any], rows: dict[str, int]) -> tuple[dict[str, Any
     if extra_control:
         problems.append(f"{where}: {', '.join(sorted(extra_control))} not supported")
     if appearance and not (appearance == "likert" and kind == "select one"):
-        problems.append(f"{where}: appearance '{appearance}' is not supported (only likert on select_one)")
+        problems.append(
+            f"{where}: appearance '{appearance}' is not supported (only likert on select_one)"
+        )
 
     def refuse_constraint(expected: str) -> None:
         problems.append(f"{where}: constraint {constraint!r} is not supported (only {expected})")
 
     if kind in ("select one", "select all that apply"):
         choices = [
-            {"value": _cell(c.get("name")), "label": c.get("label")} for c in child.get("choices") or []
+            {"value": _cell(c.get("name")), "label": c.get("label")}
+            for c in child.get("choices") or []
         ]
         if any(not isinstance(c["label"], str) for c in choices):
-            problems.append(f"{where}: choice labels must be plain text (translations are not supported)")
+            problems.append(
+                f"{where}: choice labels must be plain text (translations are not supported)"
+            )
             choices = [{**c, "label": str(c["label"])} for c in choices]
         values = [c["value"] for c in choices]
         if kind == "select all that apply":
@@ -305,7 +330,9 @@ def parse_xlsform(content: bytes, filename: str = "form.xlsx") -> ParsedForm:
         if child.get("name") == "meta" and child.get("type") == "group":
             for meta in child.get("children") or []:
                 if meta.get("name") != "instanceID":
-                    problems.append(f"{_where(meta, rows)}: metadata '{meta.get('type')}' is not supported")
+                    problems.append(
+                        f"{_where(meta, rows)}: metadata '{meta.get('type')}' is not supported"
+                    )
             continue
         question, refused = _convert(child, rows)
         problems.extend(refused)
@@ -316,7 +343,9 @@ def parse_xlsform(content: bytes, filename: str = "form.xlsx") -> ParsedForm:
     if not questions:
         raise _refuse(["the survey sheet has no questions"])
     title = form.get("title") if isinstance(form.get("title"), str) else None
-    return ParsedForm(title=(title or filename.rsplit(".", 1)[0])[:200], questions=questions, rows=rows)
+    return ParsedForm(
+        title=(title or filename.rsplit(".", 1)[0])[:200], questions=questions, rows=rows
+    )
 
 
 def schema_error_with_rows(exc: SchemaError, parsed: ParsedForm) -> ValidationError:
@@ -334,8 +363,10 @@ def schema_error_with_rows(exc: SchemaError, parsed: ParsedForm) -> ValidationEr
             for index, problems in value.items():
                 name = parsed.questions[int(index)]["name"] if str(index).isdigit() else index
                 row = parsed.rows.get(name)
-                for field_name, msgs in (problems.items() if isinstance(problems, dict) else []):
-                    file_problems.extend(f"survey row {row} ('{name}'): {field_name}: {m}" for m in msgs)
+                for field_name, msgs in problems.items() if isinstance(problems, dict) else []:
+                    file_problems.extend(
+                        f"survey row {row} ('{name}'): {field_name}: {m}" for m in msgs
+                    )
         else:
             errors[key] = value
     if file_problems:

@@ -26,13 +26,17 @@ def test_residents_see_open_surveys_for_their_ward_and_borough_wide_ones(
     nowhere = in_ward("r-nowhere", None)
 
     def titles(person):  # type: ignore[no-untyped-def]
-        return [s["title"] for s in client.get("/api/v1/surveys", headers=person.headers).get_json()]
+        return [
+            s["title"] for s in client.get("/api/v1/surveys", headers=person.headers).get_json()
+        ]
 
     assert titles(abram) == ["Abram and Astley", "Everyone"]
     assert titles(hindley) == ["Everyone"]
     assert titles(nowhere) == ["Everyone"]
     assert client.get(f"/api/v1/surveys/{local['id']}", headers=hindley.headers).status_code == 404
-    assert client.get(f"/api/v1/surveys/{borough['id']}", headers=hindley.headers).status_code == 200
+    assert (
+        client.get(f"/api/v1/surveys/{borough['id']}", headers=hindley.headers).status_code == 200
+    )
     assert answer(client, hindley, local["id"], valid_answers()).status_code == 404
 
 
@@ -73,13 +77,17 @@ def test_answers_outside_the_window_are_refused_by_time(app, admin, in_ward, cre
     person = in_ward("r-time", ABRAM)
     user = db.session.get(User, person.id)
     with pytest.raises(Conflict, match="not opened yet"):
-        service.submit_response(user, survey["id"], valid_answers(), datetime(2029, 12, 31, tzinfo=UTC))
+        service.submit_response(
+            user, survey["id"], valid_answers(), datetime(2029, 12, 31, tzinfo=UTC)
+        )
     _, created = service.submit_response(
         user, survey["id"], valid_answers(), datetime(2030, 1, 15, tzinfo=UTC)
     )
     assert created is True
     with pytest.raises(Conflict, match="closed"):
-        service.submit_response(user, survey["id"], valid_answers(), datetime(2030, 2, 1, tzinfo=UTC))
+        service.submit_response(
+            user, survey["id"], valid_answers(), datetime(2030, 2, 1, tzinfo=UTC)
+        )
 
 
 @pytest.mark.parametrize(
@@ -122,7 +130,9 @@ def test_bad_answers_get_422_naming_the_question(
 
 def test_conditional_question_is_accepted_when_shown(client, in_ward, create_survey):
     survey = create_survey()
-    ok = answer(client, in_ward("r-cond", ABRAM), survey["id"], valid_answers(unsafe="yes", where="home"))
+    ok = answer(
+        client, in_ward("r-cond", ABRAM), survey["id"], valid_answers(unsafe="yes", where="home")
+    )
     assert ok.status_code == 201
     assert ok.get_json()["answers"]["where"] == "home"
 
@@ -131,7 +141,9 @@ def test_conditional_question_is_accepted_when_shown(client, in_ward, create_sur
 def test_malformed_bodies_get_422(client, in_ward, create_survey, body):
     survey = create_survey()
     response = client.post(
-        f"/api/v1/surveys/{survey['id']}/responses", json=body, headers=in_ward("r-m", ABRAM).headers
+        f"/api/v1/surveys/{survey['id']}/responses",
+        json=body,
+        headers=in_ward("r-m", ABRAM).headers,
     )
     assert response.status_code == 422
 
@@ -143,16 +155,25 @@ def test_a_resident_cannot_read_anothers_response(client, in_ward, create_survey
     theirs = client.get(f"/api/v1/surveys/{survey['id']}/responses/mine", headers=bob.headers)
     assert theirs.status_code == 404
     # There is no route that addresses a response by id, and results are aggregate only.
-    assert client.get(f"/api/v1/surveys/{survey['id']}/responses", headers=bob.headers).status_code == 405
+    assert (
+        client.get(f"/api/v1/surveys/{survey['id']}/responses", headers=bob.headers).status_code
+        == 405
+    )
     results = client.get(f"/api/v1/surveys/{survey['id']}/results", headers=bob.headers)
     assert results.status_code == 403
     assert answer(client, bob, survey["id"], valid_answers(colour="red")).status_code == 201
-    assert client.get(
-        f"/api/v1/surveys/{survey['id']}/responses/mine", headers=bob.headers
-    ).get_json()["answers"]["colour"] == "red"
-    assert client.get(
-        f"/api/v1/surveys/{survey['id']}/responses/mine", headers=alice.headers
-    ).get_json()["answers"]["colour"] == "blue"
+    assert (
+        client.get(
+            f"/api/v1/surveys/{survey['id']}/responses/mine", headers=bob.headers
+        ).get_json()["answers"]["colour"]
+        == "red"
+    )
+    assert (
+        client.get(
+            f"/api/v1/surveys/{survey['id']}/responses/mine", headers=alice.headers
+        ).get_json()["answers"]["colour"]
+        == "blue"
+    )
 
 
 def test_stored_answers_cannot_be_linked_to_the_resident(app, client, in_ward, create_survey):

@@ -92,9 +92,18 @@ def test_admin_creates_a_draft_with_implied_choices(client, admin):
             "at least two",
         ),
         ({"questions": [{"name": "1bad", "label": "A", "type": "text"}]}, "questions", "match"),
-        ({"questions": [{"name": "a", "label": "A", "type": "date"}]}, "questions", "Must be one of"),
         (
-            {"gap": {"perception": {"question": "comment", "values": ["x"]}, "experience": {"question": "unsafe", "values": ["yes"]}}},
+            {"questions": [{"name": "a", "label": "A", "type": "date"}]},
+            "questions",
+            "Must be one of",
+        ),
+        (
+            {
+                "gap": {
+                    "perception": {"question": "comment", "values": ["x"]},
+                    "experience": {"question": "unsafe", "values": ["yes"]},
+                }
+            },
             "gap",
             "perception",
         ),
@@ -109,17 +118,31 @@ def test_bad_definitions_get_422_naming_the_field(client, admin, overrides, fiel
 
 
 def test_non_json_bodies_are_refused(client, admin):
-    assert client.post("/api/v1/surveys", data="x", content_type="text/plain", headers=admin.headers).status_code == 415
-    empty = client.post("/api/v1/surveys", data="[]", content_type="application/json", headers=admin.headers)
+    assert (
+        client.post(
+            "/api/v1/surveys", data="x", content_type="text/plain", headers=admin.headers
+        ).status_code
+        == 415
+    )
+    empty = client.post(
+        "/api/v1/surveys", data="[]", content_type="application/json", headers=admin.headers
+    )
     assert empty.status_code == 422
 
 
-def test_residents_and_staff_cannot_author_or_open(client, resident, venue_staff, admin, create_survey):
+def test_residents_and_staff_cannot_author_or_open(
+    client, resident, venue_staff, admin, create_survey
+):
     for person in (resident, venue_staff):
-        assert client.post("/api/v1/surveys", json=body(), headers=person.headers).status_code == 403
+        assert (
+            client.post("/api/v1/surveys", json=body(), headers=person.headers).status_code == 403
+        )
     draft = create_survey(open=False)
     for person in (resident, venue_staff):
-        assert client.post(f"/api/v1/surveys/{draft['id']}/open", headers=person.headers).status_code == 403
+        assert (
+            client.post(f"/api/v1/surveys/{draft['id']}/open", headers=person.headers).status_code
+            == 403
+        )
     assert client.post("/api/v1/surveys", json=body()).status_code == 401
 
 
@@ -129,9 +152,14 @@ def test_residents_cannot_see_drafts(client, in_ward, create_survey):
     assert client.get(f"/api/v1/surveys/{draft['id']}", headers=abram.headers).status_code == 404
     assert client.get("/api/v1/surveys", headers=abram.headers).get_json() == []
     assert client.get("/api/v1/surveys?status=draft", headers=abram.headers).get_json() == []
-    refused = client.post(f"/api/v1/surveys/{draft['id']}/responses", json={"answers": {}}, headers=abram.headers)
+    refused = client.post(
+        f"/api/v1/surveys/{draft['id']}/responses", json={"answers": {}}, headers=abram.headers
+    )
     assert refused.status_code == 404
-    assert client.get(f"/api/v1/surveys/{draft['id']}/results", headers=abram.headers).status_code == 404
+    assert (
+        client.get(f"/api/v1/surveys/{draft['id']}/results", headers=abram.headers).status_code
+        == 404
+    )
 
 
 def test_status_moves_draft_open_closed_only(client, admin, create_survey):
@@ -148,6 +176,8 @@ def test_status_moves_draft_open_closed_only(client, admin, create_survey):
 
 
 def test_a_survey_past_its_closing_time_cannot_be_opened(client, admin, create_survey):
-    draft = create_survey(open=False, opens_at="2001-01-01T00:00:00Z", closes_at="2001-02-01T00:00:00Z")
+    draft = create_survey(
+        open=False, opens_at="2001-01-01T00:00:00Z", closes_at="2001-02-01T00:00:00Z"
+    )
     response = client.post(f"/api/v1/surveys/{draft['id']}/open", headers=admin.headers)
     assert response.status_code == 409 and "closes_at" in response.get_json()["message"]

@@ -11,14 +11,50 @@ import pytest
 
 from tests.backend.surveys.conftest import ABRAM, CLOSES, OPENS
 
-SURVEY_HEADER = ["type", "name", "label", "required", "relevant", "constraint", "appearance", "hint"]
+SURVEY_HEADER = [
+    "type",
+    "name",
+    "label",
+    "required",
+    "relevant",
+    "constraint",
+    "appearance",
+    "hint",
+]
 BASE_ROWS = [
     ["select_one yn", "felt_unsafe", "Have you felt unsafe at night?", "yes", "", "", "", ""],
-    ["select_multiple why", "why", "What made you feel unsafe?", "", "${felt_unsafe} = 'yes'", "count-selected(.) <= 2", "", ""],
+    [
+        "select_multiple why",
+        "why",
+        "What made you feel unsafe?",
+        "",
+        "${felt_unsafe} = 'yes'",
+        "count-selected(.) <= 2",
+        "",
+        "",
+    ],
     ["select_one safe", "safe", "How safe do you feel after dark?", "yes", "", "", "likert", ""],
     ["select_one area", "area", "Where do you go out?", "", "", "", "", ""],
-    ["integer", "evenings", "Evenings out last month", "true", "", ". >= 0 and . <= 31", "", "0 to 31"],
-    ["text", "comment", "Anything else?", "", "selected(${why}, 'dark')", "string-length(.) <= 50", "", ""],
+    [
+        "integer",
+        "evenings",
+        "Evenings out last month",
+        "true",
+        "",
+        ". >= 0 and . <= 31",
+        "",
+        "0 to 31",
+    ],
+    [
+        "text",
+        "comment",
+        "Anything else?",
+        "",
+        "selected(${why}, 'dark')",
+        "string-length(.) <= 50",
+        "",
+        "",
+    ],
 ]
 CHOICES = [
     ["yn", "yes", "Yes"],
@@ -26,14 +62,22 @@ CHOICES = [
     ["why", "dark", "Poor lighting"],
     ["why", "groups", "Groups hanging around"],
     ["why", "drink", "Drink or drugs"],
-    *[["safe", str(i), label] for i, label in enumerate(["Very unsafe", "Unsafe", "Neither", "Safe", "Very safe"], 1)],
+    *[
+        ["safe", str(i), label]
+        for i, label in enumerate(["Very unsafe", "Unsafe", "Neither", "Safe", "Very safe"], 1)
+    ],
     ["area", "wigan", "Wigan town centre"],
     ["area", "leigh", "Leigh town centre"],
 ]
 
 
 def workbook(
-    rows=None, header=None, choices=None, choices_header=None, settings=(("form_title",), ("Night-time safety",)), extra_sheet=None
+    rows=None,
+    header=None,
+    choices=None,
+    choices_header=None,
+    settings=(("form_title",), ("Night-time safety",)),
+    extra_sheet=None,
 ) -> bytes:  # type: ignore[no-untyped-def]
     book = openpyxl.Workbook()
     survey = book.active
@@ -89,7 +133,10 @@ def test_an_xlsform_built_here_is_imported_and_answered(client, admin, in_ward):
     assert q["comment"]["max_length"] == 50
     assert q["comment"]["show_if"] == {"question": "why", "equals": "dark"}
 
-    assert client.post(f"/api/v1/surveys/{survey['id']}/open", headers=admin.headers).status_code == 200
+    assert (
+        client.post(f"/api/v1/surveys/{survey['id']}/open", headers=admin.headers).status_code
+        == 200
+    )
     resident = in_ward("r-xls", ABRAM)
     answers = {
         "felt_unsafe": "yes",
@@ -100,7 +147,9 @@ def test_an_xlsform_built_here_is_imported_and_answered(client, admin, in_ward):
         "comment": "More lights on Bradshawgate",
     }
     ok = client.post(
-        f"/api/v1/surveys/{survey['id']}/responses", json={"answers": answers}, headers=resident.headers
+        f"/api/v1/surveys/{survey['id']}/responses",
+        json={"answers": answers},
+        headers=resident.headers,
     )
     assert ok.status_code == 201, ok.get_json()
     assert ok.get_json()["answers"] == answers
@@ -116,18 +165,30 @@ def test_an_xlsform_built_here_is_imported_and_answered(client, admin, in_ward):
 @pytest.mark.parametrize(
     ("rows", "row_number", "reason"),
     [
-        ([["geopoint", "where", "Where?", "", "", "", "", ""]], 2, "type 'geopoint' is not supported"),
+        (
+            [["geopoint", "where", "Where?", "", "", "", "", ""]],
+            2,
+            "type 'geopoint' is not supported",
+        ),
         ([["date", "when", "When?", "", "", "", "", ""]], 2, "type 'date' is not supported"),
         ([["decimal", "d", "D?", "", "", "", "", ""]], 2, "type 'decimal' is not supported"),
         ([["note", "n", "Read me", "", "", "", "", ""]], 2, "type 'note' is not supported"),
         ([["calculate", "c", "", "", "", "", "", ""]], 2, "Missing calculation"),  # pyxform's own
         ([["start", "start", "", "", "", "", "", ""]], 2, "not supported"),
         (
-            [["begin_group", "g", "G", "", "", "", "", ""], ["text", "t", "T", "", "", "", "", ""], ["end_group", "", "", "", "", "", "", ""]],
+            [
+                ["begin_group", "g", "G", "", "", "", "", ""],
+                ["text", "t", "T", "", "", "", "", ""],
+                ["end_group", "", "", "", "", "", "", ""],
+            ],
             2,
             "groups are not supported",
         ),
-        ([["text", "t", "T", "${felt_unsafe} = 'yes'", "", "", "", ""]], 2, "required must be yes or no"),
+        (
+            [["text", "t", "T", "${felt_unsafe} = 'yes'", "", "", "", ""]],
+            2,
+            "required must be yes or no",
+        ),
         ([["text", "t", "T", "", "${t} != ''", "", "", ""]], 2, "relevant"),
         ([["integer", "i", "I", "", "", ". mod 2 = 0", "", ""]], 2, "constraint"),
         ([["text", "t", "T", "", "", "regex(., '^a')", "", ""]], 2, "constraint"),
@@ -135,7 +196,9 @@ def test_an_xlsform_built_here_is_imported_and_answered(client, admin, in_ward):
         ([["select_one area", "a", "A", "", "", "", "likert", ""]], 2, "five choices named 1"),
     ],
 )
-def test_unsupported_features_are_refused_with_row_and_reason(client, admin, rows, row_number, reason):
+def test_unsupported_features_are_refused_with_row_and_reason(
+    client, admin, rows, row_number, reason
+):
     response = upload(client, admin, workbook(rows=[BASE_ROWS[0], *rows]))
     assert response.status_code == 422, response.get_json()
     problems = response.get_json()["errors"]["file"]
@@ -146,11 +209,29 @@ def test_unsupported_features_are_refused_with_row_and_reason(client, admin, row
 @pytest.mark.parametrize(
     ("kwargs", "fragment"),
     [
-        ({"header": [*SURVEY_HEADER, "default"], "rows": [[*BASE_ROWS[0], "yes"]]}, "survey row 2: column 'default'"),
-        ({"header": [*SURVEY_HEADER, "constraint_message"], "rows": [[*BASE_ROWS[0], "no"]]}, "column 'constraint_message'"),
-        ({"header": ["type", "name", "label::English (en)"], "rows": [["text", "t", "T"]]}, "translations are not supported"),
-        ({"choices_header": ["list_name", "name", "label", "filter"], "choices": [[*c, "x" if i == 0 else ""] for i, c in enumerate(CHOICES)]}, "choices row 2: column 'filter'"),
-        ({"settings": (("form_title", "submission_url"), ("T", "http://example.invalid"))}, "settings row 2: column 'submission_url'"),
+        (
+            {"header": [*SURVEY_HEADER, "default"], "rows": [[*BASE_ROWS[0], "yes"]]},
+            "survey row 2: column 'default'",
+        ),
+        (
+            {"header": [*SURVEY_HEADER, "constraint_message"], "rows": [[*BASE_ROWS[0], "no"]]},
+            "column 'constraint_message'",
+        ),
+        (
+            {"header": ["type", "name", "label::English (en)"], "rows": [["text", "t", "T"]]},
+            "translations are not supported",
+        ),
+        (
+            {
+                "choices_header": ["list_name", "name", "label", "filter"],
+                "choices": [[*c, "x" if i == 0 else ""] for i, c in enumerate(CHOICES)],
+            },
+            "choices row 2: column 'filter'",
+        ),
+        (
+            {"settings": (("form_title", "submission_url"), ("T", "http://example.invalid"))},
+            "settings row 2: column 'submission_url'",
+        ),
         ({"extra_sheet": "external_choices"}, "sheet 'external_choices' is not supported"),
         ({"rows": [["select_one nolist", "x", "X", "", "", "", "", ""]]}, "nolist"),
     ],
@@ -169,12 +250,18 @@ def test_a_relevant_pointing_at_a_later_question_is_refused_with_its_row(client,
     response = upload(client, admin, workbook(rows=rows))
     assert response.status_code == 422
     problems = response.get_json()["errors"]["file"]
-    assert any("survey row 2 ('first')" in p and "not an earlier question" in p for p in problems), problems
+    assert any(
+        "survey row 2 ('first')" in p and "not an earlier question" in p for p in problems
+    ), problems
 
 
 @pytest.mark.parametrize(
     ("content", "fragment"),
-    [(b"", "empty"), (b"not a zip at all", "not a readable .xlsx"), (b"PK\x03\x04broken", "not a readable")],
+    [
+        (b"", "empty"),
+        (b"not a zip at all", "not a readable .xlsx"),
+        (b"PK\x03\x04broken", "not a readable"),
+    ],
 )
 def test_files_that_are_not_workbooks_are_refused(client, admin, content, fragment):
     response = upload(client, admin, content)
@@ -184,7 +271,10 @@ def test_files_that_are_not_workbooks_are_refused(client, admin, content, fragme
 
 def test_upload_without_a_file_or_with_bad_fields(client, admin):
     missing = client.post(
-        "/api/v1/surveys", data={"title": "x"}, content_type="multipart/form-data", headers=admin.headers
+        "/api/v1/surveys",
+        data={"title": "x"},
+        content_type="multipart/form-data",
+        headers=admin.headers,
     )
     assert missing.status_code == 422 and "file" in missing.get_json()["errors"]
     bad_ward = upload(client, admin, workbook(), target_wards="E05999999")

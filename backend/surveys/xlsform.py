@@ -25,6 +25,7 @@ import io
 import os
 import re
 import tempfile
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +35,7 @@ from marshmallow import ValidationError as SchemaError
 from backend.errors import ValidationError
 
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+MAX_UNPACKED_BYTES = 40 * 1024 * 1024  # a small .xlsx that unpacks to more is refused (zip bomb)
 DEFAULT_INTEGER_BOUNDS = (0, 1_000_000)
 SURVEY_COLUMNS = {
     "type",
@@ -76,6 +78,16 @@ def _refuse(problems: list[str]) -> ValidationError:
         + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
         errors={"file": problems},
     )
+
+
+def _check_unpacked_size(content: bytes) -> None:
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise _refuse([f"not a readable .xlsx workbook ({exc.__class__.__name__})"]) from exc
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise _refuse([f"the workbook unpacks to more than {MAX_UNPACKED_BYTES // 2**20} MiB"])
 
 
 def _cell(value: Any) -> str:
@@ -244,6 +256,11 @@ def _convert(
     def refuse_constraint(expected: str) -> None:
         problems.append(f"{where}: constraint {constraint!r} is not supported (only {expected})")
 
+    itemset = _cell(child.get("itemset"))
+    if kind in ("select one", "select all that apply") and re.search(
+        r"\.(csv|xml|geojson)$", itemset
+    ):
+        return None, [f"{where}: choices from a file ({itemset}) are not supported"]
     if kind in ("select one", "select all that apply"):
         choices = [
             {"value": _cell(c.get("name")), "label": c.get("label")}
@@ -318,9 +335,16 @@ def parse_xlsform(content: bytes, filename: str = "form.xlsx") -> ParsedForm:
         raise _refuse(["the uploaded file is empty"])
     if len(content) > MAX_UPLOAD_BYTES:
         raise _refuse([f"the file is larger than {MAX_UPLOAD_BYTES // 1024} KiB"])
-    rows, problems = _scan_sheets(content)
+    _check_unpacked_size(content)
+    with warnings.catch_warnings():
+        # openpyxl warns about workbook extras it ignores (data validation, styles); they
+        # carry no form logic, and the form logic it does read is checked below.
+        warnings.simplefilter("ignore", UserWarning)
+        rows, problems = _scan_sheets(content)
     try:
-        form = _parse_with_pyxform(content, filename)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            form = _parse_with_pyxform(content, filename)
     except ValidationError as exc:
         raise _refuse(problems + list(exc.errors.get("file", []))) from exc
     questions: list[dict[str, Any]] = []
@@ -348,6 +372,18 @@ def parse_xlsform(content: bytes, filename: str = "form.xlsx") -> ParsedForm:
     )
 
 
+def _flatten(messages: Any, prefix: str = "") -> list[str]:
+    """Nested marshmallow messages as ``"choices.0.value: message"`` lines."""
+    if isinstance(messages, dict):
+        out: list[str] = []
+        for key, value in messages.items():
+            out.extend(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    if isinstance(messages, list):
+        return [f"{prefix}: {m}" if prefix else str(m) for m in messages]
+    return [f"{prefix}: {messages}"]
+
+
 def schema_error_with_rows(exc: SchemaError, parsed: ParsedForm) -> ValidationError:
     """The survey-level check's errors, with question problems pointed at their rows."""
     messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
@@ -363,10 +399,9 @@ def schema_error_with_rows(exc: SchemaError, parsed: ParsedForm) -> ValidationEr
             for index, problems in value.items():
                 name = parsed.questions[int(index)]["name"] if str(index).isdigit() else index
                 row = parsed.rows.get(name)
-                for field_name, msgs in problems.items() if isinstance(problems, dict) else []:
-                    file_problems.extend(
-                        f"survey row {row} ('{name}'): {field_name}: {m}" for m in msgs
-                    )
+                file_problems.extend(
+                    f"survey row {row} ('{name}'): {m}" for m in _flatten(problems)
+                )
         else:
             errors[key] = value
     if file_problems:

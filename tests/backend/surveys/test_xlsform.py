@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+import zipfile
 
 import openpyxl
 import pytest
@@ -194,6 +195,8 @@ def test_an_xlsform_built_here_is_imported_and_answered(client, admin, in_ward):
         ([["text", "t", "T", "", "", "regex(., '^a')", "", ""]], 2, "constraint"),
         ([["select_one area", "a", "A", "", "", "", "minimal", ""]], 2, "appearance 'minimal'"),
         ([["select_one area", "a", "A", "", "", "", "likert", ""]], 2, "five choices named 1"),
+        ([["select_one_from_file streets.csv", "s", "S", "", "", "", "", ""]], 2, "from a file"),
+        ([["rank area", "r", "R", "", "", "", "", ""]], 2, "type 'rank' is not supported"),
     ],
 )
 def test_unsupported_features_are_refused_with_row_and_reason(
@@ -240,6 +243,20 @@ def test_unsupported_columns_sheets_and_lists_are_refused(client, admin, kwargs,
     response = upload(client, admin, workbook(**kwargs))
     assert response.status_code == 422, response.get_json()
     assert any(fragment in p for p in response.get_json()["errors"]["file"]), response.get_json()
+
+
+def test_choice_names_the_app_cannot_store_are_refused_with_the_row(client, admin):
+    choices = [
+        ["yn", "yes", "Yes"],
+        ["yn", "no", "No"],
+        ["odd", "a b", "Spaced"],
+        ["odd", "c", "C"],
+    ]
+    rows = [BASE_ROWS[0], ["select_one odd", "odd", "Odd", "", "", "", "", ""]]
+    response = upload(client, admin, workbook(rows=rows, choices=choices))
+    assert response.status_code == 422
+    problems = response.get_json()["errors"]["file"]
+    assert any("survey row 3 ('odd'): choices.0.value" in p for p in problems), problems
 
 
 def test_a_relevant_pointing_at_a_later_question_is_refused_with_its_row(client, admin):
@@ -291,3 +308,15 @@ def test_only_admins_may_upload(client, resident):
         headers=resident.headers,
     )
     assert response.status_code == 403
+
+
+def test_a_workbook_that_unpacks_too_large_is_refused(client, admin, monkeypatch):
+    from backend.surveys import xlsform
+
+    monkeypatch.setattr(xlsform, "MAX_UNPACKED_BYTES", 1024 * 1024)  # keep the test small
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/worksheets/sheet1.xml", b"\0" * (2 * 1024 * 1024))
+    response = upload(client, admin, out.getvalue())
+    assert response.status_code == 422
+    assert "unpacks to more than" in response.get_json()["errors"]["file"][0]

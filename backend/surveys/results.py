@@ -20,9 +20,9 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import case, distinct, func, literal_column, select
 
 from backend.areas.service import ward_names
 from backend.errors import NotFound
@@ -46,13 +46,19 @@ def suppressed_groups(sizes: dict[Hashable, int], minimum: int) -> set[Hashable]
     return hidden
 
 
+class _Answer(NamedTuple):
+    value: str | None
+    number: int | None
+
+
 @dataclass
 class _Response:
     ward: str
-    answers: dict[int, list[SurveyAnswer]] = field(default_factory=dict)
+    answers: dict[int, list[_Answer]] = field(default_factory=dict)
 
 
-def _load(survey: Survey) -> list[_Response]:
+def _load(survey: Survey, question_ids: list[int]) -> list[_Response]:
+    """Every response, with its answers to ``question_ids`` only."""
     responses = {
         key: _Response(ward or NO_WARD)
         for key, ward in db.session.execute(
@@ -61,41 +67,124 @@ def _load(survey: Survey) -> list[_Response]:
             )
         )
     }
-    rows = db.session.scalars(
-        select(SurveyAnswer)
+    rows = db.session.execute(
+        select(
+            SurveyAnswer.response_key,
+            SurveyAnswer.question_id,
+            SurveyAnswer.value,
+            SurveyAnswer.number,
+        )
         .join(SurveyResponse, SurveyAnswer.response_key == SurveyResponse.key)
         .where(SurveyResponse.survey_id == survey.id)
+        .where(SurveyAnswer.question_id.in_(question_ids))
     )
-    for row in rows:
-        responses[row.response_key].answers.setdefault(row.question_id, []).append(row)
+    for key, question_id, value, number in rows:
+        responses[key].answers.setdefault(question_id, []).append(_Answer(value, number))
     return list(responses.values())
 
 
-def _question_figures(q: SurveyQuestion, group: list[_Response], minimum: int) -> dict[str, Any]:
-    answered = [r.answers[q.id] for r in group if q.id in r.answers]
+@dataclass
+class _Tally:
+    """Aggregates of one group (borough or ward), filled from SQL GROUP BY rows."""
+
+    respondents: int = 0
+    answered: Counter[int] = field(default_factory=Counter)  # question id -> people
+    options: dict[int, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    numbers: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
+
+    def add(self, other: _Tally) -> None:
+        self.respondents += other.respondents
+        self.answered.update(other.answered)
+        for qid, counts in other.options.items():
+            self.options[qid].update(counts)
+        for qid, numbers in other.numbers.items():
+            self.numbers[qid].extend(numbers)
+
+
+def _tallies(survey: Survey) -> dict[str, _Tally]:
+    """Per ward (``NO_WARD`` for none): respondents, answered counts, option counts, numbers."""
+    tallies: dict[str, _Tally] = defaultdict(_Tally)
+    base = (
+        select()
+        .select_from(SurveyAnswer)
+        .join(SurveyResponse, SurveyAnswer.response_key == SurveyResponse.key)
+        .where(SurveyResponse.survey_id == survey.id)
+    )
+    for ward, n in db.session.execute(
+        select(SurveyResponse.ward_code, func.count())
+        .where(SurveyResponse.survey_id == survey.id)
+        .group_by(SurveyResponse.ward_code)
+    ):
+        tallies[ward or NO_WARD].respondents = n
+    # One pass: rows per (ward, question, value) for choice questions, per (ward, question) for
+    # the rest; one row is one person except in multiple choice, counted apart below.
+    categorical = [q.id for q in survey.questions if q.type in CATEGORICAL_TYPES]
+    multiple = [q.id for q in survey.questions if q.type == QuestionType.MULTIPLE_CHOICE.value]
+    # Labelled so GROUP BY names the select's column: PostgreSQL would not match two copies
+    # of a CASE with separately bound parameters.
+    value_or_none = case(
+        (SurveyAnswer.question_id.in_(categorical or [-1]), SurveyAnswer.value), else_=None
+    ).label("choice_value")
+    for ward, qid, value, n in db.session.execute(
+        base.add_columns(
+            SurveyResponse.ward_code, SurveyAnswer.question_id, value_or_none, func.count()
+        ).group_by(
+            SurveyResponse.ward_code, SurveyAnswer.question_id, literal_column("choice_value")
+        )
+    ):
+        tally = tallies[ward or NO_WARD]
+        if value is not None:
+            tally.options[qid][value] = n
+        if qid not in multiple:
+            tally.answered[qid] += n
+    if multiple:
+        for ward, qid, n in db.session.execute(
+            base.add_columns(
+                SurveyResponse.ward_code,
+                SurveyAnswer.question_id,
+                func.count(distinct(SurveyAnswer.response_key)),
+            )
+            .where(SurveyAnswer.question_id.in_(multiple))
+            .group_by(SurveyResponse.ward_code, SurveyAnswer.question_id)
+        ):
+            tallies[ward or NO_WARD].answered[qid] = n
+    integers = [q.id for q in survey.questions if q.type == QuestionType.INTEGER.value]
+    if integers:
+        for ward, qid, number in db.session.execute(
+            base.add_columns(
+                SurveyResponse.ward_code, SurveyAnswer.question_id, SurveyAnswer.number
+            )
+            .where(SurveyAnswer.question_id.in_(integers))
+            .where(SurveyAnswer.number.is_not(None))
+        ):
+            tallies[ward or NO_WARD].numbers[qid].append(number)
+    return tallies
+
+
+def _question_figures(q: SurveyQuestion, tally: _Tally, minimum: int) -> dict[str, Any]:
+    answered = tally.answered.get(q.id, 0)
+    if answered < minimum:
+        return _suppressed_question(q)
     out: dict[str, Any] = {
         "name": q.name,
         "label": q.label,
         "type": q.type,
-        "answered": len(answered),
-        "suppressed": len(answered) < minimum,
+        "answered": answered,
+        "suppressed": False,
     }
-    if out["suppressed"]:
-        out["answered"] = None
-        return out
     if q.type in CATEGORICAL_TYPES:
-        counts = Counter(a.value for rows in answered for a in rows)
+        counts = tally.options.get(q.id, Counter())
         out["options"] = [
             {
                 "value": c["value"],
                 "label": c["label"],
                 "count": counts.get(c["value"], 0),
-                "percent": round(100.0 * counts.get(c["value"], 0) / len(answered), 1),
+                "percent": round(100.0 * counts.get(c["value"], 0) / answered, 1),
             }
             for c in q.choices or []
         ]
-    elif q.type == QuestionType.INTEGER.value:
-        numbers = [rows[0].number for rows in answered if rows[0].number is not None]
+    elif q.type == QuestionType.INTEGER.value and tally.numbers.get(q.id):
+        numbers = tally.numbers[q.id]
         out["mean"] = round(statistics.fmean(numbers), 2)
         out["median"] = statistics.median(numbers)
     return out
@@ -108,60 +197,57 @@ def _suppressed_question(q: SurveyQuestion) -> dict[str, Any]:
 def compute_results(survey: Survey, by_ward: bool = False) -> dict[str, Any]:
     """Counts and percentages per question, overall and (optionally) per ward, suppressed."""
     minimum = survey.min_group_size
-    responses = _load(survey)
-    total = len(responses)
-    overall_hidden = total < minimum
+    tallies = _tallies(survey)
+    overall = _Tally()
+    for tally in tallies.values():
+        overall.add(tally)
+    overall_hidden = overall.respondents < minimum
     result: dict[str, Any] = {
         "survey_id": survey.id,
         "title": survey.title,
         "status": survey.status,
         "min_group_size": minimum,
-        "respondents": None if overall_hidden else total,
+        "respondents": None if overall_hidden else overall.respondents,
         "suppressed": overall_hidden,
         "questions": [
-            _suppressed_question(q) if overall_hidden else _question_figures(q, responses, minimum)
+            _suppressed_question(q) if overall_hidden else _question_figures(q, overall, minimum)
             for q in survey.questions
         ],
     }
     if by_ward:
-        result["wards"] = _ward_breakdown(survey, responses, overall_hidden)
+        result["wards"] = _ward_breakdown(survey, tallies, overall_hidden)
     return result
 
 
 def _ward_breakdown(
-    survey: Survey, responses: list[_Response], overall_hidden: bool
+    survey: Survey, tallies: dict[str, _Tally], overall_hidden: bool
 ) -> list[dict[str, Any]]:
     minimum = survey.min_group_size
-    groups: dict[str, list[_Response]] = defaultdict(list)
-    for r in responses:
-        groups[r.ward].append(r)
+    groups = dict(tallies)
     for code in survey.target_wards:
-        groups.setdefault(code, [])
-    sizes = {code: len(members) for code, members in groups.items()}
-    hidden = set(groups) if overall_hidden else suppressed_groups(sizes, minimum)  # type: ignore[arg-type]
+        groups.setdefault(code, _Tally())
+    sizes: dict[Hashable, int] = {code: t.respondents for code, t in groups.items()}
+    hidden = set(groups) if overall_hidden else suppressed_groups(sizes, minimum)
     # Per question, the people in each ward who answered it form a group too.
     hidden_by_question = {
-        q.id: suppressed_groups(
-            {c: sum(1 for r in m if q.id in r.answers) for c, m in groups.items()},  # type: ignore[misc]
-            minimum,
-        )
+        q.id: suppressed_groups({c: t.answered.get(q.id, 0) for c, t in groups.items()}, minimum)
         for q in survey.questions
     }
     names = ward_names()
     wards = []
     for code in sorted(groups, key=lambda c: (names.get(c, "~"), c)):
-        members = groups[code]
+        tally = groups[code]
         is_hidden = code in hidden
         wards.append(
             {
                 "ward_code": None if code == NO_WARD else code,
                 "ward_name": names.get(code, "No home ward set"),
-                "respondents": None if is_hidden else len(members),
+                "respondents": None if is_hidden else tally.respondents,
                 "suppressed": is_hidden,
                 "questions": [
                     _suppressed_question(q)
                     if is_hidden or code in hidden_by_question[q.id]
-                    else _question_figures(q, members, minimum)
+                    else _question_figures(q, tally, minimum)
                     for q in survey.questions
                 ],
             }
@@ -313,7 +399,7 @@ def perception_gap(
     counter = counts_by_ward or live_report_counts
     reports = counter(start, end, gap.get("report_category"))
     minimum = survey.min_group_size
-    responses = _load(survey)
+    responses = _load(survey, [perception.id, experience.id])
     groups: dict[str, list[_Response]] = defaultdict(list)
     for r in responses:
         groups[r.ward].append(r)

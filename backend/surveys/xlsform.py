@@ -320,7 +320,7 @@ def _convert(
 
 def _is_pyxform_meta(child: dict[str, Any]) -> bool:
     """The ``meta`` group pyxform adds itself (instanceID only), not a row of the form."""
-    return (
+    return bool(
         child.get("name") == "meta"
         and child.get("type") == "group"
         and (child.get("control") or {}).get("bodyless")

@@ -272,3 +272,56 @@ def test_gap_over_http_uses_the_reports_domain_when_present(client, admin, creat
     assert (
         client.get(f"/api/v1/surveys/{plain['id']}/gap", headers=admin.headers).status_code == 404
     )
+
+
+def test_sql_tallies_match_a_brute_force_count_on_random_answers(client, admin, create_survey):
+    import random
+    from collections import Counter
+
+    from backend.surveys.models import Survey
+    from shared_schemas.surveys import validate_answers
+
+    survey_json = create_survey(target_wards=[ABRAM, ASTLEY, HINDLEY], min_group_size=4)
+    survey = db.session.get(Survey, survey_json["id"])
+    questions = [q.as_dict() for q in survey.questions]
+    rng = random.Random(7)
+    given: list[tuple[str, dict]] = []
+    for n in range(70):
+        ward = rng.choice([ABRAM, ASTLEY, HINDLEY, None])
+        raw = valid_answers(
+            colour=rng.choice(["red", "blue"]),
+            pets=rng.sample(["cat", "dog", "fish"], rng.randint(0, 2)) or None,
+            safe=rng.randint(1, 5),
+            unsafe=rng.choice(["yes", "no"]),
+            nights=rng.choice([None, rng.randint(0, 31)]),
+        )
+        if raw["unsafe"] == "yes":
+            raw["where"] = rng.choice(["town", "home"])
+        cleaned, errors = validate_answers(questions, raw)
+        assert errors == {}
+        service.store_response(survey, f"rand-{n}", ward, cleaned)
+        given.append((ward or "unknown", cleaned))
+    db.session.commit()
+
+    body = figures.compute_results(survey, by_ward=True)
+    groups = {"borough": given} | {
+        w: [g for g in given if g[0] == w] for w in (ABRAM, ASTLEY, HINDLEY, "unknown")
+    }
+    shown = [("borough", body)] + [(w["ward_code"] or "unknown", w) for w in body["wards"]]
+    for key, group in shown:
+        if group["suppressed"]:
+            continue
+        assert group["respondents"] == len(groups[key])
+        for q in group["questions"]:
+            answers = [a[q["name"]] for _, a in groups[key] if q["name"] in a]
+            if q["suppressed"]:
+                assert len(answers) < 4 or key != "borough"
+                continue
+            assert q["answered"] == len(answers)
+            if "options" in q:
+                flat = Counter(str(v) for a in answers for v in (a if isinstance(a, list) else [a]))
+                assert {o["value"]: o["count"] for o in q["options"]} == {
+                    o["value"]: flat.get(o["value"], 0) for o in q["options"]
+                }
+            if q["name"] == "nights":
+                assert q["mean"] == round(sum(answers) / len(answers), 2)

@@ -57,6 +57,7 @@ def fill(survey, n: int, wards: list[str], rng: random.Random) -> None:  # type:
                         "question_id": row.question_id,
                         "value": row.value,
                         "number": row.number,
+                        "ward_code": ward,
                     }
                 )
     for table, rows in (

@@ -148,3 +148,5 @@ class SurveyAnswer(Base):
     )
     value: Mapped[str | None] = mapped_column(Text)
     number: Mapped[int | None] = mapped_column(Integer)
+    # The response's ward, repeated so results aggregate this table alone (no join).
+    ward_code: Mapped[str | None] = mapped_column(String(9))

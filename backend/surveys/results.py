@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import case, distinct, func, literal_column, select
+from sqlalchemy import case, func, literal_column, select
 
 from backend.areas.service import ward_names
 from backend.errors import NotFound
@@ -58,28 +58,20 @@ class _Response:
 
 
 def _load(survey: Survey, question_ids: list[int]) -> list[_Response]:
-    """Every response, with its answers to ``question_ids`` only."""
-    responses = {
-        key: _Response(ward or NO_WARD)
-        for key, ward in db.session.execute(
-            select(SurveyResponse.key, SurveyResponse.ward_code).where(
-                SurveyResponse.survey_id == survey.id
-            )
-        )
-    }
+    """Every response with an answer to one of ``question_ids``, with those answers."""
+    responses: dict[str, _Response] = {}
     rows = db.session.execute(
         select(
             SurveyAnswer.response_key,
+            SurveyAnswer.ward_code,
             SurveyAnswer.question_id,
             SurveyAnswer.value,
             SurveyAnswer.number,
-        )
-        .join(SurveyResponse, SurveyAnswer.response_key == SurveyResponse.key)
-        .where(SurveyResponse.survey_id == survey.id)
-        .where(SurveyAnswer.question_id.in_(question_ids))
+        ).where(SurveyAnswer.question_id.in_(question_ids))
     )
-    for key, question_id, value, number in rows:
-        responses[key].answers.setdefault(question_id, []).append(_Answer(value, number))
+    for key, ward, question_id, value, number in rows:
+        response = responses.setdefault(key, _Response(ward or NO_WARD))
+        response.answers.setdefault(question_id, []).append(_Answer(value, number))
     return list(responses.values())
 
 
@@ -102,35 +94,31 @@ class _Tally:
 
 
 def _tallies(survey: Survey) -> dict[str, _Tally]:
-    """Per ward (``NO_WARD`` for none): respondents, answered counts, option counts, numbers."""
+    """Per ward (``NO_WARD`` for none): respondents, answered counts, option counts, numbers.
+
+    Question ids belong to one survey and answers carry their response's ward, so every
+    query reads one table (no join whose plan could go wrong on stale statistics)."""
     tallies: dict[str, _Tally] = defaultdict(_Tally)
-    base = (
-        select()
-        .select_from(SurveyAnswer)
-        .join(SurveyResponse, SurveyAnswer.response_key == SurveyResponse.key)
-        .where(SurveyResponse.survey_id == survey.id)
-    )
     for ward, n in db.session.execute(
         select(SurveyResponse.ward_code, func.count())
         .where(SurveyResponse.survey_id == survey.id)
         .group_by(SurveyResponse.ward_code)
     ):
         tallies[ward or NO_WARD].respondents = n
+    all_ids = [q.id for q in survey.questions]
     # One pass: rows per (ward, question, value) for choice questions, per (ward, question) for
     # the rest; one row is one person except in multiple choice, counted apart below.
     categorical = [q.id for q in survey.questions if q.type in CATEGORICAL_TYPES]
     multiple = [q.id for q in survey.questions if q.type == QuestionType.MULTIPLE_CHOICE.value]
-    # Labelled so GROUP BY names the select's column: PostgreSQL would not match two copies
-    # of a CASE with separately bound parameters.
+    # Labelled, and grouped by that name: PostgreSQL would not match two copies of a CASE
+    # with separately bound parameters.
     value_or_none = case(
         (SurveyAnswer.question_id.in_(categorical or [-1]), SurveyAnswer.value), else_=None
     ).label("choice_value")
     for ward, qid, value, n in db.session.execute(
-        base.add_columns(
-            SurveyResponse.ward_code, SurveyAnswer.question_id, value_or_none, func.count()
-        ).group_by(
-            SurveyResponse.ward_code, SurveyAnswer.question_id, literal_column("choice_value")
-        )
+        select(SurveyAnswer.ward_code, SurveyAnswer.question_id, value_or_none, func.count())
+        .where(SurveyAnswer.question_id.in_(all_ids))
+        .group_by(SurveyAnswer.ward_code, SurveyAnswer.question_id, literal_column("choice_value"))
     ):
         tally = tallies[ward or NO_WARD]
         if value is not None:
@@ -138,26 +126,28 @@ def _tallies(survey: Survey) -> dict[str, _Tally]:
         if qid not in multiple:
             tally.answered[qid] += n
     if multiple:
-        for ward, qid, n in db.session.execute(
-            base.add_columns(
-                SurveyResponse.ward_code,
-                SurveyAnswer.question_id,
-                func.count(distinct(SurveyAnswer.response_key)),
-            )
+        # People, not choices: one (response, question) pair per person who answered.
+        pairs = (
+            select(SurveyAnswer.ward_code, SurveyAnswer.question_id, SurveyAnswer.response_key)
             .where(SurveyAnswer.question_id.in_(multiple))
-            .group_by(SurveyResponse.ward_code, SurveyAnswer.question_id)
+            .group_by(SurveyAnswer.ward_code, SurveyAnswer.question_id, SurveyAnswer.response_key)
+            .subquery()
+        )
+        for ward, qid, n in db.session.execute(
+            select(pairs.c.ward_code, pairs.c.question_id, func.count()).group_by(
+                pairs.c.ward_code, pairs.c.question_id
+            )
         ):
             tallies[ward or NO_WARD].answered[qid] = n
     integers = [q.id for q in survey.questions if q.type == QuestionType.INTEGER.value]
     if integers:
         for ward, qid, number in db.session.execute(
-            base.add_columns(
-                SurveyResponse.ward_code, SurveyAnswer.question_id, SurveyAnswer.number
-            )
+            select(SurveyAnswer.ward_code, SurveyAnswer.question_id, SurveyAnswer.number)
             .where(SurveyAnswer.question_id.in_(integers))
             .where(SurveyAnswer.number.is_not(None))
         ):
-            tallies[ward or NO_WARD].numbers[qid].append(number)
+            if number is not None:
+                tallies[ward or NO_WARD].numbers[qid].append(number)
     return tallies
 
 

@@ -275,6 +275,7 @@ def store_response(
     for name, value in cleaned.items():
         for row in _store_value(by_name[name], value):
             row.response_key = key
+            row.ward_code = ward_code
             db.session.add(row)
     return created
 

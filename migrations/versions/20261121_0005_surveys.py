@@ -87,6 +87,7 @@ def upgrade():
     sa.Column('question_id', sa.Integer(), nullable=False),
     sa.Column('value', sa.Text(), nullable=True),
     sa.Column('number', sa.Integer(), nullable=True),
+    sa.Column('ward_code', sa.String(length=9), nullable=True),
     sa.ForeignKeyConstraint(['question_id'], ['survey_questions.id'], name=op.f('fk_survey_answers_question_id_survey_questions'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['response_key'], ['survey_responses.key'], name=op.f('fk_survey_answers_response_key_survey_responses'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_survey_answers'))

@@ -10,14 +10,15 @@ labels) are derived from (survey id, resident uid):
 * ``survey_responses.key`` is the primary key of the answers.
 
 No table of the survey domain holds a user id, uid, device, IP address or timestamp of an
-answer, and the two tables share no column: neither a database reader without the key, nor
-the results and the CSV export (aggregate only, never a row per person and never free text),
-can tell who gave which answers. Only the server, holding the key, can recompute the
+answer, and the two tables share nothing but the survey id: neither a database reader
+without the key, nor the results and the CSV export (aggregate only, never a row per person
+and never free text), can tell who gave which answers. Only the server, holding the key, can recompute the
 caller's own response key, which is what lets a resident see and change their answers; an
 operator who has both the database and the key could do the same for any resident, which is
 the inherent price of "changeable until close" (rotating SECRET_KEY ends it, and would let
-residents answer again). The respondent's home ward is stored on the response for the ward
-breakdown, and every group smaller than the survey's minimum is suppressed (see results.py).
+residents answer again). The respondent's home ward is stored on the response (and repeated
+on its answer rows) for the ward breakdown; every group smaller than the survey's minimum is
+suppressed (see results.py).
 """
 
 from __future__ import annotations

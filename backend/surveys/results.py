@@ -349,13 +349,18 @@ def chart_svg(survey: Survey, question_name: str) -> str:
 # ---- perception versus experience ---------------------------------------------------------
 
 
+def _reports_installed() -> bool:
+    return (
+        importlib.util.find_spec("backend.reports") is not None
+        and importlib.util.find_spec("backend.reports.service") is not None
+    )
+
+
 def live_report_counts(
     start: datetime, end: datetime, category: str | None
 ) -> dict[str, int] | None:
     """Concern reports per ward from the reports domain, or None where it is not installed."""
-    if importlib.util.find_spec("backend.reports") is None:
-        return None
-    if importlib.util.find_spec("backend.reports.service") is None:
+    if not _reports_installed():
         return None
     module = importlib.import_module("backend.reports.service")
     return dict(module.counts_by_ward(start, end, category=category))
@@ -387,7 +392,11 @@ def perception_gap(
     start = survey.opens_at or survey.created_at
     end = survey.closes_at if survey.closes_at and survey.closes_at < now else now
     counter = counts_by_ward or live_report_counts
-    reports = counter(start, end, gap.get("report_category"))
+    if end > start:
+        reports = counter(start, end, gap.get("report_category"))
+    else:  # not open yet: an empty period has no reports (and the reports domain refuses it)
+        reports = {} if counts_by_ward is not None or _reports_installed() else None
+
     minimum = survey.min_group_size
     responses = _load(survey, [perception.id, experience.id])
     groups: dict[str, list[_Response]] = defaultdict(list)

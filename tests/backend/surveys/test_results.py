@@ -325,3 +325,24 @@ def test_sql_tallies_match_a_brute_force_count_on_random_answers(client, admin, 
                 }
             if q["name"] == "nights":
                 assert q["mean"] == round(sum(answers) / len(answers), 2)
+
+
+def test_gap_before_the_survey_opens_has_an_empty_period(admin, create_survey):
+    survey = create_survey(
+        questions=GAP_QUESTIONS,
+        gap=GAP,
+        opens_at="2030-01-01T00:00:00Z",
+        closes_at="2030-02-01T00:00:00Z",
+    )
+
+    def strict_counts(start, end, category):  # type: ignore[no-untyped-def]
+        raise AssertionError(
+            "an empty period must not be asked for (the reports domain refuses it)"
+        )
+
+    actor = db.session.get(User, admin.id)
+    gap = service.perception_gap(
+        actor, survey["id"], datetime(2029, 6, 1, tzinfo=UTC), counts_by_ward=strict_counts
+    )
+    assert gap["reports_available"] is True and gap["borough"]["reports"] == 0
+    assert gap["borough"]["respondents"] is None and gap["borough"]["suppressed"] is True

@@ -125,7 +125,8 @@ KEY_QUESTIONS: dict[str, Any] = {
     "gap": {
         "perception": {"question": "asb_problem", "values": ["very_big", "fairly_big"]},
         "experience": {"question": "asb_experienced", "values": ["yes"]},
-        "report_category": None,
+        # The reports domain's anti-social behaviour category.
+        "report_category": "asb",
     },
 }
 

@@ -189,7 +189,7 @@ GAP_QUESTIONS = [
 GAP = {
     "perception": {"question": "asb_problem", "values": ["big"]},
     "experience": {"question": "asb_experienced", "values": ["yes"]},
-    "report_category": "anti_social_behaviour",
+    "report_category": "asb",
 }
 
 
@@ -230,7 +230,7 @@ def test_perception_gap_on_a_known_data_set(client, admin, in_ward, create_surve
         (
             datetime(2020, 1, 1, tzinfo=UTC),
             datetime(2100, 1, 1, tzinfo=UTC),
-            "anti_social_behaviour",
+            "asb",
         )
     ]
     assert gap["reports_available"] is True
@@ -258,20 +258,59 @@ def test_perception_gap_on_a_known_data_set(client, admin, in_ward, create_surve
     assert wards["E05015013"]["reports"] == 1 and wards["E05015013"]["respondents"] == 0
 
 
-def test_gap_over_http_uses_the_reports_domain_when_present(client, admin, create_survey):
+def test_gap_over_http_uses_the_reports_domain_when_present(client, admin, in_ward, create_survey):
+    """The live wiring: runs fully once the reports domain is merged (absent: reports null)."""
     import importlib.util
 
-    survey = create_survey(questions=GAP_QUESTIONS, gap=GAP)
-    response = client.get(f"/api/v1/surveys/{survey['id']}/gap", headers=admin.headers)
-    assert response.status_code == 200
-    body = response.get_json()
+    survey = create_survey(questions=GAP_QUESTIONS, gap=GAP, target_wards=[WIGAN_CENTRAL])
     present = importlib.util.find_spec("backend.reports") is not None
+    if present:
+        for n, category in enumerate(["asb", "asb", "other"]):
+            report = {
+                "category": category,
+                "description": "Fireworks thrown at cars",
+                "lat": 53.5448,  # Wigan Central
+                "lon": -2.6318,
+                "anonymous": False,
+            }
+            reporter = in_ward(f"r-reporter-{n}", WIGAN_CENTRAL)
+            posted = client.post("/api/v1/reports", json=report, headers=reporter.headers)
+            assert posted.status_code == 201, posted.get_json()
+    response = client.get(f"/api/v1/surveys/{survey['id']}/gap", headers=admin.headers)
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
     assert body["reports_available"] is present
-    assert all((w["reports"] is None) is (not present) for w in body["wards"])
+    wards = {w["ward_code"]: w for w in body["wards"]}
+    if present:
+        assert wards[WIGAN_CENTRAL]["reports"] == 2  # ASB only, in the survey's window
+        assert body["borough"]["reports"] == 2
+    else:
+        assert wards[WIGAN_CENTRAL]["reports"] is None and body["borough"]["reports"] is None
     plain = create_survey()
     assert (
         client.get(f"/api/v1/surveys/{plain['id']}/gap", headers=admin.headers).status_code == 404
     )
+
+
+def test_gap_before_the_survey_opens_has_an_empty_period(admin, create_survey):
+    survey = create_survey(
+        questions=GAP_QUESTIONS,
+        gap=GAP,
+        opens_at="2030-01-01T00:00:00Z",
+        closes_at="2030-02-01T00:00:00Z",
+    )
+
+    def strict_counts(start, end, category):  # type: ignore[no-untyped-def]
+        raise AssertionError(
+            "an empty period must not be asked for (the reports domain refuses it)"
+        )
+
+    actor = db.session.get(User, admin.id)
+    gap = service.perception_gap(
+        actor, survey["id"], datetime(2029, 6, 1, tzinfo=UTC), counts_by_ward=strict_counts
+    )
+    assert gap["reports_available"] is True and gap["borough"]["reports"] == 0
+    assert gap["borough"]["respondents"] is None and gap["borough"]["suppressed"] is True
 
 
 def test_sql_tallies_match_a_brute_force_count_on_random_answers(client, admin, create_survey):
@@ -325,24 +364,3 @@ def test_sql_tallies_match_a_brute_force_count_on_random_answers(client, admin, 
                 }
             if q["name"] == "nights":
                 assert q["mean"] == round(sum(answers) / len(answers), 2)
-
-
-def test_gap_before_the_survey_opens_has_an_empty_period(admin, create_survey):
-    survey = create_survey(
-        questions=GAP_QUESTIONS,
-        gap=GAP,
-        opens_at="2030-01-01T00:00:00Z",
-        closes_at="2030-02-01T00:00:00Z",
-    )
-
-    def strict_counts(start, end, category):  # type: ignore[no-untyped-def]
-        raise AssertionError(
-            "an empty period must not be asked for (the reports domain refuses it)"
-        )
-
-    actor = db.session.get(User, admin.id)
-    gap = service.perception_gap(
-        actor, survey["id"], datetime(2029, 6, 1, tzinfo=UTC), counts_by_ward=strict_counts
-    )
-    assert gap["reports_available"] is True and gap["borough"]["reports"] == 0
-    assert gap["borough"]["respondents"] is None and gap["borough"]["suppressed"] is True

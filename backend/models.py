@@ -6,6 +6,7 @@ from backend.db import Base
 from backend.open311.models import Open311Key
 from backend.portal.models import PortalSession
 from backend.reports.models import Report, ReportUpdate
+from backend.surveys import models as surveys_models  # noqa: F401 - survey tables
 from backend.venues.models import Venue, VenueChange, VenueStaff
 
 __all__ = [

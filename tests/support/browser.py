@@ -116,12 +116,12 @@ class Browser:
         old = self.find("html")
         element.click()
         if navigates:
-            WebDriverWait(self.driver, 15).until(ec.staleness_of(old))
-            WebDriverWait(self.driver, 15).until(
+            WebDriverWait(self.driver, 40).until(ec.staleness_of(old))
+            WebDriverWait(self.driver, 40).until(
                 lambda d: d.execute_script("return document.readyState") == "complete"
             )
 
-    def wait_for(self, condition, timeout: float = 10.0):  # type: ignore[no-untyped-def]
+    def wait_for(self, condition, timeout: float = 30.0):  # type: ignore[no-untyped-def]
         from selenium.webdriver.support.ui import WebDriverWait
 
         return WebDriverWait(self.driver, timeout).until(lambda _d: condition())

@@ -189,3 +189,23 @@ def test_opening_hours_check_previews_in_plain_english(client, venue_staff):
     body = client.get("/portal/opening-hours/check?value=nonsense").get_json()
     assert body["valid"] is False
     assert client.get("/portal/opening-hours/check?value=24/7").get_json()["valid"] is True
+
+
+def test_every_portal_page_is_strict_about_scripts_and_styles(app, client, admin):
+    sign_in(client, admin.uid)
+    pages = sorted(
+        rule.rule
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/portal")
+        and not rule.arguments
+        and "GET" in rule.methods
+        and not rule.rule.endswith((".csv", "/check", "/sign-in"))
+    )
+    assert "/portal/users" in pages and len(pages) >= 4
+    for path in pages:
+        response = client.get(path)
+        assert response.status_code == 200, path
+        html = response.get_data(as_text=True)
+        assert "<script>" not in html and " style=" not in html and " on" + "click=" not in html
+        assert "unsafe-inline" not in response.headers["Content-Security-Policy"]
+        assert response.headers["Cache-Control"] == "no-store"

@@ -90,7 +90,7 @@ def test_staff_signs_in_with_firebase_and_residents_are_refused(browser, firebas
         browser.click("#firebase-sign-in button")
         browser.wait_for(lambda: "Welcome" in browser.text)
         assert browser.path == "/portal/"
-        assert "venue staff" in browser.find(".who").text
+        assert "venue staff" in browser.find(".who").get_attribute("textContent")
         browser.shot("09-home-after-firebase-sign-in")
 
         browser.driver.delete_all_cookies()

@@ -55,6 +55,10 @@ def serve(host: str, port: int) -> None:
             f"  demo resident token: {mint_dev_token(settings.secret_key, 'demo-resident', 'resident')}"
         )
         click.echo(f"  try: curl -H 'Authorization: Bearer <token>' {base}/api/v1/me")
+    if settings.env != "testing":  # the embedded default delivers alerts from a thread
+        from backend.alerts.worker import start_embedded_worker
+
+        start_embedded_worker(app)
     app.run(host=host, port=port, threaded=True, use_reloader=False, debug=False)
 
 
@@ -95,7 +99,9 @@ def dev_token(uid: str, role: str) -> None:
 
 def register_commands(app) -> None:  # type: ignore[no-untyped-def]
     """Attach SafeHaven's commands to ``app.cli`` (the ``safehaven`` script lists them)."""
-    for command in (serve, seed, dev_token):
+    from backend.alerts.cli import worker
+
+    for command in (serve, seed, dev_token, worker):
         app.cli.add_command(command)
 
 

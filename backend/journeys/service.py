@@ -60,7 +60,7 @@ def journey_dict(journey: Journey) -> dict[str, Any]:
         last = {
             "lat": journey.last_lat,
             "lon": journey.last_lon,
-            "recorded_at": journey.last_fix_at.isoformat(),
+            "recorded_at": journey.last_fix_at,
             "accuracy_m": journey.last_accuracy_m,
             "battery": journey.last_battery,
         }
@@ -79,9 +79,9 @@ def journey_dict(journey: Journey) -> dict[str, Any]:
             "postcode": journey.destination_postcode,
             "venue_id": journey.destination_venue_id,
         },
-        "started_at": journey.started_at.isoformat(),
-        "expected_arrival_at": journey.expected_arrival_at.isoformat(),
-        "ended_at": journey.ended_at.isoformat() if journey.ended_at else None,
+        "started_at": journey.started_at,
+        "expected_arrival_at": journey.expected_arrival_at,
+        "ended_at": journey.ended_at,
         "last_fix": last,
         "contact_ids": journey.contact_user_ids,
     }
@@ -135,8 +135,10 @@ def _resolve_destination(dest: dict[str, Any]) -> dict[str, Any]:
             "destination_label": dest.get("label") or row.postcode,
         }
     if "venue_id" in dest:
-        from backend.venues.service import get_venue  # the venues domain; imported lazily
-
+        try:  # the venues domain, imported lazily (it is built alongside)
+            from backend.venues.service import get_venue
+        except ImportError as exc:
+            raise field_error("destination.venue_id", "venue destinations are unavailable") from exc
         try:
             venue = get_venue(dest["venue_id"])
         except NotFound as exc:

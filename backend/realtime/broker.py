@@ -11,11 +11,23 @@ import json
 import logging
 import queue
 import threading
+from datetime import datetime
 from typing import Any
 
 log = logging.getLogger(__name__)
 
 QUEUE_SIZE = 1000
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def dumps(message: dict[str, Any]) -> str:
+    """Compact JSON with ISO 8601 timestamps."""
+    return json.dumps(message, separators=(",", ":"), default=_json_default)
 
 
 class Subscription:
@@ -68,7 +80,7 @@ class LocalBroker:
 
     def publish(self, channel: str, message: dict[str, Any]) -> None:
         """Send ``message`` to every subscriber of ``channel``."""
-        self._deliver(channel, json.dumps(message, separators=(",", ":")))
+        self._deliver(channel, dumps(message))
 
     def _deliver(self, channel: str, raw: str) -> None:
         with self._lock:
@@ -119,7 +131,7 @@ class RedisBroker(LocalBroker):
         self._start_lock = threading.Lock()
 
     def publish(self, channel: str, message: dict[str, Any]) -> None:
-        self._redis.publish(self.prefix + channel, json.dumps(message, separators=(",", ":")))
+        self._redis.publish(self.prefix + channel, dumps(message))
 
     def subscribe(self, *channels: str) -> Subscription:
         self._ensure_listener()

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from flask import Response
 
-from backend.realtime.broker import Subscription
+from backend.realtime.broker import Subscription, dumps
 
 HEARTBEAT_S = 15.0
 
 
 def format_event(message: dict[str, Any]) -> str:
-    return f"event: {message.get('type', 'message')}\ndata: {json.dumps(message, separators=(',', ':'))}\n\n"
+    return f"event: {message.get('type', 'message')}\ndata: {dumps(message)}\n\n"
 
 
 def sse_response(

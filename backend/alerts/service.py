@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -86,16 +87,20 @@ def fcm_pusher(app: Any) -> Pusher:
     from firebase_admin import exceptions, messaging
 
     def push(items: list[dict[str, Any]]) -> list[SendResult]:
-        messages = [
-            messaging.Message(
-                token=item["token"],
-                notification=messaging.Notification(title=item["title"], body=item["body"]),
-                data=item["data"],
-                android=messaging.AndroidConfig(priority="high"),
-                apns=messaging.APNSConfig(headers={"apns-priority": "10"}),
-            )
-            for item in items
-        ]
+        with warnings.catch_warnings():
+            # Devices register FCM registration tokens; firebase-admin 7.7 prefers installation
+            # ids (``fid``) but still sends ``token`` as the v1 API's field of that name.
+            warnings.filterwarnings("ignore", "Message.token is deprecated", DeprecationWarning)
+            messages = [
+                messaging.Message(
+                    token=item["token"],
+                    notification=messaging.Notification(title=item["title"], body=item["body"]),
+                    data=item["data"],
+                    android=messaging.AndroidConfig(priority="high"),
+                    apns=messaging.APNSConfig(headers={"apns-priority": "10"}),
+                )
+                for item in items
+            ]
         try:
             batch = messaging.send_each(messages, app=app)
         except exceptions.FirebaseError as exc:

@@ -119,6 +119,7 @@ def stream(journey_id: int):
     """Live server-sent events: ``state``, ``fix``, ``alert``; ends when the journey ends or
     your access is revoked."""
     actor = current_user()
+    actor_id = actor.id  # the generator outlives the request's database session
     subscription = get_broker().subscribe(journey_channel(journey_id))
     try:
         snapshot = service.open_stream(actor, journey_id)
@@ -128,7 +129,7 @@ def stream(journey_id: int):
 
     def ends(message: dict[str, Any]) -> bool:
         if message.get("type") == "access_revoked":
-            return message.get("user_id") == actor.id
+            return message.get("user_id") == actor_id
         return message.get("type") == "state" and message["journey"]["state"] != "active"
 
     return sse_response(subscription, [{"type": "state", "journey": snapshot}], ends)

@@ -49,6 +49,9 @@ class Journey(Base):
     last_lat: Mapped[float | None] = mapped_column(Float)
     last_lon: Mapped[float | None] = mapped_column(Float)
     last_fix_at: Mapped[datetime | None] = mapped_column()
+    # The newest client timestamp stored, jumps included: a batch entirely after it needs no
+    # duplicate or neighbour look-ups (the common case of a phone posting live).
+    latest_fix_at: Mapped[datetime | None] = mapped_column()
     last_accuracy_m: Mapped[float | None] = mapped_column(Float)
     last_battery: Mapped[float | None] = mapped_column(Float)
     anchor_lat: Mapped[float | None] = mapped_column(Float)
@@ -58,7 +61,7 @@ class Journey(Base):
     purge_fixes_at: Mapped[datetime | None] = mapped_column(index=True)
 
     contacts = relationship(
-        "JourneyContact", cascade="all, delete-orphan", lazy="selectin", back_populates="journey"
+        "JourneyContact", cascade="all, delete-orphan", lazy="select", back_populates="journey"
     )
 
     @property

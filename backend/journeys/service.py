@@ -55,36 +55,9 @@ def setting(name: str) -> float:
 def journey_dict(journey: Journey) -> dict[str, Any]:
     """The journey as its owner and watchers see it (also the stream's ``state`` event)."""
     owner = db.session.get(User, journey.owner_id)
-    last = None
-    if journey.last_lat is not None and journey.last_fix_at is not None:
-        last = {
-            "lat": journey.last_lat,
-            "lon": journey.last_lon,
-            "recorded_at": journey.last_fix_at,
-            "accuracy_m": journey.last_accuracy_m,
-            "battery": journey.last_battery,
-        }
-    return {
-        "id": journey.id,
-        "owner_id": journey.owner_id,
-        "owner_name": owner.display_name if owner else None,
-        "state": journey.state,
-        "overdue": journey.overdue,
-        "sos": journey.sos,
-        "stationary": journey.stationary,
-        "destination": {
-            "lat": journey.dest_lat,
-            "lon": journey.dest_lon,
-            "label": journey.destination_label,
-            "postcode": journey.destination_postcode,
-            "venue_id": journey.destination_venue_id,
-        },
-        "started_at": journey.started_at,
-        "expected_arrival_at": journey.expected_arrival_at,
-        "ended_at": journey.ended_at,
-        "last_fix": last,
-        "contact_ids": journey.contact_user_ids,
-    }
+    return _state_dict(
+        journey, owner.display_name if owner else None, {journey.id: journey.contact_user_ids}
+    )
 
 
 def _get(journey_id: int, lock: bool = False) -> Journey:
@@ -304,9 +277,7 @@ def add_fixes(
     now: datetime | None = None,
 ) -> dict[str, int]:
     """Store a batch of fixes on the caller's active journey; raises NotFound, Conflict."""
-    journey = _get(journey_id)
-    policy.require_owner(actor, journey)
-    return _ingest(journey.id, fixes, source, now or utcnow())
+    return _ingest(journey_id, fixes, source, now or utcnow(), owner_id=actor.id)
 
 
 def add_fixes_to_active(
@@ -316,16 +287,16 @@ def add_fixes_to_active(
     journey = active_journey_of(user.id)
     if journey is None:
         return None
-    return _ingest(journey.id, fixes, source, now or utcnow())
+    return _ingest(journey.id, fixes, source, now or utcnow(), owner_id=user.id)
 
 
 def _ingest(
-    journey_id: int, fixes: list[dict[str, Any]], source: str, now: datetime
+    journey_id: int, fixes: list[dict[str, Any]], source: str, now: datetime, owner_id: int
 ) -> dict[str, int]:
     _validate_fix_times(fixes, now)
     for attempt in range(2):
         try:
-            result, published = _ingest_once(journey_id, fixes, source, now)
+            result, published = _ingest_once(journey_id, fixes, source, now, owner_id)
         except IntegrityError:  # a concurrent batch stored the same timestamp first
             db.session.rollback()
             if attempt:
@@ -337,35 +308,29 @@ def _ingest(
     raise AssertionError("unreachable")
 
 
-def _ingest_once(
-    journey_id: int, fixes: list[dict[str, Any]], source: str, now: datetime
-) -> tuple[dict[str, int], list[dict[str, Any]]]:
-    journey = _get(journey_id, lock=True)
-    if journey.state != ACTIVE:
-        db.session.rollback()
-        raise Conflict("the journey has ended; fixes are no longer accepted")
-    batch: dict[datetime, dict[str, Any]] = {}
-    for fix in fixes:
-        batch.setdefault(fix["recorded_at"], fix)
-    times = sorted(batch)
+def _stored_neighbours(
+    journey: Journey, times: list[datetime]
+) -> tuple[set[datetime], list[tuple[datetime, float, float]]]:
+    """Timestamps of ``times`` already stored, and the stored plausible fixes a batch spanning
+    ``times`` must be judged against (the one before it and any inside its range)."""
+    if journey.latest_fix_at is None or times[0] > journey.latest_fix_at:
+        # Appending after everything stored: no duplicates; the predecessor is the journey's
+        # last plausible position.
+        if journey.last_fix_at is None:
+            return set(), []
+        return set(), [(journey.last_fix_at, journey.last_lat, journey.last_lon)]  # type: ignore[list-item]
     existing = set(
         db.session.scalars(
             select(LocationFix.recorded_at).where(
-                LocationFix.journey_id == journey_id, LocationFix.recorded_at.in_(times)
+                LocationFix.journey_id == journey.id, LocationFix.recorded_at.in_(times)
             )
         )
     )
-    new_times = [t for t in times if t not in existing]
-    duplicates = len(fixes) - len(new_times)
-    if not new_times:
-        db.session.rollback()
-        return {"accepted": 0, "duplicates": duplicates, "jumps": 0}, []
-    # Neighbours already stored: the fix before the batch and any inside its time range.
     before = db.session.execute(
         select(LocationFix.recorded_at, LocationFix.lat, LocationFix.lon)
         .where(
-            LocationFix.journey_id == journey_id,
-            LocationFix.recorded_at < new_times[0],
+            LocationFix.journey_id == journey.id,
+            LocationFix.recorded_at < times[0],
             LocationFix.jump.is_(False),
         )
         .order_by(LocationFix.recorded_at.desc())
@@ -373,14 +338,41 @@ def _ingest_once(
     ).all()
     inside = db.session.execute(
         select(LocationFix.recorded_at, LocationFix.lat, LocationFix.lon).where(
-            LocationFix.journey_id == journey_id,
-            LocationFix.recorded_at > new_times[0],
-            LocationFix.recorded_at < new_times[-1],
+            LocationFix.journey_id == journey.id,
+            LocationFix.recorded_at > times[0],
+            LocationFix.recorded_at < times[-1],
             LocationFix.jump.is_(False),
         )
     ).all()
+    return existing, [(r[0], r[1], r[2]) for r in [*before, *inside]]
+
+
+def _ingest_once(
+    journey_id: int,
+    fixes: list[dict[str, Any]],
+    source: str,
+    now: datetime,
+    owner_id: int,
+) -> tuple[dict[str, int], list[dict[str, Any]]]:
+    journey = db.session.scalar(select(Journey).where(Journey.id == journey_id).with_for_update())
+    if journey is None or journey.owner_id != owner_id:
+        db.session.rollback()
+        raise NotFound(f"no journey {journey_id}")
+    if journey.state != ACTIVE:
+        db.session.rollback()
+        raise Conflict("the journey has ended; fixes are no longer accepted")
+    batch: dict[datetime, dict[str, Any]] = {}
+    for fix in fixes:
+        batch.setdefault(fix["recorded_at"], fix)
+    times = sorted(batch)
+    existing, stored = _stored_neighbours(journey, times)
+    new_times = [t for t in times if t not in existing]
+    duplicates = len(fixes) - len(new_times)
+    if not new_times:
+        db.session.rollback()
+        return {"accepted": 0, "duplicates": duplicates, "jumps": 0}, []
     timeline: list[tuple[datetime, float, float, bool]] = [
-        (r[0], r[1], r[2], False) for r in [*before, *inside]
+        (t, la, lo, False) for t, la, lo in stored
     ]
     timeline += [(t, batch[t]["lat"], batch[t]["lon"], True) for t in new_times]
     timeline.sort(key=lambda item: item[0])
@@ -414,14 +406,21 @@ def _ingest_once(
             }
         )
     db.session.execute(insert(LocationFix), rows)
-    newest = rows[-1]
-    if journey.last_fix_at is None or newest["recorded_at"] > journey.last_fix_at:
-        journey.last_lat, journey.last_lon = newest["lat"], newest["lon"]
-        journey.last_fix_at = newest["recorded_at"]
-        journey.last_accuracy_m = newest["accuracy_m"]
-        if newest["battery"] is not None:
-            journey.last_battery = newest["battery"]
-    _move_anchor(journey, [r for r in rows if not r["jump"]])
+    if journey.latest_fix_at is None or rows[-1]["recorded_at"] > journey.latest_fix_at:
+        journey.latest_fix_at = rows[-1]["recorded_at"]
+    plausible = [r for r in rows if not r["jump"]]
+    if plausible:
+        newest = plausible[-1]
+        if journey.last_fix_at is None or newest["recorded_at"] > journey.last_fix_at:
+            journey.last_lat, journey.last_lon = newest["lat"], newest["lon"]
+            journey.last_fix_at = newest["recorded_at"]
+            journey.last_accuracy_m = newest["accuracy_m"]
+    batteries = [r for r in rows if r["battery"] is not None]
+    if batteries and (
+        journey.last_fix_at is None or batteries[-1]["recorded_at"] >= journey.last_fix_at
+    ):
+        journey.last_battery = batteries[-1]["battery"]
+    _move_anchor(journey, plausible)
     _schedule(journey)
     db.session.commit()
     for row in rows:
@@ -490,12 +489,14 @@ def _position_data(journey: Journey) -> dict[str, str]:
     return data
 
 
-def _alert(journey: Journey, kind: str, title: str, body: str) -> None:
+def _alert(
+    journey: Journey, kind: str, title: str, body: str, recipients: list[int] | None = None
+) -> None:
     from backend.alerts import service as alerts
 
     alerts.enqueue(
         kind=kind,
-        recipients=_watchers(journey),
+        recipients=_watchers(journey) if recipients is None else recipients,
         title=title,
         body=body,
         data=_position_data(journey),
@@ -603,6 +604,8 @@ def announce_access_removed(journey_ids: list[int], user_id: int) -> None:
 def sweep_due(now: datetime | None = None, limit: int = 1000) -> int:
     """Raise overdue and stationary alerts for journeys whose check is due (an index range
     scan; ``FOR UPDATE SKIP LOCKED`` lets several workers share it). Returns journeys checked."""
+    from backend.contacts.models import Contact
+
     now = now or utcnow()
     journeys = list(
         db.session.scalars(
@@ -613,20 +616,43 @@ def sweep_due(now: datetime | None = None, limit: int = 1000) -> int:
             .with_for_update(skip_locked=True)
         )
     )
+    if not journeys:
+        db.session.rollback()
+        return 0
+    ids = [j.id for j in journeys]
+    owners = {j.owner_id for j in journeys}
+    names = dict(
+        db.session.execute(select(User.id, User.display_name).where(User.id.in_(owners))).all()
+    )
+    chosen: dict[int, list[int]] = {}
+    for journey_id, contact_id in db.session.execute(
+        select(JourneyContact.journey_id, JourneyContact.contact_user_id)
+        .join(Journey, Journey.id == JourneyContact.journey_id)
+        .join(
+            Contact,
+            (Contact.owner_id == Journey.owner_id)
+            & (Contact.contact_user_id == JourneyContact.contact_user_id),
+        )
+        .where(JourneyContact.journey_id.in_(ids), Contact.status == "active")
+    ):
+        chosen.setdefault(journey_id, []).append(contact_id)
+    grace = timedelta(minutes=setting("OVERDUE_GRACE_MINUTES"))
+    still = timedelta(minutes=setting("STATIONARY_MINUTES"))
     changed = []
     for journey in journeys:
-        grace = timedelta(minutes=setting("OVERDUE_GRACE_MINUTES"))
+        name = names.get(journey.owner_id) or "Your contact"
+        watchers = sorted(chosen.get(journey.id, []))
         if not journey.overdue and now >= journey.expected_arrival_at + grace:
             journey.overdue = True
             _alert(
                 journey,
                 "overdue",
                 "Not arrived yet",
-                f"{_name(journey)} was expected by "
+                f"{name} was expected by "
                 f"{journey.expected_arrival_at.strftime('%H:%M')} UTC and has not arrived.",
+                watchers,
             )
             changed.append(journey)
-        still = timedelta(minutes=setting("STATIONARY_MINUTES"))
         if (
             not journey.stationary
             and journey.anchor_at is not None
@@ -637,14 +663,55 @@ def sweep_due(now: datetime | None = None, limit: int = 1000) -> int:
                 journey,
                 "stationary",
                 "Not moving",
-                f"{_name(journey)} has not moved for {int(still.total_seconds() // 60)} minutes.",
+                f"{name} has not moved for {int(still.total_seconds() // 60)} minutes.",
+                watchers,
             )
             changed.append(journey)
         _schedule(journey)
+    messages = [
+        (j.id, {"type": "state", "journey": _state_dict(j, names.get(j.owner_id), chosen)})
+        for j in dict.fromkeys(changed)
+    ]
     db.session.commit()
-    for journey in dict.fromkeys(changed):
-        _publish_state(journey)
+    for journey_id, message in messages:
+        publish(journey_channel(journey_id), message)
     return len(journeys)
+
+
+def _state_dict(
+    journey: Journey, owner_name: str | None, chosen: dict[int, list[int]]
+) -> dict[str, Any]:
+    """``journey_dict`` without its per-journey queries (for the sweep's batch)."""
+    last = None
+    if journey.last_lat is not None and journey.last_fix_at is not None:
+        last = {
+            "lat": journey.last_lat,
+            "lon": journey.last_lon,
+            "recorded_at": journey.last_fix_at,
+            "accuracy_m": journey.last_accuracy_m,
+            "battery": journey.last_battery,
+        }
+    return {
+        "id": journey.id,
+        "owner_id": journey.owner_id,
+        "owner_name": owner_name,
+        "state": journey.state,
+        "overdue": journey.overdue,
+        "sos": journey.sos,
+        "stationary": journey.stationary,
+        "destination": {
+            "lat": journey.dest_lat,
+            "lon": journey.dest_lon,
+            "label": journey.destination_label,
+            "postcode": journey.destination_postcode,
+            "venue_id": journey.destination_venue_id,
+        },
+        "started_at": journey.started_at,
+        "expected_arrival_at": journey.expected_arrival_at,
+        "ended_at": journey.ended_at,
+        "last_fix": last,
+        "contact_ids": sorted(chosen.get(journey.id, [])),
+    }
 
 
 def purge_expired_fixes(now: datetime | None = None, limit: int = 500) -> int:

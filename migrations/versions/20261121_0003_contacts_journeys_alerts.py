@@ -2,7 +2,7 @@
 
 Revision ID: 0003
 Revises: 0001
-Create Date: 2026-11-21 14:05:00.270055
+Create Date: 2026-11-21 14:23:53.818727
 
 """
 from alembic import op
@@ -85,6 +85,7 @@ def upgrade():
     sa.Column('last_lat', sa.Float(), nullable=True),
     sa.Column('last_lon', sa.Float(), nullable=True),
     sa.Column('last_fix_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('latest_fix_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('last_accuracy_m', sa.Float(), nullable=True),
     sa.Column('last_battery', sa.Float(), nullable=True),
     sa.Column('anchor_lat', sa.Float(), nullable=True),

@@ -1,0 +1,397 @@
+"""Location relay benchmark: two gunicorn processes sharing Redis and PostgreSQL.
+
+N residents each post one fix per second to one process; M watchers per journey hold SSE
+streams, half on each process. Reports accepted fixes/s and post-to-watcher latency
+(p50/p99) beside a raw Redis publish/subscribe round trip measured in the same run, then the
+overdue sweep's time with ``--journeys`` active journeys of which 1 % are due, beside a
+reference query that scans every active journey without the due-time index.
+
+    .venv/bin/python bench/location_relay.py --residents 300 --watchers 2 --seconds 20
+
+Writes ``bench/results/location_relay.json``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+import psycopg  # noqa: E402
+import redis  # noqa: E402
+
+from tests.support import databases  # noqa: E402
+from tests.support.servers import gunicorn  # noqa: E402
+
+SECRET = "bench-secret-key-that-is-long-enough-0123456789"
+PG = os.environ.get("SAFEHAVEN_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+def make_app(url: str):  # type: ignore[no-untyped-def]
+    from backend import create_app
+    from backend.config import Settings
+
+    return create_app(
+        settings=Settings.from_env(
+            {
+                "SAFEHAVEN_ENV": "testing",
+                "SAFEHAVEN_AUTH": "dev",
+                "DATABASE_URL": url,
+                "SECRET_KEY": SECRET,
+            }
+        )
+    )
+
+
+def prepare_relay(app, residents: int, watchers: int) -> list[dict]:  # type: ignore[no-untyped-def]
+    """Users, consent links and one active journey per resident; returns tokens and ids."""
+    from backend.auth.service import mint_dev_token
+    from backend.auth.models import User
+    from backend.contacts.models import Contact
+    from backend.extensions import db
+    from backend.journeys.models import Journey, JourneyContact
+
+    now = datetime.now(UTC)
+    plan = []
+    with app.app_context():
+        for r in range(residents):
+            owner = User(uid=f"bench-r{r}", role="resident", display_name=f"Resident {r}")
+            db.session.add(owner)
+            watcher_users = [User(uid=f"bench-r{r}-w{w}", role="resident") for w in range(watchers)]
+            db.session.add_all(watcher_users)
+            db.session.flush()
+            for w in watcher_users:
+                db.session.add(Contact(owner_id=owner.id, contact_user_id=w.id))
+            journey = Journey(
+                owner_id=owner.id,
+                active_owner_id=owner.id,
+                dest_lat=53.5519,
+                dest_lon=-2.6353,
+                started_at=now,
+                expected_arrival_at=now + timedelta(hours=2),
+                next_check_at=now + timedelta(hours=2, minutes=10),
+            )
+            journey.contacts = [JourneyContact(contact_user_id=w.id) for w in watcher_users]
+            db.session.add(journey)
+            db.session.flush()
+            plan.append(
+                {
+                    "journey": journey.id,
+                    "owner": mint_dev_token(SECRET, owner.uid),
+                    "watchers": [mint_dev_token(SECRET, w.uid) for w in watcher_users],
+                }
+            )
+        db.session.commit()
+        db.session.remove()
+    return plan
+
+
+async def run_relay(servers: list[str], plan: list[dict], seconds: float) -> dict:
+    sent: dict[tuple[int, str], float] = {}
+    latencies: list[float] = []
+    accepted = 0
+    errors = 0
+    ready = 0
+    total_watchers = sum(len(p["watchers"]) for p in plan)
+    all_ready = asyncio.Event()
+    stop = asyncio.Event()
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
+    timeout = httpx.Timeout(30.0, read=None)
+
+    async def watch(client: httpx.AsyncClient, base: str, journey: int, token: str) -> None:
+        nonlocal ready
+        url = f"{base}/api/v1/journeys/{journey}/stream"
+        async with client.stream("GET", url, headers={"Authorization": f"Bearer {token}"}) as resp:
+            resp.raise_for_status()
+            buffer = ""
+            counted = False
+            async for chunk in resp.aiter_text():
+                buffer += chunk
+                while "\n\n" in buffer:
+                    block, buffer = buffer.split("\n\n", 1)
+                    if "event: state" in block and not counted:
+                        counted = True
+                        ready += 1
+                        if ready == total_watchers:
+                            all_ready.set()
+                    if "event: fix" in block:
+                        data = json.loads(block.split("data: ", 1)[1])
+                        started = sent.get((journey, data["recorded_at"]))
+                        if started is not None:
+                            latencies.append(time.perf_counter() - started)
+                if stop.is_set():
+                    return
+
+    async def resident(client: httpx.AsyncClient, base: str, item: dict, offset: float) -> None:
+        nonlocal accepted, errors
+        await asyncio.sleep(offset)
+        headers = {"Authorization": f"Bearer {item['owner']}"}
+        url = f"{base}/api/v1/journeys/{item['journey']}/locations"
+        i = 0
+        next_at = time.perf_counter()
+        lat = 53.5425
+        while not stop.is_set():
+            at = datetime.now(UTC).replace(microsecond=(i % 1000) * 1000)
+            lat += 0.00001
+            body = {"fixes": [{"lat": lat, "lon": -2.6405, "recorded_at": at.isoformat(), "battery": 80}]}
+            sent[(item["journey"], at.isoformat())] = time.perf_counter()
+            try:
+                resp = await client.post(url, json=body, headers=headers)
+                if resp.status_code == 200:
+                    accepted += resp.json()["accepted"]
+                else:
+                    errors += 1
+            except httpx.HTTPError:
+                errors += 1
+            i += 1
+            next_at += 1.0
+            await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
+
+    async with httpx.AsyncClient(limits=limits, timeout=timeout) as client:
+        watch_tasks = []
+        for n, item in enumerate(plan):
+            for w, token in enumerate(item["watchers"]):
+                base = servers[(n + w) % len(servers)]  # watchers on both processes
+                watch_tasks.append(asyncio.create_task(watch(client, base, item["journey"], token)))
+        await asyncio.wait_for(all_ready.wait(), timeout=120)
+        started = time.perf_counter()
+        posters = [
+            asyncio.create_task(resident(client, servers[n % len(servers)], item, (n % 100) / 100))
+            for n, item in enumerate(plan)
+        ]
+        await asyncio.sleep(seconds)
+        stop.set()
+        elapsed = time.perf_counter() - started
+        counted = accepted
+        await asyncio.gather(*posters, return_exceptions=True)
+        await asyncio.sleep(1.0)
+        for task in watch_tasks:
+            task.cancel()
+        await asyncio.gather(*watch_tasks, return_exceptions=True)
+    return {
+        "accepted_fixes": counted,
+        "seconds": round(elapsed, 2),
+        "fixes_per_s": round(counted / elapsed, 1),
+        "post_errors": errors,
+        "deliveries": len(latencies),
+        "p50_ms": round(pct(latencies, 50) * 1000, 2),
+        "p99_ms": round(pct(latencies, 99) * 1000, 2),
+    }
+
+
+def redis_round_trip(url: str, messages: int = 3000) -> dict:
+    """Raw Redis pub/sub: publish on one connection, receive on another, same process."""
+    channel = f"bench:{uuid.uuid4().hex}"
+    sub_client, pub_client = redis.Redis.from_url(url), redis.Redis.from_url(url)
+    pubsub = sub_client.pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(channel)
+    while pubsub.get_message(timeout=1) is None and not pubsub.subscribed:
+        pass
+    latencies: list[float] = []
+    done = threading.Event()
+
+    def listen() -> None:
+        while len(latencies) < messages:
+            message = pubsub.get_message(timeout=1)
+            if message and message["type"] == "message":
+                latencies.append(time.perf_counter() - float(message["data"]))
+        done.set()
+
+    thread = threading.Thread(target=listen)
+    thread.start()
+    for _ in range(messages):
+        pub_client.publish(channel, repr(time.perf_counter()))
+        time.sleep(0.0005)
+    done.wait(30)
+    thread.join(5)
+    pubsub.close()
+    sub_client.close()
+    pub_client.close()
+    return {
+        "messages": len(latencies),
+        "p50_ms": round(pct(latencies, 50) * 1000, 3),
+        "p99_ms": round(pct(latencies, 99) * 1000, 3),
+    }
+
+
+def sweep_benchmark(url: str, journeys: int, due_fraction: float = 0.01) -> dict:
+    """Insert ``journeys`` active journeys (1 % due, each with one contact) with COPY, then time
+    one sweep pass, beside a full scan of active journeys that finds the same due ones."""
+    from backend.extensions import db
+    from backend.journeys import service
+
+    raw = url.replace("postgresql+psycopg://", "postgresql://")
+    now = datetime(2026, 11, 21, 23, 0, tzinfo=UTC)
+    due = int(journeys * due_fraction)
+    with psycopg.connect(raw) as conn:
+        with conn.cursor() as cur:
+            cur.execute("SELECT coalesce(max(id), 0) FROM users")
+            base = cur.fetchone()[0] + 1
+            with cur.copy("COPY users (id, uid, role, disabled, created_at) FROM STDIN") as copy:
+                for i in range(journeys * 2):
+                    copy.write_row((base + i, f"sweep-{i}", "resident", False, now))
+            cur.execute("SELECT setval('users_id_seq', (SELECT max(id) FROM users))")
+            with cur.copy(
+                "COPY contacts (owner_id, contact_user_id, status, created_at) FROM STDIN"
+            ) as copy:
+                for i in range(journeys):
+                    copy.write_row((base + i, base + journeys + i, "active", now))
+            cols = (
+                "owner_id, active_owner_id, state, overdue, sos, stationary, dest_lat, dest_lon, "
+                "started_at, expected_arrival_at, next_check_at"
+            )
+            step = journeys // max(due, 1)
+            with cur.copy(f"COPY journeys ({cols}) FROM STDIN") as copy:
+                for i in range(journeys):
+                    is_due = i % step == 0 and i // step < due
+                    expected = now - timedelta(minutes=15) if is_due else now + timedelta(hours=1)
+                    copy.write_row(
+                        (base + i, base + i, "active", False, False, False, 53.55, -2.63,
+                         now - timedelta(minutes=30), expected, expected + timedelta(minutes=10))
+                    )
+            cur.execute(
+                "INSERT INTO journey_contacts (journey_id, contact_user_id) "
+                "SELECT j.id, c.contact_user_id FROM journeys j JOIN contacts c ON c.owner_id = j.owner_id "
+                "WHERE j.owner_id >= %s",
+                (base,),
+            )
+        conn.commit()
+        with conn.cursor() as cur:
+            cur.execute("ANALYZE")
+    app = make_app(url)
+    with app.app_context():
+        db.session.execute(db.text("SELECT 1"))
+        db.session.rollback()
+        # reference: what a sweep without the due-time index must do (scan every active one)
+        started = time.perf_counter()
+        found = db.session.execute(
+            db.text(
+                "SELECT count(*) FROM journeys WHERE state = 'active' AND NOT overdue "
+                "AND expected_arrival_at + interval '10 minutes' <= :now"
+            ),
+            {"now": now},
+        ).scalar()
+        scan_ms = (time.perf_counter() - started) * 1000
+        plan = db.session.execute(
+            db.text(
+                "EXPLAIN SELECT id FROM journeys WHERE next_check_at <= :now AND state = 'active' "
+                "ORDER BY next_check_at LIMIT 1000 FOR UPDATE SKIP LOCKED"
+            ),
+            {"now": now},
+        ).scalars().all()
+        db.session.rollback()
+        started = time.perf_counter()
+        checked = service.sweep_due(now=now, limit=max(due, 1) * 2)
+        sweep_ms = (time.perf_counter() - started) * 1000
+        started = time.perf_counter()
+        again = service.sweep_due(now=now)
+        idle_ms = (time.perf_counter() - started) * 1000
+        alerts = db.session.execute(db.text("SELECT count(*) FROM alert_outbox")).scalar()
+        db.session.remove()
+        db.engine.dispose()
+    return {
+        "active_journeys": journeys,
+        "due": due,
+        "checked": checked,
+        "alerts_written": alerts,
+        "sweep_ms": round(sweep_ms, 1),
+        "second_pass_checked": again,
+        "second_pass_ms": round(idle_ms, 2),
+        "reference_full_scan_ms": round(scan_ms, 1),
+        "reference_found": found,
+        "index_used": any("ix_journeys_next_check_at" in line for line in plan),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--residents", type=int, default=300)
+    parser.add_argument("--watchers", type=int, default=2, help="watchers per journey")
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--threads", type=int, default=0, help="gunicorn threads per process")
+    parser.add_argument("--journeys", type=int, default=100_000, help="sweep: active journeys")
+    parser.add_argument("--redis", default=os.environ.get("SAFEHAVEN_BENCH_REDIS", "redis://127.0.0.1:6379/11"))
+    args = parser.parse_args()
+
+    name = "safehaven_bench_location_relay"
+    url = databases.fresh_pg_database(name)
+    try:
+        app = make_app(url)
+        from backend.extensions import db
+
+        with app.app_context():
+            db.create_all()
+            db.session.remove()
+        plan = prepare_relay(app, args.residents, args.watchers)
+        with app.app_context():
+            db.engine.dispose()
+        threads = args.threads or max(32, args.residents * args.watchers // 2 + 32)
+        env = {
+            "SAFEHAVEN_ENV": "testing",
+            "SAFEHAVEN_AUTH": "dev",
+            "SECRET_KEY": SECRET,
+            "DATABASE_URL": url,
+            "REDIS_URL": args.redis,
+            "SAFEHAVEN_REDIS_PREFIX": f"bench-{uuid.uuid4().hex[:6]}:",
+            "SAFEHAVEN_RATELIMIT": "false",
+        }
+        print(f"relay: {args.residents} residents x 1 fix/s, {args.watchers} watchers each, "
+              f"{args.seconds:.0f} s, 2 gunicorn processes x {threads} threads", flush=True)
+        with gunicorn(env, threads=threads) as a, gunicorn(env, threads=threads) as b:
+            relay = asyncio.run(run_relay([a, b], plan, args.seconds))
+        reference = redis_round_trip(args.redis)
+        print(f"sweep: inserting {args.journeys} active journeys", flush=True)
+        sweep = sweep_benchmark(url, args.journeys)
+    finally:
+        databases.drop_pg_database(name)
+
+    rows = [
+        ("fixes accepted /s", f"{relay['fixes_per_s']}", f"target >= 1000 (offered {args.residents}/s)"),
+        ("post -> watcher p50 (ms)", f"{relay['p50_ms']}", f"{relay['deliveries']} deliveries"),
+        ("post -> watcher p99 (ms)", f"{relay['p99_ms']}", "target < 250"),
+        ("raw Redis pub/sub p50 (ms)", f"{reference['p50_ms']}", "reference, same run"),
+        ("raw Redis pub/sub p99 (ms)", f"{reference['p99_ms']}", "reference, same run"),
+        ("sweep, 1% due (ms)", f"{sweep['sweep_ms']}", f"{sweep['checked']} due of {sweep['active_journeys']}; target < 1000"),
+        ("sweep, nothing due (ms)", f"{sweep['second_pass_ms']}", "index range scan"),
+        ("reference full scan (ms)", f"{sweep['reference_full_scan_ms']}", "scan of all active journeys"),
+    ]
+    width = max(len(r[0]) for r in rows)
+    print(f"\n{'measure'.ljust(width)}  {'value':>10}  note")
+    for label, value, note in rows:
+        print(f"{label.ljust(width)}  {value:>10}  {note}")
+    result = {
+        "args": vars(args),
+        "relay": relay,
+        "redis_reference": reference,
+        "sweep": sweep,
+        "machine": {"cpus": os.cpu_count(), "load_avg": os.getloadavg()},
+        "when": datetime.now(UTC).isoformat(),
+    }
+    out = ROOT / "bench" / "results" / "location_relay.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"\nwrote {out.relative_to(ROOT)}")
+    if relay["deliveries"] == 0:
+        raise SystemExit("no fix reached a watcher")
+
+
+if __name__ == "__main__":
+    main()

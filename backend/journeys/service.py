@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from backend.auth.models import User
@@ -354,6 +354,11 @@ def _ingest_once(
     now: datetime,
     owner_id: int,
 ) -> tuple[dict[str, int], list[dict[str, Any]]]:
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Fixes are high-rate telemetry: losing the last few on a server crash is acceptable
+        # (the phone resends), waiting for the WAL flush on every one is not. Alerts and
+        # state changes keep the default durable commit.
+        db.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
     journey = db.session.scalar(select(Journey).where(Journey.id == journey_id).with_for_update())
     if journey is None or journey.owner_id != owner_id:
         db.session.rollback()

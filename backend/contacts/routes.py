@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import url_for
 from flask_smorest import Blueprint
 
-from backend.auth.current import current_user, login_required
+from backend.auth.current import current_user, login_required, rate_limit_key
 from backend.contacts import service
 from backend.contacts.schemas import (
     ContactListSchema,
@@ -13,12 +13,14 @@ from backend.contacts.schemas import (
     InvitationCreatedSchema,
     LocationViewSchema,
 )
+from backend.extensions import limiter
 
 blp = Blueprint("contacts", __name__, url_prefix="/api/v1/contacts", description="Trusted contacts")
 
 
 @blp.post("/invitations")
 @login_required
+@limiter.limit("30/hour", key_func=rate_limit_key)
 @blp.response(201, InvitationCreatedSchema)
 def create_invitation():
     """Invite someone to be your trusted contact (single use, expires in 48 h)."""
@@ -29,6 +31,7 @@ def create_invitation():
 
 @blp.post("/invitations/<string:code>/accept")
 @login_required
+@limiter.limit("20/minute", key_func=rate_limit_key)
 @blp.response(201, ContactSchema)
 def accept_invitation(code: str):
     """Accept an invitation: you become the inviter's trusted contact."""

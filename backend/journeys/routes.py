@@ -189,7 +189,7 @@ def _basic_auth() -> tuple[str, str]:
 
 
 @blp.post("/owntracks")
-@blp.doc(security=[{"basicAuth": []}])
+@blp.doc(security=[])
 def owntracks():
     """OwnTracks HTTP mode: stores location/transition fixes on your active journey and
     replies with the contacts sharing with you (OwnTracks ``location`` and ``card``)."""
@@ -218,6 +218,7 @@ def owntracks():
 
 
 @blp.route("/osmand", methods=["GET", "POST"])
+@blp.doc(security=[])
 def osmand():
     """Traccar Client (OsmAnd protocol): query string, form or JSON; speed in knots;
     ``id`` is your location-client secret."""

@@ -133,3 +133,14 @@ def test_a_revoked_contact_can_be_invited_again(client, resident, other_resident
 def test_contacts_need_sign_in(client):
     assert client.get("/api/v1/contacts").status_code == 401
     assert client.post("/api/v1/contacts/invitations").status_code == 401
+
+
+def test_accepting_is_rate_limited_against_code_guessing(client, other_resident):
+    statuses = [
+        client.post(
+            f"/api/v1/contacts/invitations/guess{i}/accept", headers=other_resident.headers
+        ).status_code
+        for i in range(21)
+    ]
+    assert statuses[:20] == [404] * 20
+    assert statuses[20] == 429

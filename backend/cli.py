@@ -15,6 +15,7 @@ from backend.config import ConfigError
 SEEDERS = [
     "backend.areas.seed:seed_wigan",
     "backend.auth.seed:seed_wigan",
+    "backend.contacts.seed:seed_wigan",
 ]
 
 

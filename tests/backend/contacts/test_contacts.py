@@ -144,3 +144,18 @@ def test_accepting_is_rate_limited_against_code_guessing(client, other_resident)
     ]
     assert statuses[:20] == [404] * 20
     assert statuses[20] == 429
+
+
+def test_seeding_links_the_demo_users_once(app):
+    from backend.auth.seed import seed_wigan as seed_users
+    from backend.contacts.seed import seed_wigan
+
+    lines: list[str] = []
+    seed_wigan(lines.append)
+    seed_users(lines.append)
+    seed_wigan(lines.append)
+    seed_wigan(lines.append)
+    assert lines[0] == "contacts: imported 0, skipped 1 (demo users missing)"
+    assert lines[2] == "contacts: imported 1 (demo-resident trusts demo-contact), skipped 0"
+    assert lines[3] == "contacts: imported 0, skipped 1 (already linked)"
+    assert db.session.query(service.Contact).count() == 1

@@ -361,6 +361,7 @@ def main() -> None:
     parser.add_argument("--residents", type=int, default=300)
     parser.add_argument("--watchers", type=int, default=2, help="watchers per journey")
     parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--tag", default="", help="suffix of the results file name")
     parser.add_argument("--warmup", type=float, default=8, help="seconds before measuring")
     parser.add_argument("--threads", type=int, default=0, help="gunicorn threads per process")
     parser.add_argument("--journeys", type=int, default=100_000, help="sweep: active journeys")
@@ -399,9 +400,11 @@ def main() -> None:
         with gunicorn(env, threads=threads) as a, gunicorn(env, threads=threads) as b:
             relay = asyncio.run(run_relay([a, b], plan, args.seconds, args.warmup))
         reference = redis_round_trip(args.redis)
-        print(f"sweep: inserting {args.journeys} active journeys", flush=True)
-        reset_relay_data(url)
-        sweep = sweep_benchmark(url, args.journeys)
+        sweep = None
+        if args.journeys:
+            print(f"sweep: inserting {args.journeys} active journeys", flush=True)
+            reset_relay_data(url)
+            sweep = sweep_benchmark(url, args.journeys)
     finally:
         databases.drop_pg_database(name)
 
@@ -415,18 +418,21 @@ def main() -> None:
         ("post -> watcher p99 (ms)", f"{relay['p99_ms']}", "target < 250"),
         ("raw Redis pub/sub p50 (ms)", f"{reference['p50_ms']}", "reference, same run"),
         ("raw Redis pub/sub p99 (ms)", f"{reference['p99_ms']}", "reference, same run"),
-        (
-            "sweep, 1% due (ms)",
-            f"{sweep['sweep_ms']}",
-            f"{sweep['checked']} due of {sweep['active_journeys']}; target < 1000",
-        ),
-        ("sweep, nothing due (ms)", f"{sweep['second_pass_ms']}", "index range scan"),
-        (
-            "reference full scan (ms)",
-            f"{sweep['reference_full_scan_ms']}",
-            "scan of all active journeys",
-        ),
     ]
+    if sweep:
+        rows += [
+            (
+                "sweep, 1% due (ms)",
+                f"{sweep['sweep_ms']}",
+                f"{sweep['checked']} due of {sweep['active_journeys']}; target < 1000",
+            ),
+            ("sweep, nothing due (ms)", f"{sweep['second_pass_ms']}", "index range scan"),
+            (
+                "reference full scan (ms)",
+                f"{sweep['reference_full_scan_ms']}",
+                "scan of all active journeys",
+            ),
+        ]
     width = max(len(r[0]) for r in rows)
     print(f"\n{'measure'.ljust(width)}  {'value':>10}  note")
     for label, value, note in rows:
@@ -436,10 +442,10 @@ def main() -> None:
         "relay": relay,
         "redis_reference": reference,
         "sweep": sweep,
-        "machine": {"cpus": os.cpu_count(), "load_avg": os.getloadavg()},
+        "machine": {"cpus": os.cpu_count(), "load_avg_at_end": os.getloadavg()},
         "when": datetime.now(UTC).isoformat(),
     }
-    out = ROOT / "bench" / "results" / "location_relay.json"
+    out = ROOT / "bench" / "results" / f"location_relay{'_' + args.tag if args.tag else ''}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"\nwrote {out.relative_to(ROOT)}")

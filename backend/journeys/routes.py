@@ -199,22 +199,28 @@ def owntracks():
         raise Unauthorized(
             "unknown or revoked credential", headers={"WWW-Authenticate": 'Basic realm="SafeHaven"'}
         )
+    # OwnTracks re-queues (and resends forever) any message not answered by a 2xx JSON array,
+    # so a message that can never be stored is acknowledged, not stored, and the reason
+    # named in a header.
+    rejected = None
     payload = request.get_json(force=True, silent=True)
-    if not isinstance(payload, dict):
-        raise field_error("_type", "send an OwnTracks JSON object")
-    fix = clients.owntracks_fix(payload)
-    if fix is not None:
-        try:
+    try:
+        if not isinstance(payload, dict):
+            raise field_error("_type", "send an OwnTracks JSON object")
+        fix = clients.owntracks_fix(payload)
+        if fix is not None:
             service.add_fixes_to_active(user, [fix], source="owntracks")
-        except AppError as exc:
-            if exc.http_status == 409:  # journey ended meanwhile: acknowledge, drop
-                pass
-            else:
-                raise
+    except AppError as exc:
+        if exc.http_status not in (409, 422):
+            raise
+        rejected = exc.message
     shared = service.shared_with(user)
     for journey, _owner in shared:
         record_view(journey.owner_id, "owntracks", viewer_id=user.id, journey_id=journey.id)
-    return jsonify(clients.owntracks_reply(shared))
+    response = jsonify(clients.owntracks_reply(shared))
+    if rejected:
+        response.headers["X-SafeHaven-Rejected"] = rejected[:200]
+    return response
 
 
 @blp.route("/osmand", methods=["GET", "POST"])

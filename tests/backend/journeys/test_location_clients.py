@@ -242,20 +242,26 @@ def test_a_revoked_credential_stops_working(client, resident, device):
         ({"lat": None}, "lat"),
     ],
 )
-def test_owntracks_bad_values_are_422_naming_the_field(client, device, journey, payload, field):
+def test_owntracks_bad_values_are_acknowledged_not_stored_and_named(
+    client, device, journey, payload, field
+):
+    """OwnTracks resends anything not answered with a 2xx array: a message that can never be
+    stored is acknowledged with the array, and the header names the field."""
     body = {**owntracks_location(int(datetime.now(UTC).timestamp())), **payload}
     response = client.post(
         "/owntracks", json=body, headers=basic(device["username"], device["secret"])
     )
-    assert response.status_code == 422
-    assert field in response.get_json()["errors"]
+    assert response.status_code == 200 and response.get_json() == []
+    assert response.headers["X-SafeHaven-Rejected"].startswith(f"{field}:")
+    assert fixes_of(journey["id"]) == []
 
 
-def test_owntracks_non_json_is_422(client, device):
+def test_owntracks_non_json_is_acknowledged_with_the_reason(client, device):
     response = client.post(
         "/owntracks", data="not json", headers=basic(device["username"], device["secret"])
     )
-    assert response.status_code == 422
+    assert response.status_code == 200 and response.get_json() == []
+    assert response.headers["X-SafeHaven-Rejected"].startswith("_type:")
 
 
 # --- Traccar Client (OsmAnd) ---------------------------------------------------------------

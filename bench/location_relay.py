@@ -102,103 +102,152 @@ def prepare_relay(app, residents: int, watchers: int) -> list[dict]:  # type: ig
     return plan
 
 
-async def run_relay(servers: list[str], plan: list[dict], seconds: float, warmup: float) -> dict:
+def _watch_process(servers: list[str], plan: list[dict], ready, stop, out) -> None:  # type: ignore[no-untyped-def]
+    """Hold every watcher's SSE stream; report ``(journey, recorded_at, monotonic)`` per fix."""
+    received: list[tuple[int, str, float]] = []
+    total = sum(len(p["watchers"]) for p in plan)
+
+    async def main() -> None:
+        opened = 0
+        limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
+        timeout = httpx.Timeout(30.0, read=None)
+
+        async def watch(client: httpx.AsyncClient, base: str, journey: int, token: str) -> None:
+            nonlocal opened
+            url = f"{base}/api/v1/journeys/{journey}/stream"
+            headers = {"Authorization": f"Bearer {token}"}
+            async with client.stream("GET", url, headers=headers) as resp:
+                resp.raise_for_status()
+                buffer = ""
+                async for chunk in resp.aiter_text():
+                    buffer += chunk
+                    while "\n\n" in buffer:
+                        block, buffer = buffer.split("\n\n", 1)
+                        if block.startswith("event: state"):
+                            opened += 1
+                            if opened == total:
+                                ready.set()
+                        elif block.startswith("event: fix"):
+                            data = json.loads(block.split("data: ", 1)[1])
+                            received.append((journey, data["recorded_at"], time.monotonic()))
+
+        async with httpx.AsyncClient(limits=limits, timeout=timeout) as client:
+            tasks = [
+                asyncio.create_task(
+                    watch(client, servers[(n + w) % len(servers)], item["journey"], token)
+                )
+                for n, item in enumerate(plan)
+                for w, token in enumerate(item["watchers"])
+            ]
+            while not stop.is_set():
+                await asyncio.sleep(0.2)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    asyncio.run(main())
+    out.put(received)
+
+
+def _post_process(
+    servers: list[str], plan: list[dict], window: tuple[float, float], threads: int, out
+) -> None:  # type: ignore[no-untyped-def]
+    """Each resident posts one fix per second until the window ends; reports send times and
+    the fixes accepted inside the window."""
+    import requests
+
+    start, end = window
     sent: dict[tuple[int, str], float] = {}
-    latencies: list[float] = []
-    accepted = 0
-    errors = 0
-    ready = 0
-    total_watchers = sum(len(p["watchers"]) for p in plan)
-    all_ready = asyncio.Event()
-    stop = asyncio.Event()
-    limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
-    timeout = httpx.Timeout(30.0, read=None)
+    accepted = [0] * threads
+    errors = [0] * threads
 
-    async def watch(client: httpx.AsyncClient, base: str, journey: int, token: str) -> None:
-        nonlocal ready
-        url = f"{base}/api/v1/journeys/{journey}/stream"
-        async with client.stream("GET", url, headers={"Authorization": f"Bearer {token}"}) as resp:
-            resp.raise_for_status()
-            buffer = ""
-            counted = False
-            async for chunk in resp.aiter_text():
-                buffer += chunk
-                while "\n\n" in buffer:
-                    block, buffer = buffer.split("\n\n", 1)
-                    if "event: state" in block and not counted:
-                        counted = True
-                        ready += 1
-                        if ready == total_watchers:
-                            all_ready.set()
-                    if "event: fix" in block:
-                        data = json.loads(block.split("data: ", 1)[1])
-                        started = sent.get((journey, data["recorded_at"]))
-                        if started is not None:
-                            latencies.append(time.perf_counter() - started)
-                if stop.is_set():
+    def run(k: int) -> None:
+        mine = plan[k::threads]
+        with requests.Session() as http:
+            tick = 0
+            while True:
+                tick_at = start - 10 + tick  # residents are spread over each second
+                if tick_at > end:
                     return
+                for n, item in enumerate(mine):
+                    due = tick_at + ((k + n * threads) % 100) / 100
+                    delay = due - time.monotonic()
+                    if delay > 0:
+                        time.sleep(delay)
+                    if time.monotonic() > end:
+                        return
+                    at = datetime.now(UTC).isoformat()
+                    body = {
+                        "fixes": [
+                            {
+                                "lat": 53.5425 + tick * 1e-5,
+                                "lon": -2.6405,
+                                "recorded_at": at,
+                                "battery": 80,
+                            }
+                        ]
+                    }
+                    base = servers[(k + n) % len(servers)]
+                    url = f"{base}/api/v1/journeys/{item['journey']}/locations"
+                    posted = time.monotonic()
+                    sent[(item["journey"], at)] = posted
+                    try:
+                        resp = http.post(
+                            url, json=body, headers={"Authorization": f"Bearer {item['owner']}"}
+                        )
+                        ok = resp.status_code == 200
+                    except requests.RequestException:
+                        ok = False
+                    if start <= posted <= end:
+                        if ok:
+                            accepted[k] += 1
+                        else:
+                            errors[k] += 1
+                tick += 1
 
-    async def resident(client: httpx.AsyncClient, base: str, item: dict, offset: float) -> None:
-        nonlocal accepted, errors
-        await asyncio.sleep(offset)
-        headers = {"Authorization": f"Bearer {item['owner']}"}
-        url = f"{base}/api/v1/journeys/{item['journey']}/locations"
-        i = 0
-        next_at = time.perf_counter()
-        lat = 53.5425
-        while not stop.is_set():
-            at = datetime.now(UTC).replace(microsecond=(i % 1000) * 1000)
-            lat += 0.00001
-            body = {
-                "fixes": [
-                    {"lat": lat, "lon": -2.6405, "recorded_at": at.isoformat(), "battery": 80}
-                ]
-            }
-            sent[(item["journey"], at.isoformat())] = time.perf_counter()
-            try:
-                resp = await client.post(url, json=body, headers=headers)
-                if resp.status_code == 200:
-                    accepted += resp.json()["accepted"]
-                else:
-                    errors += 1
-            except httpx.HTTPError:
-                errors += 1
-            i += 1
-            next_at += 1.0
-            await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
+    workers = [threading.Thread(target=run, args=(k,)) for k in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    out.put((sent, sum(accepted), sum(errors)))
 
-    async with httpx.AsyncClient(limits=limits, timeout=timeout) as client:
-        watch_tasks = []
-        for n, item in enumerate(plan):
-            for w, token in enumerate(item["watchers"]):
-                base = servers[(n + w) % len(servers)]  # watchers on both processes
-                watch_tasks.append(asyncio.create_task(watch(client, base, item["journey"], token)))
-        if total_watchers:
-            await asyncio.wait_for(all_ready.wait(), timeout=120)
-        started = time.perf_counter()
-        posters = [
-            asyncio.create_task(resident(client, servers[n % len(servers)], item, (n % 100) / 100))
-            for n, item in enumerate(plan)
-        ]
-        # Warm-up: every server thread opens its database and Redis connections first.
-        await asyncio.sleep(warmup)
-        latencies.clear()
-        errors_before, accepted_before = errors, accepted
-        started = time.perf_counter()
-        await asyncio.sleep(seconds)
-        stop.set()
-        elapsed = time.perf_counter() - started
-        counted = accepted - accepted_before
-        errors -= errors_before
-        await asyncio.gather(*posters, return_exceptions=True)
-        await asyncio.sleep(1.0)
-        for task in watch_tasks:
-            task.cancel()
-        await asyncio.gather(*watch_tasks, return_exceptions=True)
+
+def run_relay(
+    servers: list[str], plan: list[dict], seconds: float, warmup: float, client_threads: int
+) -> dict:
+    """Watchers in one process (asyncio), posters in another (threads), joined on the
+    system-wide monotonic clock."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    ready, stop = ctx.Event(), ctx.Event()
+    watch_out, post_out = ctx.Queue(), ctx.Queue()
+    watcher = ctx.Process(target=_watch_process, args=(servers, plan, ready, stop, watch_out))
+    watcher.start()
+    if sum(len(p["watchers"]) for p in plan) and not ready.wait(180):
+        raise RuntimeError("watchers did not connect")
+    start = time.monotonic() + 10 + warmup  # posting starts 10 s from now, then warm-up
+    window = (start, start + seconds)
+    poster = ctx.Process(
+        target=_post_process, args=(servers, plan, window, client_threads, post_out)
+    )
+    poster.start()
+    sent, accepted, errors = post_out.get(timeout=seconds + warmup + 120)
+    poster.join()
+    time.sleep(2.0)  # let the last deliveries arrive
+    stop.set()
+    received = watch_out.get(timeout=60)
+    watcher.join()
+    latencies = [
+        t - sent[(j, at)]
+        for j, at, t in received
+        if (j, at) in sent and window[0] <= sent[(j, at)] <= window[1]
+    ]
     return {
-        "accepted_fixes": counted,
-        "seconds": round(elapsed, 2),
-        "fixes_per_s": round(counted / elapsed, 1),
+        "accepted_fixes": accepted,
+        "seconds": seconds,
+        "fixes_per_s": round(accepted / seconds, 1),
         "post_errors": errors,
         "deliveries": len(latencies),
         "p50_ms": round(pct(latencies, 50) * 1000, 2),
@@ -361,6 +410,7 @@ def main() -> None:
     parser.add_argument("--residents", type=int, default=300)
     parser.add_argument("--watchers", type=int, default=2, help="watchers per journey")
     parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--client-threads", type=int, default=48, help="poster threads")
     parser.add_argument("--tag", default="", help="suffix of the results file name")
     parser.add_argument("--warmup", type=float, default=8, help="seconds before measuring")
     parser.add_argument("--threads", type=int, default=0, help="gunicorn threads per process")
@@ -398,7 +448,7 @@ def main() -> None:
             flush=True,
         )
         with gunicorn(env, threads=threads) as a, gunicorn(env, threads=threads) as b:
-            relay = asyncio.run(run_relay([a, b], plan, args.seconds, args.warmup))
+            relay = run_relay([a, b], plan, args.seconds, args.warmup, args.client_threads)
         reference = redis_round_trip(args.redis)
         sweep = None
         if args.journeys:

@@ -4,6 +4,7 @@ the overdue and stationary sweep, and retention of fixes."""
 from __future__ import annotations
 
 import math
+import os
 import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -45,8 +46,13 @@ DEFAULTS: dict[str, float] = {
 
 
 def setting(name: str) -> float:
-    """A journey tunable from the app config (``JOURNEY_<NAME>``) or its default."""
-    return float(current_app.config.get(f"JOURNEY_{name}", DEFAULTS[name]))
+    """A journey tunable: app config ``JOURNEY_<NAME>``, else the environment variable
+    ``SAFEHAVEN_JOURNEY_<NAME>`` (e.g. ``SAFEHAVEN_JOURNEY_STATIONARY_MINUTES``), else the
+    default."""
+    value = current_app.config.get(f"JOURNEY_{name}")
+    if value is None:
+        value = os.environ.get(f"SAFEHAVEN_JOURNEY_{name}") or DEFAULTS[name]
+    return float(value)
 
 
 # --- reading ------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import queue
 import threading
 from datetime import datetime
@@ -208,7 +209,11 @@ def get_broker(app: Any = None) -> LocalBroker:
             if broker is None:
                 url = app.config.get("REDIS_URL")
                 if url:
-                    prefix = app.config.get("SAFEHAVEN_REDIS_PREFIX", "safehaven:")
+                    # Pub/sub channels are global across Redis databases: the prefix keeps
+                    # deployments (and test runs) sharing one Redis apart.
+                    prefix = app.config.get("SAFEHAVEN_REDIS_PREFIX") or os.environ.get(
+                        "SAFEHAVEN_REDIS_PREFIX", "safehaven:"
+                    )
                     broker = RedisBroker(url, prefix=prefix)
                 else:
                     broker = LocalBroker()

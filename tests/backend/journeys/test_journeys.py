@@ -241,3 +241,13 @@ def test_the_sweep_reads_only_due_journeys(app, make_person):
     # grace 10 min: at base + 35 min, journeys 0..5 are due
     assert service.sweep_due(now=base + timedelta(minutes=35)) == 6
     assert db.session.query(Journey).filter(Journey.overdue.is_(True)).count() == 6
+
+
+def test_thresholds_are_configurable(app, monkeypatch):
+    from backend.journeys import service
+
+    assert service.setting("STATIONARY_MINUTES") == 5
+    monkeypatch.setenv("SAFEHAVEN_JOURNEY_STATIONARY_MINUTES", "8")
+    assert service.setting("STATIONARY_MINUTES") == 8
+    monkeypatch.setitem(app.config, "JOURNEY_STATIONARY_MINUTES", 3)
+    assert service.setting("STATIONARY_MINUTES") == 3

@@ -40,6 +40,7 @@ def test_a_fix_posted_to_one_process_reaches_a_watcher_on_the_other(
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "SAFEHAVEN_RATELIMIT": "false",
+        "SAFEHAVEN_REDIS_PREFIX": f"test-{uuid.uuid4().hex[:8]}:",
     }
     alice, bob = resident.headers, other_resident.headers
     with gunicorn(env) as server_a, gunicorn(env) as server_b, requests.Session() as http:
@@ -78,3 +79,16 @@ def test_a_fix_posted_to_one_process_reaches_a_watcher_on_the_other(
             kind, data = events.next_event()
             assert (kind, data["user_id"]) == ("access_revoked", other_resident.id)
             assert events.ended()
+
+
+def test_the_channel_prefix_comes_from_the_environment(database_url, redis_url, monkeypatch):
+    from backend.realtime.broker import close_broker, get_broker
+    from tests.support.apps import make_test_app
+
+    monkeypatch.setenv("SAFEHAVEN_REDIS_PREFIX", "deploy-a:")
+    app = make_test_app(database_url, REDIS_URL=redis_url)
+    try:
+        broker = get_broker(app)
+        assert isinstance(broker, RedisBroker) and broker.prefix == "deploy-a:"
+    finally:
+        close_broker(app)

@@ -90,11 +90,50 @@ def test_expected_arrival_must_be_soon_and_in_the_future(client, resident, minut
 
 
 def test_venue_destination_without_the_venues_domain_is_a_clear_422(client, resident):
+    import importlib.util
+
+    if importlib.util.find_spec("backend.venues") is not None:
+        pytest.skip("the venues domain is present; its integration test covers venue_id")
     body = {"destination": {"venue_id": 7}, "start": {"lat": PIER[0], "lon": PIER[1]}}
     response = client.post("/api/v1/journeys", json=body, headers=resident.headers)
-    assert response.status_code in (201, 422)
-    if response.status_code == 422:
-        assert "destination.venue_id" in response.get_json()["errors"]
+    assert response.status_code == 422
+    assert "destination.venue_id" in response.get_json()["errors"]
+
+
+def test_venue_destination_uses_the_venue_position(client, resident, monkeypatch):
+    """The venues domain is built alongside: a stand-in with its documented contract
+    (``get_venue(id)`` -> Venue with id, name, lat, lon; NotFound otherwise)."""
+    import sys
+    import types
+
+    from backend.errors import NotFound
+
+    def get_venue(venue_id: int):  # type: ignore[no-untyped-def]
+        if venue_id != 42:
+            raise NotFound(f"no venue {venue_id}")
+        return types.SimpleNamespace(id=42, name="The Boulevard pharmacy", lat=53.5461, lon=-2.6318)
+
+    package = types.ModuleType("backend.venues")
+    module = types.ModuleType("backend.venues.service")
+    module.get_venue = get_venue  # type: ignore[attr-defined]
+    package.service = module  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "backend.venues", package)
+    monkeypatch.setitem(sys.modules, "backend.venues.service", module)
+    body = {"destination": {"venue_id": 42}, "start": {"lat": PIER[0], "lon": PIER[1]}}
+    response = client.post("/api/v1/journeys", json=body, headers=resident.headers)
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["destination"] == {
+        "lat": 53.5461,
+        "lon": -2.6318,
+        "label": "The Boulevard pharmacy",
+        "postcode": None,
+        "venue_id": 42,
+    }
+    client.post(f"/api/v1/journeys/{response.get_json()['id']}/cancel", headers=resident.headers)
+    body["destination"]["venue_id"] = 7
+    missing = client.post("/api/v1/journeys", json=body, headers=resident.headers)
+    assert missing.status_code == 422
+    assert missing.get_json()["errors"] == {"destination.venue_id": ["no such venue"]}
 
 
 def test_only_accepted_contacts_can_be_chosen(client, resident, other_resident, make_person):

@@ -35,7 +35,7 @@ class RoleGrantSchema(Schema):
 class DeviceRegisterSchema(Schema):
     """An FCM registration token of the caller's phone."""
 
-    token = fields.String(required=True, validate=validate.Length(min=20, max=4096))
+    token = fields.String(required=True, validate=validate.Length(min=20, max=1024))
     platform = fields.String(
         load_default="android", validate=validate.OneOf(("android", "ios", "web"))
     )

@@ -126,7 +126,7 @@ def _resolve_destination(dest: dict[str, Any]) -> dict[str, Any]:
             "dest_lat": venue.lat,
             "dest_lon": venue.lon,
             "destination_venue_id": venue.id,
-            "destination_label": dest.get("label") or venue.name,
+            "destination_label": (dest.get("label") or venue.name or "")[:160] or None,
         }
     return {
         "dest_lat": dest["lat"],

@@ -66,6 +66,8 @@ def test_device_registration_validates_and_moves_a_token_to_its_new_owner(
         headers=resident.headers,
     )
     assert bad.status_code == 422 and "platform" in bad.get_json()["errors"]
+    huge = client.post("/api/v1/me/devices", json={"token": "h" * 5000}, headers=resident.headers)
+    assert huge.status_code == 422 and "token" in huge.get_json()["errors"]
     first = register(client, resident, "shared-phone-token-" + "s" * 40)
     second = register(client, other_resident, "shared-phone-token-" + "s" * 40)
     assert first == second

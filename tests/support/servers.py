@@ -19,7 +19,7 @@ LISTENING = re.compile(r"Listening at: http://127\.0\.0\.1:(\d+)")
 
 @contextmanager
 def gunicorn(
-    env: dict[str, str], threads: int = 16, workers: int = 1, timeout: float = 30.0
+    env: dict[str, str], threads: int = 16, workers: int = 1, timeout: float = 60.0
 ) -> Iterator[str]:
     """Run ``backend:create_app()`` under gunicorn (gthread) on a free port; yields its base
     URL and stops it (and its log file) on exit."""

@@ -4,7 +4,6 @@ weekly hotspots by ward and category with the ward map and the CSV export."""
 from __future__ import annotations
 
 from flask import Response, g, redirect, render_template, request, url_for
-from shared_schemas.reports import REPORT_STATUSES
 
 from backend.areas.service import list_wards
 from backend.db import utcnow
@@ -12,6 +11,7 @@ from backend.errors import Conflict, ValidationError
 from backend.portal import policy, service
 from backend.portal.routes import bp
 from backend.reports.categories import CATEGORIES
+from shared_schemas.reports import REPORT_STATUSES
 
 
 def _filters() -> service.ReportFilters:

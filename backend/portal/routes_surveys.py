@@ -4,13 +4,13 @@ close, results with bar charts and the anonymised CSV export."""
 from __future__ import annotations
 
 from flask import Response, g, redirect, render_template, request, url_for
-from shared_schemas.surveys import QUESTION_TYPES
 
 from backend.areas.service import list_wards
 from backend.db import utcnow
 from backend.errors import Conflict, ValidationError
 from backend.portal import policy, service
 from backend.portal.routes import bp
+from shared_schemas.surveys import QUESTION_TYPES
 
 TYPE_LABELS = {
     "single_choice": "One choice",

@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import date
 
 from flask import g, redirect, render_template, request, url_for
-from shared_schemas.venues import ACTIONS, CATEGORIES, SCHEMES, STATUSES
 
 from backend.db import utcnow
 from backend.errors import Conflict, ValidationError
 from backend.portal import service
 from backend.portal.routes import bp
+from shared_schemas.venues import ACTIONS, CATEGORIES, SCHEMES, STATUSES
 
 SCHEME_LABELS = {
     "umay_safe_place": "UMay safe place",

@@ -649,12 +649,11 @@ class ReportFilters:
 def triage_reports(actor: User, filters: ReportFilters, limit: int = 200) -> list:  # type: ignore[type-arg]
     """Admins: concern reports, newest first, filtered by category, ward, status and the
     day they were observed (inclusive, Europe/London). Raises Forbidden, ValidationError."""
-    from shared_schemas.reports import REPORT_STATUSES
-
     from backend.errors import field_error
     from backend.reports import policy as report_policy
     from backend.reports.categories import get_category
     from backend.reports.models import Report
+    from shared_schemas.reports import REPORT_STATUSES
 
     report_policy.require_can_triage(actor)
     stmt = select(Report).order_by(Report.observed_at.desc(), Report.id.desc()).limit(limit)
@@ -689,10 +688,9 @@ def report_for_admin(actor: User, report_id: int):  # type: ignore[no-untyped-de
 def triage(actor: User, report_id: int, status: str, note: str, now: datetime):  # type: ignore[no-untyped-def]
     """Change a report's status and/or add a public note (shown to the reporter).
     Raises Forbidden, NotFound, Conflict, ValidationError."""
-    from shared_schemas.reports import REPORT_STATUSES
-
     from backend.errors import field_error
     from backend.reports.service import change_status
+    from shared_schemas.reports import REPORT_STATUSES
 
     if status and status not in REPORT_STATUSES:
         raise field_error("status", f"one of {', '.join(REPORT_STATUSES)}")
@@ -837,10 +835,10 @@ def create_survey_from_form(actor: User, form, upload) -> object:  # type: ignor
     """Admins: a draft survey from an XLSForm upload, or from the quick question rows.
     Raises ValidationError naming the field (or the XLSForm row) and the reason."""
     from marshmallow import ValidationError as SchemaError
-    from shared_schemas.surveys import SurveyCreateSchema
 
     from backend.errors import ValidationError as AppValidationError
     from backend.surveys import service as surveys
+    from shared_schemas.surveys import SurveyCreateSchema
 
     policy.require_admin(actor)
     data = _survey_fields(form)

@@ -10,10 +10,9 @@ from tests.backend.portal.venue_rows import WIGAN_CENTRE
 
 def make_report(observed_at: datetime, **values: Any):  # type: ignore[no-untyped-def]
     """A report row (named, received, in Wigan town centre unless told otherwise)."""
-    from backend.reports.models import Report
-
     from backend.areas.service import ward_code_for_point
     from backend.extensions import db
+    from backend.reports.models import Report
 
     defaults: dict[str, Any] = {
         "category": "asb",

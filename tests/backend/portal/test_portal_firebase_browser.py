@@ -3,53 +3,22 @@ page's script signs in with email and password, the server verifies the ID token
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from firebase_admin import auth as fb_auth
 
 from backend.auth.service import firebase_app
-from tests.support import databases
 from tests.support.apps import make_test_app
 from tests.support.browser import LiveServer
-from tests.support.firebase_emulator import PROJECT_ID, AuthEmulator
+from tests.support.firebase_emulator import PROJECT_ID
 
-# Sign-in does not depend on the database engine: the emulator starts once, in the SQLite pass.
-pytestmark = [pytest.mark.firebase, pytest.mark.browser, pytest.mark.sqlite]
-
-
-def _forget_firebase_apps() -> None:
-    """firebase-admin caches its auth client (and the emulator address it read) per app:
-    drop ours so this module's emulator, on its own port, is the one used."""
-    import firebase_admin
-
-    from backend.auth import service
-
-    with service._firebase_lock:
-        for app in service._firebase_apps.values():
-            firebase_admin.delete_app(app)
-        service._firebase_apps.clear()
+pytestmark = [pytest.mark.firebase, pytest.mark.browser]
 
 
 @pytest.fixture(scope="module")
-def emulator(tmp_path_factory):  # type: ignore[no-untyped-def]
-    emu = AuthEmulator(tmp_path_factory.mktemp("firebase-portal"))
-    try:
-        emu.start()
-    except FileNotFoundError as exc:
-        if databases.IN_CI:
-            pytest.fail(f"CI=true and the Firebase Auth emulator is unavailable: {exc}")
-        pytest.skip(str(exc))
-    previous = os.environ.get("FIREBASE_AUTH_EMULATOR_HOST")
-    os.environ["FIREBASE_AUTH_EMULATOR_HOST"] = emu.host
-    _forget_firebase_apps()
-    yield emu
-    _forget_firebase_apps()
-    emu.stop()
-    if previous is None:
-        os.environ.pop("FIREBASE_AUTH_EMULATOR_HOST", None)
-    else:
-        os.environ["FIREBASE_AUTH_EMULATOR_HOST"] = previous
+def emulator(firebase_emulator):  # type: ignore[no-untyped-def]
+    """The session's Auth emulator (tests/conftest.py), emptied for this module."""
+    firebase_emulator.reset()
+    return firebase_emulator
 
 
 @pytest.fixture(scope="module")

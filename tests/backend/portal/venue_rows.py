@@ -12,10 +12,9 @@ LEIGH_CENTRAL = "E05015001"
 
 def make_venue(staff_id: int | None = None, **values: Any):  # type: ignore[no-untyped-def]
     """A venue row, verified and open 24/7 in Wigan town centre unless told otherwise."""
-    from backend.venues.models import Venue, VenueStaff
-
     from backend.areas.service import ward_code_for_point
     from backend.extensions import db
+    from backend.venues.models import Venue, VenueStaff
 
     defaults: dict[str, Any] = {
         "name": "Test venue",

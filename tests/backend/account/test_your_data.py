@@ -1,0 +1,124 @@
+"""GET /api/v1/me/export and DELETE /api/v1/me: everything held about you, and erasure."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from tests.support.reports import make_report
+
+
+def test_export_needs_sign_in(client):
+    response = client.get("/api/v1/me/export")
+    assert response.status_code == 401
+    assert response.get_json()["code"] == 401
+
+
+def test_export_holds_profile_and_own_named_reports_only(client, resident, other_resident):
+    mine = make_report(user_id=resident.id, anonymous=False, description="lamp out by the canal")
+    make_report(user_id=other_resident.id, anonymous=False, description="bob's report")
+    make_report(description="someone anonymous")
+
+    response = client.get("/api/v1/me/export", headers=resident.headers)
+
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["format"] == "safehaven-export/1"
+    assert body["profile"]["uid"] == resident.uid
+    assert body["profile"]["id"] == resident.id
+    reports = body["data"]["reports"]["reports"]
+    assert [r["id"] for r in reports] == [mine.id]
+    assert reports[0]["description"] == "lamp out by the canal"
+    assert "bob's report" not in response.get_data(as_text=True)
+
+
+def test_erasure_deletes_the_user_and_anonymises_reports(client, resident, other_resident):
+    from backend.auth.models import User
+    from backend.extensions import db
+    from backend.reports.models import Report
+
+    named = make_report(
+        user_id=resident.id,
+        anonymous=False,
+        consent_to_contact=True,
+        contact_name="Alice",
+        contact_email="alice@example.org",
+    )
+    others = make_report(user_id=other_resident.id, anonymous=False)
+    named_id, others_id = named.id, others.id
+
+    response = client.delete("/api/v1/me", headers=resident.headers)
+
+    assert response.status_code == 200
+    assert response.get_json()["erased"] is True
+    assert "reports" in response.get_json()["domains"]
+    db.session.expire_all()
+    assert db.session.scalar(select(User).where(User.uid == resident.uid)) is None
+    kept = db.session.get(Report, named_id)
+    # The report still counts towards hotspots but says nothing about who sent it.
+    assert kept is not None and kept.ward_code == "E05015010" and kept.observed_at is not None
+    assert (kept.user_id, kept.anonymous, kept.consent_to_contact) == (None, True, False)
+    assert (kept.contact_name, kept.contact_email) == (None, None)
+    assert db.session.get(Report, others_id).user_id == other_resident.id
+    assert db.session.scalar(select(func.count()).select_from(Report)) == 2
+
+
+def test_after_erasure_the_same_sign_in_starts_an_empty_account(client, resident):
+    make_report(user_id=resident.id, anonymous=False)
+    client.patch("/api/v1/me", json={"display_name": "Alice"}, headers=resident.headers)
+    assert client.delete("/api/v1/me", headers=resident.headers).status_code == 200
+
+    export = client.get("/api/v1/me/export", headers=resident.headers).get_json()
+
+    assert export["profile"]["uid"] == resident.uid
+    assert export["profile"]["display_name"] is None
+    assert export["data"]["reports"]["reports"] == []
+
+
+def test_erasure_of_an_admin_unlinks_their_triage_notes(client, resident, admin):
+    from backend.extensions import db
+    from backend.reports.models import ReportUpdate
+
+    report = make_report(user_id=resident.id, anonymous=False)
+    response = client.patch(
+        f"/api/v1/reports/{report.id}",
+        json={"status": "in_progress", "public_note": "patrol booked"},
+        headers=admin.headers,
+    )
+    assert response.status_code == 200
+    assert client.delete("/api/v1/me", headers=admin.headers).status_code == 200
+
+    db.session.expire_all()
+    actors = db.session.scalars(
+        select(ReportUpdate.actor_id).where(ReportUpdate.report_id == report.id)
+    ).all()
+    assert actors and all(a is None for a in actors)
+    # The resident still sees the public note on their report.
+    mine = client.get("/api/v1/reports/mine", headers=resident.headers).get_json()
+    assert mine[0]["public_note"] == "patrol booked"
+
+
+def test_erasure_is_all_or_nothing(client, resident, monkeypatch):
+    from backend.auth.models import User
+    from backend.extensions import db
+    from backend.reports import service as reports
+
+    report = make_report(user_id=resident.id, anonymous=False)
+
+    def broken(user):  # a domain failing half-way must leave everything as it was
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(reports, "erase_user", broken)
+    response = client.delete("/api/v1/me", headers=resident.headers)
+
+    assert response.status_code == 500
+    db.session.expire_all()
+    assert db.session.get(User, resident.id) is not None
+    assert db.session.get(type(report), report.id).user_id == resident.id
+
+
+def test_every_domain_service_with_hooks_is_called(app):
+    from backend.account import service
+
+    domains = dict(service.domain_services())
+    assert "reports" in domains and "auth" in domains
+    assert any(name == "reports" for name, _ in service._hooks("erase_user"))

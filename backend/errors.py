@@ -13,6 +13,7 @@ from typing import Any
 from flask import Flask, jsonify
 from flask_limiter.errors import RateLimitExceeded
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -174,6 +175,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(DBAPIError)
+    @app.errorhandler(PoolTimeout)  # every pooled connection busy: overload, not a bug
     def _database_down(exc: Exception):  # type: ignore[no-untyped-def]
         from backend.extensions import db
 

@@ -1,0 +1,264 @@
+"""The access matrix: every route of the app against every kind of caller, with the status each
+must get. The table is checked against ``app.url_map``: a new route without a row fails here.
+
+Actors: anonymous; the resident who owns the data; another resident; an accepted contact on
+the resident's journey; a contact of the resident not on that journey; a contact whose
+invitation was revoked; staff of the venue concerned; staff of another venue; an admin.
+Until contacts and venues exist as domains, the contact actors are plain residents and the
+staff actors plain venue_staff users: they still must get what a stranger gets."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from tests.support.reports import T0, WIGAN_CENTRAL
+
+ACTORS = [
+    "anonymous",
+    "resident",
+    "other_resident",
+    "contact_on_journey",
+    "contact_not_on_journey",
+    "revoked_contact",
+    "staff_this_venue",
+    "staff_other_venue",
+    "admin",
+]
+GROUPS = {
+    "signed_in": ACTORS[1:],
+    "non_owners": ACTORS[2:8],  # signed in, not the owner, not admin
+    "contacts": ["contact_on_journey", "contact_not_on_journey", "revoked_contact"],
+    "staff": ["staff_this_venue", "staff_other_venue"],
+    "residents": ACTORS[1:6],
+}
+PERIOD = "from=2026-03-01T00:00:00Z&to=2026-03-08T00:00:00Z"
+
+
+def expect(everyone: int | None = None, **statuses: int) -> dict[str, int]:
+    """Expected status per actor: ``everyone``, then groups, then single actors override."""
+    table: dict[str, int] = {}
+    if everyone is not None:
+        table.update(dict.fromkeys(ACTORS, everyone))
+    for name in [n for n in statuses if n in GROUPS]:
+        table.update(dict.fromkeys(GROUPS[name], statuses[name]))
+    for name in [n for n in statuses if n not in GROUPS]:
+        assert name in ACTORS, name
+        table[name] = statuses[name]
+    assert set(table) == set(ACTORS), f"missing actors: {set(ACTORS) - set(table)}"
+    return table
+
+
+SIGNED_IN = expect(anonymous=401, signed_in=200)
+ADMIN_ONLY = expect(anonymous=401, signed_in=403, admin=200)
+PUBLIC = expect(200)
+
+
+@dataclass
+class Row:
+    """One route: how to call it against the world, and who gets what."""
+
+    method: str
+    rule: str
+    path: Callable[[Any], str] | str
+    expected: dict[str, int]
+    json: Callable[[Any], Any] | dict[str, Any] | None = None
+    form: Callable[[Any], dict[str, str]] | None = None
+    check: Callable[[str, Any, Any], None] | None = field(default=None)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.method, self.rule)
+
+
+def only_own_reports(actor: str, world: Any, body: Any) -> None:
+    """Nobody sees another person's reports in ``/mine``."""
+    ids = {r["id"] for r in body}
+    assert (world.report_id in ids) == (actor == "resident"), (actor, ids)
+
+
+def export_is_own(actor: str, world: Any, body: Any) -> None:
+    """The export holds the caller's data only."""
+    assert body["profile"]["uid"] == world.people[actor].uid
+    ids = {r["id"] for r in body["data"]["reports"]["reports"]}
+    assert (world.report_id in ids) == (actor == "resident"), (actor, ids)
+
+
+ROWS = [
+    Row("GET", "/healthz", "/healthz", PUBLIC),
+    Row("GET", "/openapi.json", "/openapi.json", PUBLIC),
+    Row("GET", "/docs", "/docs", PUBLIC),
+    Row("GET", "/docs/static/<path:filename>", "/docs/static/swagger-ui.css", PUBLIC),
+    Row("GET", "/static/<path:filename>", "/static/nothing.txt", expect(404)),
+    # areas: public reference geography
+    Row("GET", "/api/v1/areas/locate", "/api/v1/areas/locate?lat=53.55&lon=-2.63", PUBLIC),
+    Row(
+        "GET",
+        "/api/v1/areas/postcodes/<string:postcode>",
+        lambda w: f"/api/v1/areas/postcodes/{w.postcode.replace(' ', '%20')}",
+        PUBLIC,
+    ),
+    Row("GET", "/api/v1/areas/wards", "/api/v1/areas/wards", PUBLIC),
+    Row("GET", "/api/v1/areas/wards.geojson", "/api/v1/areas/wards.geojson", PUBLIC),
+    Row("GET", "/api/v1/areas/wards/<string:code>", "/api/v1/areas/wards/E05015010", PUBLIC),
+    # account
+    Row("GET", "/api/v1/me", "/api/v1/me", SIGNED_IN),
+    Row("PATCH", "/api/v1/me", "/api/v1/me", SIGNED_IN, json={"display_name": "Sam"}),
+    Row("DELETE", "/api/v1/me", "/api/v1/me", SIGNED_IN),
+    Row("GET", "/api/v1/me/export", "/api/v1/me/export", SIGNED_IN, check=export_is_own),
+    # users (admin)
+    Row("GET", "/api/v1/users", "/api/v1/users", ADMIN_ONLY),
+    Row(
+        "PUT",
+        "/api/v1/users/<int:user_id>/role",
+        lambda w: f"/api/v1/users/{w.people['other_resident'].id}/role",
+        ADMIN_ONLY,
+        json={"role": "venue_staff"},
+    ),
+    # reports
+    Row("GET", "/api/v1/reports/categories", "/api/v1/reports/categories", PUBLIC),
+    Row(
+        "POST",
+        "/api/v1/reports",
+        "/api/v1/reports",
+        expect(201),  # anonymous reports need no account
+        json={
+            "category": "asb",
+            "description": "shouting at the bus stop",
+            "lat": WIGAN_CENTRAL[0],
+            "lon": WIGAN_CENTRAL[1],
+            "anonymous": True,
+        },
+    ),
+    Row("GET", "/api/v1/reports/mine", "/api/v1/reports/mine", SIGNED_IN, check=only_own_reports),
+    Row(
+        "GET",
+        "/api/v1/reports/nearby",
+        f"/api/v1/reports/nearby?lat={WIGAN_CENTRAL[0]}&lon={WIGAN_CENTRAL[1]}",
+        PUBLIC,
+    ),
+    Row(
+        "PATCH",
+        "/api/v1/reports/<int:report_id>",
+        lambda w: f"/api/v1/reports/{w.report_id}",
+        ADMIN_ONLY,
+        json={"status": "in_progress", "public_note": "looking into it"},
+    ),
+    # insights: aggregates (small groups suppressed) for anyone signed in
+    Row("GET", "/api/v1/insights/hotspots", f"/api/v1/insights/hotspots?{PERIOD}", SIGNED_IN),
+    Row(
+        "GET", "/api/v1/insights/hotspots.csv", f"/api/v1/insights/hotspots.csv?{PERIOD}", SIGNED_IN
+    ),
+    Row(
+        "GET", "/api/v1/insights/hotspots.svg", f"/api/v1/insights/hotspots.svg?{PERIOD}", SIGNED_IN
+    ),
+    Row(
+        "GET", "/api/v1/insights/hotspots.png", f"/api/v1/insights/hotspots.png?{PERIOD}", SIGNED_IN
+    ),
+    # Open311: public reads (no names, blurred); writes need the client's api_key, not a person
+    Row("GET", "/open311/v2/discovery", "/open311/v2/discovery", PUBLIC),
+    Row("GET", "/open311/v2/discovery.<fmt>", "/open311/v2/discovery.xml", PUBLIC),
+    Row("GET", "/open311/v2/services.<fmt>", "/open311/v2/services.json", PUBLIC),
+    Row("GET", "/open311/v2/services/<code>.<fmt>", "/open311/v2/services/asb.json", PUBLIC),
+    Row("GET", "/open311/v2/requests.<fmt>", "/open311/v2/requests.json", PUBLIC),
+    Row(
+        "GET",
+        "/open311/v2/requests/<request_id>.<fmt>",
+        lambda w: f"/open311/v2/requests/{w.report_id}.json",
+        PUBLIC,
+    ),
+    Row(
+        "GET",
+        "/open311/v2/servicerequestupdates.<fmt>",
+        "/open311/v2/servicerequestupdates.json",
+        PUBLIC,
+    ),
+    Row(
+        "POST",
+        "/open311/v2/requests.<fmt>",
+        "/open311/v2/requests.json",
+        expect(201),
+        form=lambda w: {
+            "api_key": w.open311_key,
+            "service_code": "street_drinking",
+            "lat": "53.550123",
+            "long": "-2.630456",
+            "description": "drinking by the benches",
+        },
+    ),
+]
+
+
+@dataclass
+class World:
+    people: dict[str, Any]
+    report_id: int
+    postcode: str
+    open311_key: str
+
+    def headers(self, actor: str) -> dict[str, str]:
+        return {} if actor == "anonymous" else self.people[actor].headers
+
+
+@pytest.fixture
+def world(app, make_person):  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from backend.areas.models import Postcode
+    from backend.extensions import db
+    from backend.open311 import service as open311
+    from tests.support.reports import make_report
+
+    roles = {"staff_this_venue": "venue_staff", "staff_other_venue": "venue_staff"}
+    people = {
+        actor: make_person(
+            f"matrix-{actor}", roles.get(actor, "admin" if actor == "admin" else "resident")
+        )
+        for actor in ACTORS[1:]
+    }
+    report = make_report(
+        user_id=people["resident"].id, anonymous=False, observed_at=T0, description="mine"
+    )
+    postcode = db.session.scalar(select(Postcode.postcode).limit(1))
+    return World(people, report.id, postcode, open311.create_key("matrix")[1])
+
+
+def _app_routes(app) -> set[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    return {
+        (method, rule.rule)
+        for rule in app.url_map.iter_rules()
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+
+
+def test_every_route_has_a_row_and_every_row_a_route(app):
+    keys = [row.key for row in ROWS]
+    assert len(keys) == len(set(keys)), "duplicate rows"
+    routes = _app_routes(app)
+    assert routes - set(keys) == set(), "routes without a row in the access matrix"
+    assert set(keys) - routes == set(), "rows for routes that do not exist"
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+@pytest.mark.parametrize("row", ROWS, ids=lambda r: f"{r.method} {r.rule}")
+def test_access(client, world, row, actor):
+    path = row.path(world) if callable(row.path) else row.path
+    kwargs: dict[str, Any] = {"headers": world.headers(actor)}
+    if row.json is not None:
+        kwargs["json"] = row.json(world) if callable(row.json) else row.json
+    if row.form is not None:
+        kwargs["data"] = row.form(world)
+    response = client.open(path, method=row.method, **kwargs)
+    expected = row.expected[actor]
+    assert response.status_code == expected, (
+        f"{row.method} {path} as {actor}: {response.status_code} "
+        f"{response.get_data(as_text=True)[:300]}"
+    )
+    if expected >= 400 and response.mimetype == "application/json" and path.startswith("/api/"):
+        assert set(response.get_json()) == {"code", "status", "message", "errors"}
+    if row.check is not None and expected < 300:
+        row.check(actor, world, response.get_json())
+    response.close()

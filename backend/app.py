@@ -84,7 +84,8 @@ def register_blueprints(app: Flask) -> None:
 
 def register_request_guards(app: Flask) -> None:
     """415 for a body the endpoint cannot read (JSON APIs take JSON; views that accept
-    forms or uploads declare ``accepts_content_types``)."""
+    forms or uploads declare ``accepts_content_types``); NUL characters refused (guards)."""
+    from backend import guards
 
     @app.before_request
     def _require_known_content_type():  # type: ignore[no-untyped-def]
@@ -97,6 +98,8 @@ def register_request_guards(app: Flask) -> None:
         if request.mimetype not in accepted:
             raise UnsupportedMediaType(f"send the body as {' or '.join(sorted(accepted))}")
         return None
+
+    guards.register(app)
 
 
 def _ensure_sqlite_directory(url: str) -> None:

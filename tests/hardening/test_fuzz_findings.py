@@ -51,3 +51,30 @@ def test_open311_operations_document_their_own_formats(client):
     responses = spec["paths"]["/open311/v2/requests.{fmt}"]["get"]["responses"]
     assert set(responses["200"]["content"]) == {"application/json", "text/xml"}
     assert responses["default"]["content"]["application/json"]["schema"]["type"] == "array"
+
+
+def test_a_nul_character_in_a_json_body_is_422_naming_the_field(client, resident):
+    # PostgreSQL text cannot hold U+0000: psycopg raised DataError, a 500 on PostGIS.
+    response = client.patch(
+        "/api/v1/me", json={"display_name": "Al\x00ice"}, headers=resident.headers
+    )
+    assert response.status_code == 422
+    assert set(response.get_json()["errors"]) == {"display_name"}
+    response = client.post(
+        "/api/v1/reports",
+        json={"category": "asb", "description": "ok", "lat": 53.55, "lon": -2.63, "x": ["\x00"]},
+    )
+    assert response.status_code == 422
+    assert set(response.get_json()["errors"]) == {"x.0"}
+
+
+def test_a_nul_character_in_a_query_a_form_or_a_path_is_refused(client):
+    response = client.get("/api/v1/reports/nearby?lat=53.55&lon=-2.63&radius_m=5%00")
+    assert response.status_code == 422
+    assert set(response.get_json()["errors"]) == {"radius_m"}
+    response = client.post(
+        "/open311/v2/requests.json", data={"api_key": "k\x00", "service_code": "asb"}
+    )
+    assert response.status_code == 400  # Open311 speaks 400 for bad input
+    assert "api_key" in response.get_json()[0]["description"]
+    assert client.get("/api/v1/areas/postcodes/WN1%001AA").status_code == 404

@@ -8,8 +8,8 @@ transaction (they must not commit); this module commits once, after deleting the
 from __future__ import annotations
 
 import importlib
-import pkgutil
 from collections.abc import Callable
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -39,18 +39,13 @@ def update_me(actor: User, changes: dict[str, Any]) -> User:
 
 
 def domain_services() -> list[tuple[str, ModuleType]]:
-    """Every ``backend.<domain>.service`` module, by domain name (account itself excluded)."""
+    """Every ``backend.<domain>.service`` module, by domain name (account itself excluded).
+    Found by folder, so domains without an ``__init__.py`` (namespace packages) count too."""
     found = []
-    for info in sorted(pkgutil.iter_modules(backend.__path__), key=lambda i: i.name):
-        if not info.ispkg or info.name == "account":
+    for folder in sorted(Path(backend.__path__[0]).iterdir()):
+        if folder.name == "account" or not (folder / "service.py").is_file():
             continue
-        try:
-            module = importlib.import_module(f"backend.{info.name}.service")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"backend.{info.name}.service":
-                raise
-            continue
-        found.append((info.name, module))
+        found.append((folder.name, importlib.import_module(f"backend.{folder.name}.service")))
     return found
 
 

@@ -55,6 +55,8 @@ def expect(everyone: int | None = None, **statuses: int) -> dict[str, int]:
 SIGNED_IN = expect(anonymous=401, signed_in=200)
 ADMIN_ONLY = expect(anonymous=401, signed_in=403, admin=200)
 PUBLIC = expect(200)
+# A venue's own staff and admins manage it; nobody else, not even staff of another venue.
+VENUE_MANAGERS = expect(anonymous=401, signed_in=403, staff_this_venue=200, admin=200)
 
 
 @dataclass
@@ -158,6 +160,57 @@ ROWS = [
     Row(
         "GET", "/api/v1/insights/hotspots.png", f"/api/v1/insights/hotspots.png?{PERIOD}", SIGNED_IN
     ),
+    # venues: public reads of listed venues; their staff and admins manage them
+    Row("GET", "/api/v1/venues/nearest", "/api/v1/venues/nearest?lat=53.5448&lon=-2.6318", PUBLIC),
+    Row("GET", "/api/v1/venues", "/api/v1/venues?bbox=-2.7,53.5,-2.5,53.6", PUBLIC),
+    Row("GET", "/api/v1/venues.geojson", "/api/v1/venues.geojson", PUBLIC),
+    Row(
+        "POST",
+        "/api/v1/venues",
+        "/api/v1/venues",
+        expect(anonymous=401, signed_in=403, staff=201, admin=201),
+        json={
+            "name": "Matrix Pharmacy",
+            "category": "pharmacy",
+            "lat": 53.4975,
+            "lon": -2.5190,
+            "opening_hours": "Mo-Sa 09:00-18:00",
+        },
+    ),
+    Row("GET", "/api/v1/venues/recheck-due", "/api/v1/venues/recheck-due", ADMIN_ONLY),
+    Row(
+        "GET",
+        "/api/v1/venues/<int:venue_id>",
+        lambda w: f"/api/v1/venues/{w.pending_venue_id}",  # unlisted: hidden from strangers
+        expect(404, staff_this_venue=200, admin=200),
+    ),
+    Row(
+        "PATCH",
+        "/api/v1/venues/<int:venue_id>",
+        lambda w: f"/api/v1/venues/{w.venue_id}",
+        VENUE_MANAGERS,
+        json={"accessibility": "step-free entrance"},
+    ),
+    Row(
+        "GET",
+        "/api/v1/venues/<int:venue_id>/history",
+        lambda w: f"/api/v1/venues/{w.venue_id}/history",
+        VENUE_MANAGERS,
+    ),
+    Row(
+        "PUT",
+        "/api/v1/venues/<int:venue_id>/unavailable",
+        lambda w: f"/api/v1/venues/{w.venue_id}/unavailable",
+        VENUE_MANAGERS,
+        json={"until": None},
+    ),
+    Row(
+        "POST",
+        "/api/v1/venues/<int:venue_id>/verification",
+        lambda w: f"/api/v1/venues/{w.venue_id}/verification",
+        ADMIN_ONLY,
+        json={"action": "suspend", "note": "complaint under review"},
+    ),
     # Open311: public reads (no names, blurred); writes need the client's api_key, not a person
     Row("GET", "/open311/v2/discovery", "/open311/v2/discovery", PUBLIC),
     Row("GET", "/open311/v2/discovery.<fmt>", "/open311/v2/discovery.xml", PUBLIC),
@@ -198,6 +251,8 @@ class World:
     report_id: int
     postcode: str
     open311_key: str
+    venue_id: int
+    pending_venue_id: int
 
     def headers(self, actor: str) -> dict[str, str]:
         return {} if actor == "anonymous" else self.people[actor].headers
@@ -210,6 +265,7 @@ def world(app, make_person):  # type: ignore[no-untyped-def]
     from backend.areas.models import Postcode
     from backend.extensions import db
     from backend.open311 import service as open311
+    from tests.backend.venues.factories import make_venue
     from tests.support.reports import make_report
 
     roles = {"staff_this_venue": "venue_staff", "staff_other_venue": "venue_staff"}
@@ -223,7 +279,12 @@ def world(app, make_person):  # type: ignore[no-untyped-def]
         user_id=people["resident"].id, anonymous=False, observed_at=T0, description="mine"
     )
     postcode = db.session.scalar(select(Postcode.postcode).limit(1))
-    return World(people, report.id, postcode, open311.create_key("matrix")[1])
+    here = make_venue(staff_id=people["staff_this_venue"].id, name="The Swan")
+    pending = make_venue(
+        staff_id=people["staff_this_venue"].id, name="Swan Annexe", status="pending", lat=53.55
+    )
+    make_venue(staff_id=people["staff_other_venue"].id, name="Other Place", lat=53.50)
+    return World(people, report.id, postcode, open311.create_key("matrix")[1], here.id, pending.id)
 
 
 def _app_routes(app) -> set[tuple[str, str]]:  # type: ignore[no-untyped-def]

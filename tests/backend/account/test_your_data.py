@@ -120,5 +120,38 @@ def test_every_domain_service_with_hooks_is_called(app):
     from backend.account import service
 
     domains = dict(service.domain_services())
-    assert "reports" in domains and "auth" in domains
+    assert {"reports", "auth", "venues"} <= set(domains)
     assert any(name == "reports" for name, _ in service._hooks("erase_user"))
+
+
+def test_venue_staff_export_their_venues_and_erasure_unlinks_them(client, venue_staff, admin):
+    from backend.extensions import db
+    from backend.venues.models import Venue, VenueChange, VenueStaff
+
+    response = client.post(
+        "/api/v1/venues",
+        json={
+            "name": "The Swan",
+            "category": "pub_or_bar",
+            "lat": 53.5448,
+            "lon": -2.6318,
+            "opening_hours": "Mo-Su 10:00-23:00",
+        },
+        headers=venue_staff.headers,
+    )
+    assert response.status_code == 201, response.get_json()
+    venue_id = response.get_json()["id"]
+
+    export = client.get("/api/v1/me/export", headers=venue_staff.headers).get_json()
+    assert [v["venue_id"] for v in export["data"]["venues"]["staff_of"]] == [venue_id]
+    assert export["data"]["venues"]["changes"], "their registration is a recorded change"
+    assert client.get("/api/v1/me/export", headers=admin.headers).get_json()["data"]["venues"][
+        "staff_of"
+    ] == []
+
+    assert client.delete("/api/v1/me", headers=venue_staff.headers).status_code == 200
+    db.session.expire_all()
+    assert db.session.get(Venue, venue_id) is not None  # the business stays
+    assert db.session.query(VenueStaff).filter_by(venue_id=venue_id).count() == 0
+    labels = {c.actor_label for c in db.session.query(VenueChange).filter_by(venue_id=venue_id)}
+    assert venue_staff.uid not in labels

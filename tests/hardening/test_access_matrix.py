@@ -56,6 +56,9 @@ SIGNED_IN = expect(anonymous=401, signed_in=200)
 ADMIN_ONLY = expect(anonymous=401, signed_in=403, admin=200)
 PUBLIC = expect(200)
 # A venue's own staff and admins manage it; nobody else, not even staff of another venue.
+TARGETED_RESIDENT = expect(404, anonymous=401, resident=200, admin=200)
+# While open: admins read results; the targeted resident is told to wait; others see nothing.
+OPEN_SURVEY_RESULTS = expect(404, anonymous=401, resident=403, admin=200)
 VENUE_MANAGERS = expect(anonymous=401, signed_in=403, staff_this_venue=200, admin=200)
 
 
@@ -211,6 +214,73 @@ ROWS = [
         ADMIN_ONLY,
         json={"action": "suspend", "note": "complaint under review"},
     ),
+    # surveys: seen and answered by residents of the targeted wards (the resident here lives
+    # in Abram; the others have no home ward); results for admins until the survey closes
+    Row("GET", "/api/v1/surveys", "/api/v1/surveys", SIGNED_IN),
+    Row(
+        "POST",
+        "/api/v1/surveys",
+        "/api/v1/surveys",
+        expect(anonymous=401, signed_in=403, admin=201),
+        json=lambda w: w.survey_body,
+    ),
+    Row(
+        "GET",
+        "/api/v1/surveys/<int:survey_id>",
+        lambda w: f"/api/v1/surveys/{w.survey_id}",
+        TARGETED_RESIDENT,
+    ),
+    Row(
+        "POST",
+        "/api/v1/surveys/<int:survey_id>/open",
+        lambda w: f"/api/v1/surveys/{w.draft_survey_id}/open",
+        ADMIN_ONLY,
+    ),
+    Row(
+        "POST",
+        "/api/v1/surveys/<int:survey_id>/close",
+        lambda w: f"/api/v1/surveys/{w.survey_id}/close",
+        ADMIN_ONLY,
+    ),
+    Row(
+        "POST",
+        "/api/v1/surveys/<int:survey_id>/responses",
+        lambda w: f"/api/v1/surveys/{w.survey_id}/responses",
+        expect(404, anonymous=401, resident=200, admin=403),  # 200: changes their answer
+        json={"answers": {"colour": "blue", "pets": ["dog"], "safe": 2, "unsafe": "no"}},
+    ),
+    Row(
+        "GET",
+        "/api/v1/surveys/<int:survey_id>/responses/mine",
+        lambda w: f"/api/v1/surveys/{w.survey_id}/responses/mine",
+        expect(404, anonymous=401, resident=200),
+    ),
+    Row(
+        "GET",
+        "/api/v1/surveys/<int:survey_id>/results",
+        lambda w: f"/api/v1/surveys/{w.survey_id}/results",
+        OPEN_SURVEY_RESULTS,
+    ),
+    Row(
+        "GET",
+        "/api/v1/surveys/<int:survey_id>/results.csv",
+        lambda w: f"/api/v1/surveys/{w.survey_id}/results.csv",
+        OPEN_SURVEY_RESULTS,
+    ),
+    Row(
+        "GET",
+        "/api/v1/surveys/<int:survey_id>/results/<string:question>.svg",
+        lambda w: f"/api/v1/surveys/{w.survey_id}/results/colour.svg",
+        OPEN_SURVEY_RESULTS,
+    ),
+    Row(
+        "GET",
+        "/api/v1/surveys/<int:survey_id>/gap",
+        lambda w: f"/api/v1/surveys/{w.survey_id}/gap",
+        # admins pass the access rule; this survey pairs no perception question with a
+        # report category, so there is no gap to show (404 naming why)
+        expect(404, anonymous=401, resident=403),
+    ),
     # Open311: public reads (no names, blurred); writes need the client's api_key, not a person
     Row("GET", "/open311/v2/discovery", "/open311/v2/discovery", PUBLIC),
     Row("GET", "/open311/v2/discovery.<fmt>", "/open311/v2/discovery.xml", PUBLIC),
@@ -253,13 +323,16 @@ class World:
     open311_key: str
     venue_id: int
     pending_venue_id: int
+    survey_id: int
+    draft_survey_id: int
+    survey_body: dict[str, Any]
 
     def headers(self, actor: str) -> dict[str, str]:
         return {} if actor == "anonymous" else self.people[actor].headers
 
 
 @pytest.fixture
-def world(app, make_person):  # type: ignore[no-untyped-def]
+def world(app, client, make_person):  # type: ignore[no-untyped-def]
     from sqlalchemy import select
 
     from backend.areas.models import Postcode
@@ -284,7 +357,47 @@ def world(app, make_person):  # type: ignore[no-untyped-def]
         staff_id=people["staff_this_venue"].id, name="Swan Annexe", status="pending", lat=53.55
     )
     make_venue(staff_id=people["staff_other_venue"].id, name="Other Place", lat=53.50)
-    return World(people, report.id, postcode, open311.create_key("matrix")[1], here.id, pending.id)
+    survey_id, draft_id, survey_body = _surveys(client, people)
+    return World(
+        people,
+        report.id,
+        postcode,
+        open311.create_key("matrix")[1],
+        here.id,
+        pending.id,
+        survey_id,
+        draft_id,
+        survey_body,
+    )
+
+
+def _surveys(client, people):  # type: ignore[no-untyped-def]
+    """An open survey for Abram answered by the resident (who lives there), and a draft."""
+    from backend.auth.models import User
+    from backend.extensions import db
+    from tests.backend.surveys.conftest import ABRAM, CLOSES, OPENS, question_set
+
+    db.session.get(User, people["resident"].id).ward_code = ABRAM
+    db.session.commit()
+    body = {
+        "title": "Feeling safe in Abram",
+        "opens_at": OPENS,
+        "closes_at": CLOSES,
+        "target_wards": [ABRAM],
+        "questions": question_set(),
+    }
+    admin = people["admin"].headers
+    created = [client.post("/api/v1/surveys", json=body, headers=admin) for _ in range(2)]
+    assert all(r.status_code == 201 for r in created), created[0].get_json()
+    survey_id, draft_id = (r.get_json()["id"] for r in created)
+    assert client.post(f"/api/v1/surveys/{survey_id}/open", headers=admin).status_code == 200
+    answered = client.post(
+        f"/api/v1/surveys/{survey_id}/responses",
+        json={"answers": {"colour": "red", "pets": ["cat"], "safe": 4, "unsafe": "no"}},
+        headers=people["resident"].headers,
+    )
+    assert answered.status_code == 201, answered.get_json()
+    return survey_id, draft_id, body
 
 
 def _app_routes(app) -> set[tuple[str, str]]:  # type: ignore[no-untyped-def]

@@ -145,9 +145,12 @@ def test_venue_staff_export_their_venues_and_erasure_unlinks_them(client, venue_
     export = client.get("/api/v1/me/export", headers=venue_staff.headers).get_json()
     assert [v["venue_id"] for v in export["data"]["venues"]["staff_of"]] == [venue_id]
     assert export["data"]["venues"]["changes"], "their registration is a recorded change"
-    assert client.get("/api/v1/me/export", headers=admin.headers).get_json()["data"]["venues"][
-        "staff_of"
-    ] == []
+    assert (
+        client.get("/api/v1/me/export", headers=admin.headers).get_json()["data"]["venues"][
+            "staff_of"
+        ]
+        == []
+    )
 
     assert client.delete("/api/v1/me", headers=venue_staff.headers).status_code == 200
     db.session.expire_all()

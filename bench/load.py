@@ -89,6 +89,8 @@ def start_gunicorn(env: dict[str, str], port: int, workers: int, threads: int): 
             str(threads),
             "--bind",
             f"127.0.0.1:{port}",
+            "--keep-alive",
+            "75",
             "--log-level",
             "warning",
             "backend:create_app()",
@@ -114,20 +116,45 @@ class Stats:
     def __init__(self) -> None:
         self.latencies: dict[str, list[float]] = defaultdict(list)
         self.errors: dict[str, int] = defaultdict(int)
-        self.statuses: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+        self.statuses: dict[str, dict[int | str, int]] = defaultdict(lambda: defaultdict(int))
 
     async def call(self, client, name: str, method: str, url: str, **kwargs):  # type: ignore[no-untyped-def]
         start = time.perf_counter()
         try:
             response = await client.request(method, url, **kwargs)
             status = response.status_code
-        except Exception:  # timeouts, refused connections: errors, counted
-            response, status = None, 0
+        except Exception as exc:  # timeouts, refused connections: errors, counted by kind
+            response, status = None, type(exc).__name__
         self.latencies[name].append((time.perf_counter() - start) * 1000)
         self.statuses[name][status] += 1
-        if status == 0 or status >= 400:
+        if isinstance(status, str) or status >= 400:
             self.errors[name] += 1
         return response
+
+
+def answers_for(questions: list[dict], rng: random.Random) -> dict:
+    """A plausible answer to every unconditional question of a survey."""
+    answers: dict = {}
+    for q in questions:
+        if q.get("show_if"):
+            continue
+        kind = q["type"]
+        values = [c["value"] for c in q.get("choices") or []]
+        if kind == "single_choice" and values:
+            answers[q["name"]] = rng.choice(values)
+        elif kind == "multiple_choice" and values:
+            answers[q["name"]] = [rng.choice(values)]
+        elif kind == "scale5":
+            answers[q["name"]] = rng.randint(1, 5)
+        elif kind == "yes_no":
+            answers[q["name"]] = rng.choice(["yes", "no"])
+        elif kind == "integer":
+            low = q.get("min_value") if q.get("min_value") is not None else 0
+            high = q.get("max_value") if q.get("max_value") is not None else low + 10
+            answers[q["name"]] = rng.randint(low, high)
+        elif kind == "text":
+            answers[q["name"]] = "fine"
+    return answers
 
 
 def random_point(rng: random.Random) -> tuple[float, float]:
@@ -143,6 +170,7 @@ class Scenario:
         self.has_venues = "/api/v1/venues/nearest" in paths
         self.has_journeys = "/api/v1/journeys" in paths
         self.has_surveys = "/api/v1/surveys" in paths
+        self.wards: list[str] = []
         self.skipped = [
             name
             for name, present in (
@@ -224,11 +252,22 @@ class Scenario:
         if not surveys:
             return
         survey = rng.choice(surveys)
-        await stats.call(
+        response = await stats.call(
             client,
             "GET /api/v1/surveys/{id}",
             "GET",
             f"/api/v1/surveys/{survey['id']}",
+            headers=headers,
+        )
+        if response is None or response.status_code != 200:
+            return
+        answers = answers_for(response.json().get("questions") or [], rng)
+        await stats.call(
+            client,
+            "POST /api/v1/surveys/{id}/responses",
+            "POST",
+            f"/api/v1/surveys/{survey['id']}/responses",
+            json={"answers": answers},
             headers=headers,
         )
 
@@ -284,6 +323,15 @@ async def resident(n: int, scenario: Scenario, stats: Stats, client, until: floa
         "Authorization": f"Bearer {mint_dev_token(SECRET, f'load-resident-{n}', 'resident')}"
     }
     await asyncio.sleep(rng.uniform(0, 5))  # ramp up over five seconds
+    if scenario.has_surveys:  # a home ward, so ward-targeted surveys reach them
+        await stats.call(
+            client,
+            "PATCH /api/v1/me",
+            "PATCH",
+            "/api/v1/me",
+            json={"ward_code": rng.choice(scenario.wards)},
+            headers=headers,
+        )
     while time.monotonic() < until:
         if scenario.has_journeys and rng.random() < JOURNEY_SHARE / 3:
             await scenario.journey(stats, client, headers, rng, until)
@@ -302,6 +350,8 @@ async def run_load(base_url: str, users: int, duration: float) -> tuple[Stats, S
     ) as client:
         spec = (await client.get("/openapi.json")).json()
         scenario = Scenario(set(spec["paths"]))
+        wards = (await client.get("/api/v1/areas/wards")).json()
+        scenario.wards = [w["code"] for w in (wards if isinstance(wards, list) else [])]
         stats = Stats()
         started = time.monotonic()
         until = started + duration
@@ -336,6 +386,7 @@ def main() -> None:
     }
     print(f"preparing {PG_DB} (migrations + Wigan seed)...", flush=True)
     prepare_database(env)
+    load_before = [round(x, 2) for x in os.getloadavg()]
     port = free_port()
     server = start_gunicorn(env, port, args.workers, args.threads)
     try:
@@ -364,7 +415,7 @@ def main() -> None:
                 "error_rate": stats.errors[name] / len(values),
                 "p50_ms": round(statistics.median(values), 2),
                 "p99_ms": round(percentile(values, 0.99), 2),
-                "statuses": {str(k): v for k, v in sorted(stats.statuses[name].items())},
+                "statuses": {str(k): v for k, v in sorted(stats.statuses[name].items(), key=str)},
             }
         )
     total = sum(r["requests"] for r in rows)
@@ -382,7 +433,12 @@ def main() -> None:
     result = {
         "benchmark": "load",
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_average_before": load_before,
+            "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        },
         "setup": {
             "users": args.users,
             "duration_s": args.duration,

@@ -5,7 +5,14 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 
 from backend.account import service
-from backend.account.schemas import ErasureSchema, ExportSchema, MeSchema, MeUpdateSchema
+from backend.account.schemas import (
+    DeviceRegisterSchema,
+    DeviceSchema,
+    ErasureSchema,
+    ExportSchema,
+    MeSchema,
+    MeUpdateSchema,
+)
 from backend.auth.current import current_user, login_required
 
 blp = Blueprint("account", __name__, url_prefix="/api/v1/me", description="Your account")
@@ -43,3 +50,13 @@ def erase_me():
     """Erase your account: your contacts, journeys, location fixes and devices are deleted,
     your reports and survey answers are kept only anonymously (for aggregate figures)."""
     return service.erase_me(current_user())
+
+
+@blp.post("/devices")
+@login_required
+@blp.arguments(DeviceRegisterSchema)
+@blp.response(201, DeviceSchema)
+def register_device(args):
+    """Register your phone's FCM token to receive alerts."""
+    device, _created = service.register_device(current_user(), args["token"], args["platform"])
+    return device

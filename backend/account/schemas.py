@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields
 
-from shared_schemas.account import MeSchema, MeUpdateSchema
+from shared_schemas.account import DeviceRegisterSchema, DeviceSchema, MeSchema, MeUpdateSchema
 
 
 class ExportSchema(Schema):
@@ -20,4 +20,11 @@ class ErasureSchema(Schema):
     domains = fields.List(fields.String(), required=True)
 
 
-__all__ = ["ErasureSchema", "ExportSchema", "MeSchema", "MeUpdateSchema"]
+__all__ = [
+    "DeviceRegisterSchema",
+    "DeviceSchema",
+    "ErasureSchema",
+    "ExportSchema",
+    "MeSchema",
+    "MeUpdateSchema",
+]

@@ -13,6 +13,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from sqlalchemy import delete as sa_delete
+from sqlalchemy import select
+
 import backend
 from backend.auth.models import User
 from backend.errors import field_error
@@ -73,7 +76,22 @@ def profile(user: User) -> dict[str, Any]:
 
 def export_me(actor: User) -> dict[str, Any]:
     """Everything held about the caller: the profile plus each domain's ``export_user`` part."""
-    data: dict[str, Any] = {}
+    from backend.account.models import Device
+
+    devices = db.session.scalars(select(Device).where(Device.user_id == actor.id)).all()
+    data: dict[str, Any] = {
+        "account": {
+            "devices": [
+                {
+                    "id": d.id,
+                    "platform": d.platform,
+                    "created_at": d.created_at.isoformat(),
+                    "last_seen_at": d.last_seen_at.isoformat(),
+                }
+                for d in devices
+            ]
+        }
+    }
     for domain, export in _hooks("export_user"):
         data[domain] = export(actor)
     return {"format": EXPORT_FORMAT, "profile": profile(actor), "data": data}
@@ -88,9 +106,34 @@ def erase_me(actor: User) -> dict[str, Any]:
         for domain, erase in _hooks("erase_user"):
             erase(actor)
             erased.append(domain)
+        from backend.account.models import Device
+
+        db.session.execute(sa_delete(Device).where(Device.user_id == actor.id))
+        erased.append("account")
         db.session.delete(actor)
         db.session.commit()
     except Exception:
         db.session.rollback()
         raise
     return {"erased": True, "domains": erased}
+
+
+def register_device(actor: User, token: str, platform: str) -> tuple[object, bool]:
+    """Register (or refresh) an FCM token for the caller's device; a token moves to the
+    caller if another account had it (one phone, one owner). Returns (device, created)."""
+    from sqlalchemy import select
+
+    from backend.account.models import Device
+    from backend.db import utcnow
+
+    device = db.session.scalar(select(Device).where(Device.token == token))
+    created = device is None
+    if device is None:
+        device = Device(user_id=actor.id, token=token, platform=platform)
+        db.session.add(device)
+    else:
+        device.user_id = actor.id
+        device.platform = platform
+        device.last_seen_at = utcnow()
+    db.session.commit()
+    return device, created

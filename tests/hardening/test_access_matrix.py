@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -59,6 +60,21 @@ PUBLIC = expect(200)
 TARGETED_RESIDENT = expect(404, anonymous=401, resident=200, admin=200)
 # While open: admins read results; the targeted resident is told to wait; others see nothing.
 OPEN_SURVEY_RESULTS = expect(404, anonymous=401, resident=403, admin=200)
+SIGNED_IN_201 = expect(anonymous=401, signed_in=201)
+OWNER_204 = expect(404, anonymous=401, resident=204)
+# A contact not chosen for this journey is told no (403); strangers are not told it exists.
+JOURNEY_READERS = expect(
+    404, anonymous=401, resident=200, contact_on_journey=200, contact_not_on_journey=403
+)
+JOURNEY_OWNER = expect(404, anonymous=401, resident=200)
+JOURNEY_OWNER_201 = expect(404, anonymous=401, resident=201)
+JOURNEY_OWNER_204 = expect(404, anonymous=401, resident=204)
+# The resident's unused invitation: anyone not yet linked may accept it.
+ACCEPT_INVITATION = expect(
+    201, anonymous=401, resident=422, contact_on_journey=409, contact_not_on_journey=409
+)  # 422: your own invitation; 409: already your contact; a revoked contact may re-link
+# The resident <-> contact_on_journey link: either side may revoke it, nobody else sees it.
+REVOKE_CONTACT = expect(404, anonymous=401, resident=200, contact_on_journey=200)
 VENUE_MANAGERS = expect(anonymous=401, signed_in=403, staff_this_venue=200, admin=200)
 
 
@@ -73,6 +89,7 @@ class Row:
     json: Callable[[Any], Any] | dict[str, Any] | None = None
     form: Callable[[Any], dict[str, str]] | None = None
     check: Callable[[str, Any, Any], None] | None = field(default=None)
+    auth: Callable[[Any], dict[str, str]] | None = None  # replaces the actor's credentials
 
     @property
     def key(self) -> tuple[str, str]:
@@ -281,6 +298,133 @@ ROWS = [
         # report category, so there is no gap to show (404 naming why)
         expect(404, anonymous=401, resident=403),
     ),
+    # contacts: mutual, revocable consent; each person sees only their own links
+    Row("GET", "/api/v1/contacts", "/api/v1/contacts", SIGNED_IN, check=None),
+    Row("GET", "/api/v1/contacts/views", "/api/v1/contacts/views", SIGNED_IN),
+    Row("POST", "/api/v1/contacts/invitations", "/api/v1/contacts/invitations", SIGNED_IN_201),
+    Row(
+        "POST",
+        "/api/v1/contacts/invitations/<string:code>/accept",
+        lambda w: f"/api/v1/contacts/invitations/{w.invitation_code}/accept",
+        ACCEPT_INVITATION,
+    ),
+    Row(
+        "DELETE",
+        "/api/v1/contacts/<int:contact_id>",
+        lambda w: f"/api/v1/contacts/{w.contact_link_id}",
+        REVOKE_CONTACT,
+    ),
+    # journeys: the owner acts; chosen (accepted, not revoked) contacts read; nobody else,
+    # admins included, sees a location
+    Row(
+        "POST",
+        "/api/v1/journeys",
+        "/api/v1/journeys",
+        expect(anonymous=401, signed_in=201, resident=409),  # 409: one active journey at a time
+        json=lambda w: w.journey_body,
+    ),
+    Row(
+        "GET",
+        "/api/v1/journeys/<int:journey_id>",
+        lambda w: f"/api/v1/journeys/{w.journey_id}",
+        JOURNEY_READERS,
+    ),
+    Row(
+        "GET",
+        "/api/v1/journeys/<int:journey_id>/stream",
+        lambda w: f"/api/v1/journeys/{w.journey_id}/stream",
+        JOURNEY_READERS,
+    ),
+    Row(
+        "POST",
+        "/api/v1/journeys/<int:journey_id>/locations",
+        lambda w: f"/api/v1/journeys/{w.journey_id}/locations",
+        JOURNEY_OWNER,
+        json=lambda w: {"fixes": [w.fix]},
+    ),
+    Row(
+        "POST",
+        "/api/v1/journeys/<int:journey_id>/arrived",
+        lambda w: f"/api/v1/journeys/{w.journey_id}/arrived",
+        JOURNEY_OWNER,
+    ),
+    Row(
+        "POST",
+        "/api/v1/journeys/<int:journey_id>/sos",
+        lambda w: f"/api/v1/journeys/{w.journey_id}/sos",
+        JOURNEY_OWNER,
+    ),
+    Row(
+        "POST",
+        "/api/v1/journeys/<int:journey_id>/cancel",
+        lambda w: f"/api/v1/journeys/{w.journey_id}/cancel",
+        JOURNEY_OWNER,
+    ),
+    Row(
+        "POST",
+        "/api/v1/journeys/<int:journey_id>/watch-links",
+        lambda w: f"/api/v1/journeys/{w.journey_id}/watch-links",
+        JOURNEY_OWNER_201,
+    ),
+    Row(
+        "DELETE",
+        "/api/v1/journeys/<int:journey_id>/watch-links/<int:link_id>",
+        lambda w: f"/api/v1/journeys/{w.journey_id}/watch-links/{w.watch_link_id}",
+        JOURNEY_OWNER_204,
+    ),
+    # watch links: whoever holds the unexpired token (no account needed)
+    Row("GET", "/watch/<string:token>", lambda w: f"/watch/{w.watch_token}", PUBLIC),
+    Row("GET", "/watch/<string:token>/events", lambda w: f"/watch/{w.watch_token}/events", PUBLIC),
+    Row("GET", "/watch/static/<path:filename>", "/watch/static/watch.css", PUBLIC),
+    # location clients: credentials of the signed-in person; the protocols authenticate by
+    # that credential (HTTP Basic / device id), so every caller gets the same answer
+    Row("GET", "/api/v1/location-clients", "/api/v1/location-clients", SIGNED_IN),
+    Row(
+        "POST",
+        "/api/v1/location-clients",
+        "/api/v1/location-clients",
+        SIGNED_IN_201,
+        json={"label": "my phone"},
+    ),
+    Row(
+        "DELETE",
+        "/api/v1/location-clients/<int:client_id>",
+        lambda w: f"/api/v1/location-clients/{w.location_client['id']}",
+        OWNER_204,
+    ),
+    Row(
+        "POST",
+        "/owntracks",
+        "/owntracks",
+        expect(200),
+        json=lambda w: w.owntracks_message,
+        auth=lambda w: w.basic_auth,
+    ),
+    Row(
+        "GET",
+        "/osmand",
+        lambda w: (
+            f"/osmand?id={w.location_client['secret']}&lat=53.545&lon=-2.632&timestamp={w.now}"
+        ),
+        expect(200),
+        auth=lambda w: {},
+    ),
+    Row(
+        "POST",
+        "/osmand",
+        lambda w: (
+            f"/osmand?id={w.location_client['secret']}&lat=53.545&lon=-2.632&timestamp={w.now}"
+        ),
+        expect(200),
+        auth=lambda w: {},
+    ),
+    Row(
+        "POST",
+        "/api/v1/me/devices",
+        "/api/v1/me/devices",
+        SIGNED_IN_201,
+        json={"token": "fcm-token-for-the-matrix-0123456789", "platform": "android"},
+    ),
     # Open311: public reads (no names, blurred); writes need the client's api_key, not a person
     Row("GET", "/open311/v2/discovery", "/open311/v2/discovery", PUBLIC),
     Row("GET", "/open311/v2/discovery.<fmt>", "/open311/v2/discovery.xml", PUBLIC),
@@ -326,6 +470,15 @@ class World:
     survey_id: int
     draft_survey_id: int
     survey_body: dict[str, Any]
+    journey: dict[str, Any] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Any:
+        """Journey-world values (``journey_id``, ``watch_token``...) by name."""
+        journey = self.__dict__.get("journey") or {}
+        key = name.removeprefix("journey_") if name.startswith("journey_") else name
+        if key in journey:
+            return journey[key]
+        raise AttributeError(name)
 
     def headers(self, actor: str) -> dict[str, str]:
         return {} if actor == "anonymous" else self.people[actor].headers
@@ -358,6 +511,7 @@ def world(app, client, make_person):  # type: ignore[no-untyped-def]
     )
     make_venue(staff_id=people["staff_other_venue"].id, name="Other Place", lat=53.50)
     survey_id, draft_id, survey_body = _surveys(client, people)
+    journey = _journeys(client, people)
     return World(
         people,
         report.id,
@@ -368,7 +522,53 @@ def world(app, client, make_person):  # type: ignore[no-untyped-def]
         survey_id,
         draft_id,
         survey_body,
+        journey,
     )
+
+
+def _journeys(client, people) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """The resident walks home sharing with contact_on_journey; contact_not_on_journey is a
+    contact not chosen; revoked_contact was chosen and then revoked the link."""
+    import base64
+
+    from tests.support.journeys import befriend, iso, start_journey
+
+    owner = people["resident"]
+    link = befriend(client, owner, people["contact_on_journey"])
+    befriend(client, owner, people["contact_not_on_journey"])
+    revoked = befriend(client, owner, people["revoked_contact"])
+    journey = start_journey(
+        client, owner, [people["contact_on_journey"], people["revoked_contact"]], watch_link=True
+    )
+    gone = client.delete(f"/api/v1/contacts/{revoked}", headers=people["revoked_contact"].headers)
+    assert gone.status_code == 200, gone.get_json()
+    code = client.post("/api/v1/contacts/invitations", headers=owner.headers).get_json()["code"]
+    device = client.post(
+        "/api/v1/location-clients", json={"label": "OwnTracks"}, headers=owner.headers
+    ).get_json()
+    credential = base64.b64encode(f"{device['username']}:{device['secret']}".encode()).decode()
+    return {
+        "id": journey["id"],
+        "contact_link_id": link,
+        "watch_link_id": journey["watch_link_id"],
+        "watch_token": journey["watch_url"].rstrip("/").rsplit("/", 1)[-1],
+        "invitation_code": code,
+        "location_client": device,
+        "basic_auth": {"Authorization": f"Basic {credential}"},
+        "now": int(datetime.now(UTC).timestamp()),
+        "fix": {"lat": 53.5430, "lon": -2.6400, "recorded_at": iso(datetime.now(UTC))},
+        "owntracks_message": {
+            "_type": "location",
+            "lat": 53.5431,
+            "lon": -2.6399,
+            "tst": int(datetime.now(UTC).timestamp()),
+        },
+        "body": {
+            "destination": {"lat": 53.5519, "lon": -2.6353, "label": "Mesnes Park"},
+            "expected_arrival_at": iso(datetime.now(UTC) + timedelta(minutes=30)),
+            "contact_ids": [],
+        },
+    }
 
 
 def _surveys(client, people):  # type: ignore[no-untyped-def]
@@ -420,7 +620,8 @@ def test_every_route_has_a_row_and_every_row_a_route(app):
 @pytest.mark.parametrize("row", ROWS, ids=lambda r: f"{r.method} {r.rule}")
 def test_access(client, world, row, actor):
     path = row.path(world) if callable(row.path) else row.path
-    kwargs: dict[str, Any] = {"headers": world.headers(actor)}
+    headers = row.auth(world) if row.auth is not None else world.headers(actor)
+    kwargs: dict[str, Any] = {"headers": headers}
     if row.json is not None:
         kwargs["json"] = row.json(world) if callable(row.json) else row.json
     if row.form is not None:

@@ -158,3 +158,45 @@ def test_venue_staff_export_their_venues_and_erasure_unlinks_them(client, venue_
     assert db.session.query(VenueStaff).filter_by(venue_id=venue_id).count() == 0
     labels = {c.actor_label for c in db.session.query(VenueChange).filter_by(venue_id=venue_id)}
     assert venue_staff.uid not in labels
+
+
+def test_journeys_contacts_and_devices_are_exported_and_erased(client, resident, other_resident):
+    from backend.account.models import Device
+    from backend.contacts.models import Contact
+    from backend.extensions import db
+    from backend.journeys.models import Journey, LocationFix
+    from tests.support.journeys import befriend, start_journey
+
+    befriend(client, resident, other_resident)
+    journey = start_journey(client, resident, [other_resident])
+    from datetime import UTC, datetime
+
+    fix = {"lat": 53.543, "lon": -2.640, "recorded_at": datetime.now(UTC).isoformat()}
+    posted = client.post(
+        f"/api/v1/journeys/{journey['id']}/locations",
+        json={"fixes": [fix]},
+        headers=resident.headers,
+    )
+    assert posted.status_code == 200, posted.get_json()
+    device = client.post(
+        "/api/v1/me/devices",
+        json={"token": "alice-phone-token-0123456789", "platform": "android"},
+        headers=resident.headers,
+    )
+    assert device.status_code == 201, device.get_json()
+
+    export = client.get("/api/v1/me/export", headers=resident.headers).get_json()["data"]
+    assert [j["id"] for j in export["journeys"]["journeys"]] == [journey["id"]]
+    assert export["journeys"]["journeys"][0]["fixes"][0]["lat"] == 53.543
+    assert len(export["contacts"]["contacts"]) == 1
+    assert len(export["account"]["devices"]) == 1
+    # The contact sees the link, not the journey's fixes.
+    theirs = client.get("/api/v1/me/export", headers=other_resident.headers).get_json()["data"]
+    assert theirs["journeys"]["journeys"] == []
+
+    assert client.delete("/api/v1/me", headers=resident.headers).status_code == 200
+    db.session.expire_all()
+    assert db.session.query(Journey).count() == 0
+    assert db.session.query(LocationFix).count() == 0
+    assert db.session.query(Contact).count() == 0
+    assert db.session.query(Device).count() == 0

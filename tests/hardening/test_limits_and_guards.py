@@ -77,3 +77,71 @@ def test_a_wrong_open311_key_is_refused_without_saying_which_keys_exist(client, 
     unknown = client.post("/open311/v2/requests.json", data={**form, "api_key": "nope"})
     assert wrong.status_code == unknown.status_code == 403
     assert wrong.get_json() == unknown.get_json()  # same answer: nothing to enumerate
+
+
+def _retry_after(response) -> int:  # type: ignore[no-untyped-def]
+    assert response.status_code == 429
+    assert set(response.get_json()) == {"code", "status", "message", "errors"}
+    return int(response.headers["Retry-After"])
+
+
+def test_invitations_are_rate_limited_per_person(client, resident, other_resident):
+    codes = [
+        client.post("/api/v1/contacts/invitations", headers=resident.headers).status_code
+        for _ in range(31)
+    ]
+    assert codes[:30] == [201] * 30 and codes[30] == 429
+    refused = client.post("/api/v1/contacts/invitations", headers=resident.headers)
+    assert _retry_after(refused) >= 1
+    # Someone else is not affected.
+    other = client.post("/api/v1/contacts/invitations", headers=other_resident.headers)
+    assert other.status_code == 201
+
+
+def test_guessing_invitation_codes_is_refused_then_rate_limited(client, other_resident):
+    answers = [
+        client.post(
+            f"/api/v1/contacts/invitations/guess{i:04d}/accept", headers=other_resident.headers
+        )
+        for i in range(21)
+    ]
+    assert {r.status_code for r in answers[:20]} == {404}
+    assert _retry_after(answers[20]) >= 1
+
+
+def test_sos_is_limited_only_against_floods(client, resident, other_resident):
+    from tests.support.journeys import befriend, start_journey
+
+    befriend(client, resident, other_resident)
+    journey = start_journey(client, resident, [other_resident])
+    presses = [
+        client.post(f"/api/v1/journeys/{journey['id']}/sos", headers=resident.headers)
+        for _ in range(11)
+    ]
+    assert [p.status_code for p in presses[:10]] == [200] * 10
+    assert _retry_after(presses[10]) >= 1
+
+
+def test_watch_link_guessing_is_rate_limited_per_address(client):
+    answers = [client.get(f"/watch/guess-{i}") for i in range(121)]
+    assert {r.status_code for r in answers[:120]} <= {404, 410}
+    assert answers[120].status_code == 429
+    assert int(answers[120].headers["Retry-After"]) >= 1
+
+
+def test_invitation_codes_and_watch_tokens_are_unguessable(client, resident, make_person):
+    from tests.support.journeys import befriend, start_journey
+
+    codes = [
+        client.post("/api/v1/contacts/invitations", headers=resident.headers).get_json()["code"]
+        for _ in range(25)
+    ]
+    assert_unguessable(codes)
+    tokens = []
+    for i in range(25):
+        owner = make_person(f"walker-{i}")
+        friend = make_person(f"friend-{i}")
+        befriend(client, owner, friend)
+        journey = start_journey(client, owner, [friend], watch_link=True)
+        tokens.append(journey["watch_url"].rstrip("/").rsplit("/", 1)[-1])
+    assert_unguessable(tokens)

@@ -13,25 +13,26 @@ from flask import Flask, request
 from backend.errors import NotFound, field_error
 
 NUL = "\x00"
-MESSAGE = "must not contain NUL (U+0000) characters"
+MESSAGE = "must not contain control characters (NUL, U+0000)"
 FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
 
 
-def find_nul(value: Any, path: str = "") -> str | None:
-    """The dotted path of the first string (or key) holding a NUL in a JSON value, else None."""
+def find_nul(value: Any, field: str = "_schema") -> str | None:
+    """The field (innermost object key, as the domains name their fields) of the first string
+    or key holding a NUL in a JSON value, else None."""
     if isinstance(value, str):
-        return (path or "_schema") if NUL in value else None
+        return field if NUL in value else None
     if isinstance(value, dict):
         for key, item in value.items():
-            where = f"{path}.{key}" if path else str(key)
-            if NUL in str(key):
-                return where.replace(NUL, "\\0")
-            found = find_nul(item, where)
+            name = str(key)
+            if NUL in name:
+                return name.replace(NUL, "\\0")
+            found = find_nul(item, name)
             if found:
                 return found
     if isinstance(value, list):
-        for index, item in enumerate(value):
-            found = find_nul(item, f"{path}.{index}" if path else str(index))
+        for item in value:
+            found = find_nul(item, field)
             if found:
                 return found
     return None

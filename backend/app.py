@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask, request
 from werkzeug.exceptions import UnsupportedMediaType
+from werkzeug.routing import IntegerConverter
 
 from backend.cli import register_commands
 from backend.config import Settings
@@ -37,6 +38,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     settings = settings or Settings.from_env()
     settings.check()
     app = Flask(__name__, instance_relative_config=False)
+    app.url_map.converters["int"] = BoundedIntConverter
     app.config.update(settings.flask_config())
     if config:
         app.config.update(config)
@@ -46,6 +48,15 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     register_request_guards(app)
     register_commands(app)
     return app
+
+
+class BoundedIntConverter(IntegerConverter):
+    """``<int:...>`` ids fit the 32-bit integer primary keys: a larger one is a 404, not a
+    database overflow (found by fuzzing: PostgreSQL raised NumericValueOutOfRange)."""
+
+    def __init__(self, map, *args, **kwargs):  # type: ignore[no-untyped-def]  # noqa: A002
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def register_extensions(app: Flask) -> None:
@@ -66,7 +77,9 @@ def register_extensions(app: Flask) -> None:
         "bearerAuth",
         {"type": "http", "scheme": "bearer", "description": "Firebase ID token (or dev token)"},
     )
-    api.spec.options["security"] = [{"bearerAuth": []}]
+    # A token is optional by default (public routes, anonymous reports); routes behind
+    # login_required/admin_required declare it required (backend.auth.current).
+    api.spec.options["security"] = [{}, {"bearerAuth": []}]
 
 
 def register_blueprints(app: Flask) -> None:
@@ -85,7 +98,8 @@ def register_blueprints(app: Flask) -> None:
 
 def register_request_guards(app: Flask) -> None:
     """415 for a body the endpoint cannot read (JSON APIs take JSON; views that accept
-    forms or uploads declare ``accepts_content_types``)."""
+    forms or uploads declare ``accepts_content_types``); NUL characters refused (guards)."""
+    from backend import guards
 
     @app.before_request
     def _require_known_content_type():  # type: ignore[no-untyped-def]
@@ -98,6 +112,8 @@ def register_request_guards(app: Flask) -> None:
         if request.mimetype not in accepted:
             raise UnsupportedMediaType(f"send the body as {' or '.join(sorted(accepted))}")
         return None
+
+    guards.register(app)
 
 
 def _ensure_sqlite_directory(url: str) -> None:

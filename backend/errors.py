@@ -13,6 +13,7 @@ from typing import Any
 from flask import Flask, jsonify
 from flask_limiter.errors import RateLimitExceeded
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -142,8 +143,24 @@ def _summary(errors: dict[str, Any]) -> str:
     return "; ".join(parts) if parts else "Invalid input"
 
 
+def _discard_session() -> None:
+    """Drop the request's session even when its connection is dead: rolling back on a
+    connection the server terminated raises again (seen in a PostgreSQL restart under load,
+    where it escaped the request teardown as an unhandled error)."""
+    from backend.extensions import db
+
+    try:
+        db.session.remove()
+    except (DBAPIError, PoolTimeout) as exc:
+        log.warning("discarding a session on a dead connection: %s", exc.__class__.__name__)
+        db.session.registry.clear()
+
+
 def register_error_handlers(app: Flask) -> None:
     """Install the handlers; called by the factory after flask-smorest's own."""
+
+    # Runs before Flask-SQLAlchemy's own teardown (registered earlier, so called later).
+    app.teardown_appcontext(lambda exc: _discard_session())
 
     @app.errorhandler(AppError)
     def _app_error(exc: AppError):  # type: ignore[no-untyped-def]
@@ -174,10 +191,9 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(DBAPIError)
+    @app.errorhandler(PoolTimeout)  # every pooled connection busy: overload, not a bug
     def _database_down(exc: Exception):  # type: ignore[no-untyped-def]
-        from backend.extensions import db
-
-        db.session.rollback()
+        _discard_session()
         if (
             isinstance(exc, DBAPIError)
             and not exc.connection_invalidated

@@ -1,11 +1,18 @@
-"""The caller's own account: ``/api/v1/me``."""
+"""The caller's own account: ``/api/v1/me``, its export and its erasure."""
 
 from __future__ import annotations
 
 from flask_smorest import Blueprint
 
 from backend.account import service
-from backend.account.schemas import DeviceRegisterSchema, DeviceSchema, MeSchema, MeUpdateSchema
+from backend.account.schemas import (
+    DeviceRegisterSchema,
+    DeviceSchema,
+    ErasureSchema,
+    ExportSchema,
+    MeSchema,
+    MeUpdateSchema,
+)
 from backend.auth.current import current_user, login_required
 
 blp = Blueprint("account", __name__, url_prefix="/api/v1/me", description="Your account")
@@ -26,6 +33,23 @@ def me():
 def update_me(changes):
     """Change your display name or home ward."""
     return service.update_me(current_user(), changes)
+
+
+@blp.get("/export")
+@login_required
+@blp.response(200, ExportSchema)
+def export_me():
+    """Everything SafeHaven holds about you, as JSON."""
+    return service.export_me(current_user())
+
+
+@blp.delete("")
+@login_required
+@blp.response(200, ErasureSchema)
+def erase_me():
+    """Erase your account: your contacts, journeys, location fixes and devices are deleted,
+    your reports and survey answers are kept only anonymously (for aggregate figures)."""
+    return service.erase_me(current_user())
 
 
 @blp.post("/devices")

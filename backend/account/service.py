@@ -1,12 +1,27 @@
-"""The caller's own account."""
+"""The caller's own account: profile changes, export of everything held, and erasure.
+
+Export and erasure are assembled from the domains: any ``backend.<domain>.service`` module
+that defines ``export_user(user) -> dict`` and/or ``erase_user(user) -> None`` takes part, so a
+new domain plugs in without editing this module. ``erase_user`` functions run in one
+transaction (they must not commit); this module commits once, after deleting the user row."""
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
+from sqlalchemy import delete as sa_delete
+from sqlalchemy import select
+
+import backend
 from backend.auth.models import User
 from backend.errors import field_error
 from backend.extensions import db
+
+EXPORT_FORMAT = "safehaven-export/1"
 
 
 def update_me(actor: User, changes: dict[str, Any]) -> User:
@@ -24,6 +39,83 @@ def update_me(actor: User, changes: dict[str, Any]) -> User:
             setattr(actor, key, changes[key])
     db.session.commit()
     return actor
+
+
+def domain_services() -> list[tuple[str, ModuleType]]:
+    """Every ``backend.<domain>.service`` module, by domain name (account itself excluded).
+    Found by folder, so domains without an ``__init__.py`` (namespace packages) count too."""
+    found = []
+    for folder in sorted(Path(backend.__path__[0]).iterdir()):
+        if folder.name == "account" or not (folder / "service.py").is_file():
+            continue
+        found.append((folder.name, importlib.import_module(f"backend.{folder.name}.service")))
+    return found
+
+
+def _hooks(name: str) -> list[tuple[str, Callable[[User], Any]]]:
+    return [
+        (domain, getattr(module, name))
+        for domain, module in domain_services()
+        if callable(getattr(module, name, None))
+    ]
+
+
+def profile(user: User) -> dict[str, Any]:
+    """The user row itself."""
+    return {
+        "id": user.id,
+        "uid": user.uid,
+        "role": user.role,
+        "display_name": user.display_name,
+        "email": user.email,
+        "ward_code": user.ward_code,
+        "created_at": user.created_at.isoformat() if user.created_at else None,
+        "last_seen_at": user.last_seen_at.isoformat() if user.last_seen_at else None,
+    }
+
+
+def export_me(actor: User) -> dict[str, Any]:
+    """Everything held about the caller: the profile plus each domain's ``export_user`` part."""
+    from backend.account.models import Device
+
+    devices = db.session.scalars(select(Device).where(Device.user_id == actor.id)).all()
+    data: dict[str, Any] = {
+        "account": {
+            "devices": [
+                {
+                    "id": d.id,
+                    "platform": d.platform,
+                    "created_at": d.created_at.isoformat(),
+                    "last_seen_at": d.last_seen_at.isoformat(),
+                }
+                for d in devices
+            ]
+        }
+    }
+    for domain, export in _hooks("export_user"):
+        data[domain] = export(actor)
+    return {"format": EXPORT_FORMAT, "profile": profile(actor), "data": data}
+
+
+def erase_me(actor: User) -> dict[str, Any]:
+    """Erase the caller: each domain's ``erase_user`` removes or anonymises its rows (keeping
+    anonymised aggregates such as report counts), then the user row is deleted. One commit:
+    either everything is erased or nothing is."""
+    erased = []
+    try:
+        for domain, erase in _hooks("erase_user"):
+            erase(actor)
+            erased.append(domain)
+        from backend.account.models import Device
+
+        db.session.execute(sa_delete(Device).where(Device.user_id == actor.id))
+        erased.append("account")
+        db.session.delete(actor)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return {"erased": True, "domains": erased}
 
 
 def register_device(actor: User, token: str, platform: str) -> tuple[object, bool]:

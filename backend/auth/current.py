@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import math
+import time
 from collections.abc import Callable
+from copy import deepcopy
 from functools import wraps
 from typing import Any
 
@@ -10,7 +15,7 @@ from flask import current_app, request
 
 from backend.auth import policy, service
 from backend.auth.models import User
-from backend.errors import Unauthorized
+from backend.errors import TooManyRequests, Unauthorized
 
 
 def _bearer_token() -> str | None:
@@ -34,15 +39,57 @@ def optional_user() -> User | None:
     user = None
     if token is not None:
         settings = current_app.config["SAFEHAVEN_SETTINGS"]
-        identity = service.verify_token(
-            token,
-            mode=settings.auth_mode,
-            secret=settings.secret_key,
-            project_id=settings.firebase_project_id,
-        )
+        try:
+            identity = service.verify_token(
+                token,
+                mode=settings.auth_mode,
+                secret=settings.secret_key,
+                project_id=settings.firebase_project_id,
+            )
+        except Unauthorized:
+            _count_failure_or_refuse()
+            raise
         user = service.user_for_identity(identity)
     request.environ["safehaven.user"] = user
     return user
+
+
+# Sign-in guard: a peer presenting bad tokens beyond the limit gets 429 with Retry-After
+# (counted per keyed hash of the address in the limiter's storage). A valid token is never
+# refused: many residents share one carrier-NAT address, and an SOS must not be blocked by a
+# stranger's failures. Signed tokens cannot be guessed anyway; this bounds abuse.
+DEFAULT_AUTH_FAILURE_LIMIT = "20/minute;100/hour"
+
+
+def _failure_limits():  # type: ignore[no-untyped-def]
+    from limits import parse_many
+
+    return parse_many(
+        str(current_app.config.get("AUTH_FAILURE_RATE_LIMIT") or DEFAULT_AUTH_FAILURE_LIMIT)
+    )
+
+
+def _failure_key() -> str:
+    secret = str(current_app.config.get("SECRET_KEY", "")).encode()
+    address = (request.remote_addr or "unknown").encode()
+    return "authfail:" + hmac.new(secret, address, hashlib.sha256).hexdigest()[:24]
+
+
+def _count_failure_or_refuse() -> None:
+    """Count a failed sign-in; raises TooManyRequests once the peer is over the limit."""
+    from backend.extensions import limiter
+
+    if not limiter.enabled:
+        return
+    key = _failure_key()
+    for item in _failure_limits():
+        if not limiter.limiter.hit(item, key):
+            reset_at, _ = limiter.limiter.get_window_stats(item, key)
+            retry = max(1, math.ceil(reset_at - time.time()))
+            raise TooManyRequests(
+                "too many failed sign-in attempts; try again later",
+                headers={"Retry-After": str(retry)},
+            )
 
 
 def current_user() -> User:
@@ -65,6 +112,19 @@ def rate_limit_key() -> str:
     return f"user:{user.id}" if user else f"ip:{request.remote_addr or 'unknown'}"
 
 
+def _document_token_required(wrapper: Callable[..., Any]) -> Callable[..., Any]:
+    """Say in the OpenAPI document that this operation needs the bearer token (the default
+    there is an optional token) and may answer 401/403."""
+    apidoc = deepcopy(getattr(wrapper, "_apidoc", {}))
+    manual = apidoc.setdefault("manual_doc", {})
+    manual["security"] = [{"bearerAuth": []}]
+    responses = manual.setdefault("responses", {})
+    for code in ("401", "403"):
+        responses.setdefault(code, "DEFAULT_ERROR")
+    wrapper._apidoc = apidoc  # type: ignore[attr-defined]
+    return wrapper
+
+
 def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
     """Route decorator: 401 unless signed in (the view reads :func:`current_user`)."""
 
@@ -73,7 +133,7 @@ def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
         current_user()
         return view(*args, **kwargs)
 
-    return wrapper
+    return _document_token_required(wrapper)
 
 
 def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -84,4 +144,4 @@ def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
         policy.require_admin(current_user())
         return view(*args, **kwargs)
 
-    return wrapper
+    return _document_token_required(wrapper)

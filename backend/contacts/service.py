@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 
@@ -189,3 +190,29 @@ def list_views(actor: User, limit: int = 200) -> list[LocationView]:
             .limit(limit)
         )
     )
+
+
+def export_user(user: User) -> dict[str, Any]:
+    """For ``GET /api/v1/me/export``: the person's contact links (both directions) and who
+    viewed their location."""
+    links = db.session.scalars(
+        select(Contact)
+        .where((Contact.owner_id == user.id) | (Contact.contact_user_id == user.id))
+        .order_by(Contact.id)
+    ).all()
+    views = db.session.scalars(
+        select(LocationView).where(LocationView.owner_id == user.id).order_by(LocationView.id)
+    ).all()
+    return {
+        "contacts": [
+            {
+                "id": c.id,
+                "owner_id": c.owner_id,
+                "contact_user_id": c.contact_user_id,
+                "status": c.status,
+                "created_at": c.created_at.isoformat(),
+            }
+            for c in links
+        ],
+        "location_views": len(views),
+    }

@@ -10,9 +10,10 @@ from typing import Any
 from flask import Response, jsonify, render_template, request, url_for
 from flask_smorest import Blueprint
 
-from backend.auth.current import current_user, login_required
+from backend.auth.current import current_user, login_required, rate_limit_key
 from backend.contacts.service import record_view
 from backend.errors import AppError, Unauthorized, field_error
+from backend.extensions import limiter
 from backend.journeys import clients, service
 from backend.journeys.schemas import (
     FixBatchResultSchema,
@@ -26,6 +27,7 @@ from backend.journeys.schemas import (
 )
 from backend.realtime.broker import get_broker, journey_channel
 from backend.realtime.sse import sse_response
+from backend.reports.limits import hashed_ip
 
 blp = Blueprint(
     "journeys",
@@ -81,6 +83,9 @@ def arrived(journey_id: int):
 
 @blp.post("/api/v1/journeys/<int:journey_id>/sos")
 @login_required
+# Generous: a real SOS is one press; this only stops a broken client or a script from
+# flooding every contact's phone. Keyed per person (carrier NAT shares addresses).
+@limiter.limit("10/minute;60/hour", key_func=rate_limit_key)
 @blp.response(200, JourneySchema)
 def raise_sos(journey_id: int):
     """SOS: contacts are alerted at once with the last position and battery."""
@@ -264,7 +269,19 @@ def _private(response: Response) -> Response:
 
 
 @blp.get("/watch/<string:token>")
-@blp.doc(security=[])
+@limiter.limit("120/minute", key_func=hashed_ip)  # token guessing, per hashed address
+@blp.doc(
+    security=[],
+    # An HTML page, and an HTML page saying why when the link is unknown or expired
+    # (documented as such: the fuzzer found the error page declared as JSON).
+    responses={
+        "200": {"description": "The live watch page", "content": {"text/html": {"schema": {}}}},
+        "default": {
+            "description": "Link unavailable (404 unknown, 410 expired or ended)",
+            "content": {"text/html": {"schema": {}}},
+        },
+    },
+)
 def watch_page(token: str):
     """The watch page for a contact without the app (HTML; the token is the credential)."""
     try:
@@ -276,6 +293,7 @@ def watch_page(token: str):
 
 
 @blp.get("/watch/<string:token>/events")
+@limiter.limit("120/minute", key_func=hashed_ip)
 @blp.doc(security=[])
 def watch_events(token: str):
     """Live events for the watch page (server-sent events)."""

@@ -827,3 +827,32 @@ def shared_with(user: User) -> list[tuple[Journey, User]]:
         if policy.can_watch(user, journey):
             allowed.append((journey, owner))
     return allowed
+
+
+def export_user(user: User) -> dict[str, Any]:
+    """For ``GET /api/v1/me/export``: the person's journeys with their stored location fixes
+    (fixes past the retention period are already gone)."""
+    journeys = db.session.scalars(
+        select(Journey).where(Journey.owner_id == user.id).order_by(Journey.id)
+    ).all()
+    out = []
+    for journey in journeys:
+        fixes = db.session.scalars(
+            select(LocationFix)
+            .where(LocationFix.journey_id == journey.id)
+            .order_by(LocationFix.recorded_at)
+        ).all()
+        out.append(
+            {
+                "id": journey.id,
+                "state": journey.state,
+                "destination": {"lat": journey.dest_lat, "lon": journey.dest_lon},
+                "started_at": journey.started_at.isoformat(),
+                "ended_at": journey.ended_at.isoformat() if journey.ended_at else None,
+                "fixes": [
+                    {"lat": f.lat, "lon": f.lon, "recorded_at": f.recorded_at.isoformat()}
+                    for f in fixes
+                ],
+            }
+        )
+    return {"journeys": out}

@@ -64,8 +64,40 @@ def _rate_limited(limit):  # type: ignore[no-untyped-def]
     )
 
 
+def _open311_doc(success: int = 200):  # type: ignore[no-untyped-def]
+    """OpenAPI for a GeoReport v2 operation: a JSON or XML document by the path's format, and
+    errors in the spec's own list format (not the API's error shape)."""
+    any_document = {
+        "application/json": {"schema": {}},
+        "text/xml": {"schema": {"type": "string"}},
+    }
+    errors = {
+        "application/json": {
+            "schema": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["code", "description"],
+                    "properties": {
+                        "code": {"type": "integer"},
+                        "description": {"type": "string"},
+                    },
+                },
+            }
+        },
+        "text/xml": {"schema": {"type": "string"}},
+    }
+    return blp.doc(
+        responses={
+            str(success): {"description": "GeoReport v2 document", "content": any_document},
+            "default": {"description": "GeoReport v2 errors", "content": errors},
+        }
+    )
+
+
 @blp.route("/discovery", methods=["GET"], defaults={"fmt": "json"})
 @blp.route("/discovery.<fmt>", methods=["GET"])
+@_open311_doc()
 def discovery(fmt: str):
     """Where the endpoints are and what they speak."""
     _check_format(fmt)
@@ -88,6 +120,7 @@ def discovery(fmt: str):
 
 
 @blp.route("/services.<fmt>", methods=["GET"])
+@_open311_doc()
 def services(fmt: str):
     """The categories of concern as services."""
     _check_format(fmt)
@@ -95,6 +128,7 @@ def services(fmt: str):
 
 
 @blp.route("/services/<code>.<fmt>", methods=["GET"])
+@_open311_doc()
 def service_definition(code: str, fmt: str):
     """The extra attributes a service accepts."""
     _check_format(fmt)
@@ -102,6 +136,7 @@ def service_definition(code: str, fmt: str):
 
 
 @blp.route("/requests.<fmt>", methods=["GET"])
+@_open311_doc()
 def list_requests(fmt: str):
     """Public service requests (positions blurred; no names or emails), newest first."""
     _check_format(fmt)
@@ -118,6 +153,7 @@ def list_requests(fmt: str):
     key_func=limits.open311_key,
     on_breach=_rate_limited,
 )
+@_open311_doc(201)
 def create_request(fmt: str):
     """Create a service request (form-encoded, as FixMyStreet sends it)."""
     _check_format(fmt)
@@ -145,6 +181,7 @@ create_request.accepts_content_types = {  # type: ignore[attr-defined]
 
 
 @blp.route("/requests/<request_id>.<fmt>", methods=["GET"])
+@_open311_doc()
 def get_request(request_id: str, fmt: str):
     """One service request."""
     _check_format(fmt)
@@ -152,6 +189,7 @@ def get_request(request_id: str, fmt: str):
 
 
 @blp.route("/servicerequestupdates.<fmt>", methods=["GET"])
+@_open311_doc()
 def updates(fmt: str):
     """FixMyStreet extension: status changes and public notes since ``start_date``."""
     _check_format(fmt)

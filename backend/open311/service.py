@@ -317,15 +317,28 @@ def request_view(report: Report) -> dict[str, Any]:
     }
 
 
+MAX_REQUEST_ID = 2**31 - 1  # report ids are 32-bit integers on PostgreSQL
+
+
+def parse_request_id(text: str) -> int | None:
+    """A report id from ASCII digits within the column's range, else None (``str.isdigit``
+    accepts '²', which ``int`` refuses, and a 12-digit id overflows PostgreSQL's integer)."""
+    if not (text.isascii() and text.isdigit()) or len(text) > 10:
+        return None
+    value = int(text)
+    return value if 0 < value <= MAX_REQUEST_ID else None
+
+
 def _id_list(raw: str) -> list[int]:
     ids = []
     for part in raw.split(","):
         part = part.strip()
         if not part:
             continue
-        if not part.isdigit() or len(part) > 12:
+        request_id = parse_request_id(part)
+        if request_id is None:
             raise bad_request(f"service_request_id: {part[:20]!r} is not a request id")
-        ids.append(int(part))
+        ids.append(request_id)
     if not ids:
         raise bad_request("service_request_id: empty")
     return ids
@@ -375,9 +388,10 @@ def find_requests(args: dict[str, str], *, now: datetime | None = None) -> list[
 
 def get_request(request_id: str) -> dict[str, Any]:
     """One request by id; raises NotFound."""
-    if not request_id.isdigit() or len(request_id) > 12:
+    report_id = parse_request_id(request_id)
+    if report_id is None:
         raise NotFound(f"service_request_id {request_id[:20]!r} not found")
-    report = db.session.get(Report, int(request_id))
+    report = db.session.get(Report, report_id)
     if report is None:
         raise NotFound(f"service_request_id {request_id} not found")
     return request_view(report)

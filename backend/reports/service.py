@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, update
 
 from backend.alerts import service as alerts
 from backend.areas import service as areas
@@ -306,3 +306,50 @@ def ward_category_counts(
     if category is not None:
         query = query.where(Report.category == category)
     return [(w, c, int(cur or 0), int(prev or 0)) for w, c, cur, prev in db.session.execute(query)]
+
+
+def export_user(user: User) -> dict[str, Any]:
+    """The caller's named reports for ``GET /api/v1/me/export`` (anonymous ones hold no link)."""
+    return {
+        "reports": [
+            {
+                "id": r.id,
+                "category": r.category,
+                "description": r.description,
+                "lat": r.lat,
+                "lon": r.lon,
+                "postcode": r.postcode,
+                "ward_code": r.ward_code,
+                "observed_at": r.observed_at.isoformat(),
+                "created_at": r.created_at.isoformat(),
+                "status": r.status,
+                "public_note": r.public_note,
+                "consent_to_contact": r.consent_to_contact,
+                "updates": [
+                    {"status": u.status, "note": u.note, "created_at": u.created_at.isoformat()}
+                    for u in r.updates
+                ],
+            }
+            for r in my_reports(user)
+        ]
+    }
+
+
+def erase_user(user: User) -> None:
+    """Erasure: the person's reports stay (hotspot counts) but become anonymous with no
+    contact details; their name is removed from triage updates they wrote. No commit."""
+    db.session.execute(
+        update(Report)
+        .where(Report.user_id == user.id)
+        .values(
+            user_id=None,
+            anonymous=True,
+            consent_to_contact=False,
+            contact_name=None,
+            contact_email=None,
+            contact_phone=None,
+        )
+    )
+    db.session.execute(
+        update(ReportUpdate).where(ReportUpdate.actor_id == user.id).values(actor_id=None)
+    )

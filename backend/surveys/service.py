@@ -30,6 +30,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import delete, select
+from sqlalchemy import update as sa_update
 from sqlalchemy.exc import IntegrityError
 
 from backend.areas.models import Ward
@@ -338,3 +339,58 @@ def perception_gap(
 
     survey = survey_for_results(actor, survey_id)
     return figures.perception_gap(survey, now, counts_by_ward=counts_by_ward)
+
+
+def export_user(user: User) -> dict[str, Any]:
+    """For ``GET /api/v1/me/export``: the person's own answers, found through their keyed hash
+    (responses hold no user id). Surveys they created are listed by id for admins."""
+    answered = []
+    for survey_id in db.session.scalars(select(Survey.id).order_by(Survey.id)):
+        response = db.session.get(SurveyResponse, response_key(survey_id, user.uid))
+        if response is None or response.survey_id != survey_id:
+            continue
+        answered.append(
+            {
+                "survey_id": survey_id,
+                "ward_code": response.ward_code,
+                "answers": [
+                    {"question_id": a.question_id, "value": a.value, "number": a.number}
+                    for a in sorted(response.answers, key=lambda a: a.id)
+                ],
+            }
+        )
+    created = db.session.scalars(select(Survey.id).where(Survey.created_by_id == user.id)).all()
+    return {"responses": answered, "surveys_created": list(created)}
+
+
+def erase_user(user: User) -> None:
+    """Erasure: answers stay for the aggregate results but are unlinked for good: each
+    response moves to a random key (no keyed hash of the uid finds it again) and the
+    "has answered" marker is deleted. No commit (account erasure commits once)."""
+    import secrets
+
+    for survey_id in db.session.scalars(select(Survey.id)).all():
+        old_key = response_key(survey_id, user.uid)
+        response = db.session.get(SurveyResponse, old_key)
+        if response is not None and response.survey_id == survey_id:
+            new_key = secrets.token_hex(32)
+            db.session.add(
+                SurveyResponse(key=new_key, survey_id=survey_id, ward_code=response.ward_code)
+            )
+            db.session.flush()
+            db.session.execute(
+                sa_update(SurveyAnswer)
+                .where(SurveyAnswer.response_key == old_key)
+                .values(response_key=new_key)
+            )
+            db.session.expunge(response)
+            db.session.execute(delete(SurveyResponse).where(SurveyResponse.key == old_key))
+        db.session.execute(
+            delete(SurveyResponseOwner).where(
+                SurveyResponseOwner.survey_id == survey_id,
+                SurveyResponseOwner.owner_hash == owner_hash(survey_id, user.uid),
+            )
+        )
+    db.session.execute(
+        sa_update(Survey).where(Survey.created_by_id == user.id).values(created_by_id=None)
+    )

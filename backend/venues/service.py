@@ -11,7 +11,9 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import delete as sa_delete
 from sqlalchemy import func, or_, select
+from sqlalchemy import update as sa_update
 from sqlalchemy.orm import undefer_group
 
 from backend import spatial
@@ -787,3 +789,39 @@ def link_staff(venue: Venue, user: User) -> bool:
     _record(venue, None, "staff_linked", {"user_id": user.id}, label="seed")
     db.session.commit()
     return True
+
+
+def export_user(user: User) -> dict[str, Any]:
+    """For ``GET /api/v1/me/export``: the venues the person is staff of and the changes
+    they made to venues."""
+    links = db.session.scalars(select(VenueStaff).where(VenueStaff.user_id == user.id)).all()
+    changes = db.session.scalars(
+        select(VenueChange).where(VenueChange.actor_id == user.id).order_by(VenueChange.id)
+    ).all()
+    return {
+        "staff_of": [
+            {"venue_id": link.venue_id, "name": link.venue.name, "since": link.added_at.isoformat()}
+            for link in links
+        ],
+        "changes": [
+            {
+                "venue_id": change.venue_id,
+                "action": change.action,
+                "changes": change.changes,
+                "note": change.note,
+                "created_at": change.created_at.isoformat(),
+            }
+            for change in changes
+        ],
+    }
+
+
+def erase_user(user: User) -> None:
+    """Erasure: the venues stay (they are businesses), the person's staff links go and the
+    changes they made no longer name them. No commit (account erasure commits once)."""
+    db.session.execute(sa_delete(VenueStaff).where(VenueStaff.user_id == user.id))
+    db.session.execute(
+        sa_update(VenueChange)
+        .where(VenueChange.actor_id == user.id)
+        .values(actor_id=None, actor_label="erased user")
+    )

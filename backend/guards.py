@@ -1,0 +1,62 @@
+"""Request guards that hold for every route, whatever domain serves it.
+
+NUL characters: PostgreSQL text cannot hold U+0000 (psycopg raises DataError, which was a 500
+on the PostGIS engine; found by the property tests). They are refused up front, naming the
+field, in JSON bodies, forms, query strings and path parameters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, request
+
+from backend.errors import NotFound, field_error
+
+NUL = "\x00"
+MESSAGE = "must not contain control characters (NUL, U+0000)"
+FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
+
+
+def find_nul(value: Any, field: str = "_schema") -> str | None:
+    """The field (innermost object key, as the domains name their fields) of the first string
+    or key holding a NUL in a JSON value, else None."""
+    if isinstance(value, str):
+        return field if NUL in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            name = str(key)
+            if NUL in name:
+                return name.replace(NUL, "\\0")
+            found = find_nul(item, name)
+            if found:
+                return found
+    if isinstance(value, list):
+        for item in value:
+            found = find_nul(item, field)
+            if found:
+                return found
+    return None
+
+
+def refuse_nul_characters() -> None:
+    """Before each request: 404 for a NUL in a path parameter, 422 naming the field for a NUL
+    in the query string, a form or a JSON body."""
+    for value in (request.view_args or {}).values():
+        if isinstance(value, str) and NUL in value:
+            raise NotFound("no such resource")
+    sources = [request.args]
+    if request.mimetype in FORM_TYPES:
+        sources.append(request.form)
+    for source in sources:
+        for key, values in source.lists():
+            if NUL in key or any(NUL in v for v in values):
+                raise field_error(key.replace(NUL, "\\0"), MESSAGE)
+    if request.mimetype == "application/json" and request.content_length:
+        body = request.get_json(silent=True)
+        found = find_nul(body) if body is not None else None
+        if found:
+            raise field_error(found, MESSAGE)
+
+
+def register(app: Flask) -> None:
+    app.before_request(refuse_nul_characters)

@@ -88,6 +88,8 @@ class ApiError(Exception):
 
     def field_message(self) -> str:
         """One line for the user, naming the first offending field if any."""
+        if self.status == 404 and not self.errors and self.message.startswith("The requested URL"):
+            return "This server does not offer that yet."
         for field, problems in self.errors.items():
             first = problems[0] if isinstance(problems, list) and problems else problems
             if isinstance(first, dict):

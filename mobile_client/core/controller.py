@@ -76,7 +76,7 @@ def _clock(value: Any) -> str:
 
         dt = dt.astimezone(ZoneInfo("Europe/London"))
     except Exception:  # noqa: BLE001 - no tz database on some phones: show as sent
-        pass
+        log.debug("no Europe/London time zone data; showing the time as sent")
     return dt.strftime("%H:%M")
 
 
@@ -437,6 +437,18 @@ class Core:
         self._journey_action("sos", body)
         journey = dict(self.state.journey or {})
         self.state.update(sos_sent=True, journey=journey | {"state": "sos"} if journey else None)
+
+    def sos_anywhere(self) -> None:
+        """SOS from the home screen: without a journey, first share one to where I stand
+        with every contact who agreed to watch, so the SOS reaches someone."""
+        if not self.state.journey:
+            if not self.state.position:
+                raise ApiError(409, "No location yet: call 999 if you are in danger", local=True)
+            contacts = self.load_contacts()
+            ids = [int(c["id"]) for c in contacts if c["direction"] in ("i_trust", "mutual")]
+            lat, lon = self.state.position
+            self.start_journey(ids, destination={"lat": lat, "lon": lon, "label": "where I am"})
+        self.sos()
 
     def arrived(self) -> None:
         self._journey_action("arrived")

@@ -113,9 +113,13 @@ class Outbox:
 
     # -- reading --------------------------------------------------------------------------
     def items(self, status: str | None = "pending") -> list[Item]:
-        sql = "SELECT * FROM outbox" + (" WHERE status = ?" if status else "") + " ORDER BY id"
         with self._db() as conn:
-            rows = conn.execute(sql, (status,) if status else ()).fetchall()
+            if status:
+                rows = conn.execute(
+                    "SELECT * FROM outbox WHERE status = ? ORDER BY id", (status,)
+                ).fetchall()
+            else:
+                rows = conn.execute("SELECT * FROM outbox ORDER BY id").fetchall()
         return [
             Item(
                 r["id"],
@@ -209,7 +213,9 @@ class Outbox:
 
         ``force`` ignores the backoff schedule (the user pressed "retry now", or the
         network just came back)."""
-        result = DrainResult(responses=[])
+        result = DrainResult()
+        responses: list[Any] = []
+        result.responses = responses
         while True:
             batch = self._head()
             if not batch:
@@ -252,8 +258,7 @@ class Outbox:
                 continue
             self._delete(ids)
             result.sent += len(ids)
-            assert result.responses is not None
-            result.responses.append(response)
+            responses.append(response)
             force = True  # the server answered: what was waiting on the network can go now
         result.pending = self.pending_count()
         return result

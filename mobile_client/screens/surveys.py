@@ -1,0 +1,119 @@
+"""Surveys: the open consultations for my ward, answered with a check per question."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kivy.app import App
+from kivy.factory import Factory
+from kivy.uix.screenmanager import Screen
+
+from mobile_client.core import surveys as rules
+
+
+class SurveysScreen(Screen):
+    """Bound to ``app.ui.surveys`` (the list) and ``app.ui.survey`` (the one being answered)."""
+
+    def on_kv_post(self, base_widget: Any) -> None:
+        app = App.get_running_app()
+        self._inputs: dict[str, Any] = {}
+        self._errors: dict[str, Any] = {}
+        app.ui.bind(surveys=self._show_list, survey=self._show_survey)
+        self._show_list(app.ui, app.ui.surveys)
+
+    def _show_list(self, _ui: Any, surveys: list[dict[str, Any]] | None) -> None:
+        box = self.ids.list
+        box.clear_widgets()
+        if not surveys:
+            box.add_widget(Factory.Muted(text="No open surveys for your area right now."))
+        for s in surveys or []:
+            button = Factory.FlatButton(text=s.get("title", f"Survey {s['id']}"))
+            button.bind(on_release=lambda *_, sid=s["id"]: self.open(sid))
+            box.add_widget(button)
+
+    def open(self, survey_id: int) -> None:
+        app = App.get_running_app()
+        app.core.submit(app.core.open_survey, survey_id)
+
+    def _show_survey(self, _ui: Any, survey: dict[str, Any] | None) -> None:
+        box = self.ids.form
+        box.clear_widgets()
+        self._inputs, self._errors = {}, {}
+        if not survey:
+            return
+        box.add_widget(Factory.Heading(text=survey.get("title", "")))
+        if survey.get("description"):
+            box.add_widget(Factory.Muted(text=survey["description"]))
+        for q in survey.get("questions") or []:
+            key, kind = rules.question_key(q), q.get("type")
+            box.add_widget(
+                Factory.Body(
+                    text=(q.get("label") or q.get("text") or key)
+                    + (" *" if q.get("required") else ""),
+                    bold=True,
+                )
+            )
+            if kind in rules.INTEGER or kind in rules.TEXT:
+                field = Factory.Field(
+                    hint_text="A whole number" if kind in rules.INTEGER else "Your answer"
+                )
+                if kind in rules.INTEGER:
+                    field.input_filter = "int"
+                self._inputs[key] = ("field", field, q)
+                box.add_widget(field)
+            else:
+                multiple = kind in rules.MULTIPLE
+                grid = Factory.GridLayout(
+                    cols=1
+                    if multiple or len(rules.choice_labels(q)) > 5
+                    else len(rules.choice_labels(q)) or 1,
+                    spacing=8,
+                    size_hint_y=None,
+                )
+                grid.bind(minimum_height=grid.setter("height"))
+                toggles = []
+                for value, label in rules.choice_labels(q):
+                    t = Factory.Toggle(
+                        text=label, group=None if multiple else f"q-{survey['id']}-{key}"
+                    )
+                    t.answer_value = value
+                    toggles.append(t)
+                    grid.add_widget(t)
+                self._inputs[key] = ("multi" if multiple else "one", toggles, q)
+                box.add_widget(grid)
+            error = Factory.Body(text="", color=(1, 0.55, 0.55, 1))
+            self._errors[key] = error
+            box.add_widget(error)
+        send = Factory.BigButton(text="Send my answers")
+        send.bind(on_release=lambda *_: self.send())
+        self.send_button = send
+        box.add_widget(send)
+
+    def answers(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, (kind, widget, q) in self._inputs.items():
+            if kind == "field":
+                text = widget.text.strip()
+                out[key] = (
+                    (int(text) if text.lstrip("-").isdigit() else text)
+                    if q.get("type") in rules.INTEGER
+                    else text
+                )
+            elif kind == "multi":
+                out[key] = [t.answer_value for t in widget if t.state == "down"]
+            else:
+                chosen = [t.answer_value for t in widget if t.state == "down"]
+                out[key] = chosen[0] if chosen else None
+        return out
+
+    def send(self) -> None:
+        app = App.get_running_app()
+        survey = app.ui.survey
+        answers = self.answers()
+        problems = rules.validate_answers(survey, answers)
+        for key, label in self._errors.items():
+            label.text = "; ".join(problems.get(key, []))
+        if problems:
+            app.core.state.update(message="Please check the highlighted answers.")
+            return
+        app.core.submit(app.core.answer_survey, survey, answers)

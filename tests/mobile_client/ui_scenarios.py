@@ -193,7 +193,7 @@ def tour(d: Driver) -> Iterator[Any]:
             "",
         )
         yield from d.shot("09_survey_errors")
-        for key, (kind, widget, q) in screen._inputs.items():
+        for _key, (kind, widget, q) in screen._inputs.items():
             if kind in ("one", "multi") and widget:
                 yield from d.tap(widget[0])
             elif kind == "field":

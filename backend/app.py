@@ -15,7 +15,7 @@ from backend.errors import register_error_handlers
 from backend.extensions import db, limiter, make_api, migrate
 
 # Domains with a ``routes.blp`` flask-smorest blueprint, in registration order.
-API_DOMAINS = ["areas", "account", "auth"]
+API_DOMAINS = ["areas", "account", "auth", "reports", "open311", "insights"]
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 JSON_TYPES = {"application/json"}
 
@@ -39,6 +39,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
 
 def register_extensions(app: Flask) -> None:
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    _ensure_sqlite_directory(app.config["SQLALCHEMY_DATABASE_URI"])
     db.init_app(app)
     configure_engines()
     import backend.models  # noqa: F401 - every model must be mapped before use
@@ -83,6 +84,17 @@ def register_request_guards(app: Flask) -> None:
         if request.mimetype not in accepted:
             raise UnsupportedMediaType(f"send the body as {' or '.join(sorted(accepted))}")
         return None
+
+
+def _ensure_sqlite_directory(url: str) -> None:
+    """The embedded default's file lives under instance/, which a fresh clone lacks."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        from pathlib import Path
+
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
 
 
 def _migrations_dir():  # type: ignore[no-untyped-def]

@@ -15,6 +15,7 @@ from backend.config import ConfigError
 SEEDERS = [
     "backend.areas.seed:seed_wigan",
     "backend.auth.seed:seed_wigan",
+    "backend.reports.seed:seed_wigan",
 ]
 
 
@@ -55,7 +56,10 @@ def serve(host: str, port: int) -> None:
             f"  demo resident token: {mint_dev_token(settings.secret_key, 'demo-resident', 'resident')}"
         )
         click.echo(f"  try: curl -H 'Authorization: Bearer <token>' {base}/api/v1/me")
-    app.run(host=host, port=port, threaded=True, use_reloader=False, debug=False)
+    # app.run() refuses to start inside the flask CLI; run werkzeug's server directly.
+    from werkzeug.serving import run_simple
+
+    run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
 
 
 @click.group("seed")

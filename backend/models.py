@@ -3,5 +3,7 @@
 from backend.areas.models import Postcode, Ward
 from backend.auth.models import User
 from backend.db import Base
+from backend.open311.models import Open311Key
+from backend.reports.models import Report, ReportUpdate
 
-__all__ = ["Base", "Postcode", "User", "Ward"]
+__all__ = ["Base", "Open311Key", "Postcode", "Report", "ReportUpdate", "User", "Ward"]

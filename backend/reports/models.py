@@ -1,0 +1,100 @@
+"""Concern reports and the public updates on them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, Float, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from backend.db import Base, utcnow
+from shared_schemas.reports import ReportStatus
+
+
+class Report(Base):
+    """A concern. Anonymous reports keep no user id; no report keeps a device id or an IP.
+
+    ``contact_*`` hold what an Open311 sender (e.g. FixMyStreet) passed for follow-up; they
+    are never shown in any public or Open311 response."""
+
+    __tablename__ = "reports"
+    __table_args__ = (
+        # The hotspot aggregation reads only these columns for a time range.
+        Index("ix_reports_observed_at_ward_category", "observed_at", "ward_code", "category"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    category: Mapped[str] = mapped_column(String(40), nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False)
+    lat: Mapped[float] = mapped_column(Float, nullable=False)
+    lon: Mapped[float] = mapped_column(Float, nullable=False)
+    postcode: Mapped[str | None] = mapped_column(String(8))
+    ward_code: Mapped[str | None] = mapped_column(ForeignKey("wards.code", ondelete="SET NULL"))
+    observed_at: Mapped[datetime] = mapped_column(nullable=False)
+    created_at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow)
+    status: Mapped[str] = mapped_column(
+        String(20), nullable=False, default=ReportStatus.RECEIVED.value
+    )
+    public_note: Mapped[str | None] = mapped_column(Text)
+    anonymous: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    consent_to_contact: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    source: Mapped[str] = mapped_column(String(20), nullable=False, default="app")
+    open311_key_id: Mapped[int | None] = mapped_column(
+        ForeignKey("open311_keys.id", ondelete="SET NULL")
+    )
+    external_url: Mapped[str | None] = mapped_column(String(500))
+    media_url: Mapped[str | None] = mapped_column(String(500))
+    attributes: Mapped[str | None] = mapped_column(Text)  # JSON object of Open311 attributes
+    contact_name: Mapped[str | None] = mapped_column(String(160))
+    contact_email: Mapped[str | None] = mapped_column(String(254))
+    contact_phone: Mapped[str | None] = mapped_column(String(40))
+
+    @property
+    def category_name(self) -> str:
+        from backend.reports.categories import BY_CODE
+
+        category = BY_CODE.get(self.category)
+        return category.name if category else self.category
+
+    @property
+    def team(self) -> str | None:
+        from backend.reports.categories import BY_CODE
+
+        category = BY_CODE.get(self.category)
+        return category.team if category else None
+
+    @property
+    def guidance(self) -> str | None:
+        from backend.reports.categories import BY_CODE
+
+        category = BY_CODE.get(self.category)
+        return category.guidance if category else None
+
+    updates: Mapped[list[ReportUpdate]] = relationship(
+        "ReportUpdate",
+        back_populates="report",
+        order_by="ReportUpdate.id",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+
+class ReportUpdate(Base):
+    """A status change or public note on a report, shown to the reporter and over Open311."""
+
+    __tablename__ = "report_updates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(
+        ForeignKey("reports.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    status: Mapped[str] = mapped_column(String(20), nullable=False)
+    note: Mapped[str | None] = mapped_column(Text)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow, index=True)
+
+    report: Mapped[Report] = relationship("Report", back_populates="updates")

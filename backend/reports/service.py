@@ -1,0 +1,324 @@
+"""Concern reports: intake (app and Open311), triage, the reporter's view, blurred nearby
+reports and the per-ward counts other domains aggregate."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import case, func, select
+
+from backend.areas import service as areas
+from backend.auth.models import User
+from backend.db import utcnow
+from backend.errors import Conflict, NotFound, field_error
+from backend.extensions import db
+from backend.reports import policy
+from backend.reports.categories import CATEGORIES, Category, get_category
+from backend.reports.models import Report, ReportUpdate
+from shared_schemas.reports import MAX_DESCRIPTION, REPORT_STATUSES, ReportStatus
+
+log = logging.getLogger(__name__)
+
+# Public views snap positions to a grid of about 150 m (latitude step 150 m; the longitude
+# step is 150 m at the borough's latitude, 53.5 N).
+GRID_M = 150.0
+GRID_LAT_DEG = GRID_M / 111_195.0
+GRID_LON_DEG = GRID_M / (111_195.0 * math.cos(math.radians(53.5)))
+# How far in the past an observation may be; older ones belong in a call, not a form.
+MAX_OBSERVED_AGE = timedelta(days=90)
+CLOCK_SKEW = timedelta(minutes=10)
+DEFAULT_NEARBY_MINUTES = 30
+STATUS_ORDER = {s: i for i, s in enumerate(REPORT_STATUSES)}
+
+
+def list_categories() -> list[Category]:
+    """Every category in display order."""
+    return list(CATEGORIES)
+
+
+def snap_to_grid(lat: float, lon: float) -> tuple[float, float]:
+    """The centre of the ~150 m grid cell holding (lat, lon), rounded to 6 decimals."""
+    snapped_lat = (math.floor(lat / GRID_LAT_DEG) + 0.5) * GRID_LAT_DEG
+    snapped_lon = (math.floor(lon / GRID_LON_DEG) + 0.5) * GRID_LON_DEG
+    return round(snapped_lat, 6), round(snapped_lon, 6)
+
+
+@dataclass(frozen=True)
+class Location:
+    lat: float
+    lon: float
+    postcode: str | None
+    ward_code: str
+
+
+def locate(
+    lat: float | None,
+    lon: float | None,
+    postcode: str | None,
+    *,
+    lat_field: str = "lat",
+    postcode_field: str = "postcode",
+) -> Location:
+    """Resolve a point or a postcode to a position inside the borough and its ward;
+    raises ValidationError naming the field (unknown postcode, outside Wigan Borough)."""
+    if postcode:
+        row = areas.lookup_postcode(postcode, field=postcode_field)
+        lat, lon, code = row.lat, row.lon, row.postcode
+    else:
+        code = None
+    if lat is None or lon is None:
+        raise field_error(lat_field, "give lat and lon, or a postcode")
+    if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
+        raise field_error(lat_field, "not a WGS84 coordinate")
+    ward = areas.ward_code_for_point(lat, lon)
+    if ward is None:
+        raise field_error(
+            postcode_field if postcode else lat_field,
+            "this place is outside Wigan Borough; report it to the local council there",
+        )
+    return Location(lat=lat, lon=lon, postcode=code, ward_code=ward)
+
+
+def check_observed_at(observed_at: datetime | None, now: datetime, field: str) -> datetime:
+    """The observation time, defaulting to now; raises ValidationError if in the future
+    or more than 90 days ago."""
+    if observed_at is None:
+        return now
+    if observed_at.tzinfo is None:
+        raise field_error(field, "give a time zone (e.g. 2026-11-21T21:30:00Z)")
+    if observed_at > now + CLOCK_SKEW:
+        raise field_error(field, "is in the future")
+    if observed_at < now - MAX_OBSERVED_AGE:
+        raise field_error(field, "is more than 90 days ago")
+    return observed_at
+
+
+def create_report(
+    actor: User | None, data: dict[str, Any], *, now: datetime | None = None
+) -> Report:
+    """Record a report from the app. Anonymous reports store no user id (and no report
+    stores an IP or device id). Raises ValidationError (category, description, location,
+    time, anonymity not allowed) or Unauthorized (a named report without signing in)."""
+    now = now or utcnow()
+    category = get_category(data["category"])
+    description = (data.get("description") or "").strip()
+    if not description:
+        raise field_error("description", "must not be empty")
+    if len(description) > MAX_DESCRIPTION:
+        raise field_error("description", f"at most {MAX_DESCRIPTION} characters")
+    anonymous = bool(data.get("anonymous"))
+    policy.require_can_report(actor, category, anonymous)
+    where = locate(data.get("lat"), data.get("lon"), data.get("postcode"))
+    observed_at = check_observed_at(data.get("observed_at"), now, "observed_at")
+    report = Report(
+        category=category.code,
+        description=description,
+        lat=where.lat,
+        lon=where.lon,
+        postcode=where.postcode,
+        ward_code=where.ward_code,
+        observed_at=observed_at,
+        created_at=now,
+        updated_at=now,
+        status=ReportStatus.RECEIVED.value,
+        anonymous=anonymous,
+        # Consent to be contacted means nothing without an identity to contact.
+        consent_to_contact=bool(data.get("consent_to_contact")) and not anonymous,
+        user_id=None if anonymous else actor.id,  # type: ignore[union-attr]
+        source="app",
+    )
+    db.session.add(report)
+    db.session.flush()
+    db.session.add(
+        ReportUpdate(report_id=report.id, status=report.status, note=None, created_at=now)
+    )
+    db.session.commit()
+    return report
+
+
+def add_report(report: Report) -> Report:
+    """Store a report built by another intake (Open311) with its first update; commits."""
+    db.session.add(report)
+    db.session.flush()
+    db.session.add(
+        ReportUpdate(report_id=report.id, status=report.status, created_at=report.created_at)
+    )
+    db.session.commit()
+    return report
+
+
+def get_report(report_id: int) -> Report:
+    """One report; raises NotFound."""
+    report = db.session.get(Report, report_id)
+    if report is None:
+        raise NotFound(f"no report {report_id}")
+    return report
+
+
+def my_reports(actor: User) -> list[Report]:
+    """The caller's own named reports, newest first, with their updates."""
+    return list(
+        db.session.scalars(
+            select(Report).where(Report.user_id == actor.id).order_by(Report.id.desc())
+        )
+    )
+
+
+def change_status(
+    actor: User,
+    report_id: int,
+    status: str | None,
+    public_note: str | None,
+    *,
+    now: datetime | None = None,
+) -> Report:
+    """Admin triage: move a report forward (received -> acknowledged -> in_progress ->
+    closed) and/or add a public note; tells a named reporter ("you said, we did").
+    Raises Forbidden (not admin), NotFound, Conflict (backwards or already closed)."""
+    policy.require_can_triage(actor)
+    now = now or utcnow()
+    report = get_report(report_id)
+    new_status = status or report.status
+    if report.status == ReportStatus.CLOSED.value and (new_status != report.status or public_note):
+        raise Conflict("this report is closed", errors={"status": ["the report is closed"]})
+    if STATUS_ORDER[new_status] < STATUS_ORDER[report.status]:
+        raise Conflict(
+            f"status can only move forward (it is {report.status})",
+            errors={"status": [f"cannot go back from {report.status} to {new_status}"]},
+        )
+    if new_status == report.status and not public_note:
+        raise Conflict(
+            f"the report is already {new_status}",
+            errors={"status": [f"already {new_status}; add a public_note to say more"]},
+        )
+    report.status = new_status
+    if public_note:
+        report.public_note = public_note.strip()
+    report.updated_at = now
+    update = ReportUpdate(
+        report_id=report.id,
+        status=new_status,
+        note=public_note.strip() if public_note else None,
+        actor_id=actor.id,
+        created_at=now,
+    )
+    db.session.add(update)
+    _notify_reporter(report, update)
+    db.session.commit()
+    return report
+
+
+def _alerts_module():  # type: ignore[no-untyped-def]
+    """``backend.alerts.service`` if that domain is installed, else None."""
+    try:
+        if importlib.util.find_spec("backend.alerts") is None:
+            return None
+        if importlib.util.find_spec("backend.alerts.service") is None:
+            return None
+    except ModuleNotFoundError:
+        return None
+    return importlib.import_module("backend.alerts.service")
+
+
+def _notify_reporter(report: Report, update: ReportUpdate) -> bool:
+    """Queue the "you said, we did" push in the caller's transaction; False when there is
+    nobody to tell (anonymous or Open311 report) or the alerts domain is absent."""
+    if report.user_id is None:
+        return False
+    alerts = _alerts_module()
+    if alerts is None:
+        log.info("alerts domain not installed: no push for report %s", report.id)
+        return False
+    label = update.status.replace("_", " ")
+    body = update.note or f"Your {report.category_name.lower()} report is now {label}."
+    alerts.notify_user(
+        report.user_id,
+        "report_status",
+        f"Your report: {label}",
+        body,
+        {"report_id": str(report.id), "status": update.status},
+    )
+    return True
+
+
+def nearby(
+    lat: float,
+    lon: float,
+    radius_m: float,
+    *,
+    now: datetime | None = None,
+    window_minutes: int = DEFAULT_NEARBY_MINUTES,
+) -> list[dict[str, Any]]:
+    """Reports of the last ``window_minutes`` whose blurred position lies within ``radius_m``:
+    category and time only, positions snapped to the ~150 m grid, newest first."""
+    from backend.spatial import bounding_boxes, haversine_m
+
+    now = now or utcnow()
+    since = now - timedelta(minutes=window_minutes)
+    pad = radius_m + GRID_M
+    clauses = []
+    for min_lat, max_lat, min_lon, max_lon in bounding_boxes(lat, lon, pad):
+        clauses.append(
+            (Report.lat.between(min_lat, max_lat)) & (Report.lon.between(min_lon, max_lon))
+        )
+    rows = db.session.execute(
+        select(Report.category, Report.created_at, Report.lat, Report.lon)
+        .where(Report.created_at >= since, Report.created_at <= now)
+        .where(clauses[0] if len(clauses) == 1 else (clauses[0] | clauses[1]))
+        .order_by(Report.created_at.desc(), Report.id.desc())
+        .limit(500)
+    ).all()
+    found = []
+    for category, created_at, rlat, rlon in rows:
+        slat, slon = snap_to_grid(rlat, rlon)
+        if haversine_m(lat, lon, slat, slon) > radius_m:
+            continue
+        found.append(
+            {
+                "category": category,
+                "category_name": get_category(category).name,
+                "reported_at": created_at.replace(second=0, microsecond=0),
+                "lat": slat,
+                "lon": slon,
+            }
+        )
+    return found
+
+
+def counts_by_ward(start: datetime, end: datetime, category: str | None = None) -> dict[str, int]:
+    """Reports observed in ``[start, end)`` per ward code (wards with none are absent);
+    raises ValidationError for an unknown category or an inverted period."""
+    if end <= start:
+        raise field_error("end", "must be after start")
+    query = (
+        select(Report.ward_code, func.count())
+        .where(Report.observed_at >= start, Report.observed_at < end)
+        .where(Report.ward_code.is_not(None))
+        .group_by(Report.ward_code)
+    )
+    if category is not None:
+        query = query.where(Report.category == get_category(category).code)
+    return {ward: int(n) for ward, n in db.session.execute(query)}
+
+
+def ward_category_counts(
+    previous_start: datetime, start: datetime, end: datetime, category: str | None = None
+) -> list[tuple[str, str, int, int]]:
+    """``(ward_code, category, count in [start, end), count in [previous_start, start))``
+    for every ward x category with a report in either period, in one pass."""
+    current = func.sum(case((Report.observed_at >= start, 1), else_=0))
+    previous = func.sum(case((Report.observed_at < start, 1), else_=0))
+    query = (
+        select(Report.ward_code, Report.category, current, previous)
+        .where(Report.observed_at >= previous_start, Report.observed_at < end)
+        .where(Report.ward_code.is_not(None))
+        .group_by(Report.ward_code, Report.category)
+    )
+    if category is not None:
+        query = query.where(Report.category == category)
+    return [(w, c, int(cur or 0), int(prev or 0)) for w, c, cur, prev in db.session.execute(query)]

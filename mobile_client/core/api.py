@@ -32,7 +32,8 @@ SCHEMAS: dict[str, str] = {
     "journey.in": "journeys:JourneyCreateSchema",
     "journey": "journeys:JourneySchema",
     "locations.in": "journeys:LocationBatchSchema",
-    "report.in": "reports:ReportCreateSchema",
+    "report.in": "reports:ReportInSchema",
+    "report.receipt": "reports:ReportReceiptSchema",
     "report": "reports:ReportSchema",
     "report.category": "reports:CategorySchema",
     "survey.summary": "surveys:SurveySummarySchema",
@@ -133,9 +134,9 @@ class ApiClient:
         self.close()
 
     # -- plumbing -------------------------------------------------------------------------
-    def _headers(self) -> dict[str, str]:
+    def _headers(self, signed: bool = True) -> dict[str, str]:
         headers = {"Accept": "application/json"}
-        if self.token:
+        if self.token and signed:
             headers["Authorization"] = f"Bearer {self.token}"
         return headers
 
@@ -150,8 +151,10 @@ class ApiClient:
         response_schema: str | None = None,
         many: bool = False,
         timeout: float | None = None,
+        signed: bool = True,
     ) -> Any:
         """Send one request; returns the decoded JSON (None for an empty body).
+        ``signed=False`` leaves the sign-in token out (anonymous reports).
 
         Raises ApiError (refused), Offline (unreachable) or ContractError (bad response)."""
         if body is not None and request_schema:
@@ -169,7 +172,7 @@ class ApiClient:
                 url,
                 params={k: v for k, v in (params or {}).items() if v is not None},
                 json=body,
-                headers=self._headers(),
+                headers=self._headers(signed),
                 timeout=timeout or self.timeout,
             )
         except (requests.ConnectionError, requests.Timeout) as exc:
@@ -339,11 +342,11 @@ class ApiClient:
 
     def create_report(self, data: dict[str, Any]) -> dict[str, Any]:
         return self.post(
-            "/api/v1/reports", data, request_schema="report.in", response_schema="report"
+            "/api/v1/reports", data, request_schema="report.in", response_schema="report.receipt"
         )
 
     def my_reports(self) -> list[dict[str, Any]]:
-        return _items(self.get("/api/v1/reports/mine"))
+        return _items(self.get("/api/v1/reports/mine", response_schema="report", many=True))
 
     # -- surveys --------------------------------------------------------------------------
     def surveys(self) -> list[dict[str, Any]]:

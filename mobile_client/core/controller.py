@@ -597,6 +597,14 @@ class Core:
             body["lat"], body["lon"] = self.state.position
         if contact_ok and not anonymous:
             body["consent_to_contact"] = True
+        known = {c.get("code"): c for c in self.state.categories}
+        if anonymous and known.get(category, {}).get("anonymous_allowed") is False:
+            raise ApiError(
+                422,
+                "this kind of report cannot be anonymous",
+                {"anonymous": [f"{known[category].get('name')} reports need a way to reach you"]},
+                local=True,
+            )
         from mobile_client.core.api import load_schema
 
         schema = load_schema("report.in")

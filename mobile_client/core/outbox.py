@@ -232,11 +232,14 @@ class Outbox:
                         head.method, head.path, body=body, request_schema="locations.in"
                     )
                 else:
+                    is_report = head.kind == "report"
                     response = client.request(
                         head.method,
                         head.path,
                         body=body,
-                        request_schema="report.in" if head.kind == "report" else None,
+                        request_schema="report.in" if is_report else None,
+                        # An anonymous report goes without the sign-in token: nothing to link.
+                        signed=not (is_report and isinstance(body, dict) and body.get("anonymous")),
                     )
             except Offline as exc:
                 result.offline = True

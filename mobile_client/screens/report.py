@@ -34,6 +34,14 @@ class ReportScreen(Screen):
             text += "\nThis kind of report cannot be anonymous."
         return text.strip() or DANGER_LINE
 
+    def on_category(self, name: str) -> None:
+        """A category that needs a way back to the reporter turns the anonymous switch off."""
+        c = self.category(name)
+        allowed = not c or c.get("anonymous_allowed", True)
+        self.ids.anonymous.disabled = not allowed
+        if not allowed:
+            self.ids.anonymous.active = False
+
     def submit(self) -> None:
         app = App.get_running_app()
         ids = self.ids

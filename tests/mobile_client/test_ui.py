@@ -185,4 +185,6 @@ def test_every_screen_opens_and_the_main_flow_works_by_touch(
         "11_quick_exit",
     ):
         shot = ARTIFACTS / f"{name}.png"
-        assert shot.exists() and shot.stat().st_size > 5_000, f"screenshot {name} missing or empty"
+        # The quick-exit screen is meant to be (nearly) empty.
+        floor = 1_000 if name == "11_quick_exit" else 5_000
+        assert shot.exists() and shot.stat().st_size > floor, f"screenshot {name} missing or empty"

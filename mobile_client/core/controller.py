@@ -289,13 +289,14 @@ class Core:
         elif result.sent:
             self.state.update(online=True)
         for response in result.responses or []:
+            current = self.state.journey
             if (
                 isinstance(response, dict)
-                and response.get("state")
-                and self.state.journey
-                and response.get("id") == self.state.journey.get("id")
+                and response.get("state") in ACTIVE_STATES
+                and current
+                and response.get("id") == current.get("id")
             ):
-                self.state.update(journey=response)
+                self.state.update(journey=current | response)
         self._refresh_outbox_counts()
         return result
 
@@ -396,19 +397,25 @@ class Core:
                 {"destination": ["choose a destination"]},
                 local=True,
             )
+        target: dict[str, Any]
+        if dest.get("venue_id"):
+            target = {"venue_id": int(dest["venue_id"])}
+        elif dest.get("postcode"):
+            target = {"postcode": dest["postcode"]}
+        else:
+            target = {"lat": float(dest["lat"]), "lon": float(dest["lon"])}
+        if dest.get("label"):
+            target["label"] = str(dest["label"])[:160]
         body: dict[str, Any] = {
+            "destination": target,
             "contact_ids": [int(c) for c in contact_ids],
             "watch_link": bool(watch_link),
         }
-        if dest.get("venue_id"):
-            body["venue_id"] = int(dest["venue_id"])
-        elif dest.get("postcode"):
-            body["destination_postcode"] = dest["postcode"]
-        else:
-            body["destination"] = {"lat": float(dest["lat"]), "lon": float(dest["lon"])}
+        if self.state.position:
+            body["start"] = {"lat": self.state.position[0], "lon": self.state.position[1]}
         if expected_arrival is not None:
-            body["expected_arrival"] = iso(expected_arrival)
-        journey = self.client.start_journey(body)
+            body["expected_arrival_at"] = iso(expected_arrival)
+        journey = self.client.start_journey(body) | {"_label": dest.get("label", "")}
         self.state.update(
             journey=journey, sos_sent=False, online=True, message="Sharing your journey"
         )
@@ -429,14 +436,12 @@ class Core:
             )
 
     def sos(self) -> None:
-        """Raise an SOS on the active journey with the last position; queued if offline
-        (after the fixes already waiting, so contacts see the latest position first)."""
-        body: dict[str, Any] = {}
-        if self.state.position:
-            body = {"lat": self.state.position[0], "lon": self.state.position[1]}
-        self._journey_action("sos", body)
+        """Raise an SOS on the active journey; the server sends contacts the last position
+        and battery. Queued if offline, after the fixes already waiting, so the position
+        the contacts get is the latest."""
+        self._journey_action("sos")
         journey = dict(self.state.journey or {})
-        self.state.update(sos_sent=True, journey=journey | {"state": "sos"} if journey else None)
+        self.state.update(sos_sent=True, journey=journey | {"sos": True} if journey else None)
 
     def sos_anywhere(self) -> None:
         """SOS from the home screen: without a journey, first share one to where I stand
@@ -445,7 +450,7 @@ class Core:
             if not self.state.position:
                 raise ApiError(409, "No location yet: call 999 if you are in danger", local=True)
             contacts = self.load_contacts()
-            ids = [int(c["id"]) for c in contacts if c["direction"] in ("i_trust", "mutual")]
+            ids = [int(c["user_id"]) for c in contacts if c["direction"] in ("i_trust", "mutual")]
             lat, lon = self.state.position
             self.start_journey(ids, destination={"lat": lat, "lon": lon, "label": "where I am"})
         self.sos()
@@ -462,11 +467,66 @@ class Core:
 
     # -- watching someone else ------------------------------------------------------------
     def load_shared_with_me(self) -> list[dict[str, Any]]:
-        """Active journeys my contacts share with me."""
-        data = self.client.watching()
-        items = data if isinstance(data, list) else (data or {}).get("items", [])
-        self.state.update(shared_with_me=items)
-        return items
+        """Journeys my contacts share with me: those announced by push notifications, plus
+        the server's list where it offers one (``GET /api/v1/journeys?watching=true``);
+        ended ones are dropped."""
+        items = list(self.state.shared_with_me)
+        try:
+            data = self.client.watching()
+            listed = data if isinstance(data, list) else (data or {}).get("items", [])
+            for j in listed:
+                if all(i.get("id") != j.get("id") for i in items):
+                    items.append(j)
+        except ApiError as exc:
+            if exc.status not in (404, 405, 422):
+                raise
+        fresh = []
+        for item in items:
+            try:
+                fresh.append(self.client.journey(int(item["id"])))
+            except ApiError as exc:
+                if exc.status not in (403, 404, 410):
+                    raise
+        fresh = [j for j in fresh if j.get("state") in ACTIVE_STATES]
+        self.state.update(shared_with_me=fresh)
+        return fresh
+
+    def on_push(self, data: dict[str, Any]) -> None:
+        """A push notification's data (FCM ``data``: string values with ``journey_id``,
+        ``kind``...): the journey becomes watchable and its alert is recorded."""
+        if not data.get("journey_id"):
+            return
+        journey_id = int(data["journey_id"])
+        known = self.state.shared_with_me
+        if all(int(j.get("id", 0)) != journey_id for j in known):
+            entry = {"id": journey_id, "owner_name": data.get("owner_name")}
+            self.state.update(shared_with_me=[*known, entry])
+        if data.get("kind") in ("sos", "overdue", "stationary", "arrival"):
+            self._record_alert(
+                {"kind": data["kind"], "journey_id": journey_id, "battery": data.get("battery")}
+            )
+
+    def poll_push_inbox(self) -> int:
+        """Deliver push payloads dropped as JSON files in ``<data_dir>/push/`` (oldest
+        first) to :meth:`on_push`. On a desktop nothing receives FCM, so this folder is
+        where a notification bridge (or a test harness) hands them over."""
+        import json
+
+        inbox = self.data_dir / "push"
+        if not inbox.is_dir():
+            return 0
+        count = 0
+        for path in sorted(inbox.glob("*.json")):
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                log.warning("unreadable push payload %s", path.name)
+                data = None
+            path.unlink(missing_ok=True)
+            if isinstance(data, dict):
+                self.on_push({str(k): v for k, v in data.items()})
+                count += 1
+        return count
 
     def refresh_watch(self, journey_id: int) -> dict[str, Any]:
         journey = self.client.journey(journey_id)
@@ -474,57 +534,52 @@ class Core:
         return journey
 
     def _apply_watched(self, journey: dict[str, Any]) -> None:
-        last = journey.get("last_fix") or journey.get("last_location") or journey.get("position")
+        last = journey.get("last_fix")
         track = list(self.state.watch_track)
         if isinstance(last, dict) and last.get("lat") is not None:
             point = (float(last["lat"]), float(last["lon"]))
             if not track or track[-1] != point:
                 track.append(point)
         self.state.update(watching=journey, watch_track=track)
-        for alert in journey.get("alerts") or []:
-            self._record_alert(alert)
-        if journey.get("state") == "sos" or journey.get("sos_at"):
-            self._record_alert(
-                {"kind": "sos", "journey_id": journey.get("id"), "at": journey.get("sos_at")}
-            )
+        battery = (last or {}).get("battery")
+        if journey.get("sos"):
+            self._record_alert({"kind": "sos", "journey_id": journey.get("id"), "battery": battery})
+        if journey.get("overdue"):
+            self._record_alert({"kind": "overdue", "journey_id": journey.get("id")})
 
     def _record_alert(self, alert: dict[str, Any]) -> None:
-        key = alert.get("id") or (
-            alert.get("kind") or alert.get("type"),
-            alert.get("journey_id"),
-            alert.get("at"),
-        )
+        # One alert per kind and journey: the stream, a push and a refresh may all tell us.
+        key = (alert.get("kind"), alert.get("journey_id"))
         if key in self._seen_alerts:
             return
         self._seen_alerts.add(key)
         self.state.add_alert(alert)
 
     def on_stream_event(self, event: dict[str, Any]) -> None:
-        """A live event on a watched journey: a fix moves the marker, an alert is recorded."""
+        """A live event of a watched journey: ``fix`` moves the marker, ``alert`` is shown,
+        ``state`` replaces the journey."""
         kind, data = event.get("event"), event.get("data")
         if not isinstance(data, dict):
             return
         watching = dict(self.state.watching or {})
-        if kind in ("location", "fix", "fixes") or "lat" in data:
-            fixes = data.get("fixes") if isinstance(data.get("fixes"), list) else [data]
-            track = list(self.state.watch_track)
-            for f in fixes:
-                if f.get("lat") is not None:
-                    track.append((float(f["lat"]), float(f["lon"])))
-            watching["last_fix"] = fixes[-1] if fixes else watching.get("last_fix")
+        if kind == "fix" and data.get("lat") is not None:
+            track = [*self.state.watch_track, (float(data["lat"]), float(data["lon"]))]
+            fields = ("lat", "lon", "recorded_at", "accuracy_m", "battery")
+            watching["last_fix"] = {k: data.get(k) for k in fields}
             self.state.update(watching=watching, watch_track=track)
-        elif kind in ("alert", "sos", "overdue", "stationary", "arrived") or data.get("kind"):
-            alert = dict(data)
-            alert.setdefault("kind", kind)
-            self._record_alert(alert)
-            state = {"sos": "sos", "arrived": "arrived", "overdue": "overdue"}.get(
-                alert.get("kind") or ""
+        elif kind == "alert":
+            extra = data.get("data") if isinstance(data.get("data"), dict) else {}
+            self._record_alert(
+                {
+                    "kind": data.get("kind"),
+                    "journey_id": watching.get("id") or extra.get("journey_id"),
+                    "title": data.get("title"),
+                    "body": data.get("body"),
+                    "battery": extra.get("battery"),
+                }
             )
-            if state:
-                watching["state"] = state
-                self.state.update(watching=watching)
-        elif kind in ("state", "journey"):
-            self._apply_watched(watching | data)
+        elif kind == "state" and isinstance(data.get("journey"), dict):
+            self._apply_watched(data["journey"])
 
     def watch(self, journey_id: int, poll_s: float = 2.0) -> None:
         """Follow a journey live in the background: the server's event stream, falling back
@@ -656,34 +711,20 @@ class Core:
 
 
 def normalise_contacts(data: Any) -> list[dict[str, Any]]:
-    """The contacts list as rows ``{id, name, direction, ...}`` whatever grouping the API uses."""
+    """``GET /api/v1/contacts`` as rows ``{id, user_id, name, direction}``: ``id`` is the
+    link (for revoking), ``user_id`` the other person (for sharing a journey with them)."""
     rows: list[dict[str, Any]] = []
-    if isinstance(data, dict):
-        for key, direction in (
-            ("trusted", "i_trust"),
-            ("i_trust", "i_trust"),
-            ("trusted_by", "trusts_me"),
-            ("trusts_me", "trusts_me"),
-            ("items", None),
-        ):
-            for c in data.get(key) or []:
-                rows.append(_contact_row(c, direction))
-    elif isinstance(data, list):
-        rows = [_contact_row(c, None) for c in data]
+    if not isinstance(data, dict):
+        return rows
+    for key, direction, other_key in (
+        ("trusted", "i_trust", "contact"),
+        ("trusted_by", "trusts_me", "owner"),
+    ):
+        for c in data.get(key) or []:
+            other = c.get(other_key) or {}
+            name = other.get("display_name") or f"Resident {other.get('id', '?')}"
+            rows.append(c | {"user_id": other.get("id"), "name": name, "direction": direction})
     return rows
-
-
-def _contact_row(c: dict[str, Any], direction: str | None) -> dict[str, Any]:
-    other = c.get("contact") or c.get("other") or c.get("user") or {}
-    name = (
-        c.get("name")
-        or c.get("display_name")
-        or other.get("display_name")
-        or other.get("uid")
-        or c.get("uid")
-        or f"Contact {c.get('id')}"
-    )
-    return c | {"name": name, "direction": direction or c.get("direction") or "mutual"}
 
 
 def expected_arrival_for(

@@ -14,7 +14,7 @@ class HomeScreen(Screen):
         if not journey:
             return ""
         label = journey.get("_label") or "your destination"
-        if journey.get("state") == "sos":
+        if journey.get("sos"):
             return f"SOS raised. Sharing your journey to {label}."
         return f"Sharing your journey to {label}. Tap to see it."
 

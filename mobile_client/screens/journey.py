@@ -71,7 +71,7 @@ class JourneyScreen(Screen):
             toggle = Factory.Toggle(
                 text=c["name"], state="down" if c["id"] in self._chosen else "normal"
             )
-            toggle.contact_id = int(c["id"])
+            toggle.contact_id = int(c["user_id"])
             toggle.bind(state=self._toggle)
             box.add_widget(toggle)
 
@@ -102,9 +102,9 @@ class JourneyScreen(Screen):
     def describe(journey: dict[str, Any] | None, pending: int | None) -> str:
         if not journey:
             return ""
-        state = journey.get("state", "active")
+        state = "SOS raised" if journey.get("sos") else journey.get("state", "active")
         lines = [f"To {journey.get('_label') or 'your destination'}", f"State: {state}"]
-        due = journey.get("expected_arrival")
+        due = journey.get("expected_arrival_at")
         if due:
             try:
                 at = datetime.fromisoformat(str(due).replace("Z", "+00:00"))
@@ -113,8 +113,8 @@ class JourneyScreen(Screen):
                 pass
         shared = journey.get("contacts") or journey.get("contact_ids") or []
         lines.append(f"Shared with {len(shared)} contact(s)")
-        if journey.get("watch_url") or journey.get("watch_token"):
-            lines.append("Watch link ready to share")
+        if journey.get("watch_url"):
+            lines.append(f"Watch link: {journey['watch_url']}")
         if pending:
             lines.append(f"{pending} position(s) waiting for signal")
         return "\n".join(lines)

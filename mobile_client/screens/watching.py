@@ -51,12 +51,13 @@ class WatchingScreen(Screen):
         kind = str(alert.get("kind") or alert.get("type") or "alert")
         text = {
             "sos": "SOS! They pressed SOS. Call them, or 999 if you think they are in danger.",
+            "arrival": "Arrived safely.",
             "overdue": "Overdue: they have not arrived when expected.",
             "stationary": "They have not moved for a while.",
             "arrived": "Arrived safely.",
         }.get(kind, kind)
         if alert.get("battery") is not None:
-            text += f" Battery {alert['battery']}%."
+            text += f" Battery {float(alert['battery']):.0f}%."
         return text
 
     def watch(self, journey_id: int) -> None:
@@ -70,13 +71,18 @@ class WatchingScreen(Screen):
     def describe(watching: dict[str, Any] | None, track: list | None) -> str:
         if not watching:
             return "Choose a journey to watch."
-        last = watching.get("last_fix") or watching.get("last_location") or {}
-        lines = [f"State: {watching.get('state', 'active')}"]
-        if watching.get("destination_label") or watching.get("_label"):
-            lines.append(f"Going to {watching.get('destination_label') or watching.get('_label')}")
-        if last.get("recorded_at") or last.get("at"):
-            lines.append(f"Last seen {last.get('recorded_at') or last.get('at')}")
+        last = watching.get("last_fix") or {}
+        who = watching.get("owner_name") or "Your contact"
+        state = "SOS" if watching.get("sos") else watching.get("state", "active")
+        lines = [f"{who}: {state}"]
+        dest = watching.get("destination") or {}
+        if dest.get("label") or dest.get("postcode"):
+            lines.append(f"Going to {dest.get('label') or dest.get('postcode')}")
+        if watching.get("expected_arrival_at"):
+            lines.append(f"Expected by {str(watching['expected_arrival_at'])[11:16]} UTC")
+        if last.get("recorded_at"):
+            lines.append(f"Last seen {str(last['recorded_at'])[11:19]} UTC")
         if last.get("battery") is not None:
-            lines.append(f"Battery {last['battery']}%")
+            lines.append(f"Battery {float(last['battery']):.0f}%")
         lines.append(f"{len(track or [])} position(s) received")
         return "\n".join(lines)

@@ -68,6 +68,7 @@ class SafeHavenApp(App):
 
     def on_start(self) -> None:
         self.core.start_background()
+        Clock.schedule_interval(lambda *_: self.core.poll_push_inbox(), 1.0)
         if platform == "android":
             self._android_permissions()
         if self.demo and not self.core.state.signed_in:

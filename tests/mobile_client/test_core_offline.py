@@ -139,14 +139,19 @@ def test_server_sent_events_are_parsed_with_json_data():
     ]
 
 
-def test_contacts_in_either_grouping_become_rows():
+def test_contacts_in_either_direction_become_rows():
     rows = normalise_contacts(
         {
-            "trusted": [{"id": 1, "contact": {"display_name": "Bob"}}],
-            "trusted_by": [{"id": 2, "uid": "eve"}],
+            "trusted": [{"id": 1, "owner": {"id": 9}, "contact": {"id": 5, "display_name": "Bob"}}],
+            "trusted_by": [
+                {"id": 2, "owner": {"id": 7, "display_name": None}, "contact": {"id": 9}}
+            ],
         }
     )
-    assert [(r["name"], r["direction"]) for r in rows] == [("Bob", "i_trust"), ("eve", "trusts_me")]
+    assert [(r["id"], r["user_id"], r["name"], r["direction"]) for r in rows] == [
+        (1, 5, "Bob", "i_trust"),
+        (2, 7, "Resident 7", "trusts_me"),
+    ]
 
 
 def test_token_file_is_private_and_round_trips(tmp_path):

@@ -28,10 +28,14 @@ SCHEMAS: dict[str, str] = {
     "venue.nearest.item": "venues:NearestVenueSchema",
     "venue": "venues:VenueSchema",
     "contact": "contacts:ContactSchema",
-    "invitation": "contacts:InvitationSchema",
+    "contacts": "contacts:ContactListSchema",
+    "invitation": "contacts:InvitationCreatedSchema",
+    "views": "contacts:LocationViewSchema",
     "journey.in": "journeys:JourneyCreateSchema",
+    "journey.created": "journeys:JourneyCreatedSchema",
     "journey": "journeys:JourneySchema",
-    "locations.in": "journeys:LocationBatchSchema",
+    "locations.in": "journeys:FixBatchSchema",
+    "locations.result": "journeys:FixBatchResultSchema",
     "report.in": "reports:ReportInSchema",
     "report.receipt": "reports:ReportReceiptSchema",
     "report": "reports:ReportSchema",
@@ -282,7 +286,7 @@ class ApiClient:
 
     # -- contacts -------------------------------------------------------------------------
     def contacts(self) -> Any:
-        return self.get("/api/v1/contacts")
+        return self.get("/api/v1/contacts", response_schema="contacts")
 
     def create_invitation(self) -> dict[str, Any]:
         return self.post("/api/v1/contacts/invitations", {}, response_schema="invitation")
@@ -294,12 +298,12 @@ class ApiClient:
         return self.request("DELETE", f"/api/v1/contacts/{int(contact_id)}")
 
     def contact_views(self) -> Any:
-        return self.get("/api/v1/contacts/views")
+        return self.get("/api/v1/contacts/views", response_schema="views", many=True)
 
     # -- journeys -------------------------------------------------------------------------
     def start_journey(self, data: dict[str, Any]) -> dict[str, Any]:
         return self.post(
-            "/api/v1/journeys", data, request_schema="journey.in", response_schema="journey"
+            "/api/v1/journeys", data, request_schema="journey.in", response_schema="journey.created"
         )
 
     def journey(self, journey_id: int) -> dict[str, Any]:
@@ -307,7 +311,7 @@ class ApiClient:
 
     def watching(self) -> Any:
         """Journeys shared with me that are active now."""
-        return self.get("/api/v1/journeys", params={"role": "contact", "active": "true"})
+        return self.get("/api/v1/journeys", params={"watching": "true"})
 
     def post_locations(self, journey_id: int, fixes: list[dict[str, Any]]) -> Any:
         return self.post(

@@ -98,6 +98,15 @@ class JourneyScreen(Screen):
 
         app.core.submit(run)
 
+    def copy_watch_link(self) -> None:
+        from kivy.core.clipboard import Clipboard
+
+        app = App.get_running_app()
+        url = (app.ui.journey or {}).get("watch_url")
+        if url:
+            Clipboard.copy(url)
+            app.core.state.update(message="Watch link copied: paste it in a message.")
+
     @staticmethod
     def describe(journey: dict[str, Any] | None, pending: int | None) -> str:
         if not journey:
@@ -114,7 +123,7 @@ class JourneyScreen(Screen):
         shared = journey.get("contacts") or journey.get("contact_ids") or []
         lines.append(f"Shared with {len(shared)} contact(s)")
         if journey.get("watch_url"):
-            lines.append(f"Watch link: {journey['watch_url']}")
+            lines.append("Watch link ready for someone without the app")
         if pending:
             lines.append(f"{pending} position(s) waiting for signal")
         return "\n".join(lines)

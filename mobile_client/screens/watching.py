@@ -29,9 +29,10 @@ class WatchingScreen(Screen):
                 j.get("owner_name")
                 or owner.get("display_name")
                 or owner.get("uid")
-                or f"Journey {j['id']}"
+                or "your contact"
             )
-            button = Factory.FlatButton(text=f"Watch {name}")
+            state = "SOS" if j.get("sos") else j.get("state", "active")
+            button = Factory.FlatButton(text=f"Watch {name} (journey {j['id']}, {state})")
             button.bind(on_release=lambda *_, jid=j["id"]: self.watch(jid))
             box.add_widget(button)
 

@@ -262,12 +262,12 @@ def walker(d: Driver) -> Iterator[Any]:
     d.check("A started a journey", True, core.state.journey.get("id"))
     yield Until(lambda: core.location is not None and core.location.running, 5, "walking")
     yield float(params.get("walk_s", 6))
-    yield from d.shot("A_walking")
+    yield from d.shot("walking")
     yield from d.go("home")
     yield from d.hold(d.screen("home").ids.sos, 2.4)
     yield Until(lambda: core.state.sos_sent and core.state.outbox_pending == 0, 15, "SOS delivered")
     d.check("A pressed SOS", bool(core.state.journey.get("sos")), core.state.journey)
-    yield from d.shot("A_sos")
+    yield from d.shot("sos")
     yield float(params.get("linger_s", 8))  # keep walking while B watches
 
 
@@ -284,16 +284,19 @@ def watcher(d: Driver) -> Iterator[Any]:
         return bool(core.state.shared_with_me)
 
     yield Until(poll, 40, "A's journey shared with B")
-    yield 0.5
-    watch = d.find(
-        d.screen("watching").ids.shared, lambda w: str(getattr(w, "text", "")).startswith("Watch ")
-    )
+
+    def watch_button() -> Any:
+        shared = d.screen("watching").ids.shared
+        return d.find(shared, lambda w: str(getattr(w, "text", "")).startswith("Watch "))
+
+    yield Until(watch_button, 10, "the Watch button")
+    watch = watch_button()
     yield from d.tap(watch)
     yield Until(lambda: len(core.state.watch_track) >= 2, 40, "A's position moving")
     d.check(
         "B sees A's journey move", len(core.state.watch_track) >= 2, core.state.watch_track[-3:]
     )
-    yield from d.shot("B_watching")
+    yield from d.shot("watching")
     yield Until(
         lambda: any((a.get("kind") or a.get("type")) == "sos" for a in core.state.alerts),
         40,
@@ -301,4 +304,4 @@ def watcher(d: Driver) -> Iterator[Any]:
     )
     d.check("B receives A's SOS", True, core.state.alerts)
     yield 1
-    yield from d.shot("B_sos")
+    yield from d.shot("sos")

@@ -3,6 +3,7 @@ journey, post fixes from a simulated walk, lose the network and come back, SOS, 
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -135,7 +136,7 @@ def test_push_payload_makes_a_journey_watchable(pair, tmp_path):
     inbox = bob.data_dir / "push"
     inbox.mkdir()
     (inbox / "0001.json").write_text(
-        '{"journey_id": "%d", "kind": "sos", "battery": "71"}' % journey["id"]
+        json.dumps({"journey_id": str(journey["id"]), "kind": "sos", "battery": "71"})
     )
     assert bob.poll_push_inbox() == 1 and not list(inbox.iterdir())
     assert [j["id"] for j in bob.load_shared_with_me()] == [journey["id"]]

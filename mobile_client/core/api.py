@@ -25,7 +25,7 @@ SCHEMAS: dict[str, str] = {
     "me.update": "account:MeUpdateSchema",
     "postcode": "areas:PostcodeSchema",
     "ward_at_point": "areas:WardAtPointSchema",
-    "venue.nearest.item": "venues:NearestVenueSchema",
+    "venue.nearest": "venues:NearestResultSchema",
     "venue": "venues:VenueSchema",
     "contact": "contacts:ContactSchema",
     "contacts": "contacts:ContactListSchema",
@@ -40,9 +40,8 @@ SCHEMAS: dict[str, str] = {
     "report.receipt": "reports:ReportReceiptSchema",
     "report": "reports:ReportSchema",
     "report.category": "reports:CategorySchema",
-    "survey.summary": "surveys:SurveySummarySchema",
-    "survey": "surveys:SurveySchema",
-    "survey.response.in": "surveys:ResponseCreateSchema",
+    "survey": "surveys:SurveyOutSchema",
+    "survey.response.in": "surveys:ResponseInSchema",
 }
 
 _missing_logged: set[str] = set()
@@ -276,8 +275,7 @@ class ApiClient:
                 "at": at,
                 "include_candidates": "true" if include_candidates else None,
             },
-            response_schema="venue.nearest.item",
-            many=True,
+            response_schema="venue.nearest",
         )
         return _items(data)
 
@@ -354,7 +352,7 @@ class ApiClient:
 
     # -- surveys --------------------------------------------------------------------------
     def surveys(self) -> list[dict[str, Any]]:
-        return _items(self.get("/api/v1/surveys"))
+        return _items(self.get("/api/v1/surveys", response_schema="survey", many=True))
 
     def survey(self, survey_id: int) -> dict[str, Any]:
         return self.get(f"/api/v1/surveys/{int(survey_id)}", response_schema="survey")

@@ -40,10 +40,11 @@ def describe_place(place: dict[str, Any], origin: tuple[float, float] | None) ->
     distance = place.get("distance_m")
     if distance is None and origin:
         distance = geo.haversine_m(origin[0], origin[1], lat, lon)
-    bearing = place.get("bearing")
+    bearing = place.get("compass")
     if not isinstance(bearing, str):
-        if isinstance(bearing, int | float):
-            bearing = geo.compass_point(float(bearing))
+        angle = place.get("bearing_deg")
+        if isinstance(angle, int | float):
+            bearing = geo.compass_point(float(angle))
         elif origin:
             bearing = geo.compass_point(geo.bearing_deg(origin[0], origin[1], lat, lon))
         else:
@@ -56,7 +57,9 @@ def describe_place(place: dict[str, Any], origin: tuple[float, float] | None) ->
     out["walk_min"] = walk
     out["distance_text"] = geo.format_distance(float(distance)) if distance is not None else ""
     closes, opens = place.get("closes_at"), place.get("opens_at")
-    if place.get("open_now", True):
+    if place.get("open_now") is None and "open_now" in place:
+        out["hours_text"] = "Opening hours unknown: call first"
+    elif place.get("open_now", True):
         out["hours_text"] = f"Open now, closes {_clock(closes)}" if closes else "Open now"
     else:
         out["hours_text"] = f"Closed, opens {_clock(opens)}" if opens else "Closed now"

@@ -1,8 +1,9 @@
 """Checking survey answers on the phone before sending (the server checks again).
 
-Question shape (from the surveys API): ``{id|key|name, type, label, required, choices,
-min, max, max_length, show_if|relevant}``; types: single_choice, multiple_choice, scale,
-yes_no, integer, text (XLSForm names select_one/select_multiple are understood too)."""
+The contract's own checker (``shared_schemas.surveys.validate_answers``) is used when the
+app ships with it, so phone and server agree exactly; the fallback below follows the same
+question shape: ``{name, type, label, required, choices: [{value, label}], min_value,
+max_value, max_length, max_choices, show_if: {question, equals}}``."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 SINGLE = {"single_choice", "select_one", "choice", "single"}
 MULTIPLE = {"multiple_choice", "select_multiple", "multi"}
-SCALE = {"scale", "likert", "scale5"}
+SCALE = {"scale5", "scale", "likert"}
 YES_NO = {"yes_no", "boolean", "yesno"}
 INTEGER = {"integer", "int", "number"}
 TEXT = {"text", "free_text", "string"}
@@ -41,7 +42,7 @@ def choice_labels(q: dict[str, Any]) -> list[tuple[Any, str]]:
     if not out and q.get("type") in SCALE:
         out = [(i, str(i)) for i in range(1, 6)]
     if not out and q.get("type") in YES_NO:
-        out = [(True, "Yes"), (False, "No")]
+        out = [("yes", "Yes"), ("no", "No")]
     return out
 
 
@@ -54,13 +55,24 @@ def is_shown(q: dict[str, Any], answers: dict[str, Any]) -> bool:
     expected = cond.get("equals", cond.get("value", cond.get("in")))
     if isinstance(expected, list):
         return other in expected or (isinstance(other, list) and bool(set(other) & set(expected)))
+    if other is None:
+        return False
     if isinstance(other, list):
         return expected in other
-    return other == expected
+    return str(other) == str(expected)
 
 
 def validate_answers(survey: dict[str, Any], answers: dict[str, Any]) -> dict[str, list[str]]:
-    """Problems by question key; empty when the answers can be sent."""
+    """Problems by question name; empty when the answers can be sent."""
+    try:
+        from shared_schemas.surveys import validate_answers as contract_check
+    except ImportError:
+        return _fallback_problems(survey, answers)
+    _cleaned, errors = contract_check(survey.get("questions") or [], answers)
+    return errors
+
+
+def _fallback_problems(survey: dict[str, Any], answers: dict[str, Any]) -> dict[str, list[str]]:
     problems: dict[str, list[str]] = {}
     for q in survey.get("questions") or []:
         key, kind = question_key(q), q.get("type")
@@ -85,7 +97,7 @@ def validate_answers(survey: dict[str, Any], answers: dict[str, Any]) -> dict[st
             elif q.get("max_choices") and len(value) > int(q["max_choices"]):
                 problems[key] = [f"choose at most {q['max_choices']}"]
         elif kind in YES_NO:
-            if not isinstance(value, bool) and value not in ("yes", "no"):
+            if value not in ("yes", "no"):
                 problems[key] = ["answer yes or no"]
         elif kind in INTEGER:
             try:
@@ -95,7 +107,7 @@ def validate_answers(survey: dict[str, Any], answers: dict[str, Any]) -> dict[st
             except (TypeError, ValueError):
                 problems[key] = ["enter a whole number"]
                 continue
-            lo, hi = q.get("min"), q.get("max")
+            lo, hi = q.get("min_value"), q.get("max_value")
             if (lo is not None and number < lo) or (hi is not None and number > hi):
                 problems[key] = [f"enter a number from {lo} to {hi}"]
         elif kind in TEXT:

@@ -90,6 +90,7 @@ class SurveysScreen(Screen):
         box.add_widget(send)
 
     def answers(self) -> dict[str, Any]:
+        """What is selected or typed, minus answers to questions an earlier answer hides."""
         out: dict[str, Any] = {}
         for key, (kind, widget, q) in self._inputs.items():
             if kind == "field":
@@ -106,10 +107,18 @@ class SurveysScreen(Screen):
                 out[key] = chosen[0] if chosen else None
         return out
 
+    def _visible_only(self, answers: dict[str, Any]) -> dict[str, Any]:
+        shown: dict[str, Any] = {}
+        for _kind, _widget, q in self._inputs.values():
+            key = rules.question_key(q)
+            if rules.is_shown(q, shown):
+                shown[key] = answers.get(key)
+        return {k: v for k, v in shown.items() if v not in (None, "", [])}
+
     def send(self) -> None:
         app = App.get_running_app()
         survey = app.ui.survey
-        answers = self.answers()
+        answers = self._visible_only(self.answers())
         problems = rules.validate_answers(survey, answers)
         for key, label in self._errors.items():
             label.text = "; ".join(problems.get(key, []))

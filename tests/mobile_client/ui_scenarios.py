@@ -197,14 +197,16 @@ def tour(d: Driver) -> Iterator[Any]:
             if kind in ("one", "multi") and widget:
                 yield from d.tap(widget[0])
             elif kind == "field":
-                lo = q.get("min") if q.get("min") is not None else 1
+                lo = q.get("min_value") if q.get("min_value") is not None else 1
                 yield from d.type_into(
                     widget,
                     str(lo) if q.get("type") in ("integer", "int", "number") else "Better lighting",
                 )
         yield from d.tap(send)
         yield Until(lambda: "Thank you for answering" in core.state.message, 10, "survey answered")
-        d.check("survey answered", True, core.state.message)
+        d.check(
+            "survey answered", "Thank you for answering" in core.state.message, core.state.message
+        )
     yield from d.shot("09_surveys")
 
     # Settings.

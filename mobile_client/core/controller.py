@@ -419,6 +419,7 @@ class Core:
         if expected_arrival is not None:
             body["expected_arrival_at"] = iso(expected_arrival)
         journey = self.client.start_journey(body) | {"_label": dest.get("label", "")}
+        self._remember_journey(journey)
         self.state.update(
             journey=journey, sos_sent=False, online=True, message="Sharing your journey"
         )
@@ -446,6 +447,27 @@ class Core:
         journey = dict(self.state.journey or {})
         self.state.update(sos_sent=True, journey=journey | {"sos": True} if journey else None)
 
+    def _remember_journey(self, journey: dict[str, Any] | None) -> None:
+        """Keep the active journey on disk: the Android sharing service (another process)
+        reads it to know where to send fixes."""
+        import json
+
+        path = self.data_dir / "active_journey.json"
+        if journey is None:
+            path.unlink(missing_ok=True)
+        else:
+            path.write_text(json.dumps({"id": journey["id"], "state": journey.get("state")}))
+
+    def load_active_journey(self) -> dict[str, Any] | None:
+        import json
+
+        try:
+            journey = json.loads((self.data_dir / "active_journey.json").read_text())
+        except (OSError, ValueError):
+            return None
+        self.state.update(journey=journey)
+        return journey
+
     def sos_anywhere(self) -> None:
         """SOS from the home screen: without a journey, first share one to where I stand
         with every contact who agreed to watch, so the SOS reaches someone."""
@@ -461,11 +483,13 @@ class Core:
     def arrived(self) -> None:
         self._journey_action("arrived")
         self.stop_location()
+        self._remember_journey(None)
         self.state.update(journey=None, message="Arrived. Your contacts have been told.")
 
     def cancel_journey(self) -> None:
         self._journey_action("cancel")
         self.stop_location()
+        self._remember_journey(None)
         self.state.update(journey=None, message="Journey sharing stopped.")
 
     # -- watching someone else ------------------------------------------------------------

@@ -219,7 +219,7 @@ def test_a_walks_and_presses_sos_while_b_watches_in_a_second_app(
     import time
 
     if not {"journeys", "contacts"} <= set(features(app)):
-        _unavailable("the journeys and contacts API are not merged into this branch yet")
+        pytest.skip("the journeys and contacts API are not merged into this branch yet")
     trust(tmp_path, live_server.url, resident, other_resident)
 
     params = {"dest_lat": 53.5415, "dest_lon": -2.6395, "walk_s": 6, "linger_s": 10}

@@ -164,6 +164,15 @@ def assert_passed(data: dict) -> None:
     assert data["checks"], "the scenario checked nothing"
 
 
+def seed_demo_venues() -> None:
+    """The verified demo venues of Wigan and Leigh (four are open 24/7, so "open now" never
+    depends on when the test runs)."""
+    from backend.venues import service
+    from backend.venues.seed import demo_features
+
+    service.import_features(demo_features(), label="test", new_status="verified", is_demo=True)
+
+
 def trust(tmp_path: Path, server: str, owner, watcher) -> None:  # type: ignore[no-untyped-def]
     """``watcher`` accepts ``owner``'s invitation through the API, as the Contacts screen does."""
     from mobile_client.core.controller import Core
@@ -186,6 +195,8 @@ def test_every_screen_opens_and_the_main_flow_works_by_touch(
     feats = features(app)
     if "contacts" in feats:
         trust(tmp_path, live_server.url, resident, other_resident)
+    if "venues" in feats:
+        seed_demo_venues()
     proc, result, log = launch(
         display, tmp_path, live_server.url, resident, "tour", feats=feats, speedup=10
     )

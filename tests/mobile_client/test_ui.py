@@ -190,13 +190,17 @@ def trust(tmp_path: Path, server: str, owner, watcher) -> None:  # type: ignore[
 
 @pytest.mark.slow
 def test_every_screen_opens_and_the_main_flow_works_by_touch(
-    display, tmp_path, app, live_server, resident, other_resident
+    display, tmp_path, app, live_server, resident, other_resident, admin
 ):
     feats = features(app)
     if "contacts" in feats:
         trust(tmp_path, live_server.url, resident, other_resident)
     if "venues" in feats:
         seed_demo_venues()
+    if "surveys" in feats:
+        from tests.mobile_client.test_core_surveys import publish_survey
+
+        publish_survey(live_server.url, admin)
     proc, result, log = launch(
         display, tmp_path, live_server.url, resident, "tour", feats=feats, speedup=10
     )

@@ -38,7 +38,7 @@ class SurveysScreen(Screen):
     def _show_survey(self, _ui: Any, survey: dict[str, Any] | None) -> None:
         box = self.ids.form
         box.clear_widgets()
-        self._inputs, self._errors = {}, {}
+        self._inputs, self._errors, self._blocks = {}, {}, {}
         if not survey:
             return
         box.add_widget(Factory.Heading(text=survey.get("title", "")))
@@ -46,48 +46,54 @@ class SurveysScreen(Screen):
             box.add_widget(Factory.Muted(text=survey["description"]))
         for q in survey.get("questions") or []:
             key, kind = rules.question_key(q), q.get("type")
-            box.add_widget(
-                Factory.Body(
-                    text=(q.get("label") or q.get("text") or key)
-                    + (" *" if q.get("required") else ""),
-                    bold=True,
-                )
-            )
+            # One block per question, so a question hidden by its condition folds away.
+            block = Factory.Column(padding=0, spacing=8)
+            label = (q.get("label") or q.get("text") or key) + (" *" if q.get("required") else "")
+            block.add_widget(Factory.Body(text=label, bold=True))
             if kind in rules.INTEGER or kind in rules.TEXT:
                 field = Factory.Field(
                     hint_text="A whole number" if kind in rules.INTEGER else "Your answer"
                 )
                 if kind in rules.INTEGER:
                     field.input_filter = "int"
+                field.bind(text=self._refresh_visibility)
                 self._inputs[key] = ("field", field, q)
-                box.add_widget(field)
+                block.add_widget(field)
             else:
                 multiple = kind in rules.MULTIPLE
-                grid = Factory.GridLayout(
-                    cols=1
-                    if multiple or len(rules.choice_labels(q)) > 5
-                    else len(rules.choice_labels(q)) or 1,
-                    spacing=8,
-                    size_hint_y=None,
-                )
+                choices = rules.choice_labels(q)
+                cols = 1 if multiple or len(choices) > 5 else len(choices) or 1
+                grid = Factory.GridLayout(cols=cols, spacing=8, size_hint_y=None)
                 grid.bind(minimum_height=grid.setter("height"))
                 toggles = []
-                for value, label in rules.choice_labels(q):
-                    t = Factory.Toggle(
-                        text=label, group=None if multiple else f"q-{survey['id']}-{key}"
-                    )
+                for value, text in choices:
+                    group = None if multiple else f"q-{survey['id']}-{key}"
+                    t = Factory.Toggle(text=text, group=group)
                     t.answer_value = value
+                    t.bind(state=self._refresh_visibility)
                     toggles.append(t)
                     grid.add_widget(t)
                 self._inputs[key] = ("multi" if multiple else "one", toggles, q)
-                box.add_widget(grid)
+                block.add_widget(grid)
             error = Factory.Body(text="", color=(1, 0.55, 0.55, 1))
             self._errors[key] = error
-            box.add_widget(error)
+            block.add_widget(error)
+            self._blocks[key] = block
+            box.add_widget(block)
         send = Factory.BigButton(text="Send my answers")
         send.bind(on_release=lambda *_: self.send())
         self.send_button = send
         box.add_widget(send)
+        self._refresh_visibility()
+
+    def _refresh_visibility(self, *_: Any) -> None:
+        """Show a conditional question only once the answer it depends on is given."""
+        shown = self._visible_only(self.answers(), keep_empty=True)
+        for key, block in self._blocks.items():
+            visible = key in shown
+            block.opacity = 1 if visible else 0
+            block.disabled = not visible
+            block.height = block.minimum_height if visible else 0
 
     def answers(self) -> dict[str, Any]:
         """What is selected or typed, minus answers to questions an earlier answer hides."""
@@ -107,12 +113,14 @@ class SurveysScreen(Screen):
                 out[key] = chosen[0] if chosen else None
         return out
 
-    def _visible_only(self, answers: dict[str, Any]) -> dict[str, Any]:
+    def _visible_only(self, answers: dict[str, Any], keep_empty: bool = False) -> dict[str, Any]:
         shown: dict[str, Any] = {}
         for _kind, _widget, q in self._inputs.values():
             key = rules.question_key(q)
             if rules.is_shown(q, shown):
                 shown[key] = answers.get(key)
+        if keep_empty:
+            return shown
         return {k: v for k, v in shown.items() if v not in (None, "", [])}
 
     def send(self) -> None:

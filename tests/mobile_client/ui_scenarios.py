@@ -194,6 +194,9 @@ def tour(d: Driver) -> Iterator[Any]:
         )
         yield from d.shot("09_survey_errors")
         for _key, (kind, widget, q) in screen._inputs.items():
+            first = widget[0] if kind in ("one", "multi") else widget
+            if first.disabled:  # hidden by an earlier answer
+                continue
             if kind in ("one", "multi") and widget:
                 yield from d.tap(widget[0])
             elif kind == "field":

@@ -41,9 +41,9 @@ class SurveysScreen(Screen):
         self._inputs, self._errors, self._blocks = {}, {}, {}
         if not survey:
             return
-        box.add_widget(Factory.Heading(text=survey.get("title", "")))
+        self._header = [Factory.Heading(text=survey.get("title", ""))]
         if survey.get("description"):
-            box.add_widget(Factory.Muted(text=survey["description"]))
+            self._header.append(Factory.Muted(text=survey["description"]))
         for q in survey.get("questions") or []:
             key, kind = rules.question_key(q), q.get("type")
             # One block per question, so a question hidden by its condition folds away.
@@ -79,21 +79,24 @@ class SurveysScreen(Screen):
             self._errors[key] = error
             block.add_widget(error)
             self._blocks[key] = block
-            box.add_widget(block)
         send = Factory.BigButton(text="Send my answers")
         send.bind(on_release=lambda *_: self.send())
         self.send_button = send
-        box.add_widget(send)
         self._refresh_visibility()
 
     def _refresh_visibility(self, *_: Any) -> None:
         """Show a conditional question only once the answer it depends on is given."""
         shown = self._visible_only(self.answers(), keep_empty=True)
-        for key, block in self._blocks.items():
-            visible = key in shown
-            block.opacity = 1 if visible else 0
-            block.disabled = not visible
-            block.height = block.minimum_height if visible else 0
+        box = self.ids.form
+        wanted = [
+            *self._header,
+            *(b for k, b in self._blocks.items() if k in shown),
+            self.send_button,
+        ]
+        if list(reversed(box.children)) != wanted:
+            box.clear_widgets()
+            for widget in wanted:
+                box.add_widget(widget)
 
     def answers(self) -> dict[str, Any]:
         """What is selected or typed, minus answers to questions an earlier answer hides."""

@@ -195,7 +195,7 @@ def tour(d: Driver) -> Iterator[Any]:
         yield from d.shot("09_survey_errors")
         for _key, (kind, widget, q) in screen._inputs.items():
             first = widget[0] if kind in ("one", "multi") else widget
-            if first.disabled:  # hidden by an earlier answer
+            if first.get_root_window() is None:  # hidden by an earlier answer
                 continue
             if kind in ("one", "multi") and widget:
                 yield from d.tap(widget[0])

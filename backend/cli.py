@@ -16,6 +16,7 @@ SEEDERS = [
     "backend.areas.seed:seed_wigan",
     "backend.auth.seed:seed_wigan",
     "backend.reports.seed:seed_wigan",
+    "backend.venues.seed:seed_wigan",
 ]
 
 
@@ -99,7 +100,9 @@ def dev_token(uid: str, role: str) -> None:
 
 def register_commands(app) -> None:  # type: ignore[no-untyped-def]
     """Attach SafeHaven's commands to ``app.cli`` (the ``safehaven`` script lists them)."""
-    for command in (serve, seed, dev_token):
+    from backend.venues.commands import venues
+
+    for command in (serve, seed, dev_token, venues):
         app.cli.add_command(command)
 
 

@@ -5,5 +5,17 @@ from backend.auth.models import User
 from backend.db import Base
 from backend.open311.models import Open311Key
 from backend.reports.models import Report, ReportUpdate
+from backend.venues.models import Venue, VenueChange, VenueStaff
 
-__all__ = ["Base", "Open311Key", "Postcode", "Report", "ReportUpdate", "User", "Ward"]
+__all__ = [
+    "Base",
+    "Open311Key",
+    "Postcode",
+    "Report",
+    "ReportUpdate",
+    "User",
+    "Venue",
+    "VenueChange",
+    "VenueStaff",
+    "Ward",
+]

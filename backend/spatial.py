@@ -301,26 +301,31 @@ def _iter_nearest_postgis(session, model, lat, lon, where, limit, batch):  # typ
     point = func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326).cast(_geography())
     knn = model.geog.op("<->", return_type=Float)(point)
     conditions = list(where)
-    if limit < MAX_RADIUS_M:
-        conditions.append(func.ST_DWithin(model.geog, point, limit + 1.0, False))
+    # ORDER BY the KNN operator alone (a second sort key such as id, or an ST_DWithin
+    # clause with a wide radius, makes the planner sort every match instead of walking the
+    # GiST index); ties by id and the radius are handled here, on the exact haversine.
     pending: list[tuple[float, int, Any]] = []
+    seen: set[int] = set()
     offset = 0
     size = batch
     while True:
         stmt = (
             select(model, knn.label("knn"))
             .where(*conditions)
-            .order_by(knn, model.id)
+            .order_by(knn)
             .limit(size)
             .offset(offset)
         )
         rows = session.execute(stmt).all()
         offset += len(rows)
         for row, _knn in rows:
+            if row.id in seen:
+                continue
+            seen.add(row.id)
             distance = haversine_m(lat, lon, row.lat, row.lon)
             if distance <= limit:
                 heapq.heappush(pending, (distance, row.id, row))
-        exhausted = len(rows) < size
+        exhausted = len(rows) < size or float(rows[-1][1]) - TOLERANCE_M > limit
         frontier = math.inf if exhausted else float(rows[-1][1]) - TOLERANCE_M
         while pending and pending[0][0] < frontier:
             distance, _id, row = heapq.heappop(pending)

@@ -1,0 +1,141 @@
+"""Opening hours in OSM ``opening_hours`` syntax, evaluated in Europe/London with UK bank holidays."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import opening_hours
+
+from backend.errors import field_error
+
+LONDON = ZoneInfo("Europe/London")
+COUNTRY = "GB"
+WEEKDAY_COLUMNS = (
+    ("Mo", "opening_hours_monday"),
+    ("Tu", "opening_hours_tuesday"),
+    ("We", "opening_hours_wednesday"),
+    ("Th", "opening_hours_thursday"),
+    ("Fr", "opening_hours_friday"),
+    ("Sa", "opening_hours_saturday"),
+    ("Su", "opening_hours_sunday"),
+)
+CLOSED_WORDS = {"", "closed", "close", "shut", "-"}
+
+
+@dataclass(frozen=True)
+class OpenState:
+    """Whether a place is open at a moment, and when that changes (UTC; None = never/unknown)."""
+
+    open_now: bool | None
+    closes_at: datetime | None
+    opens_at: datetime | None
+
+
+@functools.lru_cache(maxsize=8192)
+def _parse(expression: str) -> opening_hours.OpeningHours:
+    return opening_hours.OpeningHours(expression, timezone=LONDON, country=COUNTRY)
+
+
+def validate(expression: str | None, field: str = "opening_hours") -> str | None:
+    """The trimmed expression if it parses (None/blank -> None); raises ValidationError naming ``field``."""
+    if expression is None or not expression.strip():
+        return None
+    expression = expression.strip()
+    try:
+        _parse(expression)
+    except (opening_hours.ParserError, SyntaxError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "cannot be parsed"
+        raise field_error(
+            field, f"not valid OSM opening_hours syntax ({first[:120]}): {expression[:60]!r}"
+        ) from exc
+    return expression
+
+
+def state_at(expression: str | None, at: datetime) -> OpenState:
+    """Open/closed at ``at`` (aware) and the next change; unknown hours give ``open_now=None``."""
+    if not expression:
+        return OpenState(None, None, None)
+    try:
+        hours = _parse(expression)
+    except (opening_hours.ParserError, SyntaxError, ValueError):
+        return OpenState(None, None, None)
+    local = at.astimezone(LONDON)
+    if hours.is_unknown(local):
+        return OpenState(None, None, None)
+    is_open = hours.is_open(local)
+    change = hours.next_change(local)
+    change_utc = _to_utc(change) if change is not None else None
+    if is_open:
+        return OpenState(True, change_utc, None)
+    return OpenState(False, None, change_utc)
+
+
+def is_open_at(expression: str | None, at: datetime) -> bool:
+    """True only when the hours say open at ``at`` (unknown hours are not open)."""
+    if not expression:
+        return False
+    try:
+        return bool(_parse(expression).is_open(at.astimezone(LONDON)))
+    except (opening_hours.ParserError, SyntaxError, ValueError):
+        return False
+
+
+def _to_utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=LONDON)
+    return value.astimezone(UTC)
+
+
+def from_weekday_columns(properties: dict[str, object]) -> str | None:
+    """``opening_hours_monday``... columns (``09:00-18:00``, ``09:00-13:00,13:20-18:00``,
+    ``CLOSED``) -> ``"Mo-Fr 09:00-18:00; Sa 09:00-12:00"``; None when no column is present.
+    Raises ValueError when a column holds something else."""
+    if not any(column in properties for _day, column in WEEKDAY_COLUMNS):
+        return None
+    per_day: list[tuple[str, str | None]] = []
+    for day, column in WEEKDAY_COLUMNS:
+        raw = str(properties.get(column) or "").strip()
+        if raw.lower() in CLOSED_WORDS:
+            per_day.append((day, None))
+            continue
+        spans = [part.strip() for part in raw.split(",") if part.strip()]
+        for span in spans:
+            start, sep, end = span.partition("-")
+            if not sep or not _is_clock(start) or not _is_clock(end):
+                raise ValueError(f"{column}: {raw[:40]!r}")
+        per_day.append((day, ",".join(spans)))
+    if all(spans is None for _day, spans in per_day):
+        return "closed"
+    rules: list[str] = []
+    i = 0
+    while i < len(per_day):
+        day, spans = per_day[i]
+        j = i
+        while j + 1 < len(per_day) and per_day[j + 1][1] == spans:
+            j += 1
+        if spans is not None:
+            days = (
+                day
+                if i == j
+                else f"{day}-{per_day[j][0]}"
+                if j > i + 1
+                else f"{day},{per_day[j][0]}"
+            )
+            rules.append(f"{days} {spans}")
+        i = j + 1
+    return "; ".join(rules)
+
+
+def _is_clock(text: str) -> bool:
+    hh, sep, mm = text.strip().partition(":")
+    return (
+        bool(sep)
+        and hh.isdigit()
+        and mm.isdigit()
+        and len(mm) == 2
+        and 0 <= int(hh) <= 24
+        and 0 <= int(mm) < 60
+    )

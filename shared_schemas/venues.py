@@ -1,0 +1,308 @@
+"""Safe places (venues) as the API shows them: enums, query arguments and output schemas."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from shared_schemas.common import Latitude, Longitude, PageArgsSchema, PageMetaSchema
+
+
+class VenueCategory(StrEnum):
+    """What kind of place a venue is."""
+
+    PHARMACY = "pharmacy"
+    PUB_OR_BAR = "pub_or_bar"
+    RESTAURANT = "restaurant"
+    HOTEL = "hotel"
+    SHOP = "shop"
+    SUPERMARKET = "supermarket"
+    POLICE_STATION = "police_station"
+    HOSPITAL = "hospital"
+    FIRE_STATION = "fire_station"
+    LIBRARY = "library"
+    TRANSPORT_HUB = "transport_hub"
+    OTHER = "other"
+
+
+class VenueStatus(StrEnum):
+    """Where a venue is in registration and verification."""
+
+    CANDIDATE = "candidate"  # a public site that could become a safe place; nobody agreed yet
+    PENDING = "pending"  # registered by its staff, waiting for the partnership
+    VERIFIED = "verified"
+    SUSPENDED = "suspended"
+    REJECTED = "rejected"
+
+
+class Scheme(StrEnum):
+    """Safe-place schemes a venue belongs to."""
+
+    UMAY = "umay_safe_place"
+    ASK_FOR_ANGELA = "ask_for_angela"
+    SAFE_PLACES = "safe_places"
+    SAFE_HAVEN = "safe_haven"
+
+
+class VerificationAction(StrEnum):
+    """An admin's decision about a venue."""
+
+    APPROVE = "approve"
+    REJECT = "reject"
+    SUSPEND = "suspend"
+
+
+CATEGORIES = tuple(c.value for c in VenueCategory)
+STATUSES = tuple(s.value for s in VenueStatus)
+SCHEMES = tuple(s.value for s in Scheme)
+ACTIONS = tuple(a.value for a in VerificationAction)
+
+LONDON = ZoneInfo("Europe/London")
+MAX_LIMIT = 50
+MAX_RADIUS_M = 100_000.0
+DEFAULT_RADIUS_M = 25_000.0
+# Times outside this range are mistakes (and overflow date arithmetic near year 1 or 9999).
+SANE_TIMES = validate.Range(
+    min=datetime(2000, 1, 1, tzinfo=UTC),
+    max=datetime(2100, 1, 1, tzinfo=UTC),
+    error="must be between 2000 and 2100",
+)
+
+
+class CommaList(fields.List):
+    """A list given as repeated query parameters, comma-separated values, or both."""
+
+    def _deserialize(self, value, attr, data, **kwargs):  # type: ignore[no-untyped-def]
+        raw = [value] if isinstance(value, str) else value
+        if isinstance(raw, list | tuple):
+            raw = [
+                part.strip() for item in raw if isinstance(item, str) for part in item.split(",")
+            ]
+            raw = [part for part in raw if part]
+        return super()._deserialize(raw, attr, data, **kwargs)
+
+
+def category_list() -> CommaList:
+    return CommaList(
+        fields.String(validate=validate.OneOf(CATEGORIES)),
+        validate=validate.Length(max=len(CATEGORIES)),
+        metadata={"description": "repeat or comma-separate to allow several"},
+    )
+
+
+class NearestQuerySchema(Schema):
+    """Arguments of ``GET /api/v1/venues/nearest``: a point (``lat``+``lon``) or ``near``."""
+
+    lat = Latitude()
+    lon = Longitude()
+    near = fields.String(
+        validate=validate.Length(min=2, max=10), metadata={"description": "a Wigan postcode"}
+    )
+    limit = fields.Integer(load_default=5, validate=validate.Range(min=1, max=MAX_LIMIT))
+    open_now = fields.Boolean(load_default=True)
+    at = fields.AwareDateTime(
+        default_timezone=LONDON,
+        validate=SANE_TIMES,
+        metadata={
+            "description": "ISO 8601 time to evaluate opening hours at (default now); "
+            "without an offset it is read as UK local time"
+        },
+    )
+    radius_m = fields.Float(
+        load_default=DEFAULT_RADIUS_M,
+        allow_nan=False,
+        validate=validate.Range(min=1.0, max=MAX_RADIUS_M),
+    )
+    category = category_list()
+    include_candidates = fields.Boolean(load_default=False)
+
+    @validates_schema
+    def _point_or_postcode(self, data, **_kwargs):  # type: ignore[no-untyped-def]
+        has_point = "lat" in data or "lon" in data
+        if "near" in data and has_point:
+            raise ValidationError("give lat/lon or near, not both", "near")
+        if "near" not in data:
+            for name in ("lat", "lon"):
+                if name not in data:
+                    raise ValidationError(
+                        "required (or give near=<postcode> instead of lat/lon)", name
+                    )
+
+
+class BboxQuerySchema(PageArgsSchema):
+    """Arguments of ``GET /api/v1/venues``."""
+
+    bbox = fields.String(
+        required=True,
+        validate=validate.Length(max=200),
+        metadata={"description": "minlon,minlat,maxlon,maxlat (WGS84)"},
+    )
+    category = category_list()
+    include_candidates = fields.Boolean(load_default=False)
+
+
+class GeoJSONQuerySchema(Schema):
+    """Arguments of ``GET /api/v1/venues.geojson``."""
+
+    bbox = fields.String(validate=validate.Length(max=200))
+    include_candidates = fields.Boolean(load_default=False)
+
+
+class VenueInSchema(Schema):
+    """A venue as its staff register it."""
+
+    name = fields.String(required=True, validate=validate.Length(min=2, max=120))
+    category = fields.String(required=True, validate=validate.OneOf(CATEGORIES))
+    address = fields.String(validate=validate.Length(max=300), allow_none=True)
+    postcode = fields.String(validate=validate.Length(max=10), allow_none=True)
+    lat = Latitude(required=True)
+    lon = Longitude(required=True)
+    phone = fields.String(
+        validate=validate.Regexp(r"^\+?[0-9 ()-]{6,20}$", error="not a phone number"),
+        allow_none=True,
+    )
+    opening_hours = fields.String(
+        validate=validate.Length(max=500),
+        allow_none=True,
+        metadata={"description": "OSM opening_hours syntax, e.g. 'Mo-Sa 09:00-18:00; PH off'"},
+    )
+    schemes = fields.List(
+        fields.String(validate=validate.OneOf(SCHEMES)),
+        validate=validate.Length(max=len(SCHEMES)),
+        load_default=list,
+    )
+    accessibility = fields.String(validate=validate.Length(max=500), allow_none=True)
+    staff_trained_until = fields.Date(allow_none=True)
+
+
+class VenueUpdateSchema(VenueInSchema):
+    """Changes to a venue: any subset of the registration fields."""
+
+    class Meta:
+        partial = True
+
+    def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        kwargs.setdefault("partial", True)
+        super().__init__(*args, **kwargs)
+
+
+class VerificationSchema(Schema):
+    """An admin's decision, with a note for the record."""
+
+    action = fields.String(required=True, validate=validate.OneOf(ACTIONS))
+    note = fields.String(required=True, validate=validate.Length(min=3, max=1000))
+    staff_trained_until = fields.Date(allow_none=True)
+
+
+class UnavailableSchema(Schema):
+    """Staff override: the venue cannot help until ``until`` (null clears it)."""
+
+    until = fields.AwareDateTime(required=True, allow_none=True, validate=SANE_TIMES)
+    reason = fields.String(validate=validate.Length(max=300), allow_none=True)
+
+
+class RecheckQuerySchema(PageArgsSchema):
+    at = fields.AwareDateTime(default_timezone=LONDON, validate=SANE_TIMES)
+
+
+class VenueSchema(Schema):
+    """A venue as anyone may see it."""
+
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    category = fields.String(required=True)
+    address = fields.String(allow_none=True)
+    postcode = fields.String(allow_none=True)
+    lat = fields.Float(required=True)
+    lon = fields.Float(required=True)
+    phone = fields.String(allow_none=True)
+    opening_hours = fields.String(allow_none=True)
+    schemes = fields.List(fields.String())
+    accessibility = fields.String(allow_none=True)
+    ward_code = fields.String(allow_none=True)
+    status = fields.String(required=True)
+    verified_at = fields.DateTime(allow_none=True)
+    unavailable_until = fields.DateTime(allow_none=True)
+    is_demo = fields.Boolean()
+
+
+class VenueManageSchema(VenueSchema):
+    """A venue as its own staff and the partnership see it."""
+
+    last_checked_at = fields.DateTime(allow_none=True)
+    staff_trained_until = fields.Date(allow_none=True)
+    unavailable_reason = fields.String(allow_none=True)
+    verification_note = fields.String(allow_none=True)
+    notes = fields.String(allow_none=True)
+    source = fields.String(allow_none=True)
+    external_ref = fields.String(allow_none=True)
+    staff_ids = fields.List(fields.Integer())
+    recheck_due = fields.Boolean()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class NearestVenueSchema(Schema):
+    """One answer of the nearest search."""
+
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    category = fields.String(required=True)
+    status = fields.String(required=True)
+    address = fields.String(allow_none=True)
+    postcode = fields.String(allow_none=True)
+    lat = fields.Float(required=True)
+    lon = fields.Float(required=True)
+    phone = fields.String(allow_none=True)
+    schemes = fields.List(fields.String())
+    accessibility = fields.String(allow_none=True)
+    opening_hours = fields.String(allow_none=True)
+    distance_m = fields.Float(required=True, metadata={"description": "great-circle metres"})
+    bearing_deg = fields.Float(required=True, metadata={"description": "0 = north, clockwise"})
+    compass = fields.String(required=True, metadata={"example": "NE"})
+    walking_minutes = fields.Integer(required=True)
+    open_now = fields.Boolean(
+        allow_none=True, metadata={"description": "null when hours are unknown"}
+    )
+    closes_at = fields.DateTime(allow_none=True)
+    opens_at = fields.DateTime(allow_none=True)
+    is_demo = fields.Boolean()
+
+
+class OriginSchema(Schema):
+    lat = fields.Float(required=True)
+    lon = fields.Float(required=True)
+    postcode = fields.String(allow_none=True)
+
+
+class NearestResultSchema(Schema):
+    origin = fields.Nested(OriginSchema, required=True)
+    at = fields.DateTime(required=True)
+    radius_m = fields.Float(required=True)
+    items = fields.List(fields.Nested(NearestVenueSchema), required=True)
+
+
+class VenuePageSchema(Schema):
+    items = fields.List(fields.Nested(VenueSchema), required=True)
+    meta = fields.Nested(PageMetaSchema, required=True)
+
+
+class VenueManagePageSchema(Schema):
+    items = fields.List(fields.Nested(VenueManageSchema), required=True)
+    meta = fields.Nested(PageMetaSchema, required=True)
+
+
+class VenueChangeSchema(Schema):
+    """One entry of a venue's audit trail."""
+
+    id = fields.Integer()
+    venue_id = fields.Integer()
+    actor_id = fields.Integer(allow_none=True)
+    actor_label = fields.String(allow_none=True)
+    action = fields.String()
+    changes = fields.Dict()
+    note = fields.String(allow_none=True)
+    created_at = fields.DateTime()

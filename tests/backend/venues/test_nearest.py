@@ -1,0 +1,255 @@
+"""The nearest open safe place: filters, answers, bad input, and agreement with brute force."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from backend import spatial
+from backend.extensions import db
+from backend.venues import hours, service
+from backend.venues.models import Venue
+from tests.backend.venues.factories import (
+    LEIGH_CENTRE,
+    SATURDAY_0130,
+    TUESDAY_0130,
+    WIGAN_CENTRE,
+    make_venue,
+)
+
+NEAREST = "/api/v1/venues/nearest"
+
+
+def ids(body):
+    return [item["id"] for item in body["items"]]
+
+
+def test_a_late_pub_is_found_at_0130_on_saturday_and_not_on_tuesday(client):
+    pub = make_venue(name="Late pub", opening_hours="Fr-Sa 17:00-02:00", lat=53.5450)
+    args = {"lat": WIGAN_CENTRE[0], "lon": WIGAN_CENTRE[1]}
+    saturday = client.get(NEAREST, query_string={**args, "at": SATURDAY_0130.isoformat()})
+    assert saturday.status_code == 200
+    (item,) = saturday.get_json()["items"]
+    assert item["id"] == pub.id and item["open_now"] is True
+    assert item["closes_at"] == "2026-11-21T02:00:00+00:00" and item["opens_at"] is None
+    tuesday = client.get(NEAREST, query_string={**args, "at": TUESDAY_0130.isoformat()})
+    assert tuesday.get_json()["items"] == []
+    anyway = client.get(
+        NEAREST, query_string={**args, "at": TUESDAY_0130.isoformat(), "open_now": "false"}
+    ).get_json()["items"]
+    assert [i["id"] for i in anyway] == [pub.id]
+    assert anyway[0]["open_now"] is False
+    assert anyway[0]["opens_at"] == "2026-11-27T17:00:00+00:00"
+
+
+def test_a_ph_off_venue_is_not_offered_on_christmas_day(client):
+    make_venue(name="Pharmacy", category="pharmacy", opening_hours="Mo-Su 09:00-18:00; PH off")
+    args = {"lat": WIGAN_CENTRE[0], "lon": WIGAN_CENTRE[1]}
+    christmas = client.get(NEAREST, query_string={**args, "at": "2026-12-25T12:00:00Z"})
+    assert christmas.get_json()["items"] == []
+    before = client.get(NEAREST, query_string={**args, "at": "2026-12-23T12:00:00Z"})
+    assert len(before.get_json()["items"]) == 1
+
+
+def test_naive_times_are_read_as_uk_local_time(client):
+    make_venue(opening_hours="Mo-Su 09:00-18:00")
+    args = {"lat": WIGAN_CENTRE[0], "lon": WIGAN_CENTRE[1]}
+    # 17:30 in London on 1 July is 16:30 UTC: open. 17:30 UTC would be 18:30 local: closed.
+    assert client.get(NEAREST, query_string={**args, "at": "2026-07-01T17:30"}).get_json()["items"]
+    assert not client.get(NEAREST, query_string={**args, "at": "2026-07-01T17:30Z"}).get_json()[
+        "items"
+    ]
+
+
+def test_each_item_has_distance_bearing_walking_time_phone_and_schemes(client):
+    venue = make_venue(
+        name="Leigh hotel",
+        category="hotel",
+        lat=LEIGH_CENTRE[0],
+        lon=LEIGH_CENTRE[1],
+        phone="01632 960123",
+        schemes=["ask_for_angela"],
+    )
+    body = client.get(
+        NEAREST,
+        query_string={"lat": WIGAN_CENTRE[0], "lon": WIGAN_CENTRE[1], "at": "2026-11-21T02:00Z"},
+    ).get_json()
+    (item,) = body["items"]
+    expected = spatial.haversine_m(*WIGAN_CENTRE, *LEIGH_CENTRE)
+    assert item["id"] == venue.id
+    assert item["distance_m"] == pytest.approx(expected, abs=0.1)
+    assert item["compass"] == "SE" and 120 < item["bearing_deg"] < 130
+    assert item["walking_minutes"] == -(-expected // 80)
+    assert item["phone"] == "01632 960123" and item["schemes"] == ["ask_for_angela"]
+    assert item["open_now"] is True and item["closes_at"] is None  # 24/7 never closes
+    assert body["origin"] == {"lat": WIGAN_CENTRE[0], "lon": WIGAN_CENTRE[1], "postcode": None}
+
+
+def test_only_verified_available_venues_unless_candidates_are_asked_for(client):
+    verified = make_venue(name="Verified", lat=53.5450)
+    candidate = make_venue(name="Candidate", status="candidate", lat=53.5449)
+    make_venue(name="Pending", status="pending", lat=53.5448)
+    make_venue(name="Suspended", status="suspended", lat=53.5448)
+    make_venue(name="Rejected", status="rejected", lat=53.5448)
+    away = make_venue(
+        name="Closed for a flood",
+        lat=53.5451,
+        unavailable_until=SATURDAY_0130 + timedelta(hours=3),
+    )
+    args = {"lat": 53.5448, "lon": WIGAN_CENTRE[1], "at": SATURDAY_0130.isoformat()}
+    assert ids(client.get(NEAREST, query_string=args).get_json()) == [verified.id]
+    with_candidates = client.get(NEAREST, query_string={**args, "include_candidates": "true"})
+    assert ids(with_candidates.get_json()) == [candidate.id, verified.id]
+    items = with_candidates.get_json()["items"]
+    assert [i["status"] for i in items] == ["candidate", "verified"]
+    later = {**args, "at": (SATURDAY_0130 + timedelta(hours=4)).isoformat()}
+    assert ids(client.get(NEAREST, query_string=later).get_json()) == [verified.id, away.id]
+
+
+def test_category_radius_limit_and_postcode(client):
+    pub = make_venue(name="Pub", category="pub_or_bar", lat=53.5460)
+    hotel = make_venue(name="Hotel", category="hotel", lat=53.5470)
+    make_venue(name="Shop", category="shop", lat=53.5480)
+    args = {"lat": 53.5448, "lon": WIGAN_CENTRE[1], "at": SATURDAY_0130.isoformat()}
+    both = client.get(NEAREST, query_string={**args, "category": "pub_or_bar,hotel"})
+    assert ids(both.get_json()) == [pub.id, hotel.id]
+    repeated = client.get(f"{NEAREST}?lat=53.5448&lon=-2.6318&category=hotel&category=pub_or_bar")
+    assert ids(repeated.get_json()) == [pub.id, hotel.id]
+    assert ids(client.get(NEAREST, query_string={**args, "limit": 1}).get_json()) == [pub.id]
+    close = client.get(NEAREST, query_string={**args, "radius_m": 200}).get_json()
+    assert ids(close) == [pub.id]
+    by_postcode = client.get(NEAREST, query_string={"near": "wn1 1aa", "at": "2026-11-21T02:00Z"})
+    body = by_postcode.get_json()
+    assert body["origin"]["postcode"] == "WN1 1AA" and len(body["items"]) == 3
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({"lat": "91", "lon": "0"}, "lat"),
+        ({"lat": "abc", "lon": "0"}, "lat"),
+        ({"lat": "nan", "lon": "0"}, "lat"),
+        ({"lat": "53", "lon": "-181"}, "lon"),
+        ({"lat": "53"}, "lon"),
+        ({}, "lat"),
+        ({"lat": "53", "lon": "-2", "limit": "0"}, "limit"),
+        ({"lat": "53", "lon": "-2", "limit": "51"}, "limit"),
+        ({"lat": "53", "lon": "-2", "limit": "five"}, "limit"),
+        ({"lat": "53", "lon": "-2", "radius_m": "-5"}, "radius_m"),
+        ({"lat": "53", "lon": "-2", "radius_m": "1e9"}, "radius_m"),
+        ({"lat": "53", "lon": "-2", "at": "yesterday"}, "at"),
+        ({"lat": "53", "lon": "-2", "at": "0001-01-01T00:00:00Z"}, "at"),
+        ({"lat": "53", "lon": "-2", "at": "9999-12-31T23:59:59-05:00"}, "at"),
+        ({"lat": "53", "lon": "-2", "category": "nightclub"}, "category"),
+        ({"lat": "53", "lon": "-2", "open_now": "perhaps"}, "open_now"),
+        ({"near": "SW1A 1AA"}, "near"),
+        ({"near": "not a postcode"}, "near"),
+        ({"near": "WN1 1AA", "lat": "53"}, "near"),
+    ],
+)
+def test_bad_input_is_a_422_naming_the_field(client, query, field):
+    response = client.get(NEAREST, query_string=query)
+    assert response.status_code == 422, response.get_json()
+    body = response.get_json()
+    assert field in body["errors"], body
+    assert set(body) == {"code", "status", "message", "errors"}
+
+
+# --- agreement with brute force on both engines ----------------------------------------
+
+HOURS = [
+    "24/7",
+    "Mo-Fr 09:00-17:30",
+    "Fr-Sa 17:00-02:00",
+    "Mo-Su 08:00-22:00; PH off",
+    "Mo-Sa 07:00-23:00; Su 10:00-16:00",
+    None,
+]
+CATEGORIES = ["pharmacy", "pub_or_bar", "hotel", "shop"]
+STATUSES = ["verified"] * 5 + ["candidate"] * 2 + ["pending", "suspended", "rejected"]
+TIMES = [
+    SATURDAY_0130,
+    TUESDAY_0130,
+    datetime(2026, 12, 25, 12, 0, tzinfo=UTC),
+    datetime(2026, 7, 3, 16, 45, tzinfo=UTC),
+]
+
+
+def brute_force(rows, lat, lon, *, limit, open_now, at, radius_m, category, include_candidates):
+    statuses = {"verified", "candidate"} if include_candidates else {"verified"}
+    ranked = []
+    for r in rows:
+        if r["status"] not in statuses or (category and r["category"] not in category):
+            continue
+        if r["unavailable_until"] is not None and r["unavailable_until"] > at:
+            continue
+        if open_now and not hours.is_open_at(r["opening_hours"], at):
+            continue
+        distance = spatial.haversine_m(lat, lon, r["lat"], r["lon"])
+        if distance <= radius_m:
+            ranked.append((distance, r["id"]))
+    return [i for _d, i in sorted(ranked)[:limit]]
+
+
+def test_nearest_agrees_with_brute_force_on_many_random_points(app):
+    rng = random.Random(3)
+    rows = []
+    for i in range(1, 401):
+        # Most venues over Greater Manchester, some clustered tightly (ties and near-ties).
+        if i % 10 == 0:
+            lat, lon = (
+                53.5448 + rng.uniform(-0.0005, 0.0005),
+                -2.6318 + rng.uniform(-0.0005, 0.0005),
+            )
+        else:
+            lat, lon = rng.uniform(53.33, 53.68), rng.uniform(-2.75, -1.90)
+        rows.append(
+            {
+                "id": i,
+                "name": f"Venue {i}",
+                "lat": lat,
+                "lon": lon,
+                "category": rng.choice(CATEGORIES),
+                "status": rng.choice(STATUSES),
+                "opening_hours": rng.choice(HOURS),
+                "unavailable_until": rng.choice([None] * 8 + TIMES),
+                "schemes": [],
+                "is_demo": False,
+                "created_at": SATURDAY_0130,
+                "updated_at": SATURDAY_0130,
+            }
+        )
+    db.session.execute(Venue.__table__.insert(), rows)
+    db.session.commit()
+    queries = [(rng.uniform(53.30, 53.72), rng.uniform(-2.80, -1.85)) for _ in range(150)]
+    far = [(rng.uniform(-85, 85), rng.uniform(-180, 180)) for _ in range(15)]
+    queries += far + [(53.5448, -2.6318), (51.5, -0.12)]
+    checked_on_radius = 0
+    for n, (lat, lon) in enumerate(queries):
+        args = {
+            "limit": rng.choice([1, 5, 12, 50]),
+            "open_now": rng.random() < 0.7,
+            "at": rng.choice(TIMES),
+            "radius_m": rng.choice([300.0, 2_000.0, 10_000.0, 25_000.0, 100_000.0]),
+            "category": rng.choice([None, None, ["pub_or_bar"], ["pharmacy", "hotel"]]),
+            "include_candidates": rng.random() < 0.3,
+        }
+        if n % 3 == 0:
+            # Put the search radius exactly on the k-th nearest eligible venue: it is included.
+            args.update(open_now=False, category=None, include_candidates=True, limit=50)
+            eligible = brute_force(rows, lat, lon, **{**args, "radius_m": spatial.MAX_RADIUS_M})
+            target = rows[eligible[rng.randrange(20)] - 1]
+            args["radius_m"] = spatial.haversine_m(lat, lon, target["lat"], target["lon"])
+            expected = brute_force(rows, lat, lon, **args)
+            assert expected[-1] == target["id"]
+            checked_on_radius += 1
+        got = [v["id"] for v in service.nearest(lat=lat, lon=lon, **args)["items"]]
+        assert got == brute_force(rows, lat, lon, **args), (lat, lon, args)
+    assert checked_on_radius == 56
+    assert all(
+        service.nearest(lat=lat, lon=lon, at=TIMES[0], open_now=False)["items"] == []
+        for lat, lon in far
+        if min(spatial.haversine_m(lat, lon, r["lat"], r["lon"]) for r in rows) > 25_000
+    )

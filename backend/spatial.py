@@ -304,34 +304,38 @@ def _iter_nearest_postgis(session, model, lat, lon, where, limit, batch):  # typ
     # ORDER BY the KNN operator alone (a second sort key such as id, or an ST_DWithin
     # clause with a wide radius, makes the planner sort every match instead of walking the
     # GiST index); ties by id and the radius are handled here, on the exact haversine.
+    # Pages continue from the last KNN distance (>=, so rows tied across a page boundary
+    # are fetched again rather than skipped; ``seen`` drops the repeats).
     pending: list[tuple[float, int, Any]] = []
     seen: set[int] = set()
-    offset = 0
+    floor: float | None = None
     size = batch
     while True:
-        stmt = (
-            select(model, knn.label("knn"))
-            .where(*conditions)
-            .order_by(knn)
-            .limit(size)
-            .offset(offset)
-        )
+        page_conditions = conditions if floor is None else [*conditions, knn >= floor]
+        stmt = select(model, knn.label("knn")).where(*page_conditions).order_by(knn).limit(size)
         rows = session.execute(stmt).all()
-        offset += len(rows)
+        fresh = 0
         for row, _knn in rows:
             if row.id in seen:
                 continue
             seen.add(row.id)
+            fresh += 1
             distance = haversine_m(lat, lon, row.lat, row.lon)
             if distance <= limit:
                 heapq.heappush(pending, (distance, row.id, row))
-        exhausted = len(rows) < size or float(rows[-1][1]) - TOLERANCE_M > limit
-        frontier = math.inf if exhausted else float(rows[-1][1]) - TOLERANCE_M
+        last = float(rows[-1][1]) if rows else math.inf
+        exhausted = len(rows) < size or last - TOLERANCE_M > limit
+        if not exhausted and fresh == 0:
+            # A whole page of rows tied at one distance: widen the page, not the floor.
+            size = min(size * 2, 1 << 20)
+            continue
+        frontier = math.inf if exhausted else last - TOLERANCE_M
         while pending and pending[0][0] < frontier:
             distance, _id, row = heapq.heappop(pending)
             yield row, distance
         if exhausted:
             return
+        floor = last
         size = min(size * 2, 1024)
 
 

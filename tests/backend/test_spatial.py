@@ -175,3 +175,14 @@ def test_bbox_filter_is_exact_on_lat_lon(places):
     assert list(places.scalars(select(Place.id).where(*clauses))) == [1]
     clauses = spatial.bbox_filter(Place, 53.50, -2.60, 53.60, -2.50, dialect)  # edges are inclusive
     assert sorted(places.scalars(select(Place.id).where(*clauses))) == [1, 2, 3]
+
+
+def test_rows_tied_at_one_distance_across_pages_are_neither_lost_nor_repeated(places):
+    # 80 places stacked on one spot and 20 on another: pages of KNN order end inside a tie.
+    rows = [{"id": i, "lat": 53.5, "lon": -2.6, "kind": "a"} for i in range(1, 81)]
+    rows += [{"id": i, "lat": 53.51, "lon": -2.6, "kind": "a"} for i in range(81, 101)]
+    places.execute(Place.__table__.insert(), rows)
+    places.commit()
+    got = [row.id for row, _d in spatial.nearest(places, Place, 53.49, -2.6, 95)]
+    assert got == brute_force(rows, 53.49, -2.6, 95)
+    assert len(set(got)) == 95

@@ -118,10 +118,12 @@ class SimulatedWalk(LocationSource):
         while self._next_fix_at <= self._elapsed:
             lat, lon = self.position_after(self._next_fix_at)
             battery = max(5, self.battery - int(self._next_fix_at // 600))
+            # Positions move at the simulated pace; times stay on the wall clock's pace, so a
+            # sped-up demo never sends fixes from the future.
             fix = Fix(
                 lat,
                 lon,
-                self.start_time + timedelta(seconds=self._next_fix_at),
+                self.start_time + timedelta(seconds=self._next_fix_at / self.speedup),
                 self.accuracy_m,
                 battery,
             )

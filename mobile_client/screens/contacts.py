@@ -74,9 +74,27 @@ class ContactsScreen(Screen):
 
     @staticmethod
     def invitation_text(invitation: dict[str, Any] | None) -> str:
+        """The code to pass on and until when it works (the link is in the copied text)."""
         if not invitation:
             return ""
-        code = invitation.get("code", "")
-        link = invitation.get("link") or invitation.get("url") or ""
-        expires = invitation.get("expires_at", "")
-        return f"Code: {code}\n{link}\nExpires {expires}".strip()
+        from datetime import datetime
+
+        expires = str(invitation.get("expires_at", ""))
+        try:
+            expires = (
+                datetime.fromisoformat(expires.replace("Z", "+00:00"))
+                .astimezone()
+                .strftime("%a %d %b, %H:%M")
+            )
+        except ValueError:
+            pass
+        return f"Invitation code: {invitation.get('code', '')}\nWorks once, until {expires}"
+
+    @staticmethod
+    def invitation_message(invitation: dict[str, Any] | None) -> str:
+        if not invitation:
+            return ""
+        return (
+            "Please be my trusted contact on SafeHaven. In the app, open Contacts and accept "
+            f"the code {invitation.get('code', '')} (or open {invitation.get('link', '')})."
+        )

@@ -94,6 +94,8 @@ class Driver:
     def tap(self, widget: Any) -> Iterator[Any]:
         from kivy.tests.common import UnitTestTouch
 
+        # A ScreenManager ignores touches while a transition runs.
+        yield Until(lambda: not self.app.root.transition.is_active, 3, "the screen transition")
         self._visible(widget)
         yield Frames(3)
         x, y = widget.to_window(*widget.center)
@@ -107,6 +109,7 @@ class Driver:
     def hold(self, widget: Any, seconds: float) -> Iterator[Any]:
         from kivy.tests.common import UnitTestTouch
 
+        yield Until(lambda: not self.app.root.transition.is_active, 3, "the screen transition")
         self._visible(widget)
         yield Frames(3)
         x, y = widget.to_window(*widget.center)

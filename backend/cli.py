@@ -17,6 +17,7 @@ SEEDERS = [
     "backend.auth.seed:seed_wigan",
     "backend.reports.seed:seed_wigan",
     "backend.venues.seed:seed_wigan",
+    "backend.surveys.seed:seed_wigan",
 ]
 
 

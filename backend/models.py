@@ -5,6 +5,7 @@ from backend.auth.models import User
 from backend.db import Base
 from backend.open311.models import Open311Key
 from backend.reports.models import Report, ReportUpdate
+from backend.surveys import models as surveys_models  # noqa: F401 - survey tables
 from backend.venues.models import Venue, VenueChange, VenueStaff
 
 __all__ = [

@@ -15,7 +15,18 @@ from backend.errors import register_error_handlers
 from backend.extensions import db, limiter, make_api, migrate
 
 # Domains with a ``routes.blp`` flask-smorest blueprint, in registration order.
-API_DOMAINS = ["areas", "account", "auth", "venues", "reports", "open311", "insights", "surveys"]
+API_DOMAINS = [
+    "areas",
+    "account",
+    "auth",
+    "venues",
+    "contacts",
+    "journeys",
+    "reports",
+    "open311",
+    "insights",
+    "surveys",
+]
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 JSON_TYPES = {"application/json"}
 

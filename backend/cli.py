@@ -18,6 +18,7 @@ SEEDERS = [
     "backend.reports.seed:seed_wigan",
     "backend.venues.seed:seed_wigan",
     "backend.surveys.seed:seed_wigan",
+    "backend.contacts.seed:seed_wigan",
 ]
 
 
@@ -58,6 +59,10 @@ def serve(host: str, port: int) -> None:
             f"  demo resident token: {mint_dev_token(settings.secret_key, 'demo-resident', 'resident')}"
         )
         click.echo(f"  try: curl -H 'Authorization: Bearer <token>' {base}/api/v1/me")
+    if settings.env != "testing":  # the embedded default delivers alerts from a thread
+        from backend.alerts.worker import start_embedded_worker
+
+        start_embedded_worker(app)
     # app.run() refuses to start inside the flask CLI; run werkzeug's server directly.
     from werkzeug.serving import run_simple
 
@@ -101,9 +106,10 @@ def dev_token(uid: str, role: str) -> None:
 
 def register_commands(app) -> None:  # type: ignore[no-untyped-def]
     """Attach SafeHaven's commands to ``app.cli`` (the ``safehaven`` script lists them)."""
+    from backend.alerts.cli import worker
     from backend.venues.commands import venues
 
-    for command in (serve, seed, dev_token, venues):
+    for command in (serve, seed, dev_token, venues, worker):
         app.cli.add_command(command)
 
 

@@ -1,16 +1,30 @@
 """Every domain's models, imported so the mapper registry and Alembic see them all."""
 
+from backend.account.models import Device
+from backend.alerts.models import AlertDelivery, OutboxAlert
 from backend.areas.models import Postcode, Ward
 from backend.auth.models import User
+from backend.contacts.models import Contact, Invitation, LocationView
 from backend.db import Base
+from backend.journeys.models import Journey, JourneyContact, LocationClient, LocationFix, WatchLink
 from backend.open311.models import Open311Key
 from backend.reports.models import Report, ReportUpdate
 from backend.surveys import models as surveys_models  # noqa: F401 - survey tables
 from backend.venues.models import Venue, VenueChange, VenueStaff
 
 __all__ = [
+    "AlertDelivery",
     "Base",
+    "Contact",
+    "Device",
+    "Invitation",
+    "Journey",
+    "JourneyContact",
+    "LocationClient",
+    "LocationFix",
+    "LocationView",
     "Open311Key",
+    "OutboxAlert",
     "Postcode",
     "Report",
     "ReportUpdate",
@@ -19,4 +33,5 @@ __all__ = [
     "VenueChange",
     "VenueStaff",
     "Ward",
+    "WatchLink",
 ]

@@ -30,3 +30,18 @@ class RoleGrantSchema(Schema):
     """An admin's change of someone's role."""
 
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
+
+
+class DeviceRegisterSchema(Schema):
+    """An FCM registration token of the caller's phone."""
+
+    token = fields.String(required=True, validate=validate.Length(min=20, max=1024))
+    platform = fields.String(
+        load_default="android", validate=validate.OneOf(("android", "ios", "web"))
+    )
+
+
+class DeviceSchema(Schema):
+    id = fields.Integer(required=True)
+    platform = fields.String(required=True)
+    created_at = fields.DateTime(required=True)

@@ -79,8 +79,15 @@ def _clean_tables(app) -> None:  # type: ignore[no-untyped-def]
     tables = [t for t in reversed(db.metadata.sorted_tables) if t.name not in REFERENCE_TABLES]
     with db.engine.begin() as conn:
         if conn.dialect.name == "postgresql":
+            # DELETE in dependency order, not TRUNCATE: TRUNCATE makes new files for every
+            # table (~0.3 s per test under load), DELETE of a few rows takes milliseconds.
+            for table in tables:
+                conn.execute(table.delete())
             conn.execute(
-                text(f"TRUNCATE {', '.join(t.name for t in tables)} RESTART IDENTITY CASCADE")
+                text(
+                    "SELECT setval(format('%I.%I', schemaname, sequencename), 1, false) "
+                    "FROM pg_sequences WHERE schemaname = 'public'"
+                )
             )
         else:
             for table in tables:

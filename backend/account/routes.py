@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 
 from backend.account import service
-from backend.account.schemas import MeSchema, MeUpdateSchema
+from backend.account.schemas import DeviceRegisterSchema, DeviceSchema, MeSchema, MeUpdateSchema
 from backend.auth.current import current_user, login_required
 
 blp = Blueprint("account", __name__, url_prefix="/api/v1/me", description="Your account")
@@ -26,3 +26,13 @@ def me():
 def update_me(changes):
     """Change your display name or home ward."""
     return service.update_me(current_user(), changes)
+
+
+@blp.post("/devices")
+@login_required
+@blp.arguments(DeviceRegisterSchema)
+@blp.response(201, DeviceSchema)
+def register_device(args):
+    """Register your phone's FCM token to receive alerts."""
+    device, _created = service.register_device(current_user(), args["token"], args["platform"])
+    return device

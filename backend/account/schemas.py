@@ -1,5 +1,5 @@
 """Schemas of the account domain (from the shared contract)."""
 
-from shared_schemas.account import MeSchema, MeUpdateSchema
+from shared_schemas.account import DeviceRegisterSchema, DeviceSchema, MeSchema, MeUpdateSchema
 
-__all__ = ["MeSchema", "MeUpdateSchema"]
+__all__ = ["DeviceRegisterSchema", "DeviceSchema", "MeSchema", "MeUpdateSchema"]

@@ -24,3 +24,24 @@ def update_me(actor: User, changes: dict[str, Any]) -> User:
             setattr(actor, key, changes[key])
     db.session.commit()
     return actor
+
+
+def register_device(actor: User, token: str, platform: str) -> tuple[object, bool]:
+    """Register (or refresh) an FCM token for the caller's device; a token moves to the
+    caller if another account had it (one phone, one owner). Returns (device, created)."""
+    from sqlalchemy import select
+
+    from backend.account.models import Device
+    from backend.db import utcnow
+
+    device = db.session.scalar(select(Device).where(Device.token == token))
+    created = device is None
+    if device is None:
+        device = Device(user_id=actor.id, token=token, platform=platform)
+        db.session.add(device)
+    else:
+        device.user_id = actor.id
+        device.platform = platform
+        device.last_seen_at = utcnow()
+    db.session.commit()
+    return device, created

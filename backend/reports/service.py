@@ -3,7 +3,6 @@ reports and the per-ward counts other domains aggregate."""
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import math
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import case, func, select
 
+from backend.alerts import service as alerts
 from backend.areas import service as areas
 from backend.auth.models import User
 from backend.db import utcnow
@@ -213,26 +213,10 @@ def change_status(
     return report
 
 
-def _alerts_module():  # type: ignore[no-untyped-def]
-    """``backend.alerts.service`` if that domain is installed, else None."""
-    try:
-        if importlib.util.find_spec("backend.alerts") is None:
-            return None
-        if importlib.util.find_spec("backend.alerts.service") is None:
-            return None
-    except ModuleNotFoundError:
-        return None
-    return importlib.import_module("backend.alerts.service")
-
-
 def _notify_reporter(report: Report, update: ReportUpdate) -> bool:
     """Queue the "you said, we did" push in the caller's transaction; False when there is
-    nobody to tell (anonymous or Open311 report) or the alerts domain is absent."""
+    nobody to tell (an anonymous or Open311 report)."""
     if report.user_id is None:
-        return False
-    alerts = _alerts_module()
-    if alerts is None:
-        log.info("alerts domain not installed: no push for report %s", report.id)
         return False
     label = update.status.replace("_", " ")
     body = update.note or f"Your {report.category_name.lower()} report is now {label}."

@@ -222,34 +222,44 @@ def test_only_admins_triage_and_nobody_sees_anothers_reports(
     assert missing.status_code == 404
 
 
-def test_a_status_change_works_without_the_alerts_domain(app, resident, admin, monkeypatch):
-    """The push goes through backend.alerts.service.notify_user when that domain exists;
-    its end-to-end test is written at integration. Here: absent, and the change still lands."""
-    monkeypatch.setattr(service, "_alerts_module", lambda: None)
-    report = make_report(anonymous=False, user_id=resident.id)
-    from backend.auth.models import User
+def test_status_changes_push_you_said_we_did_to_the_reporter_only(app, client, resident, admin):
+    """End to end: admin PATCH -> outbox in the same transaction -> worker -> FCM v1 body."""
+    import firebase_admin
 
-    changed = service.change_status(db.session.get(User, admin.id), report.id, "acknowledged", None)
-    assert changed.status == "acknowledged"
+    from backend.alerts import service as alerts
+    from backend.alerts.worker import run_once
+    from tests.support.fcm import intercepted_fcm
 
-
-def test_status_changes_call_notify_user_for_named_reports_only(app, resident, admin, monkeypatch):
-    calls = []
-
-    class FakeAlerts:  # stands in for a module another branch provides
-        @staticmethod
-        def notify_user(user_id, kind, title, body, data):  # type: ignore[no-untyped-def]
-            calls.append((user_id, kind, data["status"]))
-
-    monkeypatch.setattr(service, "_alerts_module", lambda: FakeAlerts)
-    from backend.auth.models import User
-
-    actor = db.session.get(User, admin.id)
-    named = make_report(anonymous=False, user_id=resident.id)
-    anonymous = make_report()
-    service.change_status(actor, named.id, "acknowledged", "On it")
-    service.change_status(actor, anonymous.id, "acknowledged", "On it")
-    assert calls == [(resident.id, "report_status", "acknowledged")]
+    token = "alice-phone-token-" + "a" * 60
+    assert (
+        client.post(
+            "/api/v1/me/devices", json={"token": token}, headers=resident.headers
+        ).status_code
+        == 201
+    )
+    named = post(client, a_report(anonymous=False), resident.headers).get_json()["id"]
+    anonymous = post(client, a_report(anonymous=True), resident.headers).get_json()["id"]
+    for report_id in (named, anonymous):
+        response = client.patch(
+            f"/api/v1/reports/{report_id}",
+            json={"status": "in_progress", "public_note": "Patrols added on Friday nights"},
+            headers=admin.headers,
+        )
+        assert response.status_code == 200, response.get_json()
+    fb_app, fake = intercepted_fcm("reports-you-said-we-did")
+    try:
+        run_once(app, alerts.fcm_pusher(fb_app))
+    finally:
+        firebase_admin.delete_app(fb_app)
+    assert len(fake.requests) == 1  # the anonymous report has nobody to tell
+    message = fake.requests[0]["message"]
+    assert message["token"] == token
+    assert message["notification"] == {
+        "title": "Your report: in progress",
+        "body": "Patrols added on Friday nights",
+    }
+    assert message["data"]["report_id"] == str(named)
+    assert message["data"]["status"] == "in_progress"
 
 
 def test_nearby_shows_recent_reports_blurred_without_text(client, resident):

@@ -1,0 +1,30 @@
+"""``safehaven worker``: drain the alert outbox and run the sweeps, forever or once."""
+
+from __future__ import annotations
+
+import time
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="Run one pass and exit.")
+@click.option("--interval", default=1.0, show_default=True, type=float)
+@with_appcontext
+def worker(once: bool, interval: float) -> None:
+    """Deliver alerts (FCM), raise overdue/stationary alerts, delete expired fixes."""
+    from backend.alerts.worker import default_pusher, run_once
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    pusher = default_pusher(app)
+    if pusher is None:
+        click.echo("worker: FIREBASE_PROJECT_ID not set; push deliveries wait in the outbox")
+    while True:
+        summary = run_once(app, pusher)
+        if once or any(summary.values()):
+            click.echo(" ".join(f"{k}={v}" for k, v in summary.items()))
+        if once:
+            return
+        time.sleep(interval)

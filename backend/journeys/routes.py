@@ -1,0 +1,309 @@
+"""Journeys (``/api/v1/journeys``), location clients (``/owntracks``, ``/osmand``) and the
+watch-link page (``/watch/<token>``)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from flask import Response, jsonify, render_template, request, url_for
+from flask_smorest import Blueprint
+
+from backend.auth.current import current_user, login_required
+from backend.contacts.service import record_view
+from backend.errors import AppError, Unauthorized, field_error
+from backend.journeys import clients, service
+from backend.journeys.schemas import (
+    FixBatchResultSchema,
+    FixBatchSchema,
+    JourneyCreatedSchema,
+    JourneyCreateSchema,
+    JourneySchema,
+    LocationClientCreateSchema,
+    LocationClientSchema,
+    WatchLinkCreatedSchema,
+)
+from backend.realtime.broker import get_broker, journey_channel
+from backend.realtime.sse import sse_response
+
+blp = Blueprint(
+    "journeys",
+    __name__,
+    description="Live journeys, location clients and watch links",
+    static_folder="static",
+    static_url_path="/watch/static",
+    template_folder="templates",
+)
+
+
+def _watch_url(token: str) -> str:
+    return url_for("journeys.watch_page", token=token, _external=True)
+
+
+@blp.post("/api/v1/journeys")
+@login_required
+@blp.arguments(JourneyCreateSchema)
+@blp.response(201, JourneyCreatedSchema)
+def start_journey(data):
+    """Start sharing a journey with chosen contacts (and optionally a watch link)."""
+    journey, link, token = service.start_journey(current_user(), data)
+    body = service.journey_dict(journey)
+    body["watch_link_id"] = link.id if link else None
+    body["watch_url"] = _watch_url(token) if token else None
+    return body
+
+
+@blp.get("/api/v1/journeys/<int:journey_id>")
+@login_required
+@blp.response(200, JourneySchema)
+def get_journey(journey_id: int):
+    """A journey, for its owner or a contact chosen to watch it."""
+    return service.get_journey(current_user(), journey_id)
+
+
+@blp.post("/api/v1/journeys/<int:journey_id>/locations")
+@login_required
+@blp.arguments(FixBatchSchema)
+@blp.response(200, FixBatchResultSchema)
+def add_locations(data, journey_id: int):
+    """Add a batch of location fixes (duplicates ignored, out-of-order stored in order)."""
+    return service.add_fixes(current_user(), journey_id, data["fixes"])
+
+
+@blp.post("/api/v1/journeys/<int:journey_id>/arrived")
+@login_required
+@blp.response(200, JourneySchema)
+def arrived(journey_id: int):
+    """Arrived safely: ends the journey and tells the contacts."""
+    return service.journey_dict(service.arrive(current_user(), journey_id))
+
+
+@blp.post("/api/v1/journeys/<int:journey_id>/sos")
+@login_required
+@blp.response(200, JourneySchema)
+def raise_sos(journey_id: int):
+    """SOS: contacts are alerted at once with the last position and battery."""
+    return service.journey_dict(service.sos(current_user(), journey_id))
+
+
+@blp.post("/api/v1/journeys/<int:journey_id>/cancel")
+@login_required
+@blp.response(200, JourneySchema)
+def cancel(journey_id: int):
+    """Stop sharing the journey without an arrival."""
+    return service.journey_dict(service.cancel(current_user(), journey_id))
+
+
+@blp.post("/api/v1/journeys/<int:journey_id>/watch-links")
+@login_required
+@blp.response(201, WatchLinkCreatedSchema)
+def create_watch_link(journey_id: int):
+    """A new watch link (shown once) for someone without the app."""
+    link, token = service.create_watch_link(current_user(), journey_id)
+    return {"id": link.id, "url": _watch_url(token), "token": token}
+
+
+@blp.delete("/api/v1/journeys/<int:journey_id>/watch-links/<int:link_id>")
+@login_required
+@blp.response(204)
+def revoke_watch_link(journey_id: int, link_id: int):
+    """Revoke a watch link; open pages stop updating at once."""
+    service.revoke_watch_link(current_user(), journey_id, link_id)
+
+
+@blp.get("/api/v1/journeys/<int:journey_id>/stream")
+@login_required
+@blp.doc(responses={"200": {"description": "text/event-stream of state, fix and alert events"}})
+def stream(journey_id: int):
+    """Live server-sent events: ``state``, ``fix``, ``alert``; ends when the journey ends or
+    your access is revoked."""
+    actor = current_user()
+    actor_id = actor.id  # the generator outlives the request's database session
+    subscription = get_broker().subscribe(journey_channel(journey_id))
+    try:
+        snapshot = service.open_stream(actor, journey_id)
+    except BaseException:
+        subscription.close()
+        raise
+
+    def ends(message: dict[str, Any]) -> bool:
+        if message.get("type") == "access_revoked":
+            return message.get("user_id") == actor_id
+        return message.get("type") == "state" and message["journey"]["state"] != "active"
+
+    return sse_response(subscription, [{"type": "state", "journey": snapshot}], ends)
+
+
+# --- location clients ---------------------------------------------------------------------
+
+
+@blp.post("/api/v1/location-clients")
+@login_required
+@blp.arguments(LocationClientCreateSchema)
+@blp.response(201, LocationClientSchema)
+def create_location_client(data):
+    """A credential for OwnTracks (HTTP Basic username + secret) or Traccar Client (device
+    identifier = secret); the secret is shown once."""
+    client, secret = service.create_location_client(current_user(), data["label"])
+    return {
+        "id": client.id,
+        "username": client.username,
+        "label": client.label,
+        "created_at": client.created_at,
+        "secret": secret,
+    }
+
+
+@blp.get("/api/v1/location-clients")
+@login_required
+@blp.response(200, LocationClientSchema(many=True))
+def list_location_clients():
+    """Your location-client credentials (without secrets)."""
+    return service.list_location_clients(current_user())
+
+
+@blp.delete("/api/v1/location-clients/<int:client_id>")
+@login_required
+@blp.response(204)
+def revoke_location_client(client_id: int):
+    """Stop accepting a location-client credential."""
+    service.revoke_location_client(current_user(), client_id)
+
+
+def _basic_auth() -> tuple[str, str]:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic" or not value:
+        raise Unauthorized(
+            "use HTTP Basic auth with your location-client credential",
+            headers={"WWW-Authenticate": 'Basic realm="SafeHaven"'},
+        )
+    try:
+        username, _, password = base64.b64decode(value.strip()).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise Unauthorized(
+            "malformed Basic credentials", headers={"WWW-Authenticate": 'Basic realm="SafeHaven"'}
+        ) from exc
+    return username, password
+
+
+@blp.post("/owntracks")
+@blp.doc(security=[])
+def owntracks():
+    """OwnTracks HTTP mode: stores location/transition fixes on your active journey and
+    replies with the contacts sharing with you (OwnTracks ``location`` and ``card``)."""
+    username, password = _basic_auth()
+    user = service.authenticate_client(username, password)
+    if user is None:
+        raise Unauthorized(
+            "unknown or revoked credential", headers={"WWW-Authenticate": 'Basic realm="SafeHaven"'}
+        )
+    # OwnTracks re-queues (and resends forever) any message not answered by a 2xx JSON array,
+    # so a message that can never be stored is acknowledged, not stored, and the reason
+    # named in a header.
+    rejected = None
+    payload = request.get_json(force=True, silent=True)
+    try:
+        if not isinstance(payload, dict):
+            raise field_error("_type", "send an OwnTracks JSON object")
+        fix = clients.owntracks_fix(payload)
+        if fix is not None:
+            service.add_fixes_to_active(user, [fix], source="owntracks")
+    except AppError as exc:
+        if exc.http_status not in (409, 422):
+            raise
+        rejected = exc.message
+    shared = service.shared_with(user)
+    for journey, _owner in shared:
+        record_view(journey.owner_id, "owntracks", viewer_id=user.id, journey_id=journey.id)
+    response = jsonify(clients.owntracks_reply(shared))
+    if rejected:
+        response.headers["X-SafeHaven-Rejected"] = rejected[:200]
+    return response
+
+
+@blp.route("/osmand", methods=["GET", "POST"])
+@blp.doc(security=[])
+def osmand():
+    """Traccar Client (OsmAnd protocol): query string, form or JSON; speed in knots;
+    ``id`` is your location-client secret."""
+    params: dict[str, Any] = dict(request.args.items())
+    if request.method == "POST":
+        body = request.get_json(silent=True) if request.is_json else None
+        if isinstance(body, dict):
+            params.update(body)
+        else:
+            params.update(request.form.items())
+    device, fix = clients.osmand_fix(params)
+    user = service.authenticate_client(None, device)
+    if user is None:
+        raise Unauthorized("unknown or revoked device identifier")
+    try:
+        service.add_fixes_to_active(user, [fix], source="traccar")
+    except AppError as exc:
+        if exc.http_status != 409:
+            raise
+    return Response(status=200)
+
+
+# --- watch page ---------------------------------------------------------------------------
+
+WATCH_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+    "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+
+
+def _private(response: Response) -> Response:
+    response.headers["Content-Security-Policy"] = WATCH_CSP
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response
+
+
+@blp.get("/watch/<string:token>")
+@blp.doc(security=[])
+def watch_page(token: str):
+    """The watch page for a contact without the app (HTML; the token is the credential)."""
+    try:
+        service.journey_for_watch_token(token)
+    except AppError as exc:
+        html = render_template("watch_gone.html", message=exc.message)
+        return _private(Response(html, status=exc.http_status, mimetype="text/html"))
+    return _private(Response(render_template("watch.html"), mimetype="text/html"))
+
+
+@blp.get("/watch/<string:token>/events")
+@blp.doc(security=[])
+def watch_events(token: str):
+    """Live events for the watch page (server-sent events)."""
+    journey, link = service.journey_for_watch_token(token)
+    subscription = get_broker().subscribe(journey_channel(journey.id))
+    try:
+        snapshot, link_id = service.watch_snapshot(token)
+    except BaseException:
+        subscription.close()
+        raise
+
+    def ends(message: dict[str, Any]) -> bool:
+        if message.get("type") == "link_revoked":
+            return message.get("link_id") == link_id
+        return message.get("type") == "state" and message["journey"]["state"] != "active"
+
+    return _private(
+        sse_response(
+            subscription, [{"type": "state", "journey": snapshot}], ends, transform=_for_link
+        )
+    )
+
+
+def _for_link(message: dict[str, Any]) -> dict[str, Any] | None:
+    """What a link viewer may see: no contact ids, no other viewers' revocations."""
+    if message.get("type") == "access_revoked":
+        return None
+    if message.get("type") == "state":
+        journey = {k: v for k, v in message["journey"].items() if k != "contact_ids"}
+        return {**message, "journey": journey}
+    return message

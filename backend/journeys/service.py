@@ -1,0 +1,829 @@
+"""Journeys: start, fixes (app, OwnTracks, Traccar), arrive / SOS / cancel, watch links,
+the overdue and stationary sweep, and retention of fixes."""
+
+from __future__ import annotations
+
+import math
+import os
+import secrets
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
+
+from backend.auth.models import User
+from backend.contacts.service import active_contact_ids, hash_secret, record_view
+from backend.db import utcnow
+from backend.errors import Conflict, Gone, NotFound, ValidationError, field_error
+from backend.extensions import db
+from backend.journeys import policy
+from backend.journeys.models import (
+    Journey,
+    JourneyContact,
+    LocationClient,
+    LocationFix,
+    WatchLink,
+)
+from backend.realtime.broker import journey_channel, publish
+from backend.spatial import haversine_m
+from backend.venues.policy import PUBLIC_STATUSES
+from backend.venues.service import get_venue
+
+ACTIVE = "active"
+WATCH_TOKEN_BYTES = 24  # 192 bits
+CLIENT_SECRET_BYTES = 24
+DEFAULTS: dict[str, float] = {
+    "WALKING_SPEED_MPS": 1.25,  # 4.5 km/h
+    "WALKING_DETOUR_FACTOR": 1.3,  # streets are longer than the straight line
+    "MIN_JOURNEY_MINUTES": 5,
+    "OVERDUE_GRACE_MINUTES": 10,
+    "STATIONARY_MINUTES": 5,
+    "STATIONARY_RADIUS_M": 40,
+    "MAX_PLAUSIBLE_SPEED_MPS": 70,  # 250 km/h: faster than that between fixes is a jump
+    "FUTURE_FIX_TOLERANCE_MINUTES": 10,
+}
+
+
+def setting(name: str) -> float:
+    """A journey tunable: app config ``JOURNEY_<NAME>``, else the environment variable
+    ``SAFEHAVEN_JOURNEY_<NAME>`` (e.g. ``SAFEHAVEN_JOURNEY_STATIONARY_MINUTES``), else the
+    default."""
+    value = current_app.config.get(f"JOURNEY_{name}")
+    if value is None:
+        value = os.environ.get(f"SAFEHAVEN_JOURNEY_{name}") or DEFAULTS[name]
+    return float(value)
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def journey_dict(journey: Journey) -> dict[str, Any]:
+    """The journey as its owner and watchers see it (also the stream's ``state`` event)."""
+    owner = db.session.get(User, journey.owner_id)
+    return _state_dict(
+        journey, owner.display_name if owner else None, {journey.id: journey.contact_user_ids}
+    )
+
+
+def _get(journey_id: int, lock: bool = False) -> Journey:
+    stmt = select(Journey).where(Journey.id == journey_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    journey = db.session.scalar(stmt)
+    if journey is None:
+        raise NotFound(f"no journey {journey_id}")
+    return journey
+
+
+def get_journey(actor: User, journey_id: int, now: datetime | None = None) -> dict[str, Any]:
+    """A journey for its owner or a chosen contact (the look is logged); raises NotFound or
+    Forbidden."""
+    journey = _get(journey_id)
+    policy.require_can_watch(actor, journey)
+    result = journey_dict(journey)
+    record_view(journey.owner_id, "api", viewer_id=actor.id, journey_id=journey.id, now=now)
+    return result
+
+
+def open_stream(actor: User, journey_id: int) -> dict[str, Any]:
+    """Authorise a live stream and log the look; returns the current snapshot."""
+    journey = _get(journey_id)
+    policy.require_can_watch(actor, journey)
+    snapshot = journey_dict(journey)
+    record_view(journey.owner_id, "stream", viewer_id=actor.id, journey_id=journey.id)
+    return snapshot
+
+
+def active_journey_of(user_id: int) -> Journey | None:
+    return db.session.scalar(select(Journey).where(Journey.active_owner_id == user_id))
+
+
+# --- starting -----------------------------------------------------------------------------
+
+
+def _resolve_destination(dest: dict[str, Any]) -> dict[str, Any]:
+    if "postcode" in dest:
+        from backend.areas.service import lookup_postcode
+
+        row = lookup_postcode(dest["postcode"], field="destination.postcode")
+        return {
+            "dest_lat": row.lat,
+            "dest_lon": row.lon,
+            "destination_postcode": row.postcode,
+            "destination_label": dest.get("label") or row.postcode,
+        }
+    if "venue_id" in dest:
+        try:
+            venue = get_venue(dest["venue_id"])
+        except NotFound as exc:
+            raise field_error("destination.venue_id", "no such venue") from exc
+        if venue.status not in PUBLIC_STATUSES:  # unpublished venues do not reveal where they are
+            raise field_error("destination.venue_id", "no such venue")
+        return {
+            "dest_lat": venue.lat,
+            "dest_lon": venue.lon,
+            "destination_venue_id": venue.id,
+            "destination_label": (dest.get("label") or venue.name or "")[:160] or None,
+        }
+    return {
+        "dest_lat": dest["lat"],
+        "dest_lon": dest["lon"],
+        "destination_label": dest.get("label"),
+    }
+
+
+def walking_eta(
+    start_lat: float, start_lon: float, dest_lat: float, dest_lon: float, started_at: datetime
+) -> datetime:
+    """Arrival at walking pace over the straight-line distance times a detour factor."""
+    metres = haversine_m(start_lat, start_lon, dest_lat, dest_lon) * setting(
+        "WALKING_DETOUR_FACTOR"
+    )
+    seconds = max(metres / setting("WALKING_SPEED_MPS"), setting("MIN_JOURNEY_MINUTES") * 60)
+    return started_at + timedelta(seconds=math.ceil(seconds))
+
+
+def start_journey(
+    actor: User, data: dict[str, Any], now: datetime | None = None
+) -> tuple[Journey, WatchLink | None, str | None]:
+    """Start sharing a journey; returns it and its watch link and token if asked for.
+    Raises Conflict (a journey is already active), ValidationError (destination, contacts,
+    expected arrival)."""
+    now = now or utcnow()
+    if active_journey_of(actor.id) is not None:
+        raise Conflict("you already have an active journey; arrive or cancel it first")
+    resolved = _resolve_destination(data["destination"])
+    contact_ids = sorted(set(data.get("contact_ids") or []))
+    allowed = active_contact_ids(actor.id, contact_ids)
+    refused = [c for c in contact_ids if c not in allowed]
+    if refused:
+        raise ValidationError(
+            "contact_ids: not your trusted contacts",
+            errors={"contact_ids": [f"not your trusted contacts: {refused}"]},
+        )
+    start = data.get("start")
+    expected = data.get("expected_arrival_at")
+    if expected is not None:
+        if expected.tzinfo is None:
+            raise field_error("expected_arrival_at", "give a time zone (e.g. Z)")
+        if expected <= now:
+            raise field_error("expected_arrival_at", "must be in the future")
+        if expected > now + timedelta(hours=24):
+            raise field_error("expected_arrival_at", "must be within 24 hours")
+    elif start is not None:
+        expected = walking_eta(
+            start["lat"], start["lon"], resolved["dest_lat"], resolved["dest_lon"], now
+        )
+    else:
+        raise field_error("expected_arrival_at", "give expected_arrival_at, or start to compute it")
+    journey = Journey(
+        owner_id=actor.id,
+        active_owner_id=actor.id,
+        state=ACTIVE,
+        started_at=now,
+        expected_arrival_at=expected,
+        **resolved,
+    )
+    if start is not None:
+        journey.anchor_lat, journey.anchor_lon, journey.anchor_at = start["lat"], start["lon"], now
+    journey.contacts = [JourneyContact(contact_user_id=c) for c in contact_ids]
+    _schedule(journey)
+    db.session.add(journey)
+    link = token = None
+    try:
+        db.session.flush()
+        if data.get("watch_link"):
+            link, token = _new_watch_link(journey, now)
+        db.session.commit()
+    except IntegrityError as exc:  # a concurrent start won the one-active-journey race
+        db.session.rollback()
+        raise Conflict("you already have an active journey; arrive or cancel it first") from exc
+    return journey, link, token
+
+
+# --- watch links --------------------------------------------------------------------------
+
+
+def _new_watch_link(journey: Journey, now: datetime) -> tuple[WatchLink, str]:
+    token = secrets.token_urlsafe(WATCH_TOKEN_BYTES)
+    link = WatchLink(journey_id=journey.id, token_hash=hash_secret(token), created_at=now)
+    db.session.add(link)
+    db.session.flush()
+    return link, token
+
+
+def create_watch_link(actor: User, journey_id: int) -> tuple[WatchLink, str]:
+    """A new watch link for an active journey of the caller; raises NotFound, Conflict."""
+    journey = _get(journey_id)
+    policy.require_owner(actor, journey)
+    if journey.state != ACTIVE:
+        raise Conflict("the journey has ended")
+    link, token = _new_watch_link(journey, utcnow())
+    db.session.commit()
+    return link, token
+
+
+def revoke_watch_link(actor: User, journey_id: int, link_id: int) -> None:
+    """Revoke a watch link at once (open pages stop updating); raises NotFound."""
+    journey = _get(journey_id)
+    policy.require_owner(actor, journey)
+    link = db.session.get(WatchLink, link_id)
+    if link is None or link.journey_id != journey.id:
+        raise NotFound(f"no watch link {link_id}")
+    if link.revoked_at is None:
+        link.revoked_at = utcnow()
+        db.session.commit()
+    publish(journey_channel(journey.id), {"type": "link_revoked", "link_id": link.id})
+
+
+def journey_for_watch_token(token: str) -> tuple[Journey, WatchLink]:
+    """The journey a watch token opens; raises NotFound (unknown or revoked) or Gone (the
+    journey has ended: links expire with it)."""
+    if not token or len(token) > 200:
+        raise NotFound("no such watch link")
+    link = db.session.scalar(select(WatchLink).where(WatchLink.token_hash == hash_secret(token)))
+    if link is None or link.revoked_at is not None:
+        raise NotFound("no such watch link")
+    journey = _get(link.journey_id)
+    if journey.state != ACTIVE:
+        raise Gone("this journey has ended; the link has expired")
+    return journey, link
+
+
+def watch_snapshot(token: str) -> tuple[dict[str, Any], int]:
+    """The journey behind a watch token, logged as a view; returns (snapshot, link id)."""
+    journey, link = journey_for_watch_token(token)
+    snapshot = journey_dict(journey)
+    snapshot.pop("contact_ids", None)
+    record_view(journey.owner_id, "watch_link", journey_id=journey.id, watch_link_id=link.id)
+    return snapshot, link.id
+
+
+# --- fixes --------------------------------------------------------------------------------
+
+
+def _validate_fix_times(fixes: list[dict[str, Any]], now: datetime) -> None:
+    limit = now + timedelta(minutes=setting("FUTURE_FIX_TOLERANCE_MINUTES"))
+    for i, fix in enumerate(fixes):
+        ts = fix["recorded_at"]
+        if ts.tzinfo is None:
+            raise field_error(f"fixes.{i}.recorded_at", "give a time zone (e.g. Z)")
+        if ts > limit:
+            raise field_error(f"fixes.{i}.recorded_at", "is in the future")
+
+
+def add_fixes(
+    actor: User,
+    journey_id: int,
+    fixes: list[dict[str, Any]],
+    source: str = "app",
+    now: datetime | None = None,
+) -> dict[str, int]:
+    """Store a batch of fixes on the caller's active journey; raises NotFound, Conflict."""
+    return _ingest(journey_id, fixes, source, now or utcnow(), owner_id=actor.id)
+
+
+def add_fixes_to_active(
+    user: User, fixes: list[dict[str, Any]], source: str, now: datetime | None = None
+) -> dict[str, int] | None:
+    """Feed fixes from a location client into the user's active journey (None if none)."""
+    journey = active_journey_of(user.id)
+    if journey is None:
+        return None
+    return _ingest(journey.id, fixes, source, now or utcnow(), owner_id=user.id)
+
+
+def _ingest(
+    journey_id: int, fixes: list[dict[str, Any]], source: str, now: datetime, owner_id: int
+) -> dict[str, int]:
+    _validate_fix_times(fixes, now)
+    for attempt in range(2):
+        try:
+            result, published = _ingest_once(journey_id, fixes, source, now, owner_id)
+        except IntegrityError:  # a concurrent batch stored the same timestamp first
+            db.session.rollback()
+            if attempt:
+                raise
+            continue
+        for message in published:
+            publish(journey_channel(journey_id), message)
+        return result
+    raise AssertionError("unreachable")
+
+
+def _stored_neighbours(
+    journey: Journey, times: list[datetime]
+) -> tuple[set[datetime], list[tuple[datetime, float, float]]]:
+    """Timestamps of ``times`` already stored, and the stored plausible fixes a batch spanning
+    ``times`` must be judged against (the one before it and any inside its range)."""
+    if journey.latest_fix_at is None or times[0] > journey.latest_fix_at:
+        # Appending after everything stored: no duplicates; the predecessor is the journey's
+        # last plausible position.
+        if journey.last_fix_at is None:
+            return set(), []
+        return set(), [(journey.last_fix_at, journey.last_lat, journey.last_lon)]  # type: ignore[list-item]
+    existing = set(
+        db.session.scalars(
+            select(LocationFix.recorded_at).where(
+                LocationFix.journey_id == journey.id, LocationFix.recorded_at.in_(times)
+            )
+        )
+    )
+    before = db.session.execute(
+        select(LocationFix.recorded_at, LocationFix.lat, LocationFix.lon)
+        .where(
+            LocationFix.journey_id == journey.id,
+            LocationFix.recorded_at < times[0],
+            LocationFix.jump.is_(False),
+        )
+        .order_by(LocationFix.recorded_at.desc())
+        .limit(1)
+    ).all()
+    inside = db.session.execute(
+        select(LocationFix.recorded_at, LocationFix.lat, LocationFix.lon).where(
+            LocationFix.journey_id == journey.id,
+            LocationFix.recorded_at > times[0],
+            LocationFix.recorded_at < times[-1],
+            LocationFix.jump.is_(False),
+        )
+    ).all()
+    return existing, [(r[0], r[1], r[2]) for r in [*before, *inside]]
+
+
+def _ingest_once(
+    journey_id: int,
+    fixes: list[dict[str, Any]],
+    source: str,
+    now: datetime,
+    owner_id: int,
+) -> tuple[dict[str, int], list[dict[str, Any]]]:
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Fixes are high-rate telemetry: losing the last few on a server crash is acceptable
+        # (the phone resends), waiting for the WAL flush on every one is not. Alerts and
+        # state changes keep the default durable commit.
+        db.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+    journey = db.session.scalar(select(Journey).where(Journey.id == journey_id).with_for_update())
+    if journey is None or journey.owner_id != owner_id:
+        db.session.rollback()
+        raise NotFound(f"no journey {journey_id}")
+    if journey.state != ACTIVE:
+        db.session.rollback()
+        raise Conflict("the journey has ended; fixes are no longer accepted")
+    batch: dict[datetime, dict[str, Any]] = {}
+    for fix in fixes:
+        batch.setdefault(fix["recorded_at"], fix)
+    times = sorted(batch)
+    existing, stored = _stored_neighbours(journey, times)
+    new_times = [t for t in times if t not in existing]
+    duplicates = len(fixes) - len(new_times)
+    if not new_times:
+        db.session.rollback()
+        return {"accepted": 0, "duplicates": duplicates, "jumps": 0}, []
+    timeline: list[tuple[datetime, float, float, bool]] = [
+        (t, la, lo, False) for t, la, lo in stored
+    ]
+    timeline += [(t, batch[t]["lat"], batch[t]["lon"], True) for t in new_times]
+    timeline.sort(key=lambda item: item[0])
+    max_speed = setting("MAX_PLAUSIBLE_SPEED_MPS")
+    rows, messages, jumps = [], [], 0
+    prev: tuple[datetime, float, float] | None = None
+    for ts, lat, lon, is_new in timeline:
+        jump = False
+        if prev is not None:
+            seconds = (ts - prev[0]).total_seconds()
+            metres = haversine_m(prev[1], prev[2], lat, lon)
+            jump = metres > 200 and metres / max(seconds, 0.001) > max_speed
+        if not jump:
+            prev = (ts, lat, lon)
+        if not is_new:
+            continue
+        fix = batch[ts]
+        jumps += jump
+        rows.append(
+            {
+                "journey_id": journey_id,
+                "recorded_at": ts,
+                "received_at": now,
+                "lat": lat,
+                "lon": lon,
+                "accuracy_m": fix.get("accuracy_m"),
+                "battery": fix.get("battery"),
+                "speed_mps": fix.get("speed_mps"),
+                "source": source,
+                "jump": jump,
+            }
+        )
+    db.session.execute(insert(LocationFix), rows)
+    if journey.latest_fix_at is None or rows[-1]["recorded_at"] > journey.latest_fix_at:
+        journey.latest_fix_at = rows[-1]["recorded_at"]
+    plausible = [r for r in rows if not r["jump"]]
+    if plausible:
+        newest = plausible[-1]
+        if journey.last_fix_at is None or newest["recorded_at"] > journey.last_fix_at:
+            journey.last_lat, journey.last_lon = newest["lat"], newest["lon"]
+            journey.last_fix_at = newest["recorded_at"]
+            journey.last_accuracy_m = newest["accuracy_m"]
+    batteries = [r for r in rows if r["battery"] is not None]
+    if batteries and (
+        journey.last_fix_at is None or batteries[-1]["recorded_at"] >= journey.last_fix_at
+    ):
+        journey.last_battery = batteries[-1]["battery"]
+    _move_anchor(journey, plausible)
+    _schedule(journey)
+    db.session.commit()
+    for row in rows:
+        messages.append(
+            {
+                "type": "fix",
+                "journey_id": journey_id,
+                "lat": row["lat"],
+                "lon": row["lon"],
+                "recorded_at": row["recorded_at"].isoformat(),
+                "accuracy_m": row["accuracy_m"],
+                "battery": row["battery"],
+                "jump": row["jump"],
+            }
+        )
+    return {"accepted": len(rows), "duplicates": duplicates, "jumps": jumps}, messages
+
+
+def _move_anchor(journey: Journey, rows: Iterable[dict[str, Any]]) -> None:
+    """Movement beyond the stationary radius resets the stationary clock."""
+    radius = setting("STATIONARY_RADIUS_M")
+    for row in rows:
+        if journey.anchor_at is not None and row["recorded_at"] <= journey.anchor_at:
+            continue
+        if (
+            journey.anchor_lat is None
+            or haversine_m(journey.anchor_lat, journey.anchor_lon, row["lat"], row["lon"]) > radius
+        ):
+            journey.anchor_lat, journey.anchor_lon = row["lat"], row["lon"]
+            journey.anchor_at = row["recorded_at"]
+            journey.stationary = False
+
+
+def _schedule(journey: Journey) -> None:
+    """Set the indexed due time of the next overdue or stationary check."""
+    due: list[datetime] = []
+    if journey.state == ACTIVE:
+        if not journey.overdue:
+            due.append(
+                journey.expected_arrival_at + timedelta(minutes=setting("OVERDUE_GRACE_MINUTES"))
+            )
+        if not journey.stationary and journey.anchor_at is not None:
+            due.append(journey.anchor_at + timedelta(minutes=setting("STATIONARY_MINUTES")))
+    journey.next_check_at = min(due) if due else None
+
+
+# --- state changes ------------------------------------------------------------------------
+
+
+def _watchers(journey: Journey) -> list[int]:
+    return sorted(active_contact_ids(journey.owner_id, journey.contact_user_ids))
+
+
+def _name(journey: Journey) -> str:
+    owner = db.session.get(User, journey.owner_id)
+    return (owner.display_name if owner else None) or "Your contact"
+
+
+def _position_data(journey: Journey) -> dict[str, str]:
+    data = {"journey_id": str(journey.id)}
+    if journey.last_lat is not None:
+        data.update(lat=f"{journey.last_lat:.6f}", lon=f"{journey.last_lon:.6f}")
+        data["fix_at"] = journey.last_fix_at.isoformat() if journey.last_fix_at else ""
+    if journey.last_battery is not None:
+        data["battery"] = f"{journey.last_battery:.0f}"
+    return data
+
+
+def _alert(
+    journey: Journey, kind: str, title: str, body: str, recipients: list[int] | None = None
+) -> None:
+    from backend.alerts import service as alerts
+
+    alerts.enqueue(
+        kind=kind,
+        recipients=_watchers(journey) if recipients is None else recipients,
+        title=title,
+        body=body,
+        data=_position_data(journey),
+        journey_id=journey.id,
+        subject_user_id=journey.owner_id,
+    )
+
+
+def _end(journey: Journey, state: str, now: datetime) -> None:
+    journey.state = state
+    journey.ended_at = now
+    journey.active_owner_id = None
+    journey.purge_fixes_at = now + timedelta(
+        hours=int(current_app.config.get("LOCATION_RETENTION_HOURS", 24))
+    )
+    _schedule(journey)
+
+
+def _owned_active(actor: User, journey_id: int) -> Journey:
+    journey = _get(journey_id, lock=True)
+    policy.require_owner(actor, journey)
+    if journey.state != ACTIVE:
+        db.session.rollback()
+        raise Conflict(f"the journey is already {journey.state}")
+    return journey
+
+
+def _publish_state(journey: Journey) -> None:
+    publish(journey_channel(journey.id), {"type": "state", "journey": journey_dict(journey)})
+
+
+def arrive(actor: User, journey_id: int, now: datetime | None = None) -> Journey:
+    """Arrived safely: the journey ends and contacts are told. Raises NotFound, Conflict."""
+    now = now or utcnow()
+    journey = _owned_active(actor, journey_id)
+    _end(journey, "arrived", now)
+    _alert(journey, "arrival", "Arrived safely", f"{_name(journey)} has arrived safely.")
+    db.session.commit()
+    _publish_state(journey)
+    return journey
+
+
+def cancel(actor: User, journey_id: int, now: datetime | None = None) -> Journey:
+    """Stop sharing without an arrival; raises NotFound, Conflict."""
+    now = now or utcnow()
+    journey = _owned_active(actor, journey_id)
+    _end(journey, "cancelled", now)
+    db.session.commit()
+    _publish_state(journey)
+    return journey
+
+
+def sos(actor: User, journey_id: int, now: datetime | None = None) -> Journey:
+    """Raise SOS: contacts get the last position and battery at once. Raises NotFound,
+    Conflict."""
+    journey = _owned_active(actor, journey_id)
+    journey.sos = True
+    where = ""
+    if journey.last_lat is not None:
+        where = f" Last seen at {journey.last_lat:.5f}, {journey.last_lon:.5f}"
+        if journey.last_battery is not None:
+            where += f", battery {journey.last_battery:.0f}%"
+        where += "."
+    _alert(journey, "sos", "SOS", f"{_name(journey)} pressed SOS.{where}")
+    db.session.commit()
+    _publish_state(journey)
+    return journey
+
+
+def remove_contact_from_journeys(owner_id: int, contact_user_id: int) -> list[int]:
+    """Take a contact off every active journey of ``owner_id`` (caller commits); returns the
+    ids of the journeys they were watching."""
+    ids = list(
+        db.session.scalars(
+            select(Journey.id)
+            .join(JourneyContact, JourneyContact.journey_id == Journey.id)
+            .where(
+                Journey.owner_id == owner_id,
+                Journey.state == ACTIVE,
+                JourneyContact.contact_user_id == contact_user_id,
+            )
+        )
+    )
+    if ids:
+        db.session.execute(
+            delete(JourneyContact).where(
+                JourneyContact.journey_id.in_(ids),
+                JourneyContact.contact_user_id == contact_user_id,
+            )
+        )
+        for journey in db.session.scalars(select(Journey).where(Journey.id.in_(ids))):
+            db.session.expire(journey, ["contacts"])
+    return ids
+
+
+def announce_access_removed(journey_ids: list[int], user_id: int) -> None:
+    """End ``user_id``'s open streams of these journeys, on every server process."""
+    for journey_id in journey_ids:
+        publish(journey_channel(journey_id), {"type": "access_revoked", "user_id": user_id})
+
+
+# --- the worker's sweeps ------------------------------------------------------------------
+
+
+def sweep_due(now: datetime | None = None, limit: int = 1000) -> int:
+    """Raise overdue and stationary alerts for journeys whose check is due (an index range
+    scan; ``FOR UPDATE SKIP LOCKED`` lets several workers share it). Returns journeys checked."""
+    from backend.contacts.models import Contact
+
+    now = now or utcnow()
+    journeys = list(
+        db.session.scalars(
+            select(Journey)
+            .where(Journey.next_check_at <= now, Journey.state == ACTIVE)
+            .order_by(Journey.next_check_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    if not journeys:
+        db.session.rollback()
+        return 0
+    ids = [j.id for j in journeys]
+    owners = {j.owner_id for j in journeys}
+    names = dict(
+        db.session.execute(select(User.id, User.display_name).where(User.id.in_(owners))).all()
+    )
+    chosen: dict[int, list[int]] = {}
+    for journey_id, contact_id in db.session.execute(
+        select(JourneyContact.journey_id, JourneyContact.contact_user_id)
+        .join(Journey, Journey.id == JourneyContact.journey_id)
+        .join(
+            Contact,
+            (Contact.owner_id == Journey.owner_id)
+            & (Contact.contact_user_id == JourneyContact.contact_user_id),
+        )
+        .where(JourneyContact.journey_id.in_(ids), Contact.status == "active")
+    ):
+        chosen.setdefault(journey_id, []).append(contact_id)
+    grace = timedelta(minutes=setting("OVERDUE_GRACE_MINUTES"))
+    still = timedelta(minutes=setting("STATIONARY_MINUTES"))
+    changed = []
+    for journey in journeys:
+        name = names.get(journey.owner_id) or "Your contact"
+        watchers = sorted(chosen.get(journey.id, []))
+        if not journey.overdue and now >= journey.expected_arrival_at + grace:
+            journey.overdue = True
+            _alert(
+                journey,
+                "overdue",
+                "Not arrived yet",
+                f"{name} was expected by "
+                f"{journey.expected_arrival_at.strftime('%H:%M')} UTC and has not arrived.",
+                watchers,
+            )
+            changed.append(journey)
+        if (
+            not journey.stationary
+            and journey.anchor_at is not None
+            and now >= journey.anchor_at + still
+        ):
+            journey.stationary = True
+            _alert(
+                journey,
+                "stationary",
+                "Not moving",
+                f"{name} has not moved for {int(still.total_seconds() // 60)} minutes.",
+                watchers,
+            )
+            changed.append(journey)
+        _schedule(journey)
+    messages = [
+        (j.id, {"type": "state", "journey": _state_dict(j, names.get(j.owner_id), chosen)})
+        for j in dict.fromkeys(changed)
+    ]
+    db.session.commit()
+    for journey_id, message in messages:
+        publish(journey_channel(journey_id), message)
+    return len(journeys)
+
+
+def _state_dict(
+    journey: Journey, owner_name: str | None, chosen: dict[int, list[int]]
+) -> dict[str, Any]:
+    """``journey_dict`` without its per-journey queries (for the sweep's batch)."""
+    last = None
+    if journey.last_lat is not None and journey.last_fix_at is not None:
+        last = {
+            "lat": journey.last_lat,
+            "lon": journey.last_lon,
+            "recorded_at": journey.last_fix_at,
+            "accuracy_m": journey.last_accuracy_m,
+            "battery": journey.last_battery,
+        }
+    return {
+        "id": journey.id,
+        "owner_id": journey.owner_id,
+        "owner_name": owner_name,
+        "state": journey.state,
+        "overdue": journey.overdue,
+        "sos": journey.sos,
+        "stationary": journey.stationary,
+        "destination": {
+            "lat": journey.dest_lat,
+            "lon": journey.dest_lon,
+            "label": journey.destination_label,
+            "postcode": journey.destination_postcode,
+            "venue_id": journey.destination_venue_id,
+        },
+        "started_at": journey.started_at,
+        "expected_arrival_at": journey.expected_arrival_at,
+        "ended_at": journey.ended_at,
+        "last_fix": last,
+        "contact_ids": sorted(chosen.get(journey.id, [])),
+    }
+
+
+def purge_expired_fixes(now: datetime | None = None, limit: int = 500) -> int:
+    """Delete the fixes (and last position) of journeys ended longer ago than the retention
+    period; returns the number of fixes deleted."""
+    now = now or utcnow()
+    ids = list(
+        db.session.scalars(
+            select(Journey.id)
+            .where(Journey.purge_fixes_at <= now)
+            .order_by(Journey.purge_fixes_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    if not ids:
+        db.session.rollback()
+        return 0
+    deleted = db.session.execute(delete(LocationFix).where(LocationFix.journey_id.in_(ids)))
+    db.session.execute(
+        update(Journey)
+        .where(Journey.id.in_(ids))
+        .values(
+            purge_fixes_at=None,
+            last_lat=None,
+            last_lon=None,
+            last_accuracy_m=None,
+            last_battery=None,
+            anchor_lat=None,
+            anchor_lon=None,
+        )
+    )
+    db.session.commit()
+    return int(deleted.rowcount or 0)
+
+
+# --- location clients (OwnTracks, Traccar) ------------------------------------------------
+
+
+def create_location_client(actor: User, label: str) -> tuple[LocationClient, str]:
+    """A per-device credential; returns it and its secret (shown once)."""
+    secret = secrets.token_urlsafe(CLIENT_SECRET_BYTES)
+    client = LocationClient(
+        user_id=actor.id,
+        username=f"sh-{secrets.token_hex(6)}",
+        secret_hash=hash_secret(secret),
+        label=label,
+    )
+    db.session.add(client)
+    db.session.commit()
+    return client, secret
+
+
+def list_location_clients(actor: User) -> list[LocationClient]:
+    return list(
+        db.session.scalars(
+            select(LocationClient)
+            .where(LocationClient.user_id == actor.id, LocationClient.revoked_at.is_(None))
+            .order_by(LocationClient.id)
+        )
+    )
+
+
+def revoke_location_client(actor: User, client_id: int) -> None:
+    """Stop accepting a device credential; raises NotFound."""
+    client = db.session.get(LocationClient, client_id)
+    if client is None or client.user_id != actor.id:
+        raise NotFound(f"no location client {client_id}")
+    client.revoked_at = client.revoked_at or utcnow()
+    db.session.commit()
+
+
+def authenticate_client(username: str | None, secret: str | None) -> User | None:
+    """The user behind a device credential (OwnTracks Basic auth, or a Traccar device id
+    equal to the secret when ``username`` is None), else None."""
+    if not secret or len(secret) > 200:
+        return None
+    client = db.session.scalar(
+        select(LocationClient).where(
+            LocationClient.secret_hash == hash_secret(secret),
+            LocationClient.revoked_at.is_(None),
+        )
+    )
+    if client is None or (username is not None and client.username != username):
+        return None
+    if client.user.disabled:
+        return None
+    return client.user
+
+
+def shared_with(user: User) -> list[tuple[Journey, User]]:
+    """Active journeys that ``user`` may watch right now, with their owners."""
+    rows = db.session.execute(
+        select(Journey, User)
+        .join(JourneyContact, JourneyContact.journey_id == Journey.id)
+        .join(User, User.id == Journey.owner_id)
+        .where(Journey.state == ACTIVE, JourneyContact.contact_user_id == user.id)
+        .order_by(Journey.id)
+    ).all()
+    allowed = []
+    for journey, owner in rows:
+        if policy.can_watch(user, journey):
+            allowed.append((journey, owner))
+    return allowed

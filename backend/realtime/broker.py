@@ -1,0 +1,241 @@
+"""Real-time fan-out: an in-process broker, or Redis pub/sub when ``REDIS_URL`` is set.
+
+Both deliver JSON messages on named channels (``journey:<id>``) to local subscriptions,
+each a bounded queue read by one stream. The Redis broker publishes to Redis and runs one
+listener thread per process (a pattern subscription on its key prefix) that feeds the
+local subscriptions, so a watcher on any process gets messages posted to any other."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import threading
+from datetime import datetime
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+QUEUE_SIZE = 1000
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def dumps(message: dict[str, Any]) -> str:
+    """Compact JSON with ISO 8601 timestamps."""
+    return json.dumps(message, separators=(",", ":"), default=_json_default)
+
+
+class Subscription:
+    """Messages for a set of channels, in arrival order; close it when done."""
+
+    def __init__(self, broker: LocalBroker, channels: tuple[str, ...]) -> None:
+        self.broker = broker
+        self.channels = channels
+        self._queue: queue.Queue[str] = queue.Queue(maxsize=QUEUE_SIZE)
+        self.closed = False
+
+    def put(self, raw: str) -> None:
+        try:
+            self._queue.put_nowait(raw)
+        except queue.Full:  # a stalled reader loses the oldest, never blocks publishers
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                pass
+            self._queue.put_nowait(raw)
+
+    def get(self, timeout: float | None = None) -> dict[str, Any] | None:
+        """The next message, or None after ``timeout`` seconds without one."""
+        try:
+            raw = self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return None
+        return json.loads(raw)
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.broker._unsubscribe(self)
+
+    def __enter__(self) -> Subscription:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class LocalBroker:
+    """Fan-out inside this process only (the embedded default)."""
+
+    kind = "in-process"
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._subs: dict[str, set[Subscription]] = {}
+
+    def publish(self, channel: str, message: dict[str, Any]) -> None:
+        """Send ``message`` to every subscriber of ``channel``."""
+        self._deliver(channel, dumps(message))
+
+    def _deliver(self, channel: str, raw: str) -> None:
+        with self._lock:
+            targets = list(self._subs.get(channel, ()))
+        for sub in targets:
+            sub.put(raw)
+
+    def subscribe(self, *channels: str) -> Subscription:
+        """A subscription to ``channels``, receiving from now on."""
+        sub = Subscription(self, channels)
+        with self._lock:
+            for channel in channels:
+                self._subs.setdefault(channel, set()).add(sub)
+        return sub
+
+    def _unsubscribe(self, sub: Subscription) -> None:
+        with self._lock:
+            for channel in sub.channels:
+                subs = self._subs.get(channel)
+                if subs is not None:
+                    subs.discard(sub)
+                    if not subs:
+                        del self._subs[channel]
+
+    def subscriber_count(self) -> int:
+        with self._lock:
+            return sum(len(s) for s in self._subs.values())
+
+    def close(self) -> None:
+        """Release connections and threads (nothing to release in-process)."""
+
+
+class RedisBroker(LocalBroker):
+    """Fan-out across processes and hosts through Redis pub/sub."""
+
+    kind = "redis"
+
+    def __init__(self, url: str, prefix: str = "safehaven:") -> None:
+        import redis
+
+        super().__init__()
+        self.prefix = prefix
+        self._redis = redis.Redis.from_url(url, socket_connect_timeout=2)
+        self._pubsub: Any = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._start_lock = threading.Lock()
+
+    def publish(self, channel: str, message: dict[str, Any]) -> None:
+        self._redis.publish(self.prefix + channel, dumps(message))
+
+    def subscribe(self, *channels: str) -> Subscription:
+        self._ensure_listener()
+        return super().subscribe(*channels)
+
+    def _ensure_listener(self) -> None:
+        with self._start_lock:
+            if self._thread is not None and self._thread.is_alive():
+                return
+            self._stop.clear()
+            self._ready.clear()
+            self._pubsub = self._redis.pubsub(ignore_subscribe_messages=False)
+            self._pubsub.psubscribe(self.prefix + "*")
+            self._thread = threading.Thread(
+                target=self._listen, name="safehaven-redis-broker", daemon=True
+            )
+            self._thread.start()
+        # The subscription is live once Redis confirms it: later publishes reach us.
+        self._ready.wait(timeout=5)
+
+    def _listen(self) -> None:
+        plen = len(self.prefix)
+        while not self._stop.is_set():
+            try:
+                message = self._pubsub.get_message(timeout=0.5)
+            except Exception:  # noqa: BLE001 - reconnect on any connection failure
+                if self._stop.is_set():
+                    break
+                log.warning("redis broker: connection lost, resubscribing", exc_info=True)
+                self._stop.wait(1.0)
+                try:
+                    self._pubsub.close()
+                    self._pubsub = self._redis.pubsub(ignore_subscribe_messages=False)
+                    self._pubsub.psubscribe(self.prefix + "*")
+                except Exception:  # noqa: BLE001, S112
+                    continue
+                continue
+            if message is None:
+                continue
+            if message["type"] == "psubscribe":
+                self._ready.set()
+                continue
+            if message["type"] != "pmessage":
+                continue
+            channel = message["channel"].decode()[plen:]
+            data = message["data"]
+            self._deliver(channel, data.decode() if isinstance(data, bytes) else data)
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=3)
+            self._thread = None
+        if self._pubsub is not None:
+            self._pubsub.close()
+            self._pubsub = None
+        self._redis.close()
+        self._redis.connection_pool.disconnect()
+
+
+_lock = threading.Lock()
+
+
+def get_broker(app: Any = None) -> LocalBroker:
+    """The app's broker (created on first use): Redis when ``REDIS_URL`` is set."""
+    if app is None:
+        from flask import current_app
+
+        app = current_app._get_current_object()
+    broker = app.extensions.get("safehaven_broker")
+    if broker is None:
+        with _lock:
+            broker = app.extensions.get("safehaven_broker")
+            if broker is None:
+                url = app.config.get("REDIS_URL")
+                if url:
+                    # Pub/sub channels are global across Redis databases: the prefix keeps
+                    # deployments (and test runs) sharing one Redis apart.
+                    prefix = app.config.get("SAFEHAVEN_REDIS_PREFIX") or os.environ.get(
+                        "SAFEHAVEN_REDIS_PREFIX", "safehaven:"
+                    )
+                    broker = RedisBroker(url, prefix=prefix)
+                else:
+                    broker = LocalBroker()
+                app.extensions["safehaven_broker"] = broker
+    return broker
+
+
+def close_broker(app: Any) -> None:
+    """Close the app's broker, if it has one."""
+    broker = app.extensions.pop("safehaven_broker", None)
+    if broker is not None:
+        broker.close()
+
+
+def journey_channel(journey_id: int) -> str:
+    return f"journey:{journey_id}"
+
+
+def publish(channel: str, message: dict[str, Any]) -> None:
+    """Publish on the current app's broker; a broker outage is logged, never raised (the
+    database already holds the truth and the stream resyncs on reconnect)."""
+    try:
+        get_broker().publish(channel, message)
+    except Exception:  # noqa: BLE001
+        log.warning("real-time publish failed on %s", channel, exc_info=True)

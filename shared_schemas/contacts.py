@@ -1,0 +1,46 @@
+"""Trusted contacts as the API shows them: invitations, both directions, views."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields
+
+
+class InvitationCreatedSchema(Schema):
+    """A new invitation: the code and link are shown once, only here."""
+
+    id = fields.Integer(required=True)
+    code = fields.String(required=True)
+    link = fields.String(required=True)
+    expires_at = fields.DateTime(required=True)
+
+
+class PersonSchema(Schema):
+    id = fields.Integer(required=True)
+    display_name = fields.String(allow_none=True)
+
+
+class ContactSchema(Schema):
+    """One consented link: ``owner`` trusts ``contact``."""
+
+    id = fields.Integer(required=True)
+    owner = fields.Nested(PersonSchema, required=True)
+    contact = fields.Nested(PersonSchema, required=True, attribute="contact_user")
+    status = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+    revoked_at = fields.DateTime(allow_none=True)
+
+
+class ContactListSchema(Schema):
+    """``trusted``: people I trust (they may watch me); ``trusted_by``: people who trust me."""
+
+    trusted = fields.List(fields.Nested(ContactSchema), required=True)
+    trusted_by = fields.List(fields.Nested(ContactSchema), required=True)
+
+
+class LocationViewSchema(Schema):
+    """Someone looked at my location."""
+
+    viewer = fields.Nested(PersonSchema, allow_none=True)
+    via = fields.String(required=True)
+    journey_id = fields.Integer(allow_none=True)
+    viewed_at = fields.DateTime(required=True)

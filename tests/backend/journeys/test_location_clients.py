@@ -1,0 +1,386 @@
+"""Third-party location apps: OwnTracks HTTP mode and Traccar Client (OsmAnd protocol), with
+payloads shaped like the ones those apps really send."""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from backend.extensions import db
+from backend.journeys.models import LocationFix
+from tests.support.journeys import befriend, start_journey
+
+
+def basic(username: str, secret: str) -> dict[str, str]:
+    raw = base64.b64encode(f"{username}:{secret}".encode()).decode()
+    return {"Authorization": f"Basic {raw}"}
+
+
+@pytest.fixture
+def device(client, resident):  # type: ignore[no-untyped-def]
+    response = client.post(
+        "/api/v1/location-clients", json={"label": "Alice's Pixel"}, headers=resident.headers
+    )
+    assert response.status_code == 201
+    body = response.get_json()
+    assert len(body["secret"]) >= 32  # 192 random bits
+    return body
+
+
+@pytest.fixture
+def journey(client, resident, other_resident):  # type: ignore[no-untyped-def]
+    client.patch("/api/v1/me", json={"display_name": "Alice Ashton"}, headers=resident.headers)
+    befriend(client, resident, other_resident)
+    return start_journey(client, resident, [other_resident])
+
+
+def fixes_of(journey_id: int) -> list[LocationFix]:
+    return list(
+        db.session.scalars(
+            select(LocationFix)
+            .where(LocationFix.journey_id == journey_id)
+            .order_by(LocationFix.recorded_at)
+        )
+    )
+
+
+def owntracks_location(tst: int, **overrides):  # type: ignore[no-untyped-def]
+    """An OwnTracks Android 2.4 location message, extra keys included."""
+    return {
+        "_type": "location",
+        "BSSID": "aa:bb:cc:dd:ee:ff",
+        "SSID": "HomeWiFi",
+        "acc": 13,
+        "alt": 52,
+        "batt": 85,
+        "bs": 1,
+        "conn": "w",
+        "created_at": tst + 1,
+        "lat": 53.54251,
+        "lon": -2.64049,
+        "m": 1,
+        "t": "u",
+        "tid": "al",
+        "topic": "owntracks/alice/pixel",
+        "tst": tst,
+        "vac": 3,
+        "vel": 5,
+        "qos": 1,
+        "retained": False,
+        "source": "fused",
+        **overrides,
+    }
+
+
+def test_owntracks_location_feeds_the_active_journey_and_replies_with_an_array(
+    client, journey, device
+):
+    tst = int(datetime.now(UTC).timestamp()) - 30
+    response = client.post(
+        "/owntracks",
+        json=owntracks_location(tst),
+        headers={
+            **basic(device["username"], device["secret"]),
+            "X-Limit-U": "alice",
+            "X-Limit-D": "pixel",
+        },
+    )
+    assert response.status_code == 200
+    assert response.get_json() == []  # nobody shares a journey with alice
+    (row,) = fixes_of(journey["id"])
+    assert (row.lat, row.lon, row.accuracy_m, row.battery, row.source) == (
+        53.54251,
+        -2.64049,
+        13,
+        85,
+        "owntracks",
+    )
+    assert row.recorded_at == datetime.fromtimestamp(tst, UTC)
+    assert row.speed_mps == pytest.approx(5 / 3.6)
+
+
+def test_owntracks_number_strings_and_transitions_are_accepted(client, journey, device):
+    tst = int(datetime.now(UTC).timestamp()) - 60
+    auth = basic(device["username"], device["secret"])
+    stringy = owntracks_location(tst, lat="53.54260", lon="-2.64040", acc="9", batt="71", vel="0")
+    assert client.post("/owntracks", json=stringy, headers=auth).status_code == 200
+    transition = {
+        "_type": "transition",
+        "wtst": tst - 3600,
+        "lat": 53.54280,
+        "lon": -2.64020,
+        "tst": tst + 20,
+        "acc": 10,
+        "tid": "al",
+        "event": "leave",
+        "desc": "Home",
+        "t": "c",
+        "rid": "f1e2d3",
+    }
+    assert client.post("/owntracks", json=transition, headers=auth).status_code == 200
+    assert [(f.lat, f.battery) for f in fixes_of(journey["id"])] == [(53.5426, 71), (53.5428, None)]
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        {"_type": "lwt", "tst": 1700000000},
+        {
+            "_type": "waypoint",
+            "desc": "Home",
+            "lat": 53.5,
+            "lon": -2.6,
+            "rad": 50,
+            "tst": 1700000000,
+        },
+        {"_type": "status", "android": {"hib": 1}},
+        {"_type": "card", "name": "Alice", "tid": "al"},
+    ],
+)
+def test_other_owntracks_messages_are_acknowledged_with_an_array(client, journey, device, message):
+    response = client.post(
+        "/owntracks", json=message, headers=basic(device["username"], device["secret"])
+    )
+    assert response.status_code == 200 and response.get_json() == []
+    assert fixes_of(journey["id"]) == []
+
+
+def test_owntracks_reply_carries_contacts_sharing_with_me(
+    client, resident, other_resident, journey
+):
+    now = datetime.now(UTC)
+    client.post(
+        f"/api/v1/journeys/{journey['id']}/locations",
+        json={
+            "fixes": [
+                {
+                    "lat": 53.5431,
+                    "lon": -2.6399,
+                    "recorded_at": (now - timedelta(seconds=20)).isoformat(),
+                    "accuracy_m": 6.4,
+                    "battery": 47,
+                }
+            ]
+        },
+        headers=resident.headers,
+    )
+    bob_device = client.post(
+        "/api/v1/location-clients", json={}, headers=other_resident.headers
+    ).get_json()
+    reply = client.post(
+        "/owntracks",
+        json=owntracks_location(int(now.timestamp()) - 5, tid="bo"),
+        headers=basic(bob_device["username"], bob_device["secret"]),
+    )
+    topic = f"owntracks/safehaven/{resident.id}"
+    assert reply.get_json() == [
+        {"_type": "card", "name": "Alice Ashton", "tid": "AA", "topic": topic},
+        {
+            "_type": "location",
+            "lat": 53.5431,
+            "lon": -2.6399,
+            "tst": int((now - timedelta(seconds=20)).timestamp()),
+            "tid": "AA",
+            "topic": topic,
+            "acc": 6,
+            "batt": 47,
+        },
+    ]
+    views = client.get("/api/v1/contacts/views", headers=resident.headers).get_json()
+    assert [(v["via"], v["viewer"]["id"]) for v in views] == [("owntracks", other_resident.id)]
+
+
+def test_owntracks_without_an_active_journey_still_replies(client, device):
+    tst = int(datetime.now(UTC).timestamp())
+    response = client.post(
+        "/owntracks",
+        json=owntracks_location(tst),
+        headers=basic(device["username"], device["secret"]),
+    )
+    assert response.status_code == 200 and response.get_json() == []
+
+
+@pytest.mark.parametrize("how", ["none", "wrong-secret", "wrong-user", "bearer", "garbage"])
+def test_owntracks_refuses_bad_credentials(client, device, how):
+    headers = {
+        "none": {},
+        "wrong-secret": basic(device["username"], "x" * 32),
+        "wrong-user": basic("sh-000000000000", device["secret"]),
+        "bearer": {"Authorization": "Bearer abc"},
+        "garbage": {"Authorization": "Basic %%%"},
+    }[how]
+    response = client.post("/owntracks", json=owntracks_location(1700000000), headers=headers)
+    assert response.status_code == 401
+    assert response.get_json()["code"] == 401
+
+
+def test_a_revoked_credential_stops_working(client, resident, device):
+    assert (
+        client.delete(
+            f"/api/v1/location-clients/{device['id']}", headers=resident.headers
+        ).status_code
+        == 204
+    )
+    response = client.post(
+        "/owntracks",
+        json=owntracks_location(1700000000),
+        headers=basic(device["username"], device["secret"]),
+    )
+    assert response.status_code == 401
+    assert client.get("/api/v1/location-clients", headers=resident.headers).get_json() == []
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"lat": "north"}, "lat"),
+        ({"lon": 200}, "lon"),
+        ({"tst": "soon"}, "tst"),
+        ({"lat": None}, "lat"),
+    ],
+)
+def test_owntracks_bad_values_are_acknowledged_not_stored_and_named(
+    client, device, journey, payload, field
+):
+    """OwnTracks resends anything not answered with a 2xx array: a message that can never be
+    stored is acknowledged with the array, and the header names the field."""
+    body = {**owntracks_location(int(datetime.now(UTC).timestamp())), **payload}
+    response = client.post(
+        "/owntracks", json=body, headers=basic(device["username"], device["secret"])
+    )
+    assert response.status_code == 200 and response.get_json() == []
+    assert response.headers["X-SafeHaven-Rejected"].startswith(f"{field}:")
+    assert fixes_of(journey["id"]) == []
+
+
+def test_owntracks_non_json_is_acknowledged_with_the_reason(client, device):
+    response = client.post(
+        "/owntracks", data="not json", headers=basic(device["username"], device["secret"])
+    )
+    assert response.status_code == 200 and response.get_json() == []
+    assert response.headers["X-SafeHaven-Rejected"].startswith("_type:")
+
+
+# --- Traccar Client (OsmAnd) ---------------------------------------------------------------
+
+
+def test_osmand_query_string_with_speed_in_knots(client, journey, device):
+    ts = int(datetime.now(UTC).timestamp()) - 40
+    response = client.get(
+        f"/osmand?id={device['secret']}&timestamp={ts}&lat=53.54252&lon=-2.64048"
+        "&speed=2.5&bearing=41.3&altitude=51.0&accuracy=8.0&batt=66.0&charge=false"
+    )
+    assert response.status_code == 200
+    (row,) = fixes_of(journey["id"])
+    assert (row.lat, row.lon, row.accuracy_m, row.battery, row.source) == (
+        53.54252,
+        -2.64048,
+        8,
+        66,
+        "traccar",
+    )
+    assert row.speed_mps == pytest.approx(2.5 * 0.514444)
+    assert row.recorded_at == datetime.fromtimestamp(ts, UTC)
+
+
+def test_osmand_form_post_with_millisecond_timestamp(client, journey, device):
+    ms = int(datetime.now(UTC).timestamp() * 1000) - 20_000
+    response = client.post(
+        "/osmand",
+        data={
+            "id": device["secret"],
+            "timestamp": str(ms),
+            "lat": "53.5426",
+            "lon": "-2.6404",
+            "speed": "0.0",
+        },
+    )
+    assert response.status_code == 200
+    (row,) = fixes_of(journey["id"])
+    assert row.recorded_at == datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def test_osmand_iso_timestamp(client, journey, device):
+    at = (datetime.now(UTC) - timedelta(seconds=15)).replace(microsecond=0)
+    response = client.post(
+        f"/osmand?id={device['secret']}&lat=53.5427&lon=-2.6403&timestamp={at.strftime('%Y-%m-%dT%H:%M:%SZ')}"
+    )
+    assert response.status_code == 200
+    assert fixes_of(journey["id"])[0].recorded_at == at
+
+
+def test_traccar_client_json_body(client, journey, device):
+    at = (datetime.now(UTC) - timedelta(seconds=10)).replace(microsecond=0)
+    body = {
+        "location": {
+            "timestamp": at.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+            "coords": {
+                "latitude": 53.5429,
+                "longitude": -2.6401,
+                "accuracy": 4.9,
+                "speed": 1.4,
+                "heading": 88.0,
+                "altitude": 49.7,
+            },
+            "is_moving": True,
+            "odometer": 1234.5,
+            "event": "motionchange",
+            "battery": {"level": 0.62, "is_charging": False},
+            "activity": {"type": "walking"},
+            "extras": {},
+        },
+        "device_id": device["secret"],
+    }
+    response = client.post("/osmand", json=body)
+    assert response.status_code == 200
+    (row,) = fixes_of(journey["id"])
+    assert (row.lat, row.lon, row.accuracy_m, row.battery, row.speed_mps) == (
+        53.5429,
+        -2.6401,
+        4.9,
+        62,
+        1.4,
+    )
+    assert row.recorded_at == at
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "field"),
+    [
+        ("lat=53.5&lon=-2.6&timestamp=1700000000", 422, "id"),
+        ("id=unknown-device&lat=53.5&lon=-2.6&timestamp=1700000000", 401, None),
+        ("id={secret}&lat=abc&lon=-2.6&timestamp=1700000000", 422, "lat"),
+        ("id={secret}&lat=53.5&lon=-2.6&timestamp=never", 422, "timestamp"),
+        ("id={secret}&lat=53.5&lon=-2.6", 422, "timestamp"),
+        ("id={secret}&lat=53.5&lon=-2.6&timestamp=1700000000&speed=fast", 422, "speed"),
+    ],
+)
+def test_osmand_bad_requests(client, journey, device, query, status, field):
+    response = client.get("/osmand?" + query.format(secret=device["secret"]))
+    assert response.status_code == status
+    if field:
+        assert field in response.get_json()["errors"]
+
+
+def test_owntracks_fix_reaches_a_watcher_stream(client, resident, other_resident, journey, device):
+    from tests.support.journeys import SSEReader
+
+    stream = client.get(
+        f"/api/v1/journeys/{journey['id']}/stream", headers=other_resident.headers, buffered=False
+    )
+    events = SSEReader(stream.response)
+    try:
+        events.next_event()
+        tst = int(datetime.now(UTC).timestamp()) - 3
+        client.post(
+            "/owntracks",
+            json=owntracks_location(tst),
+            headers=basic(device["username"], device["secret"]),
+        )
+        kind, data = events.next_event()
+        assert (kind, data["lat"], data["battery"]) == ("fix", 53.54251, 85)
+    finally:
+        stream.close()

@@ -1,0 +1,194 @@
+"""Location fixes: batches, dedupe by client timestamp, order, jumps, retention."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from backend.extensions import db
+from backend.journeys.models import Journey, LocationFix
+from tests.support.journeys import befriend, fix, start_journey
+
+
+@pytest.fixture
+def journey(client, resident, other_resident):  # type: ignore[no-untyped-def]
+    befriend(client, resident, other_resident)
+    return start_journey(client, resident, [other_resident])
+
+
+def stored(journey_id: int) -> list[LocationFix]:
+    return list(
+        db.session.scalars(
+            select(LocationFix)
+            .where(LocationFix.journey_id == journey_id)
+            .order_by(LocationFix.recorded_at)
+        )
+    )
+
+
+def post(client, person, journey_id, fixes):  # type: ignore[no-untyped-def]
+    return client.post(
+        f"/api/v1/journeys/{journey_id}/locations", json={"fixes": fixes}, headers=person.headers
+    )
+
+
+def test_a_batch_is_stored_in_time_order_with_accuracy_and_battery(client, resident, journey):
+    t0 = datetime.now(UTC) - timedelta(minutes=3)
+    fixes = [
+        fix(53.5430, -2.6400, t0 + timedelta(seconds=20), accuracy_m=8, battery=77),
+        fix(53.5425, -2.6405, t0, accuracy_m=12.5, battery=78),
+        fix(53.5428, -2.6402, t0 + timedelta(seconds=10), accuracy_m=9, battery=78),
+    ]
+    response = post(client, resident, journey["id"], fixes)
+    assert response.status_code == 200
+    assert response.get_json() == {"accepted": 3, "duplicates": 0, "jumps": 0}
+    rows = stored(journey["id"])
+    assert [r.lat for r in rows] == [53.5425, 53.5428, 53.5430]
+    assert [(r.accuracy_m, r.battery) for r in rows] == [(12.5, 78), (9, 78), (8, 77)]
+    last = client.get(f"/api/v1/journeys/{journey['id']}", headers=resident.headers).get_json()
+    assert last["last_fix"]["lat"] == 53.5430 and last["last_fix"]["battery"] == 77
+
+
+def test_duplicates_by_timestamp_are_ignored_across_and_within_batches(client, resident, journey):
+    t0 = datetime.now(UTC) - timedelta(minutes=2)
+    first = [fix(53.5425, -2.6405, t0), fix(53.5427, -2.6404, t0 + timedelta(seconds=5))]
+    assert post(client, resident, journey["id"], first).get_json()["accepted"] == 2
+    replay = [
+        fix(53.5425, -2.6405, t0),
+        fix(53.5429, -2.6403, t0 + timedelta(seconds=10)),
+        fix(53.5429, -2.6403, t0 + timedelta(seconds=10)),
+    ]
+    assert post(client, resident, journey["id"], replay).get_json() == {
+        "accepted": 1,
+        "duplicates": 2,
+        "jumps": 0,
+    }
+    assert len(stored(journey["id"])) == 3
+
+
+def test_a_late_offline_batch_fills_in_without_moving_the_last_position(client, resident, journey):
+    t0 = datetime.now(UTC) - timedelta(minutes=5)
+    post(client, resident, journey["id"], [fix(53.5450, -2.6390, t0 + timedelta(minutes=4))])
+    late = [fix(53.5430 + i * 0.0002, -2.6400, t0 + timedelta(seconds=30 * i)) for i in range(4)]
+    assert post(client, resident, journey["id"], late).get_json()["accepted"] == 4
+    rows = stored(journey["id"])
+    assert [r.recorded_at for r in rows] == sorted(r.recorded_at for r in rows)
+    assert db.session.get(Journey, journey["id"]).last_lat == 53.5450
+
+
+def test_an_impossible_jump_is_flagged_not_dropped(client, resident, journey):
+    t0 = datetime.now(UTC) - timedelta(minutes=2)
+    fixes = [
+        fix(53.5425, -2.6405, t0),
+        fix(51.5074, -0.1278, t0 + timedelta(seconds=10)),  # London, 10 s later
+        fix(53.5427, -2.6404, t0 + timedelta(seconds=20)),
+    ]
+    assert post(client, resident, journey["id"], fixes).get_json() == {
+        "accepted": 3,
+        "duplicates": 0,
+        "jumps": 1,
+    }
+    assert [r.jump for r in stored(journey["id"])] == [False, True, False]
+
+
+def test_a_jump_is_judged_against_fixes_already_stored(client, resident, journey):
+    t0 = datetime.now(UTC) - timedelta(minutes=2)
+    post(client, resident, journey["id"], [fix(53.5425, -2.6405, t0)])
+    response = post(client, resident, journey["id"], [fix(53.6, -2.6, t0 + timedelta(seconds=5))])
+    assert response.get_json()["jumps"] == 1
+
+
+@pytest.mark.parametrize(
+    ("bad", "field"),
+    [
+        ({"lat": 95}, "lat"),
+        ({"lon": "east"}, "lon"),
+        ({"battery": 140}, "battery"),
+        ({"accuracy_m": -1}, "accuracy_m"),
+        ({"recorded_at": "yesterday"}, "recorded_at"),
+        ({"recorded_at": "2026-03-01T20:00:00"}, "recorded_at"),
+    ],
+)
+def test_bad_fixes_are_422_naming_the_field(client, resident, journey, bad, field):
+    one = {**fix(53.5425, -2.6405, datetime.now(UTC)), **bad}
+    response = post(client, resident, journey["id"], [one])
+    assert response.status_code == 422
+    assert field in str(response.get_json()["errors"])
+
+
+def test_fixes_from_the_future_are_refused(client, resident, journey):
+    response = post(
+        client, resident, journey["id"], [fix(53.5, -2.6, datetime.now(UTC) + timedelta(hours=2))]
+    )
+    assert response.status_code == 422
+    assert "fixes.0.recorded_at" in response.get_json()["errors"]
+
+
+def test_empty_and_oversized_batches_are_422(client, resident, journey):
+    assert post(client, resident, journey["id"], []).status_code == 422
+    t0 = datetime.now(UTC) - timedelta(hours=1)
+    many = [fix(53.5, -2.6, t0 + timedelta(seconds=i)) for i in range(501)]
+    assert post(client, resident, journey["id"], many).status_code == 422
+
+
+def test_fixes_after_the_journey_ended_are_409(client, resident, journey):
+    client.post(f"/api/v1/journeys/{journey['id']}/arrived", headers=resident.headers)
+    response = post(client, resident, journey["id"], [fix(53.5, -2.6, datetime.now(UTC))])
+    assert response.status_code == 409
+
+
+def test_only_the_owner_posts_fixes(client, other_resident, journey):
+    response = post(client, other_resident, journey["id"], [fix(53.5, -2.6, datetime.now(UTC))])
+    assert response.status_code == 404
+
+
+def test_fixes_are_deleted_by_the_worker_after_the_retention_period(app, client, resident, journey):
+    from backend.alerts.worker import run_once
+
+    t0 = datetime.now(UTC) - timedelta(minutes=2)
+    post(
+        client,
+        resident,
+        journey["id"],
+        [fix(53.5425, -2.6405, t0), fix(53.5426, -2.6405, t0 + timedelta(seconds=9))],
+    )
+    other = start_journey(client, *_second_resident(client))
+    client.post(f"/api/v1/journeys/{journey['id']}/arrived", headers=resident.headers)
+    ended = db.session.get(Journey, journey["id"]).ended_at
+    assert run_once(app, now=ended + timedelta(hours=23, minutes=59))["purged_fixes"] == 0
+    assert len(stored(journey["id"])) == 2
+    summary = run_once(app, now=ended + timedelta(hours=24))
+    assert summary["purged_fixes"] == 2
+    db.session.expire_all()
+    assert stored(journey["id"]) == []
+    row = db.session.get(Journey, journey["id"])
+    assert (row.last_lat, row.last_lon, row.purge_fixes_at) == (None, None, None)
+    assert db.session.get(Journey, other["id"]).state == "active"
+
+
+def _second_resident(client):  # type: ignore[no-untyped-def]
+    from backend.auth.service import ensure_user, mint_dev_token
+    from tests.conftest import Person
+    from tests.support.apps import TEST_SECRET
+
+    user = ensure_user("resident-zoe", "resident")
+    return (
+        Person(user.id, "resident-zoe", "resident", mint_dev_token(TEST_SECRET, "resident-zoe")),
+    )
+
+
+def test_the_retention_period_is_configurable(app, client, resident, journey, monkeypatch):
+    from backend.alerts.worker import run_once
+    from backend.config import Settings
+
+    assert (
+        Settings.from_env({"SAFEHAVEN_LOCATION_RETENTION_HOURS": "2"}).location_retention_hours == 2
+    )
+    monkeypatch.setitem(app.config, "LOCATION_RETENTION_HOURS", 2)
+    post(client, resident, journey["id"], [fix(53.5425, -2.6405, datetime.now(UTC))])
+    client.post(f"/api/v1/journeys/{journey['id']}/cancel", headers=resident.headers)
+    ended = db.session.get(Journey, journey["id"]).ended_at
+    assert run_once(app, now=ended + timedelta(hours=1, minutes=59))["purged_fixes"] == 0
+    assert run_once(app, now=ended + timedelta(hours=2))["purged_fixes"] == 1

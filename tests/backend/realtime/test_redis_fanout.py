@@ -1,0 +1,94 @@
+"""Two real server processes sharing Redis: a watcher connected to one receives a fix posted
+to the other, and a revocation on one ends the stream on the other."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import requests
+
+from backend.realtime.broker import RedisBroker
+from tests.support.apps import TEST_SECRET
+from tests.support.journeys import PARK, SSEReader, fix, iso
+from tests.support.servers import gunicorn
+
+pytestmark = [pytest.mark.redis, pytest.mark.slow]
+
+
+def test_the_redis_broker_delivers_across_broker_instances(redis_url):
+    prefix = f"test-{uuid.uuid4().hex[:8]}:"
+    one, two = RedisBroker(redis_url, prefix), RedisBroker(redis_url, prefix)
+    try:
+        with one.subscribe("journey:1") as sub, one.subscribe("journey:2") as other:
+            two.publish("journey:1", {"type": "fix", "lat": 1.5})
+            assert sub.get(timeout=5) == {"type": "fix", "lat": 1.5}
+            assert other.get(timeout=0.2) is None
+    finally:
+        one.close()
+        two.close()
+
+
+def test_a_fix_posted_to_one_process_reaches_a_watcher_on_the_other(
+    app, database_url, redis_url, resident, other_resident
+):
+    env = {
+        "SAFEHAVEN_ENV": "testing",
+        "SAFEHAVEN_AUTH": "dev",
+        "SECRET_KEY": TEST_SECRET,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "SAFEHAVEN_RATELIMIT": "false",
+        "SAFEHAVEN_REDIS_PREFIX": f"test-{uuid.uuid4().hex[:8]}:",
+    }
+    alice, bob = resident.headers, other_resident.headers
+    with gunicorn(env) as server_a, gunicorn(env) as server_b, requests.Session() as http:
+        code = http.post(f"{server_b}/api/v1/contacts/invitations", headers=alice).json()["code"]
+        link = http.post(f"{server_a}/api/v1/contacts/invitations/{code}/accept", headers=bob)
+        assert link.status_code == 201
+        started = http.post(
+            f"{server_b}/api/v1/journeys",
+            json={
+                "destination": {"lat": PARK[0], "lon": PARK[1]},
+                "expected_arrival_at": iso(datetime.now(UTC) + timedelta(minutes=25)),
+                "contact_ids": [other_resident.id],
+            },
+            headers=alice,
+        )
+        assert started.status_code == 201, started.text
+        journey_id = started.json()["id"]
+        with requests.get(
+            f"{server_a}/api/v1/journeys/{journey_id}/stream", headers=bob, stream=True, timeout=10
+        ) as stream:
+            assert stream.status_code == 200
+            events = SSEReader(stream.iter_content(chunk_size=None))
+            assert events.next_event()[0] == "state"
+            at = datetime.now(UTC) - timedelta(seconds=1)
+            posted = http.post(
+                f"{server_b}/api/v1/journeys/{journey_id}/locations",
+                json={"fixes": [fix(53.5433, -2.6399, at, battery=52)]},
+                headers=alice,
+            )
+            assert posted.json()["accepted"] == 1
+            kind, data = events.next_event()
+            assert kind == "fix"
+            assert (data["journey_id"], data["lat"], data["battery"]) == (journey_id, 53.5433, 52)
+            # alice revokes bob on server B: his stream on server A ends at once
+            http.delete(f"{server_b}/api/v1/contacts/{link.json()['id']}", headers=alice)
+            kind, data = events.next_event()
+            assert (kind, data["user_id"]) == ("access_revoked", other_resident.id)
+            assert events.ended()
+
+
+def test_the_channel_prefix_comes_from_the_environment(database_url, redis_url, monkeypatch):
+    from backend.realtime.broker import close_broker, get_broker
+    from tests.support.apps import make_test_app
+
+    monkeypatch.setenv("SAFEHAVEN_REDIS_PREFIX", "deploy-a:")
+    app = make_test_app(database_url, REDIS_URL=redis_url)
+    try:
+        broker = get_broker(app)
+        assert isinstance(broker, RedisBroker) and broker.prefix == "deploy-a:"
+    finally:
+        close_broker(app)

@@ -1,0 +1,122 @@
+"""The live stream: snapshot, fixes and alerts as server-sent events; revocation and the
+end of the journey close it at once (in-process broker)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from backend.realtime.broker import LocalBroker, get_broker
+from tests.support.journeys import SSEReader, befriend, fix, start_journey
+
+
+@pytest.fixture
+def shared(client, resident, other_resident):  # type: ignore[no-untyped-def]
+    link_id = befriend(client, resident, other_resident)
+    journey = start_journey(client, resident, [other_resident], watch_link=True)
+    return journey, link_id
+
+
+def open_stream(client, journey_id, person):  # type: ignore[no-untyped-def]
+    response = client.get(
+        f"/api/v1/journeys/{journey_id}/stream", headers=person.headers, buffered=False
+    )
+    assert response.status_code == 200
+    assert response.mimetype == "text/event-stream"
+    return response, SSEReader(response.response)
+
+
+def test_a_watcher_gets_the_snapshot_then_each_fix(client, resident, other_resident, shared):
+    journey, _ = shared
+    response, events = open_stream(client, journey["id"], other_resident)
+    try:
+        kind, first = events.next_event()
+        assert kind == "state" and first["journey"]["id"] == journey["id"]
+        t = datetime.now(UTC) - timedelta(seconds=2)
+        client.post(
+            f"/api/v1/journeys/{journey['id']}/locations",
+            json={"fixes": [fix(53.5430, -2.6401, t, battery=64, accuracy_m=5)]},
+            headers=resident.headers,
+        )
+        kind, data = events.next_event()
+        assert kind == "fix"
+        assert (data["lat"], data["lon"], data["battery"], data["jump"]) == (
+            53.5430,
+            -2.6401,
+            64,
+            False,
+        )
+        assert data["recorded_at"] == t.isoformat()
+    finally:
+        response.close()
+    assert isinstance(get_broker(), LocalBroker) and get_broker().subscriber_count() == 0
+
+
+def test_revoking_the_contact_ends_their_stream_at_once(client, resident, other_resident, shared):
+    journey, link_id = shared
+    response, events = open_stream(client, journey["id"], other_resident)
+    owner_response, owner_events = open_stream(client, journey["id"], resident)
+    try:
+        events.next_event()
+        owner_events.next_event()
+        client.delete(f"/api/v1/contacts/{link_id}", headers=resident.headers)
+        kind, data = events.next_event()
+        assert (kind, data["user_id"]) == ("access_revoked", other_resident.id)
+        assert events.ended()
+        # the owner's own stream carries on
+        client.post(
+            f"/api/v1/journeys/{journey['id']}/locations",
+            json={"fixes": [fix(53.5431, -2.6401, datetime.now(UTC))]},
+            headers=resident.headers,
+        )
+        assert owner_events.next_event()[0] == "access_revoked"
+        assert owner_events.next_event()[0] == "fix"
+    finally:
+        response.close()
+        owner_response.close()
+    again = client.get(f"/api/v1/journeys/{journey['id']}/stream", headers=other_resident.headers)
+    assert again.status_code == 404
+    again.close()
+
+
+def test_arrival_sends_the_final_state_and_alert_then_ends(
+    app, client, resident, other_resident, shared
+):
+    from backend.alerts.worker import run_once
+
+    journey, _ = shared
+    response, events = open_stream(client, journey["id"], other_resident)
+    try:
+        events.next_event()
+        client.post(f"/api/v1/journeys/{journey['id']}/sos", headers=resident.headers)
+        kind, data = events.next_event()
+        assert kind == "state" and data["journey"]["sos"] is True
+        run_once(app)  # no FCM configured: the alert still reaches the stream
+        kind, data = events.next_event()
+        assert (kind, data["kind"], data["title"]) == ("alert", "sos", "SOS")
+        client.post(f"/api/v1/journeys/{journey['id']}/arrived", headers=resident.headers)
+        kind, data = events.next_event()
+        assert kind == "state" and data["journey"]["state"] == "arrived"
+        assert events.ended()
+    finally:
+        response.close()
+
+
+def test_the_watch_link_stream_hides_contact_ids_and_ends_on_revocation(client, resident, shared):
+    journey, _ = shared
+    token = journey["watch_url"].rsplit("/", 1)[1]
+    response = client.get(f"/watch/{token}/events", buffered=False)
+    events = SSEReader(response.response)
+    try:
+        kind, data = events.next_event()
+        assert kind == "state" and "contact_ids" not in data["journey"]
+        assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+        client.delete(
+            f"/api/v1/journeys/{journey['id']}/watch-links/{journey['watch_link_id']}",
+            headers=resident.headers,
+        )
+        assert events.next_event()[0] == "link_revoked"
+        assert events.ended()
+    finally:
+        response.close()

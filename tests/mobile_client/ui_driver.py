@@ -97,6 +97,8 @@ class Driver:
         # A ScreenManager ignores touches while a transition runs.
         yield Until(lambda: not self.app.root.transition.is_active, 3, "the screen transition")
         yield Frames(3)  # a widget added this frame is laid out on the next ones
+        if widget.get_root_window() is None:
+            raise Abort(f"{getattr(widget, 'text', widget)!r} is no longer on screen")
         self._visible(widget)
         yield Frames(3)
         x, y = widget.to_window(*widget.center)

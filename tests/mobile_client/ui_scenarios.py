@@ -283,10 +283,13 @@ def watcher(d: Driver) -> Iterator[Any]:
     yield from d.tap(d.screen("home").ids.nav_watching)
     yield Until(lambda: app.root.current == "watching", 3, "watching screen")
 
+    pending: list[Any] = []
+
     def poll() -> bool:
-        if not core.state.shared_with_me:
-            core.submit(core.load_shared_with_me)
-        return bool(core.state.shared_with_me)
+        # One request at a time: a queue of refreshes would keep rebuilding the list.
+        if not core.state.shared_with_me and (not pending or pending[-1].done()):
+            pending.append(core.submit(core.load_shared_with_me))
+        return bool(core.state.shared_with_me) and pending[-1].done()
 
     yield Until(poll, 40, "A's journey shared with B")
 
@@ -295,7 +298,8 @@ def watcher(d: Driver) -> Iterator[Any]:
         return d.find(shared, lambda w: str(getattr(w, "text", "")).startswith("Watch "))
 
     yield Until(watch_button, 10, "the Watch button")
-    watch = watch_button()
+    yield 0.5
+    watch = watch_button()  # found again: the list may have been redrawn meanwhile
     yield from d.tap(watch)
     yield Until(lambda: len(core.state.watch_track) >= 2, 40, "A's position moving")
     d.check(

@@ -75,6 +75,9 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(health_bp)
     app.register_blueprint(docs_bp)
+    from backend.portal.routes import bp as portal_bp  # server-rendered pages under /portal
+
+    app.register_blueprint(portal_bp)
     for domain in API_DOMAINS:
         module = importlib.import_module(f"backend.{domain}.routes")
         app.extensions["safehaven_api"].register_blueprint(module.blp)

@@ -43,6 +43,7 @@ class Settings:
     secret_key: str = DEFAULT_SECRET
     firebase_project_id: str | None = None
     firebase_emulator_host: str | None = None
+    firebase_web_api_key: str | None = None
     debug: bool = False
     max_content_length: int = 1 * 1024 * 1024
     location_retention_hours: int = 24
@@ -76,6 +77,7 @@ class Settings:
             secret_key=env.get("SECRET_KEY") or DEFAULT_SECRET,
             firebase_project_id=env.get("FIREBASE_PROJECT_ID") or None,
             firebase_emulator_host=env.get("FIREBASE_AUTH_EMULATOR_HOST") or None,
+            firebase_web_api_key=env.get("FIREBASE_WEB_API_KEY") or None,
             debug=_bool(env.get("FLASK_DEBUG")) or _bool(env.get("SAFEHAVEN_DEBUG")),
             max_content_length=_int(env, "SAFEHAVEN_MAX_CONTENT_LENGTH", 1 * 1024 * 1024),
             location_retention_hours=_int(env, "SAFEHAVEN_LOCATION_RETENTION_HOURS", 24),
@@ -128,6 +130,7 @@ class Settings:
             "REDIS_URL": self.redis_url,
             "SAFEHAVEN_AUTH": self.auth_mode,
             "FIREBASE_PROJECT_ID": self.firebase_project_id,
+            "FIREBASE_WEB_API_KEY": self.firebase_web_api_key,
             "LOCATION_RETENTION_HOURS": self.location_retention_hours,
             "RATELIMIT_ENABLED": self.ratelimit_enabled,
             "RATELIMIT_STORAGE_URI": self.redis_url or "memory://",

@@ -8,6 +8,7 @@ from backend.contacts.models import Contact, Invitation, LocationView
 from backend.db import Base
 from backend.journeys.models import Journey, JourneyContact, LocationClient, LocationFix, WatchLink
 from backend.open311.models import Open311Key
+from backend.portal.models import PortalSession
 from backend.reports.models import Report, ReportUpdate
 from backend.surveys import models as surveys_models  # noqa: F401 - survey tables
 from backend.venues.models import Venue, VenueChange, VenueStaff
@@ -25,6 +26,7 @@ __all__ = [
     "LocationView",
     "Open311Key",
     "OutboxAlert",
+    "PortalSession",
     "Postcode",
     "Report",
     "ReportUpdate",

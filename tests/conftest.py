@@ -130,6 +130,44 @@ def redis_url() -> str:
     return url
 
 
+def _forget_firebase_apps() -> None:
+    """firebase-admin caches its auth client (and the emulator address it read) per app."""
+    import firebase_admin
+
+    from backend.auth import service
+
+    with service._firebase_lock:
+        for fb_app in service._firebase_apps.values():
+            firebase_admin.delete_app(fb_app)
+        service._firebase_apps.clear()
+
+
+@pytest.fixture(scope="session")
+def firebase_emulator(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """One real Firebase Auth emulator for the session (npm firebase-tools), with
+    ``FIREBASE_AUTH_EMULATOR_HOST`` pointing at it. Skipped locally without the CLI;
+    a failure when ``CI=true``."""
+    from tests.support.firebase_emulator import AuthEmulator
+
+    emu = AuthEmulator(tmp_path_factory.mktemp("firebase"))
+    try:
+        emu.start()
+    except FileNotFoundError as exc:
+        if databases.IN_CI:
+            pytest.fail(f"CI=true and the Firebase Auth emulator is unavailable: {exc}")
+        pytest.skip(str(exc))
+    previous = os.environ.get("FIREBASE_AUTH_EMULATOR_HOST")
+    os.environ["FIREBASE_AUTH_EMULATOR_HOST"] = emu.host
+    _forget_firebase_apps()
+    yield emu
+    _forget_firebase_apps()
+    emu.stop()
+    if previous is None:
+        os.environ.pop("FIREBASE_AUTH_EMULATOR_HOST", None)
+    else:
+        os.environ["FIREBASE_AUTH_EMULATOR_HOST"] = previous
+
+
 @pytest.fixture
 def client(app):  # type: ignore[no-untyped-def]
     return app.test_client()

@@ -5,37 +5,23 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import time
 
 import pytest
 from firebase_admin import auth as fb_auth
 
 from backend.auth.service import firebase_app
-from tests.support import databases
 from tests.support.apps import make_test_app
-from tests.support.firebase_emulator import PROJECT_ID, AuthEmulator
+from tests.support.firebase_emulator import PROJECT_ID
 
 pytestmark = pytest.mark.firebase
 
 
 @pytest.fixture(scope="module")
-def emulator(tmp_path_factory):
-    emu = AuthEmulator(tmp_path_factory.mktemp("firebase"))
-    try:
-        emu.start()
-    except FileNotFoundError as exc:
-        if databases.IN_CI:
-            pytest.fail(f"CI=true and the Firebase Auth emulator is unavailable: {exc}")
-        pytest.skip(str(exc))
-    previous = os.environ.get("FIREBASE_AUTH_EMULATOR_HOST")
-    os.environ["FIREBASE_AUTH_EMULATOR_HOST"] = emu.host
-    yield emu
-    emu.stop()
-    if previous is None:
-        os.environ.pop("FIREBASE_AUTH_EMULATOR_HOST", None)
-    else:
-        os.environ["FIREBASE_AUTH_EMULATOR_HOST"] = previous
+def emulator(firebase_emulator):  # type: ignore[no-untyped-def]
+    """The session's Auth emulator (tests/conftest.py), emptied for this module."""
+    firebase_emulator.reset()
+    return firebase_emulator
 
 
 @pytest.fixture

@@ -1,0 +1,218 @@
+"""Portal pages for safe places: venue staff register and maintain their venues; admins
+verify them, work the re-check list and watch night-time coverage by ward."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import g, redirect, render_template, request, url_for
+
+from backend.db import utcnow
+from backend.errors import Conflict, ValidationError
+from backend.portal import service
+from backend.portal.routes import bp
+from shared_schemas.venues import ACTIONS, CATEGORIES, SCHEMES, STATUSES
+
+SCHEME_LABELS = {
+    "umay_safe_place": "UMay safe place",
+    "ask_for_angela": "Ask for Angela",
+    "safe_places": "Safe Places",
+    "safe_haven": "Safe Haven",
+}
+
+
+def _form_page(template_form, venue=None, status: int = 200):  # type: ignore[no-untyped-def]
+    values = template_form.values
+    lat, lon = values.get("lat"), values.get("lon")
+    marker = None
+    ward_map = service.ward_map()
+    if isinstance(lat, float) and isinstance(lon, float):
+        marker = ward_map.project(lat, lon)
+    preview = (
+        service.hours_preview(str(values.get("opening_hours") or ""), utcnow())
+        if values.get("opening_hours")
+        else None
+    )
+    return (
+        render_template(
+            "portal/venue_form.html",
+            form=values,
+            errors=template_form.errors,
+            venue=venue,
+            categories=CATEGORIES,
+            schemes=SCHEMES,
+            scheme_labels=SCHEME_LABELS,
+            ward_map=ward_map,
+            marker=marker,
+            preview=preview,
+        ),
+        status,
+    )
+
+
+@bp.get("/venues")
+def venues():  # type: ignore[no-untyped-def]
+    """Venue staff: their venues. Admins: every venue, filtered."""
+    status = request.args.get("status") or None
+    if status and status not in STATUSES:
+        raise ValidationError("Unknown status.", errors={"status": [", ".join(STATUSES)]})
+    rows = service.list_venues(
+        g.portal_user,
+        utcnow(),
+        status=status,
+        ward=request.args.get("ward") or None,
+        query=request.args.get("q") or None,
+    )
+    from backend.areas.service import list_wards
+
+    return render_template(
+        "portal/venues.html",
+        rows=rows,
+        statuses=STATUSES,
+        wards=list_wards(),
+        status=status or "",
+        ward=request.args.get("ward", ""),
+        q=request.args.get("q", ""),
+    )
+
+
+@bp.get("/venues/new")
+def venue_new():  # type: ignore[no-untyped-def]
+    """The registration form."""
+    return _form_page(service.VenueForm({"schemes": [], "category": "pub_or_bar"}, {}))
+
+
+@bp.post("/venues/new")
+def venue_create():  # type: ignore[no-untyped-def]
+    """Register a venue (pending until the partnership verifies it); "Find on map" only
+    places the postcode on the map."""
+    locate = request.form.get("action") == "locate"
+    form = service.read_venue_form(request.form, locate=locate)
+    if locate:
+        return _form_page(form, status=422 if form.errors else 200)
+    try:
+        venue = service.save_venue(g.portal_user, form)
+    except (ValidationError, Conflict) as exc:
+        form.errors.update(exc.errors or {"name": [exc.message]})
+        return _form_page(form, status=exc.http_status)
+    return redirect(url_for("portal.venue", venue_id=venue.id, saved="registered"), code=303)
+
+
+@bp.get("/venues/<int:venue_id>")
+def venue(venue_id: int):  # type: ignore[no-untyped-def]
+    """One venue: its details, verification state, next check, availability and history."""
+    now = utcnow()
+    found = service.venue_for_page(g.portal_user, venue_id)
+    ward_map = service.ward_map()
+    return render_template(
+        "portal/venue.html",
+        row=service.venue_row(found, now),
+        history=service.venue_history(g.portal_user, venue_id),
+        ward_map=ward_map,
+        marker=ward_map.project(found.lat, found.lon),
+        scheme_labels=SCHEME_LABELS,
+        actions=ACTIONS,
+        errors={},
+    )
+
+
+@bp.get("/venues/<int:venue_id>/edit")
+def venue_edit(venue_id: int):  # type: ignore[no-untyped-def]
+    """The edit form, filled in."""
+    found = service.venue_for_page(g.portal_user, venue_id)
+    values = {
+        name: getattr(found, name)
+        for name in (
+            "name",
+            "category",
+            "address",
+            "postcode",
+            "phone",
+            "opening_hours",
+            "accessibility",
+            "lat",
+            "lon",
+            "staff_trained_until",
+        )
+    }
+    values["schemes"] = list(found.schemes or [])
+    return _form_page(service.VenueForm(values, {}), venue=found)
+
+
+@bp.post("/venues/<int:venue_id>/edit")
+def venue_update(venue_id: int):  # type: ignore[no-untyped-def]
+    """Save changes to a venue (its own staff or an admin)."""
+    found = service.venue_for_page(g.portal_user, venue_id)
+    locate = request.form.get("action") == "locate"
+    form = service.read_venue_form(request.form, locate=locate)
+    if locate:
+        return _form_page(form, venue=found, status=422 if form.errors else 200)
+    try:
+        service.save_venue(g.portal_user, form, venue_id)
+    except (ValidationError, Conflict) as exc:
+        form.errors.update(exc.errors or {"name": [exc.message]})
+        return _form_page(form, venue=found, status=exc.http_status)
+    return redirect(url_for("portal.venue", venue_id=venue_id, saved="updated"), code=303)
+
+
+@bp.post("/venues/<int:venue_id>/unavailable")
+def venue_unavailable(venue_id: int):  # type: ignore[no-untyped-def]
+    """Temporarily unavailable until a time (blank "until" makes it available again)."""
+    clear = request.form.get("action") == "clear"
+    service.set_unavailable(
+        g.portal_user,
+        venue_id,
+        "" if clear else request.form.get("until", ""),
+        request.form.get("reason", ""),
+        utcnow(),
+    )
+    saved = "available" if clear else "unavailable"
+    return redirect(url_for("portal.venue", venue_id=venue_id, saved=saved), code=303)
+
+
+@bp.post("/venues/<int:venue_id>/verification")
+def venue_verify(venue_id: int):  # type: ignore[no-untyped-def]
+    """Admins: approve, reject or suspend, with a note."""
+    action = request.form.get("action", "")
+    service.verify_venue(
+        g.portal_user,
+        venue_id,
+        action,
+        request.form.get("note", ""),
+        request.form.get("staff_trained_until", ""),
+        utcnow(),
+    )
+    target = request.form.get("back") == "queue"
+    if target:
+        return redirect(url_for("portal.verification", done=action), code=303)
+    return redirect(url_for("portal.venue", venue_id=venue_id, saved=action), code=303)
+
+
+@bp.get("/verification")
+def verification():  # type: ignore[no-untyped-def]
+    """Admins: the verification queue and the venues due for re-check."""
+    queue = service.verification_queue(g.portal_user, utcnow())
+    return render_template("portal/verification.html", queue=queue)
+
+
+@bp.get("/coverage")
+def coverage():  # type: ignore[no-untyped-def]
+    """Admins: wards with no verified safe place open late on Friday and Saturday nights."""
+    raw = request.args.get("week_of", "")
+    try:
+        start = date.fromisoformat(raw) if raw else utcnow().astimezone(service.LONDON).date()
+    except ValueError as exc:
+        raise ValidationError(
+            "Use the date picker.", errors={"week_of": ["not a date (YYYY-MM-DD)"]}
+        ) from exc
+    moment = request.args.get("moment") or "sat_0200"
+    keys = [key for key, *_rest in service.NIGHT_MOMENTS]
+    if moment not in keys:
+        raise ValidationError("Unknown time.", errors={"moment": [", ".join(keys)]})
+    result = service.night_coverage(g.portal_user, start)
+    return render_template(
+        "portal/coverage.html",
+        result=result,
+        moment=moment,
+        ward_map=service.ward_map(),
+    )

@@ -1,0 +1,909 @@
+"""Portal logic: server-side sessions, CSRF tokens, the dev sign-in list, the ward map and the
+plain-English opening-hours preview. Services take the actor, own the commit, raise typed errors."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import math
+import secrets
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, or_, select
+
+from backend.areas.models import Ward
+from backend.auth.models import User
+from backend.db import utcnow
+from backend.errors import Forbidden, Unauthorized
+from backend.extensions import db
+from backend.portal import policy
+from backend.portal.models import PortalSession
+from shared_schemas.enums import Role
+
+LONDON = ZoneInfo("Europe/London")
+SESSION_LIFETIME = timedelta(hours=8)
+SESSION_IDLE = timedelta(hours=1)
+SEEN_RESOLUTION = timedelta(minutes=1)
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(user: User, now: datetime | None = None) -> str:
+    """A new session for ``user`` (venue staff or admin); returns the cookie token.
+    Raises Forbidden for residents and disabled accounts."""
+    policy.require_portal_user(user)
+    now = now or utcnow()
+    token = secrets.token_urlsafe(32)
+    db.session.add(
+        PortalSession(
+            token_hash=_hash(token),
+            user_id=user.id,
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + SESSION_LIFETIME,
+        )
+    )
+    # Sweep this user's expired sessions so the table does not grow without bound.
+    db.session.execute(
+        delete(PortalSession).where(
+            PortalSession.user_id == user.id, PortalSession.expires_at < now
+        )
+    )
+    db.session.commit()
+    return token
+
+
+def user_for_session(token: str | None, now: datetime | None = None) -> User | None:
+    """The user of a live session token, or None (unknown, expired or idle too long)."""
+    if not token or len(token) > 200:
+        return None
+    now = now or utcnow()
+    row = db.session.get(PortalSession, _hash(token))
+    if row is None:
+        return None
+    if row.expires_at <= now or now - row.last_seen_at > SESSION_IDLE:
+        db.session.delete(row)
+        db.session.commit()
+        return None
+    if now - row.last_seen_at > SEEN_RESOLUTION:
+        row.last_seen_at = now
+        db.session.commit()
+    return db.session.get(User, row.user_id)
+
+
+def end_session(token: str | None) -> None:
+    """Sign a browser out (its row is deleted; the cookie becomes worthless)."""
+    if token:
+        db.session.execute(delete(PortalSession).where(PortalSession.token_hash == _hash(token)))
+        db.session.commit()
+
+
+def end_all_sessions(user_id: int) -> None:
+    """Sign ``user_id`` out of every browser (after their role is removed)."""
+    db.session.execute(delete(PortalSession).where(PortalSession.user_id == user_id))
+    db.session.commit()
+
+
+def csrf_token(secret: str, binding: str) -> str:
+    """The form token for a session (or a pre-sign-in nonce): an HMAC, so the server keeps
+    nothing extra and a token from one browser is useless in another."""
+    return hmac.new(secret.encode(), f"portal-csrf|{binding}".encode(), hashlib.sha256).hexdigest()
+
+
+def csrf_matches(secret: str, binding: str | None, sent: str | None) -> bool:
+    """Whether ``sent`` is the form token of ``binding`` (constant-time)."""
+    if not binding or not sent:
+        return False
+    return hmac.compare_digest(csrf_token(secret, binding), sent)
+
+
+def dev_sign_in_users(demo_uids: list[str]) -> list[User]:
+    """Who the development sign-in page lists: the demo users and every staff or admin."""
+    stmt = (
+        select(User)
+        .where(
+            or_(
+                User.uid.in_(demo_uids),
+                User.role.in_([Role.VENUE_STAFF.value, Role.ADMIN.value]),
+            ),
+            User.disabled.is_(False),
+        )
+        .order_by(User.role, User.uid)
+    )
+    return list(db.session.scalars(stmt))
+
+
+def sign_in_dev(uid: str) -> User:
+    """The user a development sign-in names; raises Unauthorized for an unknown uid."""
+    user = db.session.scalar(select(User).where(User.uid == uid))
+    if user is None:
+        raise Unauthorized("No such demo user.")
+    return user
+
+
+def list_users_for_admin(
+    actor: User, role: str | None = None, query: str | None = None, limit: int = 200
+) -> list[User]:
+    """Users for the admin users page, optionally one role or matching uid/email/name."""
+    policy.require_admin(actor)
+    stmt = select(User).order_by(User.role.desc(), User.uid).limit(limit)
+    if role:
+        stmt = stmt.where(User.role == role)
+    if query:
+        like = f"%{query.strip()[:80]}%"
+        stmt = stmt.where(
+            or_(User.uid.ilike(like), User.email.ilike(like), User.display_name.ilike(like))
+        )
+    return list(db.session.scalars(stmt))
+
+
+def change_role(actor: User, user_id: int, role: str, *, mode: str, project_id: str | None) -> User:
+    """Grant or remove venue_staff/admin via the auth service; someone who loses portal
+    access is signed out of the portal at once. Raises Forbidden, NotFound, ValidationError."""
+    from backend.auth.service import grant_role
+
+    user = grant_role(actor, user_id, role, mode=mode, project_id=project_id)
+    if user.role not in policy.PORTAL_ROLES:
+        end_all_sessions(user.id)
+    return user
+
+
+# --- the ward map -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WardShape:
+    code: str
+    name: str
+    path: str
+    label_x: float
+    label_y: float
+
+
+@dataclass(frozen=True)
+class WardMap:
+    """Ward outlines projected to an SVG canvas (no tiles, works offline and without JS)."""
+
+    width: int
+    height: int
+    min_lon: float
+    max_lat: float
+    scale_x: float
+    scale_y: float
+    wards: tuple[WardShape, ...]
+
+    @property
+    def view_box(self) -> str:
+        return f"0 0 {self.width} {self.height}"
+
+    def project(self, lat: float, lon: float) -> tuple[float, float]:
+        """SVG x, y for a WGS84 point."""
+        return (
+            round((lon - self.min_lon) * self.scale_x, 1),
+            round((self.max_lat - lat) * self.scale_y, 1),
+        )
+
+    def bounds(self) -> dict[str, float]:
+        """The lon/lat window, for the map script to project points the same way."""
+        return {
+            "min_lon": self.min_lon,
+            "max_lat": self.max_lat,
+            "scale_x": self.scale_x,
+            "scale_y": self.scale_y,
+        }
+
+
+_map_lock = threading.Lock()
+_maps: dict[str, WardMap] = {}
+
+
+def ward_map(width: int = 640) -> WardMap:
+    """The borough's wards as SVG paths (cached per database)."""
+    key = f"{db.engine.url}|{width}"
+    cached = _maps.get(key)
+    if cached is not None:
+        return cached
+    with _map_lock:
+        from shapely.geometry import shape
+
+        wards = list(db.session.scalars(select(Ward).order_by(Ward.name)))
+        if not wards:
+            return WardMap(width, width, 0.0, 0.0, 1.0, 1.0, ())
+        min_lon = min(w.min_lon for w in wards)
+        max_lon = max(w.max_lon for w in wards)
+        min_lat = min(w.min_lat for w in wards)
+        max_lat = max(w.max_lat for w in wards)
+        # Equirectangular with the longitude squeezed by cos(latitude): true shape at this size.
+        kx = math.cos(math.radians((min_lat + max_lat) / 2))
+        scale_x = width / ((max_lon - min_lon) * kx) * kx
+        scale_y = width / ((max_lon - min_lon) * kx)
+        height = int(math.ceil((max_lat - min_lat) * scale_y))
+        shapes = []
+        for w in wards:
+            geom = shape(json.loads(w.geometry)).simplify(0.0003, preserve_topology=True)
+            polys = list(geom.geoms) if geom.geom_type == "MultiPolygon" else [geom]
+            parts = []
+            for poly in polys:
+                ring = poly.exterior.coords
+                pts = [
+                    f"{(x - min_lon) * scale_x:.1f},{(max_lat - y) * scale_y:.1f}" for x, y in ring
+                ]
+                parts.append("M" + "L".join(pts) + "Z")
+            shapes.append(
+                WardShape(
+                    code=w.code,
+                    name=w.name,
+                    path="".join(parts),
+                    label_x=round((w.centroid_lon - min_lon) * scale_x, 1),
+                    label_y=round((max_lat - w.centroid_lat) * scale_y, 1),
+                )
+            )
+        built = WardMap(width, height, min_lon, max_lat, scale_x, scale_y, tuple(shapes))
+        _maps[key] = built
+        return built
+
+
+# --- opening hours --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HoursPreview:
+    valid: bool
+    summary: str
+    error: str | None = None
+    normalized: str | None = None
+
+
+def _when(change: datetime, now: datetime) -> str:
+    local = change.astimezone(LONDON)
+    here = now.astimezone(LONDON)
+    clock = local.strftime("%H:%M")
+    if local.date() == here.date():
+        return clock
+    if local.date() == (here + timedelta(days=1)).date():
+        # Past midnight reads as the same night: "closes 02:00", not "closes tomorrow 02:00".
+        return clock if local.hour < 6 else f"tomorrow {clock}"
+    if local - here < timedelta(days=7):
+        return f"{local.strftime('%a')} {clock}"
+    return local.strftime("%a %d %b %H:%M")
+
+
+def hours_preview(value: str, at: datetime) -> HoursPreview:
+    """Check an OSM ``opening_hours`` string and say in plain English whether the place is
+    open at ``at`` (Europe/London, UK bank holidays): "Open now - closes 02:00"."""
+    import opening_hours
+
+    text = (value or "").strip()
+    if not text:
+        return HoursPreview(False, "Enter the opening hours.", "required")
+    if len(text) > 255:
+        return HoursPreview(False, "Too long (255 characters at most).", "too long")
+    try:
+        oh = opening_hours.OpeningHours(text, timezone=LONDON, country="GB")
+    except (opening_hours.ParserError, SyntaxError, ValueError) as exc:
+        first = str(exc).strip().splitlines()
+        where = next((line.strip() for line in first if "-->" in line), "")
+        return HoursPreview(
+            False,
+            "Not valid opening hours. Example: Mo-Th 11:00-23:00; Fr-Sa 11:00-02:00",
+            f"cannot read this {where}".strip(),
+        )
+    local = at.astimezone(LONDON)
+    is_open = oh.is_open(local)
+    change = oh.next_change(local)
+    if is_open:
+        summary = (
+            "Open now - always open"
+            if change is None
+            else f"Open now - closes {_when(change, local)}"
+        )
+    else:
+        summary = (
+            "Closed now - no opening times"
+            if change is None
+            else f"Closed now - opens {_when(change, local)}"
+        )
+    return HoursPreview(True, summary, None, str(oh.normalize()))
+
+
+def require_portal(user: User | None) -> User:
+    """The signed-in portal user; raises Unauthorized (not signed in) or Forbidden."""
+    if user is None:
+        raise Unauthorized("Sign in to use the portal.")
+    if user.disabled:
+        raise Forbidden("This account is disabled.")
+    policy.require_portal_user(user)
+    return user
+
+
+# --- venues ---------------------------------------------------------------------------------
+
+RECHECK_SOON = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class VenueRow:
+    """A venue as the portal lists it: the row plus what staff most need to know."""
+
+    venue: object
+    ward_name: str
+    hours: HoursPreview
+    next_check: datetime | None
+    check_overdue: bool
+    unavailable: bool
+
+
+def next_check_due(venue, now: datetime) -> datetime | None:  # type: ignore[no-untyped-def]
+    """When a verified venue's next check falls due: a year after its last check, or when its
+    staff training lapses, whichever is first (None while not verified)."""
+    from backend.venues.service import RECHECK_AFTER
+
+    if venue.status != "verified":
+        return None
+    candidates = [venue.last_checked_at + RECHECK_AFTER if venue.last_checked_at else now]
+    if venue.staff_trained_until is not None:
+        candidates.append(
+            datetime.combine(venue.staff_trained_until, datetime.min.time(), tzinfo=LONDON)
+        )
+    return min(candidates)
+
+
+def venue_row(venue, now: datetime, names: dict[str, str] | None = None) -> VenueRow:  # type: ignore[no-untyped-def]
+    """Decorate one venue for a page."""
+    from backend.venues.service import is_recheck_due
+
+    names = names if names is not None else _ward_names()
+    due = next_check_due(venue, now)
+    hours = (
+        hours_preview(venue.opening_hours, now)
+        if venue.opening_hours
+        else HoursPreview(False, "No opening hours given")
+    )
+    return VenueRow(
+        venue=venue,
+        ward_name=names.get(venue.ward_code or "", "outside the borough"),
+        hours=hours,
+        next_check=due,
+        check_overdue=is_recheck_due(venue, now),
+        unavailable=bool(venue.unavailable_until and venue.unavailable_until > now),
+    )
+
+
+def _ward_names() -> dict[str, str]:
+    return {code: name for code, name in db.session.execute(select(Ward.code, Ward.name))}
+
+
+def list_venues(
+    actor: User,
+    now: datetime,
+    *,
+    status: str | None = None,
+    ward: str | None = None,
+    query: str | None = None,
+    limit: int = 200,
+) -> list[VenueRow]:
+    """Venue staff: the venues they look after. Admins: every venue, filtered by status, ward
+    or name. Raises Forbidden for anyone else."""
+    from backend.venues.models import Venue, VenueStaff
+
+    policy.require_portal_user(actor)
+    stmt = select(Venue).order_by(Venue.name, Venue.id).limit(limit)
+    if actor.role != Role.ADMIN.value:
+        stmt = stmt.join(VenueStaff, VenueStaff.venue_id == Venue.id).where(
+            VenueStaff.user_id == actor.id
+        )
+    if status:
+        stmt = stmt.where(Venue.status == status)
+    if ward:
+        stmt = stmt.where(Venue.ward_code == ward)
+    if query:
+        stmt = stmt.where(Venue.name.ilike(f"%{query.strip()[:80]}%"))
+    names = _ward_names()
+    return [venue_row(v, now, names) for v in db.session.scalars(stmt)]
+
+
+def venue_for_page(actor: User, venue_id: int):  # type: ignore[no-untyped-def]
+    """A venue its staff member or an admin may manage; raises NotFound or Forbidden."""
+    from backend.venues import policy as venue_policy
+    from backend.venues.service import get_venue
+
+    venue = get_venue(venue_id)
+    venue_policy.require_can_edit(actor, venue)
+    return venue
+
+
+def venue_history(actor: User, venue_id: int) -> list:  # type: ignore[type-arg]
+    """The change log of a venue, newest first."""
+    from backend.venues.service import history
+
+    return list(reversed(history(actor, venue_id)))
+
+
+def verification_queue(actor: User, now: datetime) -> dict[str, list[VenueRow]]:
+    """Admins: venues waiting for a decision (pending, oldest first) and verified venues due
+    for re-check. Raises Forbidden."""
+    from backend.venues.models import Venue
+    from backend.venues.service import recheck_due
+
+    policy.require_admin(actor)
+    names = _ward_names()
+    pending = db.session.scalars(
+        select(Venue).where(Venue.status == "pending").order_by(Venue.created_at, Venue.id)
+    )
+    due = recheck_due(actor, at=now, page=1, per_page=200)["items"]
+    return {
+        "pending": [venue_row(v, now, names) for v in pending],
+        "recheck": [venue_row(getattr(item, "venue", item), now, names) for item in due],
+    }
+
+
+def _friday_of(day) -> datetime:  # type: ignore[no-untyped-def]
+    """The Friday on or after ``day`` (a date)."""
+    return day + timedelta(days=(4 - day.weekday()) % 7)
+
+
+NIGHT_MOMENTS = (
+    ("fri_2300", "Friday 23:00", 0, 23),
+    ("sat_0200", "Saturday 02:00 (Friday night)", 1, 2),
+    ("sat_2300", "Saturday 23:00", 1, 23),
+    ("sun_0200", "Sunday 02:00 (Saturday night)", 2, 2),
+)
+
+
+@dataclass(frozen=True)
+class WardCoverage:
+    code: str
+    name: str
+    open_counts: dict[str, int]
+
+    @property
+    def gaps(self) -> list[str]:
+        return [key for key, count in self.open_counts.items() if count == 0]
+
+
+def night_coverage(actor: User, friday) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """Admins: for each ward, how many verified, available safe places are open at 23:00 and
+    02:00 on the Friday and Saturday nights of the weekend starting ``friday`` (a date; moved
+    forward to a Friday). Raises Forbidden."""
+    from backend.venues import hours
+    from backend.venues.models import Venue
+
+    policy.require_admin(actor)
+    friday = _friday_of(friday)
+    moments = {
+        key: datetime(friday.year, friday.month, friday.day, hour, tzinfo=LONDON)
+        + timedelta(days=offset)
+        for key, _label, offset, hour in NIGHT_MOMENTS
+    }
+    wards = list(db.session.scalars(select(Ward).order_by(Ward.name)))
+    counts = {w.code: dict.fromkeys(moments, 0) for w in wards}
+    venues = db.session.scalars(select(Venue).where(Venue.status == "verified"))
+    for venue in venues:
+        if venue.ward_code not in counts:
+            continue
+        for key, at in moments.items():
+            if venue.unavailable_until is not None and venue.unavailable_until > at:
+                continue
+            if hours.is_open_at(venue.opening_hours, at):
+                counts[venue.ward_code][key] += 1
+    rows = [WardCoverage(w.code, w.name, counts[w.code]) for w in wards]
+    return {
+        "friday": friday,
+        "moments": [(key, label, moments[key]) for key, label, _o, _h in NIGHT_MOMENTS],
+        "wards": rows,
+        "gap_wards": [r for r in rows if r.gaps],
+    }
+
+
+@dataclass
+class VenueForm:
+    """What the venue form holds, as typed as the form allows, plus per-field problems."""
+
+    values: dict[str, object]
+    errors: dict[str, list[str]]
+
+
+def read_venue_form(form, *, locate: bool = False) -> VenueForm:  # type: ignore[no-untyped-def]
+    """Turn the posted venue form into service values; a postcode gives the location when no
+    point is set (or when ``locate`` asks for it). Problems are collected per field."""
+    from datetime import date
+
+    from backend.areas.service import lookup_postcode
+    from backend.errors import ValidationError as AppValidationError
+
+    values: dict[str, object] = {}
+    errors: dict[str, list[str]] = {}
+    for name in (
+        "name",
+        "category",
+        "address",
+        "postcode",
+        "phone",
+        "opening_hours",
+        "accessibility",
+    ):
+        values[name] = (form.get(name) or "").strip()
+    values["schemes"] = form.getlist("schemes")
+    for name in ("lat", "lon"):
+        raw = (form.get(name) or "").strip()
+        if not raw:
+            values[name] = None
+            continue
+        try:
+            number = float(raw)
+        except ValueError:
+            errors[name] = ["must be a number"]
+            values[name] = raw
+            continue
+        limit = 90 if name == "lat" else 180
+        if not math.isfinite(number) or abs(number) > limit:
+            errors[name] = [f"must be between -{limit} and {limit}"]
+        values[name] = number
+    trained = (form.get("staff_trained_until") or "").strip()
+    values["staff_trained_until"] = None
+    if trained:
+        try:
+            values["staff_trained_until"] = date.fromisoformat(trained)
+        except ValueError:
+            errors["staff_trained_until"] = ["use the date picker (YYYY-MM-DD)"]
+    if values["postcode"] and (locate or values["lat"] is None or values["lon"] is None):
+        try:
+            row = lookup_postcode(str(values["postcode"]))
+        except AppValidationError as exc:
+            errors.update(exc.errors)
+        else:
+            values.update(postcode=row.postcode, lat=row.lat, lon=row.lon)
+    if not locate:
+        if not values["name"]:
+            errors.setdefault("name", ["required"])
+        if values["lat"] is None or values["lon"] is None:
+            errors.setdefault("postcode", ["give a postcode (or a latitude and longitude)"])
+        if values["opening_hours"]:
+            check = hours_preview(str(values["opening_hours"]), utcnow())
+            if not check.valid:
+                errors["opening_hours"] = [check.error or "not valid opening hours"]
+    return VenueForm(values, errors)
+
+
+def save_venue(actor: User, form: VenueForm, venue_id: int | None = None):  # type: ignore[no-untyped-def]
+    """Register (``venue_id`` None) or update a venue through the venues service; raises
+    ValidationError with the form's own problems first."""
+    from backend.errors import ValidationError as AppValidationError
+    from backend.venues import service as venues
+
+    if form.errors:
+        raise AppValidationError("Please correct the highlighted fields.", errors=form.errors)
+    data = {k: (v if v != "" else None) for k, v in form.values.items()}
+    if venue_id is None:
+        return venues.create_venue(actor, data)
+    return venues.update_venue(actor, venue_id, data)
+
+
+def set_unavailable(actor: User, venue_id: int, until_local: str, reason: str, now: datetime):  # type: ignore[no-untyped-def]
+    """Mark a venue temporarily unavailable until a local (Europe/London) time, or clear it
+    when ``until_local`` is blank. Raises ValidationError naming ``until``."""
+    from backend.errors import field_error
+    from backend.venues import service as venues
+
+    until = None
+    if until_local.strip():
+        try:
+            until = datetime.fromisoformat(until_local.strip()).replace(tzinfo=LONDON)
+        except ValueError as exc:
+            raise field_error("until", "use the date and time picker") from exc
+    return venues.set_unavailable(actor, venue_id, until=until, reason=reason, now=now)
+
+
+def verify_venue(actor: User, venue_id: int, action: str, note: str, trained: str, now: datetime):  # type: ignore[no-untyped-def]
+    """Approve, reject or suspend with a note (admins); raises ValidationError, Conflict."""
+    from datetime import date
+
+    from backend.errors import field_error
+    from backend.venues import service as venues
+
+    if len(note.strip()) < 3:
+        raise field_error("note", "write a short note (at least 3 characters)")
+    trained_date = None
+    if trained.strip():
+        try:
+            trained_date = date.fromisoformat(trained.strip())
+        except ValueError as exc:
+            raise field_error("staff_trained_until", "use the date picker") from exc
+    return venues.verify(
+        actor, venue_id, action=action, note=note.strip(), staff_trained_until=trained_date, now=now
+    )
+
+
+# --- reports and hotspots ---------------------------------------------------------------------
+
+
+def _day_start(day, field: str) -> datetime:  # type: ignore[no-untyped-def]
+    from datetime import date
+
+    from backend.errors import field_error
+
+    if isinstance(day, date):
+        return datetime(day.year, day.month, day.day, tzinfo=LONDON)
+    try:
+        parsed = date.fromisoformat(str(day).strip())
+    except ValueError as exc:
+        raise field_error(field, "not a date (YYYY-MM-DD)") from exc
+    return datetime(parsed.year, parsed.month, parsed.day, tzinfo=LONDON)
+
+
+@dataclass(frozen=True)
+class ReportFilters:
+    category: str = ""
+    ward: str = ""
+    status: str = ""
+    date_from: str = ""
+    date_to: str = ""
+
+
+def triage_reports(actor: User, filters: ReportFilters, limit: int = 200) -> list:  # type: ignore[type-arg]
+    """Admins: concern reports, newest first, filtered by category, ward, status and the
+    day they were observed (inclusive, Europe/London). Raises Forbidden, ValidationError."""
+    from backend.errors import field_error
+    from backend.reports import policy as report_policy
+    from backend.reports.categories import get_category
+    from backend.reports.models import Report
+    from shared_schemas.reports import REPORT_STATUSES
+
+    report_policy.require_can_triage(actor)
+    stmt = select(Report).order_by(Report.observed_at.desc(), Report.id.desc()).limit(limit)
+    if filters.category:
+        stmt = stmt.where(Report.category == get_category(filters.category).code)
+    if filters.ward:
+        stmt = stmt.where(Report.ward_code == filters.ward)
+    if filters.status:
+        if filters.status not in REPORT_STATUSES:
+            raise field_error("status", f"one of {', '.join(REPORT_STATUSES)}")
+        stmt = stmt.where(Report.status == filters.status)
+    start = _day_start(filters.date_from, "date_from") if filters.date_from else None
+    end = _day_start(filters.date_to, "date_to") + timedelta(days=1) if filters.date_to else None
+    if start and end and end <= start:
+        raise field_error("date_to", "must be on or after 'from'")
+    if start:
+        stmt = stmt.where(Report.observed_at >= start)
+    if end:
+        stmt = stmt.where(Report.observed_at < end)
+    return list(db.session.scalars(stmt))
+
+
+def report_for_admin(actor: User, report_id: int):  # type: ignore[no-untyped-def]
+    """One report for triage; raises Forbidden, NotFound."""
+    from backend.reports import policy as report_policy
+    from backend.reports.service import get_report
+
+    report_policy.require_can_triage(actor)
+    return get_report(report_id)
+
+
+def triage(actor: User, report_id: int, status: str, note: str, now: datetime):  # type: ignore[no-untyped-def]
+    """Change a report's status and/or add a public note (shown to the reporter).
+    Raises Forbidden, NotFound, Conflict, ValidationError."""
+    from backend.errors import field_error
+    from backend.reports.service import change_status
+    from shared_schemas.reports import REPORT_STATUSES
+
+    if status and status not in REPORT_STATUSES:
+        raise field_error("status", f"one of {', '.join(REPORT_STATUSES)}")
+    if len(note) > 2000:
+        raise field_error("public_note", "2,000 characters at most")
+    return change_status(actor, report_id, status or None, note.strip() or None, now=now)
+
+
+def week_window(week_ending, now: datetime) -> tuple[datetime, datetime]:  # type: ignore[no-untyped-def]
+    """The 7 days up to the end of ``week_ending`` (a date string, Europe/London), or the 7
+    days to ``now`` when blank."""
+    if not week_ending:
+        return now - timedelta(days=7), now
+    end = _day_start(week_ending, "week_ending") + timedelta(days=1)
+    return end - timedelta(days=7), end
+
+
+def hotspot_summary(
+    actor: User, week_ending: str, category: str, now: datetime
+) -> dict[str, object]:
+    """Admins: this week against last week by ward and by category, the ranked cells and
+    the ward shading classes for the map. Raises Forbidden, ValidationError."""
+    from backend.insights import service as insights
+
+    policy.require_admin(actor)
+    start, end = week_window(week_ending, now)
+    result = insights.hotspots(actor, start, end, category=category or None, now=now)
+    by_ward: dict[str, dict[str, object]] = {}
+    by_category: dict[str, dict[str, int]] = {}
+    for cell in result.cells:
+        ward = by_ward.setdefault(
+            cell["ward_code"],
+            {"code": cell["ward_code"], "name": cell["ward_name"], "count": 0, "previous": 0},
+        )
+        cat = by_category.setdefault(cell["category"], {"count": 0, "previous": 0})
+        for key in ("count", "previous"):
+            value = cell[key] or 0
+            ward[key] = int(ward[key]) + value  # type: ignore[call-overload]
+            cat[key] += value
+    wards = sorted(
+        by_ward.values(),
+        key=lambda w: (-(int(w["count"]) - int(w["previous"])), str(w["name"])),  # type: ignore[call-overload]
+    )
+    top = max((int(w["count"]) for w in wards), default=0)  # type: ignore[call-overload]
+    classes = {}
+    for w in wards:
+        count = int(w["count"])  # type: ignore[call-overload]
+        classes[str(w["code"])] = (
+            "c0" if count == 0 or top == 0 else f"c{min(4, 1 + (4 * count - 1) // top)}"
+        )
+    from backend.reports.categories import BY_CODE
+
+    categories = sorted(
+        (
+            {
+                "code": code,
+                "name": BY_CODE[code].name if code in BY_CODE else code,
+                **counts,
+            }
+            for code, counts in by_category.items()
+        ),
+        key=lambda c: (-c["count"], c["name"]),
+    )
+    return {
+        "result": result,
+        "wards": wards,
+        "categories": categories,
+        "classes": classes,
+        "top": top,
+        "csv": insights.to_csv(result),
+    }
+
+
+# --- surveys ------------------------------------------------------------------------------
+
+MAX_QUICK_QUESTIONS = 5
+
+
+def _slug(text: str, taken: set[str]) -> str:
+    import re
+
+    base = re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")[:60] or "option"
+    value, n = base, 2
+    while value in taken:
+        value, n = f"{base}_{n}", n + 1
+    taken.add(value)
+    return value
+
+
+def _survey_fields(form) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """The survey-level fields of the create form, as the surveys service takes them."""
+    from backend.errors import field_error
+
+    data: dict[str, object] = {
+        "title": (form.get("title") or "").strip(),
+        "description": (form.get("description") or "").strip(),
+        "borough_wide": form.get("borough_wide") == "on",
+        "target_wards": form.getlist("target_wards"),
+    }
+    size = (form.get("min_group_size") or "").strip()
+    if size:
+        try:
+            data["min_group_size"] = int(size)
+        except ValueError as exc:
+            raise field_error("min_group_size", "a whole number") from exc
+    closes = (form.get("closes_at") or "").strip()
+    if closes:
+        try:
+            data["closes_at"] = datetime.fromisoformat(closes).replace(tzinfo=LONDON)
+        except ValueError as exc:
+            raise field_error("closes_at", "use the date and time picker") from exc
+    return data
+
+
+def quick_questions(form) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
+    """Questions from the form's numbered rows (label, type, comma-separated choices,
+    required); blank rows are skipped."""
+    questions: list[dict[str, object]] = []
+    for i in range(1, MAX_QUICK_QUESTIONS + 1):
+        label = (form.get(f"q{i}_label") or "").strip()
+        if not label:
+            continue
+        kind = form.get(f"q{i}_type") or "single_choice"
+        question: dict[str, object] = {
+            "name": f"q{i}",
+            "label": label,
+            "type": kind,
+            "required": form.get(f"q{i}_required") == "on",
+        }
+        if kind in ("single_choice", "multiple_choice"):
+            taken: set[str] = set()
+            question["choices"] = [
+                {"value": _slug(part, taken), "label": part.strip()}
+                for part in (form.get(f"q{i}_choices") or "").split(",")
+                if part.strip()
+            ]
+        questions.append(question)
+    return questions
+
+
+def create_survey_from_form(actor: User, form, upload) -> object:  # type: ignore[no-untyped-def]
+    """Admins: a draft survey from an XLSForm upload, or from the quick question rows.
+    Raises ValidationError naming the field (or the XLSForm row) and the reason."""
+    from marshmallow import ValidationError as SchemaError
+
+    from backend.errors import ValidationError as AppValidationError
+    from backend.surveys import service as surveys
+    from shared_schemas.surveys import SurveyCreateSchema
+
+    policy.require_admin(actor)
+    data = _survey_fields(form)
+    if upload is not None and upload.filename:
+        content = upload.read()
+        fields = {k: v for k, v in data.items() if k != "target_wards"}
+        fields["target_wards"] = ",".join(data["target_wards"])  # type: ignore[arg-type]
+        if isinstance(fields.get("closes_at"), datetime):
+            fields["closes_at"] = fields["closes_at"].isoformat()  # type: ignore[union-attr]
+        fields["borough_wide"] = "true" if data["borough_wide"] else ""
+        if "min_group_size" in fields:
+            fields["min_group_size"] = str(fields["min_group_size"])
+        if not fields.get("title"):
+            fields.pop("title")
+        return surveys.create_from_xlsform(actor, content, upload.filename, fields)
+    data["questions"] = quick_questions(form)
+    if not data["questions"]:
+        raise AppValidationError(
+            "Add at least one question, or upload an XLSForm.",
+            errors={"q1_label": ["add at least one question, or upload an XLSForm"]},
+        )
+    payload = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in data.items()}
+    try:
+        loaded = SurveyCreateSchema().load(payload)
+    except SchemaError as exc:
+        messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+        raise AppValidationError(
+            "Please correct the highlighted fields.",
+            errors={str(k): v if isinstance(v, list) else [str(v)] for k, v in messages.items()},
+        ) from exc
+    return surveys.create_survey(actor, loaded)
+
+
+def list_surveys_for_admin(actor: User, now: datetime) -> list[dict[str, object]]:
+    """Admins: every survey; raises Forbidden."""
+    from backend.surveys import service as surveys
+
+    policy.require_admin(actor)
+    return surveys.list_surveys(actor, now)
+
+
+def survey_page(actor: User, survey_id: int) -> dict[str, object]:
+    """Admins: one survey with its results by ward (small groups suppressed)."""
+    from backend.surveys import service as surveys
+
+    policy.require_admin(actor)
+    survey = surveys.get_survey(actor, survey_id)
+    results = surveys.results(actor, survey_id, by_ward=True)
+    return {"survey": survey, "results": results}
+
+
+def set_survey_status(actor: User, survey_id: int, status: str, now: datetime) -> object:
+    """Admins: open a draft or close an open survey; raises Conflict, ValidationError."""
+    from backend.errors import field_error
+    from backend.surveys import service as surveys
+
+    policy.require_admin(actor)
+    if status not in ("open", "closed"):
+        raise field_error("status", "open or closed")
+    return surveys.set_status(actor, survey_id, status, now)
+
+
+def survey_csv(actor: User, survey_id: int) -> str:
+    """Admins: the anonymised results CSV (small groups suppressed)."""
+    from backend.surveys import service as surveys
+
+    policy.require_admin(actor)
+    return surveys.results_csv(actor, survey_id)

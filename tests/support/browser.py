@@ -1,0 +1,150 @@
+"""A real server on loopback and headless Debian Chromium driven by Selenium, for portal tests.
+
+Selenium gets chromedriver's path explicitly, so Selenium Manager never downloads anything."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+
+from werkzeug.serving import make_server
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--lang=en-GB",
+    "--window-size=1024,1366",  # a tablet in portrait
+]
+
+
+def missing_browser() -> str | None:
+    """Why the browser tests cannot run here, or None."""
+    for path in (CHROMIUM, CHROMEDRIVER):
+        if not Path(path).exists():
+            return f"{path} is not installed (apt chromium chromium-driver)"
+    return None
+
+
+class LiveServer:
+    """The Flask app served by werkzeug in a thread on 127.0.0.1, on a free port."""
+
+    def __init__(self, app) -> None:  # type: ignore[no-untyped-def]
+        self.app = app
+        self._server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def start(self) -> LiveServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=10)
+
+
+class Browser:
+    """Headless Chromium with a fresh profile; ``shot(name)`` saves tests/artifacts/<name>.png."""
+
+    def __init__(self, base_url: str) -> None:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+
+        self.base_url = base_url
+        self._profile = tempfile.mkdtemp(prefix="safehaven-chromium-")
+        options = webdriver.ChromeOptions()
+        options.binary_location = CHROMIUM
+        for flag in CHROMIUM_FLAGS:
+            options.add_argument(flag)
+        options.add_argument(f"--user-data-dir={self._profile}")
+        self._service = Service(executable_path=CHROMEDRIVER)
+        self.driver = webdriver.Chrome(service=self._service, options=options)
+        self.driver.set_page_load_timeout(30)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+
+    def go(self, path: str) -> None:
+        self.driver.get(self.base_url + path)
+
+    @property
+    def path(self) -> str:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(self.driver.current_url)
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+
+    @property
+    def text(self) -> str:
+        return self.driver.find_element("tag name", "body").text
+
+    def find(self, css: str):  # type: ignore[no-untyped-def]
+        return self.driver.find_element("css selector", css)
+
+    def find_all(self, css: str):  # type: ignore[no-untyped-def]
+        return self.driver.find_elements("css selector", css)
+
+    def fill(self, css: str, value: str) -> None:
+        element = self.find(css)
+        element.clear()
+        element.send_keys(value)
+
+    def select(self, css: str, value: str) -> None:
+        from selenium.webdriver.support.ui import Select
+
+        Select(self.find(css)).select_by_value(value)
+
+    def click(self, css: str, navigates: bool = True) -> None:
+        """Click; by default wait until the next page has replaced this one."""
+        self.press(self.find(css), navigates)
+
+    def press(self, element, navigates: bool = True) -> None:  # type: ignore[no-untyped-def]
+        from selenium.webdriver.support import expected_conditions as ec
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        old = self.find("html")
+        element.click()
+        if navigates:
+            WebDriverWait(self.driver, 40).until(ec.staleness_of(old))
+            WebDriverWait(self.driver, 40).until(
+                lambda d: d.execute_script("return document.readyState") == "complete"
+            )
+
+    def wait_for(self, condition, timeout: float = 30.0):  # type: ignore[no-untyped-def]
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        return WebDriverWait(self.driver, timeout).until(lambda _d: condition())
+
+    def shot(self, name: str) -> Path:
+        """Screenshot of the whole page (the window is stretched to the page height)."""
+        height = self.driver.execute_script("return document.documentElement.scrollHeight")
+        self.driver.set_window_size(1024, max(800, min(int(height) + 40, 4000)))
+        path = ARTIFACTS / f"{name}.png"
+        self.driver.save_screenshot(str(path))
+        self.driver.set_window_size(1024, 1366)
+        return path
+
+    def sign_in(self, uid: str) -> None:
+        """Development sign-in through the page, as a person would."""
+        self.driver.delete_all_cookies()
+        self.go("/portal/sign-in")
+        self.fill("#dev-uid", uid)
+        self.click("#dev-uid + button, form.inline button.secondary")
+
+    def close(self) -> None:
+        try:
+            self.driver.quit()
+        finally:
+            self._service.stop()
+            shutil.rmtree(self._profile, ignore_errors=True)

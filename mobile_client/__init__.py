@@ -1,0 +1,1 @@
+"""The SafeHaven phone app: a GUI-free core (``mobile_client.core``) under Kivy screens."""

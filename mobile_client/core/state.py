@@ -1,0 +1,79 @@
+"""AppState: everything the screens show, in one observable object (no Kivy here).
+
+The core writes with ``update(...)`` from any thread; listeners get the names that changed.
+The Kivy side subscribes once and hops to the UI thread (see ``mobile_client.ui.bridge``)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+Listener = Callable[[set[str]], None]
+
+
+@dataclass
+class AppState:
+    server_url: str = ""
+    uid: str | None = None
+    display_name: str | None = None
+    ward_code: str | None = None
+    signed_in: bool = False
+    online: bool | None = None
+    busy: bool = False
+    message: str = ""
+    position: tuple[float, float] | None = None
+    places: list[dict[str, Any]] = field(default_factory=list)
+    selected_place: dict[str, Any] | None = None
+    destination: dict[str, Any] | None = None
+    journey: dict[str, Any] | None = None
+    contacts: list[dict[str, Any]] = field(default_factory=list)
+    invitation: dict[str, Any] | None = None
+    viewers: list[dict[str, Any]] = field(default_factory=list)
+    shared_with_me: list[dict[str, Any]] = field(default_factory=list)
+    watching: dict[str, Any] | None = None
+    watch_track: list[tuple[float, float]] = field(default_factory=list)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    categories: list[dict[str, Any]] = field(default_factory=list)
+    my_reports: list[dict[str, Any]] = field(default_factory=list)
+    surveys: list[dict[str, Any]] = field(default_factory=list)
+    survey: dict[str, Any] | None = None
+    outbox_pending: int = 0
+    outbox_failed: int = 0
+    sos_sent: bool = False
+
+    def __post_init__(self) -> None:
+        self._lock = threading.RLock()
+        self._listeners: list[Listener] = []
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener(changed_names)`` after every update; returns an unsubscribe."""
+        with self._lock:
+            self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def update(self, **changes: Any) -> set[str]:
+        """Set several fields at once and notify listeners of the ones that changed."""
+        known = {f.name for f in fields(self)}
+        unknown = set(changes) - known
+        if unknown:
+            raise AttributeError(f"AppState has no field(s) {', '.join(sorted(unknown))}")
+        with self._lock:
+            changed = {k for k, v in changes.items() if getattr(self, k) != v}
+            for key in changed:
+                setattr(self, key, changes[key])
+            listeners = list(self._listeners)
+        if changed:
+            for listener in listeners:
+                listener(changed)
+        return changed
+
+    def add_alert(self, alert: dict[str, Any]) -> None:
+        with self._lock:
+            alerts = [*self.alerts, alert]
+        self.update(alerts=alerts)
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {f.name: getattr(self, f.name) for f in fields(self)}

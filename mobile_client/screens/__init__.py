@@ -1,0 +1,1 @@
+"""One module per screen; each screen's layout is in ``mobile_client/kv/<name>.kv``."""

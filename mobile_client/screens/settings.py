@@ -1,0 +1,36 @@
+"""Settings: server address, sign-in, data export and account deletion."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kivy.app import App
+from kivy.uix.screenmanager import Screen
+
+
+class SettingsScreen(Screen):
+    """Bound to ``app.ui.server_url`` and ``app.ui.signed_in``."""
+
+    def save_server(self, url: str) -> None:
+        App.get_running_app().core.set_server(url)
+
+    def sign_in(self, token: str) -> None:
+        app = App.get_running_app()
+        if token.strip():
+            app.core.submit(app.core.sign_in, token)
+            self.ids.token.text = ""
+
+    def demo(self) -> None:
+        app = App.get_running_app()
+        app.core.submit(app.core.sign_in_demo)
+
+    def sign_out(self) -> None:
+        App.get_running_app().core.sign_out()
+
+    def export(self) -> None:
+        app = App.get_running_app()
+        app.core.submit(app.core.export_data)
+
+    def delete_account(self, *_: Any) -> None:
+        app = App.get_running_app()
+        app.core.submit(app.core.delete_account)

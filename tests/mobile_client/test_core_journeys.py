@@ -1,0 +1,145 @@
+"""Trusted contacts and live journeys from the app core against the live server: start a
+journey, post fixes from a simulated walk, lose the network and come back, SOS, watch."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from mobile_client.core.api import ApiError
+from mobile_client.core.location import DEMO_ROUTE, SimulatedWalk
+
+pytestmark = pytest.mark.usefixtures("journeys_api")
+
+T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
+
+
+@pytest.fixture
+def journeys_api(app):  # type: ignore[no-untyped-def]
+    rules = {r.rule for r in app.url_map.iter_rules()}
+    if "/api/v1/journeys" not in rules or "/api/v1/contacts/invitations" not in rules:
+        pytest.skip("the journeys and contacts API are not merged into this branch yet")
+
+
+@pytest.fixture
+def pair(core_factory, resident, other_resident):  # type: ignore[no-untyped-def]
+    """Alice (walking) and Bob (her trusted contact), each in their own app."""
+    alice, bob = core_factory(resident), core_factory(other_resident)
+    invitation = alice.create_invitation()
+    assert invitation["code"] and alice.state.invitation == invitation
+    bob.accept_invitation(invitation["code"])
+    alice.set_position(*DEMO_ROUTE[0])
+    return alice, bob
+
+
+def _bob_id(alice) -> int:  # type: ignore[no-untyped-def]
+    rows = alice.load_contacts()
+    assert [r["direction"] for r in rows] == ["i_trust"]
+    return int(rows[0]["user_id"])
+
+
+def _walk(core, start=T0):  # type: ignore[no-untyped-def]
+    return SimulatedWalk(core.on_fix, route=DEMO_ROUTE, start_time=start, interval_s=5)
+
+
+def test_invitation_makes_a_one_way_trusted_contact(pair):
+    alice, bob = pair
+    assert [r["direction"] for r in alice.load_contacts()] == ["i_trust"]
+    assert [r["direction"] for r in bob.load_contacts()] == ["trusts_me"]
+
+
+def test_journey_fixes_reach_the_contact_and_arrival_ends_it(pair):
+    alice, bob = pair
+    journey = alice.start_journey(
+        [_bob_id(alice)],
+        destination={"lat": DEMO_ROUTE[-1][0], "lon": DEMO_ROUTE[-1][1], "label": "Wigan Pier"},
+    )
+    assert journey["state"] == "active" and journey["watch_url"]
+    fixes = _walk(alice).advance(60)
+    assert alice.outbox.pending_count() == len(fixes) == 13
+    result = alice.flush()
+    assert (result.sent, result.pending) == (13, 0)
+    assert result.responses == [{"accepted": 13, "duplicates": 0, "jumps": 0}]  # one batch
+    seen = bob.refresh_watch(journey["id"])
+    assert seen["last_fix"]["lat"] == pytest.approx(fixes[-1].lat)
+    assert bob.state.watch_track[-1] == pytest.approx((fixes[-1].lat, fixes[-1].lon))
+    alice.arrived()
+    assert alice.state.journey is None
+    assert bob.refresh_watch(journey["id"])["state"] == "arrived"
+
+
+def test_offline_fixes_and_sos_arrive_in_order_when_back(pair, live_server):
+    alice, bob = pair
+    journey = alice.start_journey(
+        [_bob_id(alice)], destination={"postcode": "WN3 4EU", "label": "home"}
+    )
+    walk = _walk(alice)
+    walk.advance(20)
+    assert alice.flush().sent == 5
+    live_server.stop()  # into a dead zone
+    offline = walk.advance(40)
+    alice.sos()
+    assert alice.state.sos_sent and alice.state.outbox_pending == len(offline) + 1
+    assert "queued" in alice.state.message
+    live_server.start()
+    result = alice.flush(force=True)
+    assert (result.sent, result.pending, result.failed) == (len(offline) + 1, 0, 0)
+    assert result.responses[0]["accepted"] == len(offline)  # the fixes went first, as one batch
+    assert result.responses[1]["sos"] is True
+    seen = bob.refresh_watch(journey["id"])
+    assert seen["sos"] and seen["last_fix"]["lat"] == pytest.approx(offline[-1].lat)
+    assert [a["kind"] for a in bob.state.alerts] == ["sos"]
+
+
+def test_contact_watches_live_and_receives_the_sos(pair):
+    alice, bob = pair
+    journey = alice.start_journey(
+        [_bob_id(alice)], destination={"lat": DEMO_ROUTE[-1][0], "lon": DEMO_ROUTE[-1][1]}
+    )
+    got_sos = threading.Event()
+    bob.state.subscribe(lambda changed: "alerts" in changed and got_sos.set())
+    bob.watch(journey["id"], poll_s=0.2)
+    walk = _walk(alice)
+    for _ in range(4):
+        walk.advance(10)
+        alice.flush()
+    alice.sos()
+    assert got_sos.wait(15), f"no SOS reached Bob; alerts={bob.state.alerts}"
+    bob.stop_watching()
+    assert any(a["kind"] == "sos" for a in bob.state.alerts)
+    assert len(bob.state.watch_track) >= 2
+
+
+def test_a_stranger_cannot_watch_and_a_revoked_contact_loses_access(
+    pair, core_factory, make_person
+):
+    alice, bob = pair
+    journey = alice.start_journey([_bob_id(alice)], destination={"postcode": "WN1 1AA"})
+    stranger = core_factory(make_person("resident-eve"))
+    with pytest.raises(ApiError) as err:
+        stranger.refresh_watch(journey["id"])
+    assert err.value.status in (403, 404)
+    assert bob.refresh_watch(journey["id"])["id"] == journey["id"]
+    link = alice.load_contacts()[0]
+    alice.revoke_contact(link["id"])
+    with pytest.raises(ApiError) as err:
+        bob.refresh_watch(journey["id"])
+    assert err.value.status in (403, 404)
+
+
+def test_push_payload_makes_a_journey_watchable(pair, tmp_path):
+    alice, bob = pair
+    journey = alice.start_journey([_bob_id(alice)], destination={"postcode": "WN1 1AA"})
+    inbox = bob.data_dir / "push"
+    inbox.mkdir()
+    (inbox / "0001.json").write_text(
+        json.dumps({"journey_id": str(journey["id"]), "kind": "sos", "battery": "71"})
+    )
+    assert bob.poll_push_inbox() == 1 and not list(inbox.iterdir())
+    assert [j["id"] for j in bob.load_shared_with_me()] == [journey["id"]]
+    assert bob.state.alerts == [{"kind": "sos", "journey_id": journey["id"], "battery": "71"}]
+    alice.cancel_journey()
+    assert bob.load_shared_with_me() == []

@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 from werkzeug.serving import make_server
@@ -87,6 +88,14 @@ class Browser:
 
     @property
     def text(self) -> str:
+        """The page's visible text, retried while a navigation replaces the document."""
+        from selenium.common.exceptions import WebDriverException
+
+        for _ in range(50):
+            try:
+                return self.driver.find_element("tag name", "body").text
+            except WebDriverException:
+                time.sleep(0.1)
         return self.driver.find_element("tag name", "body").text
 
     def find(self, css: str):  # type: ignore[no-untyped-def]
@@ -110,16 +119,31 @@ class Browser:
         self.press(self.find(css), navigates)
 
     def press(self, element, navigates: bool = True) -> None:  # type: ignore[no-untyped-def]
-        from selenium.webdriver.support import expected_conditions as ec
+        """Click ``element``; when it navigates, wait for a new, fully loaded document.
+
+        The old document is marked with a window property before the click: the wait ends
+        when the current document lacks it. (Waiting for the old node to go stale races with
+        chromedriver, which can report "node does not belong to the document" instead.)"""
+        from selenium.common.exceptions import WebDriverException
         from selenium.webdriver.support.ui import WebDriverWait
 
-        old = self.find("html")
-        element.click()
         if navigates:
-            WebDriverWait(self.driver, 40).until(ec.staleness_of(old))
-            WebDriverWait(self.driver, 40).until(
-                lambda d: d.execute_script("return document.readyState") == "complete"
-            )
+            self.driver.execute_script("window.__safehavenOldPage = true")
+        element.click()
+        if not navigates:
+            return
+
+        def arrived(driver) -> bool:  # type: ignore[no-untyped-def]
+            try:
+                return bool(
+                    driver.execute_script(
+                        "return !window.__safehavenOldPage && document.readyState === 'complete'"
+                    )
+                )
+            except WebDriverException:  # mid-navigation: ask again
+                return False
+
+        WebDriverWait(self.driver, 40).until(arrived)
 
     def wait_for(self, condition, timeout: float = 30.0):  # type: ignore[no-untyped-def]
         from selenium.webdriver.support.ui import WebDriverWait

@@ -262,17 +262,12 @@ def create_request(
     email = (form.get("email") or "").strip() or None
     if email and ("@" not in email or len(email) > 254):
         raise bad_request("email: not an email address")
-    report = Report(
-        category=category.code,
-        description=description,
-        lat=where.lat,
-        lon=where.lon,
-        postcode=where.postcode,
-        ward_code=where.ward_code,
-        observed_at=observed,
-        created_at=now,
-        updated_at=now,
-        status=ReportStatus.RECEIVED.value,
+    report = reports.add_report(
+        category,
+        description,
+        where,
+        observed,
+        now,
         anonymous=False,
         consent_to_contact=bool(email or form.get("phone")),
         user_id=None,
@@ -285,7 +280,6 @@ def create_request(
         contact_email=email,
         contact_phone=((form.get("phone") or "").strip()[:40] or None),
     )
-    reports.add_report(report)
     return PostResult(report, f"Passed to {category.team}. {category.guidance}")
 
 

@@ -115,6 +115,30 @@ def create_report(
     policy.require_can_report(actor, category, anonymous)
     where = locate(data.get("lat"), data.get("lon"), data.get("postcode"))
     observed_at = check_observed_at(data.get("observed_at"), now, "observed_at")
+    return add_report(
+        category,
+        description,
+        where,
+        observed_at,
+        now,
+        anonymous=anonymous,
+        # Consent to be contacted means nothing without an identity to contact.
+        consent_to_contact=bool(data.get("consent_to_contact")) and not anonymous,
+        user_id=None if anonymous else actor.id,  # type: ignore[union-attr]
+        source="app",
+    )
+
+
+def add_report(
+    category: Category,
+    description: str,
+    where: Location,
+    observed_at: datetime,
+    now: datetime,
+    **intake: Any,
+) -> Report:
+    """Store a received report at ``where`` with its first update, for any intake (the app,
+    Open311); ``intake`` carries who sent it and how. Commits."""
     report = Report(
         category=category.code,
         description=description,
@@ -126,28 +150,11 @@ def create_report(
         created_at=now,
         updated_at=now,
         status=ReportStatus.RECEIVED.value,
-        anonymous=anonymous,
-        # Consent to be contacted means nothing without an identity to contact.
-        consent_to_contact=bool(data.get("consent_to_contact")) and not anonymous,
-        user_id=None if anonymous else actor.id,  # type: ignore[union-attr]
-        source="app",
+        **intake,
     )
     db.session.add(report)
     db.session.flush()
-    db.session.add(
-        ReportUpdate(report_id=report.id, status=report.status, note=None, created_at=now)
-    )
-    db.session.commit()
-    return report
-
-
-def add_report(report: Report) -> Report:
-    """Store a report built by another intake (Open311) with its first update; commits."""
-    db.session.add(report)
-    db.session.flush()
-    db.session.add(
-        ReportUpdate(report_id=report.id, status=report.status, created_at=report.created_at)
-    )
+    db.session.add(ReportUpdate(report_id=report.id, status=report.status, created_at=now))
     db.session.commit()
     return report
 

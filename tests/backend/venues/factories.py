@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from backend.areas.service import ward_code_for_point
 from backend.extensions import db
 from backend.venues.models import Venue, VenueStaff
 
@@ -16,7 +17,8 @@ TUESDAY_0130 = datetime(2026, 11, 24, 1, 30, tzinfo=UTC)
 
 
 def make_venue(staff_id: int | None = None, **values: Any) -> Venue:
-    """A venue (verified, open 24/7 in Wigan town centre unless told otherwise)."""
+    """A venue (verified, open 24/7 in Wigan town centre unless told otherwise), in the ward
+    its position falls in."""
     defaults: dict[str, Any] = {
         "name": "Test venue",
         "category": "pub_or_bar",
@@ -26,7 +28,9 @@ def make_venue(staff_id: int | None = None, **values: Any) -> Venue:
         "status": "verified",
         "schemes": [],
     }
-    venue = Venue(**{**defaults, **values})
+    merged = {**defaults, **values}
+    merged.setdefault("ward_code", ward_code_for_point(merged["lat"], merged["lon"]))
+    venue = Venue(**merged)
     if staff_id is not None:
         venue.staff_links.append(VenueStaff(user_id=staff_id))
     db.session.add(venue)

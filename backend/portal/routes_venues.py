@@ -122,18 +122,7 @@ def venue_edit(venue_id: int):  # type: ignore[no-untyped-def]
     found = service.venue_for_page(g.portal_user, venue_id)
     values = {
         name: getattr(found, name)
-        for name in (
-            "name",
-            "category",
-            "address",
-            "postcode",
-            "phone",
-            "opening_hours",
-            "accessibility",
-            "lat",
-            "lon",
-            "staff_trained_until",
-        )
+        for name in (*service.VENUE_TEXT_FIELDS, "lat", "lon", "staff_trained_until")
     }
     values["schemes"] = list(found.schemes or [])
     return _form_page(service.VenueForm(values, {}), venue=found)

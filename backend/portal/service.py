@@ -509,6 +509,18 @@ class VenueForm:
     errors: dict[str, list[str]]
 
 
+# The venue form's free-text fields, as posted and as filled in for editing.
+VENUE_TEXT_FIELDS = (
+    "name",
+    "category",
+    "address",
+    "postcode",
+    "phone",
+    "opening_hours",
+    "accessibility",
+)
+
+
 def read_venue_form(form, *, locate: bool = False) -> VenueForm:  # type: ignore[no-untyped-def]
     """Turn the posted venue form into service values; a postcode gives the location when no
     point is set (or when ``locate`` asks for it). Problems are collected per field."""
@@ -519,15 +531,7 @@ def read_venue_form(form, *, locate: bool = False) -> VenueForm:  # type: ignore
 
     values: dict[str, object] = {}
     errors: dict[str, list[str]] = {}
-    for name in (
-        "name",
-        "category",
-        "address",
-        "postcode",
-        "phone",
-        "opening_hours",
-        "accessibility",
-    ):
+    for name in VENUE_TEXT_FIELDS:
         values[name] = (form.get(name) or "").strip()
     values["schemes"] = form.getlist("schemes")
     for name in ("lat", "lon"):

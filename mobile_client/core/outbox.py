@@ -120,20 +120,7 @@ class Outbox:
                 ).fetchall()
             else:
                 rows = conn.execute("SELECT * FROM outbox ORDER BY id").fetchall()
-        return [
-            Item(
-                r["id"],
-                r["kind"],
-                r["method"],
-                r["path"],
-                json.loads(r["body"]),
-                r["attempts"],
-                r["next_attempt_at"],
-                r["status"],
-                r["last_error"],
-            )
-            for r in rows
-        ]
+        return [_item(r) for r in rows]
 
     def pending_count(self) -> int:
         with self._db() as conn:
@@ -174,17 +161,7 @@ class Outbox:
             ).fetchall()
         batch: list[Item] = []
         for r in rows:
-            item = Item(
-                r["id"],
-                r["kind"],
-                r["method"],
-                r["path"],
-                json.loads(r["body"]),
-                r["attempts"],
-                r["next_attempt_at"],
-                r["status"],
-                r["last_error"],
-            )
+            item = _item(r)
             if not batch:
                 batch.append(item)
                 if item.kind != "fix":
@@ -276,3 +253,18 @@ class Outbox:
     def _delete(self, ids: list[int]) -> None:
         with self._db() as conn:
             conn.executemany("DELETE FROM outbox WHERE id = ?", [(i,) for i in ids])
+
+
+def _item(row: sqlite3.Row) -> Item:
+    """An outbox row as an Item."""
+    return Item(
+        row["id"],
+        row["kind"],
+        row["method"],
+        row["path"],
+        json.loads(row["body"]),
+        row["attempts"],
+        row["next_attempt_at"],
+        row["status"],
+        row["last_error"],
+    )

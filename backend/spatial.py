@@ -2,7 +2,8 @@
 
 Each point table keeps ``lat``/``lon`` (WGS84 degrees, float64) as the portable truth.
 * SQLite: an R*Tree side table ``<table>_rtree`` kept in step by triggers; a search walks
-  rings of a bounding box that doubles from ``START_RADIUS_M`` and refines with haversine.
+  rings of a bounding box that grows from ``START_RADIUS_M`` (by the density seen) and
+  refines with haversine.
 * PostgreSQL: a ``geography(Point,4326)`` column ``geog`` set by a trigger from lat/lon,
   GiST-indexed; a search pages through KNN ``<->`` order and refines with haversine.
 Both engines rank by the same haversine distance (ties by id), so they agree exactly.
@@ -13,19 +14,26 @@ from __future__ import annotations
 import heapq
 import math
 import re
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from geoalchemy2 import Geography
 from sqlalchemy import (
     DDL,
+    Column,
     Float,
+    Integer,
+    MetaData,
     Table,
     Text,
     TypeDecorator,
+    and_,
+    bindparam,
     event,
     func,
     literal_column,
+    or_,
     select,
     text,
 )
@@ -218,6 +226,232 @@ def is_spatial_side_object(name: str | None) -> bool:
 # --- search ------------------------------------------------------------------------------
 
 Filter = Any  # a SQLAlchemy boolean clause
+# How fast the SQLite box grows when a ring did not hold enough accepted rows: enough to
+# expect 1.5 x the rows still missing from the density seen so far, between these bounds.
+MIN_GROWTH, MAX_GROWTH = 2.0, 16.0
+
+
+class PointSearch:
+    """A nearest-first search over one point table, built once and reused.
+
+    ``columns`` (Core columns of the table) makes each result a light Row with those fields
+    (``id``, ``lat`` and ``lon`` are always included); without it results are ORM entities.
+    ``where`` clauses may use ``bindparam``s whose values each search passes as ``params``:
+    the statements are then built and compiled once, and a search only binds numbers.
+    On SQLite a search reads a box of ``start_radius_m`` first and grows it by the density
+    it saw; the answer never depends on the start, only the number of statements does."""
+
+    def __init__(
+        self,
+        model: type,
+        *,
+        columns: Sequence[Any] | None = None,
+        where: Sequence[Filter] = (),
+        start_radius_m: float = START_RADIUS_M,
+    ) -> None:
+        self.model = model
+        self.table: Table = model.__table__  # type: ignore[attr-defined]
+        self.where = tuple(where)
+        self.columns: tuple[Any, ...] | None = None
+        if columns is not None:
+            base = [c for c in (self.table.c.id, self.table.c.lat, self.table.c.lon)]
+            self.columns = tuple(dict.fromkeys([*base, *columns]))
+        self.start_radius_m = start_radius_m
+        self._statements: dict[Any, Any] = {}
+
+    # -- public ---------------------------------------------------------------------------
+
+    def nearest(
+        self,
+        session: Session,
+        lat: float,
+        lon: float,
+        k: int,
+        *,
+        params: dict[str, Any] | None = None,
+        max_distance_m: float | None = None,
+        accept: Callable[[Any], bool] | None = None,
+    ) -> list[tuple[Any, float]]:
+        """The ``k`` nearest rows passing ``where`` and the Python ``accept`` test, with their
+        great-circle distances, nearest first (ties by id), within ``max_distance_m``."""
+        limit = _limit(max_distance_m)
+        if _dialect(session) == "postgresql":
+            batch = max(8, k * 2) if accept is None else max(16, k * 4)
+            found: list[tuple[Any, float]] = []
+            for row, distance in self._iter_postgis(session, lat, lon, params, limit, batch):
+                if accept is None or accept(row):
+                    found.append((row, distance))
+                    if len(found) >= k:
+                        break
+            return found
+        return self._nearest_rtree(session, lat, lon, k, params, limit, accept)
+
+    def iter_nearest(
+        self,
+        session: Session,
+        lat: float,
+        lon: float,
+        *,
+        params: dict[str, Any] | None = None,
+        max_distance_m: float | None = None,
+        batch: int = 32,
+    ) -> Iterator[tuple[Any, float]]:
+        """Every matching row nearest first (ties by id), lazily."""
+        limit = _limit(max_distance_m)
+        if _dialect(session) == "postgresql":
+            return self._iter_postgis(session, lat, lon, params, limit, batch)
+        return self._iter_rtree(session, lat, lon, params, limit)
+
+    # -- SQLite: rings of an R*Tree box ---------------------------------------------------
+
+    def _rtree_statement(self, boxes: int) -> Any:
+        key = ("sqlite", boxes)
+        stmt = self._statements.get(key)
+        if stmt is None:
+            rt = _rtree_table(self.table.name)
+            inside = or_(
+                *(
+                    and_(
+                        rt.c.min_lat <= bindparam(f"_a{i}"),
+                        rt.c.max_lat >= bindparam(f"_b{i}"),
+                        rt.c.min_lon <= bindparam(f"_c{i}"),
+                        rt.c.max_lon >= bindparam(f"_d{i}"),
+                    )
+                    for i in range(boxes)
+                )
+            )
+            # The R*Tree drives the join (its box constraint is the only selective one) and
+            # each hit is looked up by primary key.
+            stmt = (
+                self._select()
+                .select_from(rt.join(self.table, self.table.c.id == rt.c.id))
+                .where(inside, *self.where)
+            )
+            self._statements[key] = stmt
+        return stmt
+
+    def _box_rows(
+        self, session: Session, lat: float, lon: float, radius: float, params: Any
+    ) -> list[Any]:
+        boxes = bounding_boxes(lat, lon, radius)
+        values = dict(params or {})
+        for i, (lo_lat, hi_lat, lo_lon, hi_lon) in enumerate(boxes):
+            values.update({f"_a{i}": hi_lat, f"_b{i}": lo_lat, f"_c{i}": hi_lon, f"_d{i}": lo_lon})
+        return self._run(session, self._rtree_statement(len(boxes)), values)
+
+    def _nearest_rtree(self, session, lat, lon, k, params, limit, accept):  # type: ignore[no-untyped-def]
+        found: list[tuple[Any, float]] = []
+        done = -1.0  # every row with distance <= done has been considered
+        radius = min(self.start_radius_m, limit)
+        while True:
+            rows = self._box_rows(session, lat, lon, radius, params)
+            ring = _ring(rows, lat, lon, done, radius)
+            for distance, _id, row in ring:
+                if accept is None or accept(row):
+                    found.append((row, distance))
+                    if len(found) >= k:
+                        return found
+            if radius >= limit:
+                return found
+            # Grow to where the density seen so far promises the rows still missing.
+            wanted = 1.5 * k
+            growth = math.sqrt(wanted / len(found)) if found else MAX_GROWTH / 4
+            done = radius
+            radius = min(radius * min(max(growth, MIN_GROWTH), MAX_GROWTH), limit)
+
+    def _iter_rtree(self, session, lat, lon, params, limit):  # type: ignore[no-untyped-def]
+        done = -1.0
+        radius = min(START_RADIUS_M, limit)
+        while True:
+            rows = self._box_rows(session, lat, lon, radius, params)
+            for distance, _id, row in _ring(rows, lat, lon, done, radius):
+                yield row, distance
+            if radius >= limit:
+                return
+            done = radius
+            radius = min(radius * 2, limit)
+
+    # -- PostgreSQL: pages of KNN order ---------------------------------------------------
+
+    def _knn(self) -> Any:
+        point = func.ST_SetSRID(
+            func.ST_MakePoint(bindparam("_lon", type_=Float), bindparam("_lat", type_=Float)),
+            4326,
+        ).cast(_geography())
+        return self.table.c.geog.op("<->", return_type=Float)(point)
+
+    def _knn_statement(self, paged: bool) -> Any:
+        key = ("postgresql", paged)
+        stmt = self._statements.get(key)
+        if stmt is None:
+            knn = self._knn()
+            conditions = (
+                [*self.where, knn >= bindparam("_floor", type_=Float)] if paged else self.where
+            )
+            # ORDER BY the KNN operator alone (a second sort key such as id, or an ST_DWithin
+            # clause with a wide radius, makes the planner sort every match instead of walking
+            # the GiST index); ties by id and the radius are handled here, on the exact haversine.
+            stmt = (
+                self._select(knn.label("spatial_knn"))
+                .where(*conditions)
+                .order_by(knn)
+                .limit(bindparam("_size", type_=Integer))
+            )
+            self._statements[key] = stmt
+        return stmt
+
+    def _iter_postgis(self, session, lat, lon, params, limit, batch):  # type: ignore[no-untyped-def]
+        # Pages continue from the last KNN distance (>=, so rows tied across a page boundary
+        # are fetched again rather than skipped; ``seen`` drops the repeats).
+        pending: list[tuple[float, int, Any]] = []
+        seen: set[int] = set()
+        floor: float | None = None
+        size = batch
+        while True:
+            values = {**(params or {}), "_lat": lat, "_lon": lon, "_size": size}
+            if floor is not None:
+                values["_floor"] = floor
+            rows = self._run(session, self._knn_statement(floor is not None), values, knn=True)
+            fresh = 0
+            for row, _knn in rows:
+                if row.id in seen:
+                    continue
+                seen.add(row.id)
+                fresh += 1
+                distance = haversine_m(lat, lon, row.lat, row.lon)
+                if distance <= limit:
+                    heapq.heappush(pending, (distance, row.id, row))
+            last = float(rows[-1][1]) if rows else math.inf
+            exhausted = len(rows) < size or last - TOLERANCE_M > limit
+            if not exhausted and fresh == 0:
+                # A whole page of rows tied at one distance: widen the page, not the floor.
+                size = min(size * 2, 1 << 20)
+                continue
+            frontier = math.inf if exhausted else last - TOLERANCE_M
+            while pending and pending[0][0] < frontier:
+                distance, _id, row = heapq.heappop(pending)
+                yield row, distance
+            if exhausted:
+                return
+            floor = last
+            size = min(size * 2, 1024)
+
+    # -- both -----------------------------------------------------------------------------
+
+    def _select(self, *extra: Any) -> Any:
+        if self.columns is None:
+            return select(self.model, *extra)
+        return select(*self.columns, *extra)
+
+    def _run(
+        self, session: Session, stmt: Any, values: dict[str, Any], knn: bool = False
+    ) -> list[Any]:
+        if self.columns is None:
+            result = session.execute(stmt, values)
+            return [(row[0], row[1]) for row in result] if knn else list(result.scalars())
+        rows = session.connection().execute(stmt, values).all()
+        # With KNN the row carries one more field, the KNN distance, last.
+        return [(row, row[-1]) for row in rows] if knn else rows
 
 
 def iter_nearest(
@@ -231,11 +465,11 @@ def iter_nearest(
     batch: int = 32,
 ) -> Iterator[tuple[Any, float]]:
     """Yield ``(row, distance_m)`` for rows of ``model`` nearest first (ties by id),
-    restricted by the SQL ``where`` clauses and to ``distance <= max_distance_m``."""
-    limit = MAX_RADIUS_M if max_distance_m is None else min(max_distance_m, MAX_RADIUS_M)
-    if session.get_bind().dialect.name == "postgresql":
-        return _iter_nearest_postgis(session, model, lat, lon, where, limit, batch)
-    return _iter_nearest_rtree(session, model, lat, lon, where, limit, batch)
+    restricted by the SQL ``where`` clauses and to ``distance <= max_distance_m``.
+    A search run often should build a :class:`PointSearch` once instead."""
+    return PointSearch(model, where=where).iter_nearest(
+        session, lat, lon, max_distance_m=max_distance_m, batch=batch
+    )
 
 
 def nearest(
@@ -249,94 +483,55 @@ def nearest(
     max_distance_m: float | None = None,
     accept: Callable[[Any], bool] | None = None,
 ) -> list[tuple[Any, float]]:
-    """The ``k`` nearest rows passing the SQL ``where`` and the Python ``accept`` test."""
-    found: list[tuple[Any, float]] = []
-    batch = max(8, k * 2) if accept is None else max(16, k * 4)
-    for row, distance in iter_nearest(
-        session, model, lat, lon, where=where, max_distance_m=max_distance_m, batch=batch
-    ):
-        if accept is None or accept(row):
-            found.append((row, distance))
-            if len(found) >= k:
-                break
+    """The ``k`` nearest rows passing the SQL ``where`` and the Python ``accept`` test.
+    A search run often should build a :class:`PointSearch` once instead."""
+    return PointSearch(model, where=where).nearest(
+        session, lat, lon, k, max_distance_m=max_distance_m, accept=accept
+    )
+
+
+def _limit(max_distance_m: float | None) -> float:
+    return MAX_RADIUS_M if max_distance_m is None else min(max_distance_m, MAX_RADIUS_M)
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def _ring(rows: Iterable[Any], lat: float, lon: float, done: float, radius: float) -> list[Any]:
+    """Rows with ``done < distance <= radius``, as ``(distance, id, row)`` nearest first."""
+    ring = []
+    for row in rows:
+        distance = haversine_m(lat, lon, row.lat, row.lon)
+        if done < distance <= radius:
+            ring.append((distance, row.id, row))
+    ring.sort(key=lambda item: (item[0], item[1]))
+    return ring
+
+
+_RTREE_METADATA = MetaData()
+_RTREE_TABLES: dict[str, Table] = {}
+_RTREE_LOCK = threading.Lock()
+
+
+def _rtree_table(table: str) -> Table:
+    """The R*Tree side table as a Core table (outside the app's metadata). Built once under a
+    lock: request threads may ask for it together, and a Table is registered in its metadata
+    before its columns are attached."""
+    name = rtree_name(table)
+    found = _RTREE_TABLES.get(name)
+    if found is None:
+        with _RTREE_LOCK:
+            found = _RTREE_TABLES.get(name)
+            if found is None:
+                found = Table(
+                    name,
+                    _RTREE_METADATA,
+                    Column("id", Integer, primary_key=True),
+                    *(Column(c, Float) for c in ("min_lat", "max_lat", "min_lon", "max_lon")),
+                )
+                _RTREE_TABLES[name] = found
     return found
-
-
-def _rank(rows: Iterable[Any], lat: float, lon: float) -> list[tuple[float, int, Any]]:
-    return [(haversine_m(lat, lon, r.lat, r.lon), r.id, r) for r in rows]
-
-
-def _iter_nearest_rtree(session, model, lat, lon, where, limit, batch):  # type: ignore[no-untyped-def]
-    table = model.__table__
-    rt = rtree_name(table.name)
-    done = -1.0  # every row with distance <= done has been yielded
-    radius = START_RADIUS_M
-    while True:
-        radius = min(radius, limit)
-        boxes = bounding_boxes(lat, lon, radius)
-        box_sql = " OR ".join(
-            f"(min_lat <= :a{i} AND max_lat >= :b{i} AND min_lon <= :c{i} AND max_lon >= :d{i})"
-            for i in range(len(boxes))
-        )
-        params: dict[str, float] = {}
-        for i, (lo_lat, hi_lat, lo_lon, hi_lon) in enumerate(boxes):
-            params.update({f"a{i}": hi_lat, f"b{i}": lo_lat, f"c{i}": hi_lon, f"d{i}": lo_lon})
-        ids = (
-            select(literal_column("id"))
-            .select_from(text(rt))
-            .where(text(box_sql).bindparams(**params))
-        )
-        stmt = select(model).where(model.id.in_(ids.scalar_subquery()), *where)
-        ring = [item for item in _rank(session.scalars(stmt), lat, lon) if done < item[0] <= radius]
-        ring.sort(key=lambda item: (item[0], item[1]))
-        for distance, _id, row in ring:
-            yield row, distance
-        done = radius
-        if radius >= limit:
-            return
-        radius *= 2
-
-
-def _iter_nearest_postgis(session, model, lat, lon, where, limit, batch):  # type: ignore[no-untyped-def]
-    point = func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326).cast(_geography())
-    knn = model.geog.op("<->", return_type=Float)(point)
-    conditions = list(where)
-    # ORDER BY the KNN operator alone (a second sort key such as id, or an ST_DWithin
-    # clause with a wide radius, makes the planner sort every match instead of walking the
-    # GiST index); ties by id and the radius are handled here, on the exact haversine.
-    # Pages continue from the last KNN distance (>=, so rows tied across a page boundary
-    # are fetched again rather than skipped; ``seen`` drops the repeats).
-    pending: list[tuple[float, int, Any]] = []
-    seen: set[int] = set()
-    floor: float | None = None
-    size = batch
-    while True:
-        page_conditions = conditions if floor is None else [*conditions, knn >= floor]
-        stmt = select(model, knn.label("knn")).where(*page_conditions).order_by(knn).limit(size)
-        rows = session.execute(stmt).all()
-        fresh = 0
-        for row, _knn in rows:
-            if row.id in seen:
-                continue
-            seen.add(row.id)
-            fresh += 1
-            distance = haversine_m(lat, lon, row.lat, row.lon)
-            if distance <= limit:
-                heapq.heappush(pending, (distance, row.id, row))
-        last = float(rows[-1][1]) if rows else math.inf
-        exhausted = len(rows) < size or last - TOLERANCE_M > limit
-        if not exhausted and fresh == 0:
-            # A whole page of rows tied at one distance: widen the page, not the floor.
-            size = min(size * 2, 1 << 20)
-            continue
-        frontier = math.inf if exhausted else last - TOLERANCE_M
-        while pending and pending[0][0] < frontier:
-            distance, _id, row = heapq.heappop(pending)
-            yield row, distance
-        if exhausted:
-            return
-        floor = last
-        size = min(size * 2, 1024)
 
 
 def _geography() -> Geography:

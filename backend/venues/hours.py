@@ -56,13 +56,16 @@ def validate(expression: str | None, field: str = "opening_hours") -> str | None
 
 def state_at(expression: str | None, at: datetime) -> OpenState:
     """Open/closed at ``at`` (aware) and the next change; unknown hours give ``open_now=None``."""
+    return _state(expression, at.astimezone(LONDON))
+
+
+def _state(expression: str | None, local: datetime) -> OpenState:
     if not expression:
         return OpenState(None, None, None)
     try:
         hours = _parse(expression)
     except (opening_hours.ParserError, SyntaxError, ValueError):
         return OpenState(None, None, None)
-    local = at.astimezone(LONDON)
     if hours.is_unknown(local):
         return OpenState(None, None, None)
     is_open = hours.is_open(local)
@@ -75,12 +78,29 @@ def state_at(expression: str | None, at: datetime) -> OpenState:
 
 def is_open_at(expression: str | None, at: datetime) -> bool:
     """True only when the hours say open at ``at`` (unknown hours are not open)."""
-    if not expression:
-        return False
-    try:
-        return bool(_parse(expression).is_open(at.astimezone(LONDON)))
-    except (opening_hours.ParserError, SyntaxError, ValueError):
-        return False
+    return Clock(at).is_open(expression)
+
+
+class Clock:
+    """One moment, converted to London time once, against which many venues' hours are read."""
+
+    __slots__ = ("at", "local")
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+        self.local = at.astimezone(LONDON)
+
+    def is_open(self, expression: str | None) -> bool:
+        """True only when the hours say open now (unknown or invalid hours are not open)."""
+        if not expression:
+            return False
+        try:
+            return bool(_parse(expression).is_open(self.local))
+        except (opening_hours.ParserError, SyntaxError, ValueError):
+            return False
+
+    def state(self, expression: str | None) -> OpenState:
+        return _state(expression, self.local)
 
 
 def _to_utc(value: datetime) -> datetime:

@@ -11,8 +11,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Text, bindparam, cast, func, or_, select
 from sqlalchemy import delete as sa_delete
-from sqlalchemy import func, or_, select
 from sqlalchemy import update as sa_update
 from sqlalchemy.orm import undefer_group
 
@@ -97,6 +97,35 @@ def is_recheck_due(venue: Venue, at: datetime | None = None) -> bool:
 # --- nearest --------------------------------------------------------------------------
 
 
+_V = Venue.__table__.c
+# Columns of a nearest answer (id, lat and lon come with every search row).
+NEAREST_COLUMNS = (
+    _V.name,
+    _V.category,
+    _V.status,
+    _V.address,
+    _V.postcode,
+    _V.phone,
+    # Read as text: only the few rows of the answer pay for decoding it.
+    cast(_V.schemes, Text).label("schemes_json"),
+    _V.accessibility,
+    _V.opening_hours,
+    _V.is_demo,
+)
+_LISTED_NOW = (
+    # Two fixed slots, not an expanding IN: the statement's SQL never changes.
+    _V.status.in_([bindparam("status"), bindparam("or_status")]),
+    or_(_V.unavailable_until.is_(None), _V.unavailable_until <= bindparam("at")),
+)
+# Built once: each search binds values only, and its rows are the answer's rows.
+_NEAREST = spatial.PointSearch(Venue, columns=NEAREST_COLUMNS, where=_LISTED_NOW)
+_NEAREST_IN_CATEGORIES = spatial.PointSearch(
+    Venue,
+    columns=NEAREST_COLUMNS,
+    where=(*_LISTED_NOW, _V.category.in_(bindparam("categories", expanding=True))),
+)
+
+
 def nearest(
     *,
     lat: float | None = None,
@@ -119,30 +148,31 @@ def nearest(
     if lat is None or lon is None:
         raise field_error("lat", "required (or give near=<postcode>)")
     at = (at or utcnow()).astimezone(UTC)
-    statuses = [VenueStatus.VERIFIED.value]
-    if include_candidates:
-        statuses.append(VenueStatus.CANDIDATE.value)
-    where = [
-        Venue.status.in_(statuses),
-        or_(Venue.unavailable_until.is_(None), Venue.unavailable_until <= at),
-    ]
+    params: dict[str, Any] = {
+        "status": VenueStatus.VERIFIED.value,
+        "or_status": (VenueStatus.CANDIDATE if include_candidates else VenueStatus.VERIFIED).value,
+        "at": at,
+    }
+    search = _NEAREST
     if category:
-        where.append(Venue.category.in_(sorted(set(category))))
-    accept = (lambda v: hours.is_open_at(v.opening_hours, at)) if open_now else None
-    found = spatial.nearest(
-        db.session, Venue, lat, lon, limit, where=where, max_distance_m=radius_m, accept=accept
+        search = _NEAREST_IN_CATEGORIES
+        params["categories"] = sorted(set(category))
+    clock = hours.Clock(at)
+    accept = (lambda row: clock.is_open(row.opening_hours)) if open_now else None
+    found = search.nearest(
+        db.session, lat, lon, limit, params=params, max_distance_m=radius_m, accept=accept
     )
     return {
         "origin": {"lat": lat, "lon": lon, "postcode": postcode},
         "at": at,
         "radius_m": radius_m,
-        "items": [_nearest_item(venue, distance, lat, lon, at) for venue, distance in found],
+        "items": [_nearest_item(row, distance, lat, lon, clock) for row, distance in found],
     }
 
 
-def _nearest_item(venue: Venue, distance: float, lat: float, lon: float, at: datetime) -> dict:
+def _nearest_item(venue: Any, distance: float, lat: float, lon: float, clock: hours.Clock) -> dict:
     bearing = spatial.bearing_deg(lat, lon, venue.lat, venue.lon)
-    state = hours.state_at(venue.opening_hours, at)
+    state = clock.state(venue.opening_hours)
     return {
         "id": venue.id,
         "name": venue.name,
@@ -153,7 +183,7 @@ def _nearest_item(venue: Venue, distance: float, lat: float, lon: float, at: dat
         "lat": venue.lat,
         "lon": venue.lon,
         "phone": venue.phone,
-        "schemes": list(venue.schemes or []),
+        "schemes": json.loads(venue.schemes_json) if venue.schemes_json else [],
         "accessibility": venue.accessibility,
         "opening_hours": venue.opening_hours,
         "distance_m": round(distance, 1),

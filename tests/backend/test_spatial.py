@@ -186,3 +186,50 @@ def test_rows_tied_at_one_distance_across_pages_are_neither_lost_nor_repeated(pl
     got = [row.id for row, _d in spatial.nearest(places, Place, 53.49, -2.6, 95)]
     assert got == brute_force(rows, 53.49, -2.6, 95)
     assert len(set(got)) == 95
+
+
+def test_many_threads_searching_at_once_on_a_fresh_process_all_get_the_answer(places, monkeypatch):
+    """gunicorn threads make their first searches together: the statements and the R*Tree's
+    Core table they share are built once, never seen half-built (a KeyError 'min_lat' in a
+    benchmark under gunicorn before this was guarded)."""
+    import threading
+
+    from sqlalchemy import MetaData
+
+    monkeypatch.setattr(spatial, "_RTREE_METADATA", MetaData())
+    monkeypatch.setattr(spatial, "_RTREE_TABLES", {})
+    rng = random.Random(5)
+    rows = [
+        {
+            "id": i,
+            "lat": 53.5 + rng.uniform(-0.05, 0.05),
+            "lon": -2.6 + rng.uniform(-0.05, 0.05),
+            "kind": "a",
+        }
+        for i in range(1, 201)
+    ]
+    places.execute(Place.__table__.insert(), rows)
+    places.commit()
+    search = spatial.PointSearch(Place, columns=[Place.__table__.c.kind])
+    engine = places.get_bind()
+    barrier = threading.Barrier(8)
+    answers: dict[int, list[int] | BaseException] = {}
+
+    def worker(n: int) -> None:
+        session = Session(engine)
+        try:
+            barrier.wait()
+            found = search.nearest(session, 53.5, -2.6, 5)
+            answers[n] = [row.id for row, _d in found]
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            answers[n] = exc
+        finally:
+            session.close()
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    expected = brute_force(rows, 53.5, -2.6, 5)
+    assert answers == dict.fromkeys(range(8), expected)

@@ -253,3 +253,42 @@ def test_nearest_agrees_with_brute_force_on_many_random_points(app):
         for lat, lon in far
         if min(spatial.haversine_m(lat, lon, r["lat"], r["lon"]) for r in rows) > 25_000
     )
+
+
+def test_the_lean_response_is_exactly_what_its_documented_schema_would_write(client, app):
+    """The endpoint writes its JSON without a marshmallow dump (it is the hot path); the body
+    must equal the documented schema's dump of the same answer, key for key, type for type."""
+    from shared_schemas.venues import NearestResultSchema
+
+    make_venue(name="Open all night", opening_hours="24/7", schemes=["ask_for_angela", "umay"])
+    make_venue(name="Late pub", opening_hours="Fr-Sa 17:00-02:00", lat=53.5450)
+    make_venue(name="No hours", opening_hours=None, lat=53.5452, phone=None, address=None)
+    for query in (
+        {"at": SATURDAY_0130.isoformat()},
+        {"at": TUESDAY_0130.isoformat(), "open_now": "false"},
+        {"near": "WN1 1XX", "open_now": "false"},
+    ):
+        args = {"lat": WIGAN_CENTRE[0], "lon": WIGAN_CENTRE[1], "at": SATURDAY_0130.isoformat()}
+        args.update(query)
+        if "near" in args:
+            args.pop("lat"), args.pop("lon")
+        response = client.get(NEAREST, query_string=args)
+        assert response.status_code == 200, response.get_json()
+        assert response.mimetype == "application/json"
+        body = response.get_json()
+        assert body["items"], query
+        service_args = {
+            "limit": 5,
+            "open_now": args.get("open_now") != "false",
+            "at": datetime.fromisoformat(args["at"]),
+        }
+        if "near" in args:
+            service_args["near"] = args["near"]
+        else:
+            service_args.update(lat=args["lat"], lon=args["lon"])
+        with app.test_request_context():
+            expected = NearestResultSchema().dump(service.nearest(**service_args))
+        assert body == expected
+        assert [type(v) for v in body["items"][0].values()] == [
+            type(v) for v in expected["items"][0].values()
+        ]

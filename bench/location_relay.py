@@ -6,6 +6,13 @@ streams, half on each process. Reports accepted fixes/s and post-to-watcher late
 overdue sweep's time with ``--journeys`` active journeys of which 1 % are due, beside a
 reference query that scans every active journey without the due-time index.
 
+The client must not be what is measured: posters and watchers are two asyncio processes
+speaking raw HTTP/1.x over keep-alive sockets (no HTTP library), and the CPU seconds of the
+server processes, the bench database's PostgreSQL backends, redis-server, the client
+processes and the whole machine are read from /proc over the measuring window, so the
+figures say who spent the two cores. ``SAFEHAVEN_PY_SPY=1`` samples the gunicorn workers
+with py-spy (if installed) into ``bench/results/py-spy-<pid>.txt``.
+
     .venv/bin/python bench/location_relay.py --residents 300 --watchers 2 --seconds 20
 
 Writes ``bench/results/location_relay.json``."""
@@ -16,7 +23,9 @@ import argparse
 import asyncio
 import json
 import os
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -26,7 +35,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import httpx  # noqa: E402
 import psycopg  # noqa: E402
 import redis  # noqa: E402
 
@@ -59,37 +67,47 @@ def make_app(url: str):  # type: ignore[no-untyped-def]
     )
 
 
+def add_walking_resident(session, uid: str, watchers: int, now: datetime):  # type: ignore[no-untyped-def]
+    """A resident ``uid`` with ``watchers`` consenting contacts (``uid-w0``...) and one active
+    journey shared with them (due in two hours); flushed, not committed. Returns
+    ``(owner, watcher_users, journey)``."""
+    from backend.auth.models import User
+    from backend.contacts.models import Contact
+    from backend.journeys.models import Journey, JourneyContact
+
+    owner = User(uid=uid, role="resident", display_name=f"Resident {uid}")
+    watcher_users = [User(uid=f"{uid}-w{w}", role="resident") for w in range(watchers)]
+    session.add_all([owner, *watcher_users])
+    session.flush()
+    for w in watcher_users:
+        session.add(Contact(owner_id=owner.id, contact_user_id=w.id))
+    journey = Journey(
+        owner_id=owner.id,
+        active_owner_id=owner.id,
+        dest_lat=53.5519,
+        dest_lon=-2.6353,
+        started_at=now,
+        expected_arrival_at=now + timedelta(hours=2),
+        next_check_at=now + timedelta(hours=2, minutes=10),
+    )
+    journey.contacts = [JourneyContact(contact_user_id=w.id) for w in watcher_users]
+    session.add(journey)
+    session.flush()
+    return owner, watcher_users, journey
+
+
 def prepare_relay(app, residents: int, watchers: int) -> list[dict]:  # type: ignore[no-untyped-def]
     """Users, consent links and one active journey per resident; returns tokens and ids."""
-    from backend.auth.models import User
     from backend.auth.service import mint_dev_token
-    from backend.contacts.models import Contact
     from backend.extensions import db
-    from backend.journeys.models import Journey, JourneyContact
 
     now = datetime.now(UTC)
     plan = []
     with app.app_context():
         for r in range(residents):
-            owner = User(uid=f"bench-r{r}", role="resident", display_name=f"Resident {r}")
-            db.session.add(owner)
-            watcher_users = [User(uid=f"bench-r{r}-w{w}", role="resident") for w in range(watchers)]
-            db.session.add_all(watcher_users)
-            db.session.flush()
-            for w in watcher_users:
-                db.session.add(Contact(owner_id=owner.id, contact_user_id=w.id))
-            journey = Journey(
-                owner_id=owner.id,
-                active_owner_id=owner.id,
-                dest_lat=53.5519,
-                dest_lon=-2.6353,
-                started_at=now,
-                expected_arrival_at=now + timedelta(hours=2),
-                next_check_at=now + timedelta(hours=2, minutes=10),
+            owner, watcher_users, journey = add_walking_resident(
+                db.session, f"bench-r{r}", watchers, now
             )
-            journey.contacts = [JourneyContact(contact_user_id=w.id) for w in watcher_users]
-            db.session.add(journey)
-            db.session.flush()
             plan.append(
                 {
                     "journey": journey.id,
@@ -102,156 +120,458 @@ def prepare_relay(app, residents: int, watchers: int) -> list[dict]:  # type: ig
     return plan
 
 
-def _watch_process(servers: list[str], plan: list[dict], ready, stop, out) -> None:  # type: ignore[no-untyped-def]
-    """Hold every watcher's SSE stream; report ``(journey, recorded_at, monotonic)`` per fix."""
+# --- the client: raw HTTP/1.x over asyncio, so the client is not what gets measured ---------
+
+
+def _split_url(base: str) -> tuple[str, int]:
+    host, port = base.removeprefix("http://").split(":")
+    return host, int(port)
+
+
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
+    """Status of one HTTP/1.1 response with a Content-Length body; and whether the server
+    keeps the connection open."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    status = int(lines[0].split(b" ", 2)[1])
+    length, keep = 0, True
+    for line in lines[1:]:
+        name, _, value = line.partition(b":")
+        name = name.strip().lower()
+        if name == b"content-length":
+            length = int(value)
+        elif name == b"connection" and value.strip().lower() == b"close":
+            keep = False
+    if length:
+        await reader.readexactly(length)
+    return status, keep
+
+
+def _cpu_seconds() -> float:
+    return time.process_time()
+
+
+def _watch_process(servers: list[str], plan: list[dict], window, ready, stop, out) -> None:  # type: ignore[no-untyped-def]
+    """Hold every watcher's SSE stream (HTTP/1.0: the body is the raw event stream); report
+    ``(journey, recorded_at, monotonic)`` per fix received, and this process's CPU seconds
+    inside the measuring window."""
     received: list[tuple[int, str, float]] = []
     total = sum(len(p["watchers"]) for p in plan)
+    cpu: dict[str, float] = {}
 
     async def main() -> None:
         opened = 0
-        limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
-        timeout = httpx.Timeout(30.0, read=None)
+        failed = 0
 
-        async def watch(client: httpx.AsyncClient, base: str, journey: int, token: str) -> None:
-            nonlocal opened
-            url = f"{base}/api/v1/journeys/{journey}/stream"
-            headers = {"Authorization": f"Bearer {token}"}
-            async with client.stream("GET", url, headers=headers) as resp:
-                resp.raise_for_status()
-                buffer = ""
-                async for chunk in resp.aiter_text():
+        async def watch(base: str, journey: int, token: str) -> None:
+            nonlocal opened, failed
+            host, port = _split_url(base)
+            request = (
+                f"GET /api/v1/journeys/{journey}/stream HTTP/1.0\r\nHost: {host}\r\n"
+                f"Authorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n"
+            ).encode()
+            for attempt in range(30):  # a busy server may refuse (503) while streams open
+                if attempt:
+                    await asyncio.sleep(0.2 * attempt)
+                try:
+                    reader, writer = await asyncio.open_connection(host, port, limit=1 << 20)
+                except OSError:
+                    continue
+                writer.write(request)
+                try:
+                    head = await reader.readuntil(b"\r\n\r\n")
+                except (OSError, asyncio.IncompleteReadError):
+                    writer.close()
+                    continue
+                if b" 200 " in head.split(b"\r\n", 1)[0]:
+                    break
+                writer.close()
+            else:
+                failed += 1
+                return
+            try:
+                buffer = b""
+                loads = json.loads
+                now = time.monotonic
+                while True:
+                    chunk = await reader.read(65536)
+                    if not chunk:
+                        return
                     buffer += chunk
-                    while "\n\n" in buffer:
-                        block, buffer = buffer.split("\n\n", 1)
-                        if block.startswith("event: state"):
+                    while b"\n\n" in buffer:
+                        block, buffer = buffer.split(b"\n\n", 1)
+                        if block.startswith(b"event: fix"):
+                            data = loads(block.split(b"data: ", 1)[1])
+                            received.append((journey, data["recorded_at"], now()))
+                        elif block.startswith(b"event: state"):
                             opened += 1
                             if opened == total:
                                 ready.set()
-                        elif block.startswith("event: fix"):
-                            data = json.loads(block.split("data: ", 1)[1])
-                            received.append((journey, data["recorded_at"], time.monotonic()))
+            finally:
+                writer.close()
 
-        async with httpx.AsyncClient(limits=limits, timeout=timeout) as client:
-            tasks = [
-                asyncio.create_task(
-                    watch(client, servers[(n + w) % len(servers)], item["journey"], token)
+        tasks = []
+        for n, item in enumerate(plan):
+            for w, token in enumerate(item["watchers"]):
+                tasks.append(
+                    asyncio.create_task(
+                        watch(servers[(n + w) % len(servers)], item["journey"], token)
+                    )
                 )
-                for n, item in enumerate(plan)
-                for w, token in enumerate(item["watchers"])
-            ]
-            while not stop.is_set():
-                await asyncio.sleep(0.2)
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+                if len(tasks) % 50 == 0:
+                    await asyncio.sleep(0.05)  # do not flood the listen backlog
+        while not stop.is_set():
+            now = time.monotonic()
+            if window[0] <= now and "start" not in cpu:
+                cpu["start"] = _cpu_seconds()
+            if window[1] <= now and "end" not in cpu:
+                cpu["end"] = _cpu_seconds()
+            await asyncio.sleep(0.05)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        cpu["failed"] = failed
 
     asyncio.run(main())
-    out.put(received)
+    out.put((received, cpu.get("end", 0.0) - cpu.get("start", 0.0), cpu.get("failed", 0)))
 
 
 def _post_process(
-    servers: list[str], plan: list[dict], window: tuple[float, float], threads: int, out
+    servers: list[str], plan: list[dict], window: tuple[float, float], connections: int, out
 ) -> None:  # type: ignore[no-untyped-def]
-    """Each resident posts one fix per second until the window ends; reports send times and
-    the fixes accepted inside the window."""
-    import requests
-
+    """Each resident posts one fix per second (residents spread evenly over the second) over
+    ``connections`` keep-alive connections per server, until the window ends. Reports send
+    times, the fixes accepted and refused inside the window, POST response times, how late
+    the client sent against the schedule, and this process's CPU seconds in the window."""
     start, end = window
     sent: dict[tuple[int, str], float] = {}
-    accepted = [0] * threads
-    errors = [0] * threads
+    counts = {"accepted": 0, "errors": 0, "late_max": 0.0}
+    responses: list[float] = []
+    cpu: dict[str, float] = {}
 
-    def run(k: int) -> None:
-        mine = plan[k::threads]
-        with requests.Session() as http:
-            tick = 0
+    async def main() -> None:
+        queues = [asyncio.Queue() for _ in servers]  # type: ignore[var-annotated]
+
+        async def connection(index: int) -> None:
+            host, port = _split_url(servers[index])
+            queue = queues[index]
+            reader = writer = None
             while True:
-                tick_at = start - 10 + tick  # residents are spread over each second
-                if tick_at > end:
-                    return
-                for n, item in enumerate(mine):
-                    due = tick_at + ((k + n * threads) % 100) / 100
-                    delay = due - time.monotonic()
-                    if delay > 0:
-                        time.sleep(delay)
-                    if time.monotonic() > end:
-                        return
-                    at = datetime.now(UTC).isoformat()
-                    body = {
-                        "fixes": [
-                            {
-                                "lat": 53.5425 + tick * 1e-5,
-                                "lon": -2.6405,
-                                "recorded_at": at,
-                                "battery": 80,
-                            }
-                        ]
-                    }
-                    base = servers[(k + n) % len(servers)]
-                    url = f"{base}/api/v1/journeys/{item['journey']}/locations"
-                    posted = time.monotonic()
-                    sent[(item["journey"], at)] = posted
+                item = await queue.get()
+                if item is None:
+                    break
+                journey, token, body_at = item
+                at = datetime.now(UTC).isoformat()
+                lat = 53.5425 + body_at * 1e-6
+                body = (
+                    f'{{"fixes":[{{"lat":{lat:.7f},"lon":-2.6405,'
+                    f'"recorded_at":"{at}","battery":80}}]}}'
+                ).encode()
+                request = (
+                    f"POST /api/v1/journeys/{journey}/locations HTTP/1.1\r\nHost: {host}\r\n"
+                    f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
+                    f"Content-Length: {len(body)}\r\n\r\n"
+                ).encode() + body
+                posted = time.monotonic()
+                sent[(journey, at)] = posted
+                ok = False
+                for _attempt in range(2):
                     try:
-                        resp = http.post(
-                            url, json=body, headers={"Authorization": f"Bearer {item['owner']}"}
-                        )
-                        ok = resp.status_code == 200
-                    except requests.RequestException:
-                        ok = False
-                    if start <= posted <= end:
-                        if ok:
-                            accepted[k] += 1
-                        else:
-                            errors[k] += 1
-                tick += 1
+                        if writer is None:
+                            reader, writer = await asyncio.open_connection(host, port)
+                        writer.write(request)
+                        status, keep = await _read_response(reader)  # type: ignore[arg-type]
+                        ok = status == 200
+                        if not keep:
+                            writer.close()
+                            reader = writer = None
+                        break
+                    except (OSError, asyncio.IncompleteReadError):
+                        if writer is not None:
+                            writer.close()
+                        reader = writer = None
+                if start <= posted <= end:
+                    responses.append(time.monotonic() - posted)
+                    counts["accepted" if ok else "errors"] += 1
+            if writer is not None:
+                writer.close()
 
-    workers = [threading.Thread(target=run, args=(k,)) for k in range(threads)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
-    out.put((sent, sum(accepted), sum(errors)))
+        workers = [
+            asyncio.create_task(connection(i))
+            for i in range(len(servers))
+            for _ in range(connections)
+        ]
+        schedule = [(n / len(plan), n) for n in range(len(plan))]
+        tick = 0
+        first = start - 10  # warm-up before the window
+        while True:
+            tick_at = first + tick
+            if tick_at > end:
+                break
+            for offset, n in schedule:
+                due = tick_at + offset
+                delay = due - time.monotonic()
+                if delay > 0.001:
+                    await asyncio.sleep(delay)
+                now = time.monotonic()
+                if now > end:
+                    break
+                if start <= now and "start" not in cpu:
+                    cpu["start"] = _cpu_seconds()
+                if start <= due <= end:
+                    counts["late_max"] = max(counts["late_max"], now - due)
+                item = plan[n]
+                queues[n % len(servers)].put_nowait((item["journey"], item["owner"], tick))
+            tick += 1
+        cpu["end"] = _cpu_seconds()
+        for q in queues:
+            for _ in range(connections):
+                q.put_nowait(None)
+        await asyncio.gather(*workers)
+
+    asyncio.run(main())
+    out.put(
+        (
+            sent,
+            counts["accepted"],
+            counts["errors"],
+            responses,
+            counts["late_max"],
+            cpu.get("end", 0.0) - cpu.get("start", 0.0),
+        )
+    )
+
+
+# --- CPU accounting: server processes, database backends, Redis, the whole machine ---------
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _proc_cpu(pid: int, system_only: bool = False) -> float:
+    """User + system (or only system) CPU seconds of one process (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[12]) + (0 if system_only else int(fields[11]))) / TICK
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                kids.append(int(entry.name))
+    return kids
+
+
+def _machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot (all cores)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]
+    return (sum(values) - idle) / TICK, sum(values) / TICK
+
+
+def _pids_named(name: str) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == name:
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+class CpuMeter:
+    """CPU seconds of groups of processes between ``start()`` and ``stop()``. A process that
+    exits inside the window loses its share (database backends past the pool size do)."""
+
+    def __init__(self, groups: dict[str, list[int]]) -> None:
+        self.groups = groups
+        self.before: dict[int, float] = {}
+        self.machine_before = (0.0, 0.0)
+        self.result: dict[str, float] = {}
+        self.server_sys_before = 0.0
+
+    def start(self) -> None:
+        self.before = {p: _proc_cpu(p) for pids in self.groups.values() for p in pids}
+        self.server_sys_before = sum(_proc_cpu(p, True) for p in self.groups["server"])
+        self.machine_before = _machine_busy()
+
+    def stop(self, refresh: dict[str, list[int]] | None = None) -> None:
+        """``refresh``: groups whose processes may have changed (new ones count from 0)."""
+        groups = {**self.groups, **(refresh or {})}
+        self.result = {
+            name: sum(max(0.0, _proc_cpu(p) - self.before.get(p, 0.0)) for p in pids)
+            for name, pids in groups.items()
+        }
+        self.result["server_system"] = (
+            sum(_proc_cpu(p, True) for p in self.groups["server"]) - self.server_sys_before
+        )
+        busy, total = _machine_busy()
+        self.result["machine_busy"] = busy - self.machine_before[0]
+        self.result["machine_total"] = total - self.machine_before[1]
+
+
+def _start_py_spy(pids: list[int], seconds: float) -> list[subprocess.Popen]:
+    """Sample the gunicorn workers (not the masters) with py-spy, if installed, for the
+    window: collapsed stacks of GIL-holding threads in bench/results/py-spy-<pid>.txt."""
+    spy = Path(sys.executable).with_name("py-spy")
+    if not spy.exists():
+        print("SAFEHAVEN_PY_SPY set but py-spy is not installed", flush=True)
+        return []
+    workers = [p for p in pids if _children(p) == []]
+    out = ROOT / "bench" / "results"
+    return [
+        subprocess.Popen(
+            [
+                str(spy),
+                "record",
+                "-p",
+                str(pid),
+                "-d",
+                str(int(seconds) - 1),
+                "-r",
+                "200",
+                "--gil",
+                "--format",
+                "raw",
+                "-o",
+                str(out / f"py-spy-{pid}.txt"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for pid in workers
+    ]
+
+
+def _server_pids(pidfile: Path) -> list[int]:
+    master = int(pidfile.read_text().strip())
+    return [master, *_children(master)]
+
+
+def _db_backend_pids(url: str) -> list[int]:
+    raw = url.replace("postgresql+psycopg://", "postgresql://")
+    name = raw.rsplit("/", 1)[1]
+    with psycopg.connect(raw) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            (name,),
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
+def _db_sessions(url: str) -> int:
+    """Connections ever opened to the bench database (PostgreSQL 14+ counts them)."""
+    raw = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(raw) as conn:
+        row = conn.execute(
+            "SELECT sessions FROM pg_stat_database WHERE datname = current_database()"
+        ).fetchone()
+    return int(row[0]) if row else 0
 
 
 def run_relay(
-    servers: list[str], plan: list[dict], seconds: float, warmup: float, client_threads: int
+    url: str,
+    servers: list[str],
+    plan: list[dict],
+    seconds: float,
+    warmup: float,
+    connections: int,
+    meter_groups,  # type: ignore[no-untyped-def]
 ) -> dict:
-    """Watchers in one process (asyncio), posters in another (threads), joined on the
-    system-wide monotonic clock."""
+    """Watchers in one process, posters in another (both asyncio with raw sockets), joined on
+    the system-wide monotonic clock; CPU of the server, database, Redis and client processes
+    is measured over the same window."""
     import multiprocessing as mp
 
     ctx = mp.get_context("spawn")
     ready, stop = ctx.Event(), ctx.Event()
     watch_out, post_out = ctx.Queue(), ctx.Queue()
-    watcher = ctx.Process(target=_watch_process, args=(servers, plan, ready, stop, watch_out))
+    total_watchers = sum(len(p["watchers"]) for p in plan)
+    # posting starts 10 s after the watchers are up, then warm-up, then the window
+    start = time.monotonic() + 10 + warmup + 600  # placeholder until the watchers are up
+    window = ctx.Array("d", [start, start + seconds])
+    watcher = ctx.Process(
+        target=_watch_process, args=(servers, plan, window, ready, stop, watch_out)
+    )
     watcher.start()
-    if sum(len(p["watchers"]) for p in plan) and not ready.wait(180):
-        raise RuntimeError("watchers did not connect")
-    start = time.monotonic() + 10 + warmup  # posting starts 10 s from now, then warm-up
-    window = (start, start + seconds)
+    deadline = time.monotonic() + 300
+    while total_watchers and not ready.wait(1):
+        if not watcher.is_alive() or time.monotonic() > deadline:
+            stop.set()
+            raise RuntimeError("watchers did not connect")
+    start = time.monotonic() + 10 + warmup
+    window[0], window[1] = start, start + seconds
     poster = ctx.Process(
-        target=_post_process, args=(servers, plan, window, client_threads, post_out)
+        target=_post_process, args=(servers, plan, (start, start + seconds), connections, post_out)
     )
     poster.start()
-    sent, accepted, errors = post_out.get(timeout=seconds + warmup + 120)
+    time.sleep(max(0.0, start - 0.5 - time.monotonic()))
+    groups = meter_groups()  # database backends exist once the warm-up has run
+    groups["client"] = [watcher.pid, poster.pid]
+    meter = CpuMeter(groups)
+    time.sleep(max(0.0, start - time.monotonic()))
+    sessions_before = _db_sessions(url)
+    meter.start()
+    spies = _start_py_spy(groups["server"], seconds) if os.environ.get("SAFEHAVEN_PY_SPY") else []
+    time.sleep(max(0.0, start + seconds - time.monotonic()))
+    meter.stop(refresh={"database": meter_groups()["database"]})
+    sessions_opened = _db_sessions(url) - sessions_before - 2  # less this count's own two
+    for spy in spies:
+        spy.wait(timeout=60)
+    load = os.getloadavg()
+    sent, accepted, errors, responses, late_max, post_cpu = post_out.get(timeout=seconds + 120)
     poster.join()
     time.sleep(2.0)  # let the last deliveries arrive
     stop.set()
-    received = watch_out.get(timeout=60)
+    received, watch_cpu, failed_streams = watch_out.get(timeout=60)
     watcher.join()
     latencies = [
         t - sent[(j, at)]
         for j, at, t in received
-        if (j, at) in sent and window[0] <= sent[(j, at)] <= window[1]
+        if (j, at) in sent and start <= sent[(j, at)] <= start + seconds
     ]
+    per_journey = total_watchers / max(len(plan), 1)
+    cpu = meter.result
+    fixes = max(accepted, 1)
+    machine_cores_busy = cpu["machine_busy"] / seconds
+    ours = sum(cpu[k] for k in groups if k != "server_system")
     return {
         "accepted_fixes": accepted,
         "seconds": seconds,
         "fixes_per_s": round(accepted / seconds, 1),
         "post_errors": errors,
         "deliveries": len(latencies),
+        "deliveries_expected": round(accepted * per_journey),
+        "failed_streams": failed_streams,
         "p50_ms": round(pct(latencies, 50) * 1000, 2),
         "p99_ms": round(pct(latencies, 99) * 1000, 2),
+        "post_response_p50_ms": round(pct(responses, 50) * 1000, 2),
+        "post_response_p99_ms": round(pct(responses, 99) * 1000, 2),
+        "client_late_max_ms": round(late_max * 1000, 1),
+        "db_connections_opened": sessions_opened,
+        "cpu_seconds": {k: round(v, 2) for k, v in cpu.items() if k != "machine_total"},
+        "cpu_ms_per_fix": {
+            "server": round(cpu["server"] / fixes * 1000, 3),
+            "database": round(cpu["database"] / fixes * 1000, 3),
+            "redis": round(cpu["redis"] / fixes * 1000, 3),
+            "client": round(cpu["client"] / fixes * 1000, 3),
+        },
+        "client_cpu_self_reported_s": {
+            "poster": round(post_cpu, 2),
+            "watchers": round(watch_cpu, 2),
+        },
+        "machine_cores_busy": round(machine_cores_busy, 2),
+        "other_work_cores": round(max(0.0, cpu["machine_busy"] - ours) / seconds, 2),
+        "load_avg_at_window_end": [round(x, 2) for x in load],
     }
 
 
@@ -410,17 +730,27 @@ def main() -> None:
     parser.add_argument("--residents", type=int, default=300)
     parser.add_argument("--watchers", type=int, default=2, help="watchers per journey")
     parser.add_argument("--seconds", type=float, default=20)
-    parser.add_argument("--client-threads", type=int, default=48, help="poster threads")
+    parser.add_argument(
+        "--connections", type=int, default=16, help="poster keep-alive connections per server"
+    )
     parser.add_argument("--tag", default="", help="suffix of the results file name")
     parser.add_argument("--warmup", type=float, default=8, help="seconds before measuring")
-    parser.add_argument("--threads", type=int, default=0, help="gunicorn threads per process")
+    parser.add_argument("--threads", type=int, default=0, help="gunicorn threads per worker")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="gunicorn workers per server process (2 x 2 on 2 cores: one worker's threads "
+        "queue on its GIL behind every database wait)",
+    )
     parser.add_argument("--journeys", type=int, default=100_000, help="sweep: active journeys")
     parser.add_argument(
         "--redis", default=os.environ.get("SAFEHAVEN_BENCH_REDIS", "redis://127.0.0.1:6379/11")
     )
     args = parser.parse_args()
 
-    name = "safehaven_bench_location_relay"
+    # per run: a second run at the same time (another checkout) must not drop this one's
+    name = f"safehaven_bench_location_relay_{os.getpid()}"
     url = databases.fresh_pg_database(name)
     try:
         app = make_app(url)
@@ -432,7 +762,11 @@ def main() -> None:
         plan = prepare_relay(app, args.residents, args.watchers)
         with app.app_context():
             db.engine.dispose()
-        threads = args.threads or max(32, args.residents * args.watchers // 2 + 32)
+        # gthread: one thread per open stream plus the posters' connections (and room)
+        # (the kernel need not share a server's streams evenly between its workers; idle
+        # threads are only created when needed)
+        streams = args.residents * args.watchers // 2
+        threads = args.threads or streams + args.connections + 32
         env = {
             "SAFEHAVEN_ENV": "testing",
             "SAFEHAVEN_AUTH": "dev",
@@ -441,14 +775,38 @@ def main() -> None:
             "REDIS_URL": args.redis,
             "SAFEHAVEN_REDIS_PREFIX": f"bench-{uuid.uuid4().hex[:6]}:",
             "SAFEHAVEN_RATELIMIT": "false",
+            # One pooled connection per poster connection, no overflow: overflow connections
+            # are opened and closed per request, which under load costs more than the fix.
+            # (capped: PostgreSQL here allows 100 connections for everyone)
+            "SAFEHAVEN_DB_POOL_SIZE": str(min(12, args.connections // args.workers + 2)),
+            "SAFEHAVEN_DB_MAX_OVERFLOW": "0",
         }
         print(
             f"relay: {args.residents} residents x 1 fix/s, {args.watchers} watchers each, "
-            f"{args.seconds:.0f} s, 2 gunicorn processes x {threads} threads",
+            f"{args.seconds:.0f} s, 2 gunicorn processes x {args.workers} workers x "
+            f"{threads} threads",
             flush=True,
         )
-        with gunicorn(env, threads=threads) as a, gunicorn(env, threads=threads) as b:
-            relay = run_relay([a, b], plan, args.seconds, args.warmup, args.client_threads)
+        pidfiles = [
+            Path(tempfile.gettempdir()) / f"bench-relay-{os.getpid()}-{i}.pid" for i in (0, 1)
+        ]
+        extra = ["--workers", str(args.workers), "--worker-connections", str(threads + 64)]
+        redis_pids = _pids_named("redis-server")
+
+        def meter_groups() -> dict[str, list[int]]:
+            return {
+                "server": [p for f in pidfiles for p in _server_pids(f)],
+                "database": _db_backend_pids(url),
+                "redis": redis_pids,
+            }
+
+        with (
+            gunicorn(env, threads=threads, extra_args=[*extra, "--pid", str(pidfiles[0])]) as a,
+            gunicorn(env, threads=threads, extra_args=[*extra, "--pid", str(pidfiles[1])]) as b,
+        ):
+            relay = run_relay(
+                url, [a, b], plan, args.seconds, args.warmup, args.connections, meter_groups
+            )
         reference = redis_round_trip(args.redis)
         sweep = None
         if args.journeys:
@@ -466,6 +824,38 @@ def main() -> None:
         ),
         ("post -> watcher p50 (ms)", f"{relay['p50_ms']}", f"{relay['deliveries']} deliveries"),
         ("post -> watcher p99 (ms)", f"{relay['p99_ms']}", "target < 250"),
+        (
+            "POST response p50 / p99 (ms)",
+            f"{relay['post_response_p50_ms']} / {relay['post_response_p99_ms']}",
+            f"client sent at most {relay['client_late_max_ms']} ms late",
+        ),
+        (
+            "server CPU per fix (ms)",
+            f"{relay['cpu_ms_per_fix']['server']}",
+            "both gunicorn processes, deliveries included",
+        ),
+        (
+            "database CPU per fix (ms)",
+            f"{relay['cpu_ms_per_fix']['database']}",
+            f"PostgreSQL backends of the bench database; {relay['db_connections_opened']} "
+            "connections opened in the window",
+        ),
+        (
+            "client CPU per fix (ms)",
+            f"{relay['cpu_ms_per_fix']['client']}",
+            "poster + watcher processes",
+        ),
+        (
+            "Redis CPU per fix (ms)",
+            f"{relay['cpu_ms_per_fix']['redis']}",
+            "redis-server (shared with other work)",
+        ),
+        (
+            "machine cores busy",
+            f"{relay['machine_cores_busy']}",
+            f"of 2; other work {relay['other_work_cores']}; "
+            f"load {relay['load_avg_at_window_end'][0]}",
+        ),
         ("raw Redis pub/sub p50 (ms)", f"{reference['p50_ms']}", "reference, same run"),
         ("raw Redis pub/sub p99 (ms)", f"{reference['p99_ms']}", "reference, same run"),
     ]
@@ -484,9 +874,9 @@ def main() -> None:
             ),
         ]
     width = max(len(r[0]) for r in rows)
-    print(f"\n{'measure'.ljust(width)}  {'value':>10}  note")
+    print(f"\n{'measure'.ljust(width)}  {'value':>14}  note")
     for label, value, note in rows:
-        print(f"{label.ljust(width)}  {value:>10}  {note}")
+        print(f"{label.ljust(width)}  {value:>14}  {note}")
     result = {
         "args": vars(args),
         "relay": relay,
@@ -499,7 +889,7 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"\nwrote {out.relative_to(ROOT)}")
-    if relay["deliveries"] == 0:
+    if relay["deliveries"] == 0 and args.watchers:
         raise SystemExit("no fix reached a watcher")
 
 

@@ -30,13 +30,30 @@ def _bearer_token() -> str | None:
     return token.strip()
 
 
-def optional_user() -> User | None:
-    """The signed-in caller, or None without a token; a bad token raises Unauthorized."""
-    # Cached on the request itself: an app context (and its ``g``) can outlive one request.
-    if "safehaven.user" in request.environ:
-        return request.environ["safehaven.user"]
+def current_identity() -> service.Identity:
+    """The verified claims of the caller's bearer token, without a database look-up; raises
+    Unauthorized (no token, or a bad one). For hot paths that resolve the person in the same
+    statement as what they act on (and then refuse a disabled account themselves)."""
+    identity = _identity()
+    if identity is None:
+        raise _sign_in_first()
+    return identity
+
+
+def _sign_in_first() -> Unauthorized:
+    return Unauthorized(
+        "sign in first: send 'Authorization: Bearer <token>'",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+def _identity() -> service.Identity | None:
+    """Verified claims, or None without a token; a bad token raises Unauthorized (and counts
+    towards the sign-in failure limit). Cached on the request."""
+    if "safehaven.identity" in request.environ:
+        return request.environ["safehaven.identity"]
     token = _bearer_token()
-    user = None
+    identity = None
     if token is not None:
         settings = current_app.config["SAFEHAVEN_SETTINGS"]
         try:
@@ -49,7 +66,17 @@ def optional_user() -> User | None:
         except Unauthorized:
             _count_failure_or_refuse()
             raise
-        user = service.user_for_identity(identity)
+    request.environ["safehaven.identity"] = identity
+    return identity
+
+
+def optional_user() -> User | None:
+    """The signed-in caller, or None without a token; a bad token raises Unauthorized."""
+    # Cached on the request itself: an app context (and its ``g``) can outlive one request.
+    if "safehaven.user" in request.environ:
+        return request.environ["safehaven.user"]
+    identity = _identity()
+    user = service.user_for_identity(identity) if identity is not None else None
     request.environ["safehaven.user"] = user
     return user
 
@@ -96,10 +123,7 @@ def current_user() -> User:
     """The signed-in caller; raises Unauthorized (401 with ``WWW-Authenticate``)."""
     user = optional_user()
     if user is None:
-        raise Unauthorized(
-            "sign in first: send 'Authorization: Bearer <token>'",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        raise _sign_in_first()
     return user
 
 
@@ -131,6 +155,18 @@ def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         current_user()
+        return view(*args, **kwargs)
+
+    return _document_token_required(wrapper)
+
+
+def identity_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Route decorator: 401 unless the bearer token verifies; the view reads
+    :func:`current_identity` and its service resolves (and checks) the person itself."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        current_identity()
         return view(*args, **kwargs)
 
     return _document_token_required(wrapper)

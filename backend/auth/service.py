@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from backend.auth.models import User
@@ -25,6 +27,7 @@ DEV_TOKEN_MAX_AGE = int(timedelta(days=30).total_seconds())
 LAST_SEEN_RESOLUTION = timedelta(minutes=5)
 
 
+@functools.lru_cache(maxsize=8)
 def _serializer(secret: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret, salt=DEV_TOKEN_SALT)
 
@@ -70,7 +73,7 @@ def firebase_app(project_id: str) -> Any:
         app = _firebase_apps.get(project_id)
         if app is None:
             app = firebase_admin.initialize_app(
-                credential=_firebase_credential(),
+                credential=firebase_credential(),
                 options={"projectId": project_id},
                 name=f"safehaven-{project_id}",
             )
@@ -78,7 +81,9 @@ def firebase_app(project_id: str) -> Any:
         return app
 
 
-def _firebase_credential() -> Any:
+def firebase_credential() -> Any:
+    """The credential of this process's firebase-admin apps: none under the Auth emulator,
+    the service-account file of ``GOOGLE_APPLICATION_CREDENTIALS``, else application default."""
     import os
 
     from firebase_admin import credentials
@@ -158,6 +163,25 @@ def user_for_identity(identity: Identity) -> User:
     if user.disabled:
         raise Unauthorized("account disabled")
     return user
+
+
+_touch_last_seen = (
+    update(User.__table__)
+    .where(User.__table__.c.id == bindparam("user_id"))
+    .values(last_seen_at=bindparam("now"))
+)
+
+
+def admit_principal(
+    conn: Connection, user_id: int, disabled: bool, last_seen_at: datetime | None, now: datetime
+) -> None:
+    """For a hot path that reads the caller's row in the same statement as what they act on:
+    refuse a disabled account (Unauthorized, as :func:`user_for_identity` does) and refresh
+    ``last_seen_at`` at the same resolution, on ``conn`` (the caller commits)."""
+    if disabled:
+        raise Unauthorized("account disabled")
+    if last_seen_at is None or now - last_seen_at > LAST_SEEN_RESOLUTION:
+        conn.execute(_touch_last_seen, {"user_id": user_id, "now": now})
 
 
 def ensure_user(uid: str, role: str) -> User:

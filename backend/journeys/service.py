@@ -8,16 +8,19 @@ import os
 import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from backend.auth.models import User
+from backend.auth.service import Identity, admit_principal, user_for_identity
 from backend.contacts.service import active_contact_ids, hash_secret, record_view
 from backend.db import utcnow
-from backend.errors import Conflict, Gone, NotFound, ValidationError, field_error
+from backend.errors import Conflict, Gone, NotFound, Unauthorized, ValidationError, field_error
 from backend.extensions import db
 from backend.journeys import policy
 from backend.journeys.models import (
@@ -286,6 +289,19 @@ def add_fixes(
     return _ingest(journey_id, fixes, source, now or utcnow(), owner_id=actor.id)
 
 
+def add_fixes_as(
+    identity: Identity,
+    journey_id: int,
+    fixes: list[dict[str, Any]],
+    now: datetime | None = None,
+) -> dict[str, int]:
+    """The app's live path: store a batch on the caller's active journey, the caller read
+    from their verified token in the same locked statement as the journey. Raises
+    Unauthorized (disabled account), NotFound (no such journey of theirs), Conflict (ended),
+    ValidationError."""
+    return _ingest(journey_id, fixes, "app", now or utcnow(), identity=identity)
+
+
 def add_fixes_to_active(
     user: User, fixes: list[dict[str, Any]], source: str, now: datetime | None = None
 ) -> dict[str, int] | None:
@@ -296,13 +312,105 @@ def add_fixes_to_active(
     return _ingest(journey.id, fixes, source, now or utcnow(), owner_id=user.id)
 
 
+# Storing fixes is the hot path (one post per second per walking resident): it runs on Core
+# statements built once, reads the journey's tracking columns in one locked row (with the
+# caller's own row when it comes from a token), writes the fixes and those columns back, and
+# commits once. Nothing is cached across requests: the journey's state and the caller's
+# account are read under the lock every time, so an ended journey or a disabled account is
+# refused at once on every process.
+_journeys = Journey.__table__
+_fixes = LocationFix.__table__
+_users = User.__table__
+_TRACKED = (
+    "state",
+    "overdue",
+    "stationary",
+    "expected_arrival_at",
+    "latest_fix_at",
+    "last_fix_at",
+    "last_lat",
+    "last_lon",
+    "last_accuracy_m",
+    "last_battery",
+    "anchor_lat",
+    "anchor_lon",
+    "anchor_at",
+    "next_check_at",
+)
+_WRITTEN = _TRACKED[4:] + ("stationary",)
+_tracked_columns = [_journeys.c.id, _journeys.c.owner_id, *(_journeys.c[n] for n in _TRACKED)]
+_lock_owned = (
+    select(*_tracked_columns)
+    .where(_journeys.c.id == bindparam("journey_id"), _journeys.c.owner_id == bindparam("owner"))
+    .with_for_update()
+)
+_lock_with_caller = (
+    select(
+        *_tracked_columns,
+        _users.c.disabled.label("caller_disabled"),
+        _users.c.last_seen_at.label("caller_last_seen_at"),
+    )
+    .join_from(_journeys, _users, _users.c.id == _journeys.c.owner_id)
+    .where(_journeys.c.id == bindparam("journey_id"), _users.c.uid == bindparam("uid"))
+    .with_for_update(of=_journeys)
+)
+_store_fixes = insert(_fixes)
+_write_backs: dict[tuple[str, ...], Any] = {}
+
+
+def _write_back(conn: Connection, journey: SimpleNamespace, before: dict[str, Any]) -> None:
+    """UPDATE only the tracking columns that changed (as the ORM would), one cached
+    statement per set of columns."""
+    changed = tuple(name for name in _WRITTEN if getattr(journey, name) != before[name])
+    if not changed:
+        return
+    stmt = _write_backs.get(changed)
+    if stmt is None:
+        stmt = (
+            update(_journeys)
+            .where(_journeys.c.id == bindparam("journey"))
+            .values({name: bindparam(f"new_{name}") for name in changed})
+        )
+        _write_backs[changed] = stmt
+    conn.execute(
+        stmt, {"journey": journey.id, **{f"new_{n}": getattr(journey, n) for n in changed}}
+    )
+
+
+_fix_times_stored = select(_fixes.c.recorded_at).where(
+    _fixes.c.journey_id == bindparam("journey_id"),
+    _fixes.c.recorded_at.in_(bindparam("times", expanding=True)),
+)
+_plausible_before = (
+    select(_fixes.c.recorded_at, _fixes.c.lat, _fixes.c.lon)
+    .where(
+        _fixes.c.journey_id == bindparam("journey_id"),
+        _fixes.c.recorded_at < bindparam("first"),
+        _fixes.c.jump.is_(False),
+    )
+    .order_by(_fixes.c.recorded_at.desc())
+    .limit(1)
+)
+_plausible_inside = select(_fixes.c.recorded_at, _fixes.c.lat, _fixes.c.lon).where(
+    _fixes.c.journey_id == bindparam("journey_id"),
+    _fixes.c.recorded_at > bindparam("first"),
+    _fixes.c.recorded_at < bindparam("last"),
+    _fixes.c.jump.is_(False),
+)
+
+
 def _ingest(
-    journey_id: int, fixes: list[dict[str, Any]], source: str, now: datetime, owner_id: int
+    journey_id: int,
+    fixes: list[dict[str, Any]],
+    source: str,
+    now: datetime,
+    owner_id: int | None = None,
+    identity: Identity | None = None,
 ) -> dict[str, int]:
     _validate_fix_times(fixes, now)
     for attempt in range(2):
         try:
-            result, published = _ingest_once(journey_id, fixes, source, now, owner_id)
+            result, published = _ingest_once(journey_id, fixes, source, now, owner_id, identity)
         except IntegrityError:  # a concurrent batch stored the same timestamp first
             db.session.rollback()
             if attempt:
@@ -315,7 +423,7 @@ def _ingest(
 
 
 def _stored_neighbours(
-    journey: Journey, times: list[datetime]
+    conn: Connection, journey: Any, times: list[datetime]
 ) -> tuple[set[datetime], list[tuple[datetime, float, float]]]:
     """Timestamps of ``times`` already stored, and the stored plausible fixes a batch spanning
     ``times`` must be judged against (the one before it and any inside its range)."""
@@ -324,33 +432,47 @@ def _stored_neighbours(
         # last plausible position.
         if journey.last_fix_at is None:
             return set(), []
-        return set(), [(journey.last_fix_at, journey.last_lat, journey.last_lon)]  # type: ignore[list-item]
-    existing = set(
-        db.session.scalars(
-            select(LocationFix.recorded_at).where(
-                LocationFix.journey_id == journey.id, LocationFix.recorded_at.in_(times)
-            )
-        )
-    )
-    before = db.session.execute(
-        select(LocationFix.recorded_at, LocationFix.lat, LocationFix.lon)
-        .where(
-            LocationFix.journey_id == journey.id,
-            LocationFix.recorded_at < times[0],
-            LocationFix.jump.is_(False),
-        )
-        .order_by(LocationFix.recorded_at.desc())
-        .limit(1)
-    ).all()
-    inside = db.session.execute(
-        select(LocationFix.recorded_at, LocationFix.lat, LocationFix.lon).where(
-            LocationFix.journey_id == journey.id,
-            LocationFix.recorded_at > times[0],
-            LocationFix.recorded_at < times[-1],
-            LocationFix.jump.is_(False),
-        )
-    ).all()
+        return set(), [(journey.last_fix_at, journey.last_lat, journey.last_lon)]
+    key = {"journey_id": journey.id, "first": times[0], "last": times[-1]}
+    existing = set(conn.execute(_fix_times_stored, {**key, "times": times}).scalars())
+    before = conn.execute(_plausible_before, key).all()
+    inside = conn.execute(_plausible_inside, key).all()
     return existing, [(r[0], r[1], r[2]) for r in [*before, *inside]]
+
+
+def _lock_journey(
+    conn: Connection,
+    journey_id: int,
+    owner_id: int | None,
+    identity: Identity | None,
+    now: datetime,
+) -> SimpleNamespace:
+    """The journey's tracking columns, row-locked, if the caller owns it and it is active;
+    raises Unauthorized (disabled account), NotFound, Conflict (after rolling back)."""
+    if identity is not None:
+        row = conn.execute(
+            _lock_with_caller, {"journey_id": journey_id, "uid": identity["uid"]}
+        ).first()
+        if row is None:
+            db.session.rollback()
+            # Not theirs or no such journey: first answer for the caller exactly as every
+            # other route does (created on first sight, 401 if disabled), then 404.
+            user_for_identity(identity)
+            raise NotFound(f"no journey {journey_id}")
+        try:
+            admit_principal(conn, row.owner_id, row.caller_disabled, row.caller_last_seen_at, now)
+        except Unauthorized:
+            db.session.rollback()
+            raise
+    else:
+        row = conn.execute(_lock_owned, {"journey_id": journey_id, "owner": owner_id}).first()
+        if row is None:
+            db.session.rollback()
+            raise NotFound(f"no journey {journey_id}")
+    if row.state != ACTIVE:
+        db.session.rollback()
+        raise Conflict("the journey has ended; fixes are no longer accepted")
+    return SimpleNamespace(**{name: getattr(row, name) for name in ("id", "owner_id", *_TRACKED)})
 
 
 def _ingest_once(
@@ -358,25 +480,17 @@ def _ingest_once(
     fixes: list[dict[str, Any]],
     source: str,
     now: datetime,
-    owner_id: int,
+    owner_id: int | None,
+    identity: Identity | None,
 ) -> tuple[dict[str, int], list[dict[str, Any]]]:
-    if db.session.get_bind().dialect.name == "postgresql":
-        # Fixes are high-rate telemetry: losing the last few on a server crash is acceptable
-        # (the phone resends), waiting for the WAL flush on every one is not. Alerts and
-        # state changes keep the default durable commit.
-        db.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
-    journey = db.session.scalar(select(Journey).where(Journey.id == journey_id).with_for_update())
-    if journey is None or journey.owner_id != owner_id:
-        db.session.rollback()
-        raise NotFound(f"no journey {journey_id}")
-    if journey.state != ACTIVE:
-        db.session.rollback()
-        raise Conflict("the journey has ended; fixes are no longer accepted")
+    conn = db.session.connection()
+    journey = _lock_journey(conn, journey_id, owner_id, identity, now)
+    before = dict(vars(journey))
     batch: dict[datetime, dict[str, Any]] = {}
     for fix in fixes:
         batch.setdefault(fix["recorded_at"], fix)
     times = sorted(batch)
-    existing, stored = _stored_neighbours(journey, times)
+    existing, stored = _stored_neighbours(conn, journey, times)
     new_times = [t for t in times if t not in existing]
     duplicates = len(fixes) - len(new_times)
     if not new_times:
@@ -416,7 +530,7 @@ def _ingest_once(
                 "jump": jump,
             }
         )
-    db.session.execute(insert(LocationFix), rows)
+    conn.execute(_store_fixes, rows)
     if journey.latest_fix_at is None or rows[-1]["recorded_at"] > journey.latest_fix_at:
         journey.latest_fix_at = rows[-1]["recorded_at"]
     plausible = [r for r in rows if not r["jump"]]
@@ -433,6 +547,7 @@ def _ingest_once(
         journey.last_battery = batteries[-1]["battery"]
     _move_anchor(journey, plausible)
     _schedule(journey)
+    _write_back(conn, journey, before)
     db.session.commit()
     for row in rows:
         messages.append(
@@ -450,7 +565,7 @@ def _ingest_once(
     return {"accepted": len(rows), "duplicates": duplicates, "jumps": jumps}, messages
 
 
-def _move_anchor(journey: Journey, rows: Iterable[dict[str, Any]]) -> None:
+def _move_anchor(journey: Any, rows: Iterable[dict[str, Any]]) -> None:
     """Movement beyond the stationary radius resets the stationary clock."""
     radius = setting("STATIONARY_RADIUS_M")
     for row in rows:
@@ -465,8 +580,9 @@ def _move_anchor(journey: Journey, rows: Iterable[dict[str, Any]]) -> None:
             journey.stationary = False
 
 
-def _schedule(journey: Journey) -> None:
-    """Set the indexed due time of the next overdue or stationary check."""
+def _schedule(journey: Any) -> None:
+    """Set the indexed due time of the next overdue or stationary check (on a Journey, or on
+    the tracking columns the fix path holds)."""
     due: list[datetime] = []
     if journey.state == ACTIVE:
         if not journey.overdue:

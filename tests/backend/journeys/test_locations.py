@@ -192,3 +192,44 @@ def test_the_retention_period_is_configurable(app, client, resident, journey, mo
     ended = db.session.get(Journey, journey["id"]).ended_at
     assert run_once(app, now=ended + timedelta(hours=1, minutes=59))["purged_fixes"] == 0
     assert run_once(app, now=ended + timedelta(hours=2))["purged_fixes"] == 1
+
+
+def test_a_disabled_owner_is_refused_and_nothing_is_stored(client, resident, journey):
+    from backend.auth.models import User
+
+    db.session.get(User, resident.id).disabled = True
+    db.session.commit()
+    response = post(client, resident, journey["id"], [fix(53.5, -2.6, datetime.now(UTC))])
+    assert response.status_code == 401
+    assert "disabled" in response.get_json()["message"]
+    assert stored(journey["id"]) == []
+
+
+def test_a_caller_first_seen_on_the_fix_path_is_created_and_gets_404(client, app, journey):
+    from backend.auth.models import User
+    from backend.auth.service import mint_dev_token
+
+    token = mint_dev_token(app.config["SECRET_KEY"], "first-seen-posting", "resident")
+    response = client.post(
+        f"/api/v1/journeys/{journey['id']}/locations",
+        json={"fixes": [fix(53.5, -2.6, datetime.now(UTC))]},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 404
+    assert db.session.scalar(select(User).where(User.uid == "first-seen-posting")) is not None
+    assert stored(journey["id"]) == []
+
+
+def test_posting_fixes_refreshes_last_seen_at_its_resolution(client, resident, journey):
+    from backend.auth.models import User
+
+    long_ago = datetime.now(UTC) - timedelta(minutes=30)
+    db.session.get(User, resident.id).last_seen_at = long_ago
+    db.session.commit()
+    post(client, resident, journey["id"], [fix(53.5425, -2.6405, datetime.now(UTC))])
+    db.session.expire_all()
+    seen = db.session.get(User, resident.id).last_seen_at
+    assert seen > datetime.now(UTC) - timedelta(minutes=1)
+    post(client, resident, journey["id"], [fix(53.5426, -2.6405, datetime.now(UTC))])
+    db.session.expire_all()
+    assert db.session.get(User, resident.id).last_seen_at == seen  # within the resolution

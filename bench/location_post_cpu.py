@@ -1,0 +1,187 @@
+"""CPU per location fix on the server, independent of machine load.
+
+Posts one fix per request (the live case) to ``POST /api/v1/journeys/{id}/locations`` through
+the Flask test client on PostgreSQL (or SQLite) with a Redis broker, round-robin over
+``--journeys`` active journeys, and reports the process CPU time per request
+(``time.process_time``, which other processes' load does not inflate), SQL statements per
+request, and optionally a cProfile of the hot path.
+
+    .venv/bin/python bench/location_post_cpu.py --requests 2000
+    .venv/bin/python bench/location_post_cpu.py --profile 25
+
+Writes ``bench/results/location_post_cpu.json``."""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import os
+import pstats
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.support import databases  # noqa: E402
+
+SECRET = "bench-secret-key-that-is-long-enough-0123456789"  # noqa: S105 - dev tokens only
+
+
+def make_app(url: str, redis_url: str | None):  # type: ignore[no-untyped-def]
+    from backend import create_app
+    from backend.config import Settings
+
+    env = {
+        "SAFEHAVEN_ENV": "testing",
+        "SAFEHAVEN_AUTH": "dev",
+        "DATABASE_URL": url,
+        "SECRET_KEY": SECRET,
+        "SAFEHAVEN_RATELIMIT": "false",
+    }
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+        env["SAFEHAVEN_REDIS_PREFIX"] = f"cpu-{uuid.uuid4().hex[:6]}:"
+    return create_app(settings=Settings.from_env(env))
+
+
+def prepare(app, journeys: int) -> list[tuple[int, str]]:  # type: ignore[no-untyped-def]
+    """One active journey (with two chosen contacts) per resident; returns (id, token)."""
+    from backend.auth.service import mint_dev_token
+    from backend.extensions import db
+    from bench.location_relay import add_walking_resident
+
+    now = datetime.now(UTC)
+    plan = []
+    with app.app_context():
+        db.create_all()
+        for r in range(journeys):
+            owner, _watchers, journey = add_walking_resident(db.session, f"cpu-r{r}", 2, now)
+            plan.append((journey.id, mint_dev_token(SECRET, owner.uid)))
+        db.session.commit()
+        db.session.remove()
+    return plan
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--engine", choices=["postgis", "sqlite"], default="postgis")
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--journeys", type=int, default=50)
+    parser.add_argument("--warmup", type=int, default=200)
+    parser.add_argument("--profile", type=int, default=0, help="print the top N of a cProfile")
+    parser.add_argument(
+        "--redis", default=os.environ.get("SAFEHAVEN_BENCH_REDIS", "redis://127.0.0.1:6379/11")
+    )
+    parser.add_argument("--no-redis", action="store_true", help="in-process broker")
+    parser.add_argument("--tag", default="")
+    args = parser.parse_args()
+
+    name = f"safehaven_bench_post_cpu_{os.getpid()}"  # per run: concurrent runs do not collide
+    if args.engine == "postgis":
+        url = databases.fresh_pg_database(name)
+    else:
+        path = Path(tempfile.gettempdir()) / f"{name}_{os.getpid()}.sqlite3"
+        url = f"sqlite:///{path}"
+    from sqlalchemy import event
+
+    from backend.extensions import db
+
+    app = make_app(url, None if args.no_redis else args.redis)
+    statements: list[str] = []
+    try:
+        plan = prepare(app, args.journeys)
+        client = app.test_client()
+        base = datetime.now(UTC) - timedelta(hours=1)
+        counter = 0
+
+        def post_one() -> int:
+            nonlocal counter
+            journey_id, token = plan[counter % len(plan)]
+            at = base + timedelta(milliseconds=10 * counter)
+            counter += 1
+            body = {
+                "fixes": [
+                    {
+                        "lat": 53.5425 + counter * 1e-6,
+                        "lon": -2.6405,
+                        "recorded_at": at.isoformat(),
+                        "battery": 80,
+                    }
+                ]
+            }
+            response = client.post(
+                f"/api/v1/journeys/{journey_id}/locations",
+                json=body,
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            status = response.status_code
+            response.close()
+            return status
+
+        for _ in range(args.warmup):
+            assert post_one() == 200
+        with app.app_context():
+            engine = db.engine
+
+        def count(*_args, **_kwargs) -> None:  # type: ignore[no-untyped-def]
+            statements.append(str(_args[2]).split(None, 1)[0].upper())
+
+        event.listen(engine, "before_cursor_execute", count)
+        if os.environ.get("SAFEHAVEN_CALLGRIND"):  # under valgrind --instr-atstart=no
+            subprocess.run(["callgrind_control", "-i", "on", str(os.getpid())], check=True)
+        wall0, cpu0 = time.perf_counter(), time.process_time()
+        for _ in range(args.requests):
+            assert post_one() == 200
+        cpu = time.process_time() - cpu0
+        wall = time.perf_counter() - wall0
+        if os.environ.get("SAFEHAVEN_CALLGRIND"):
+            subprocess.run(["callgrind_control", "-i", "off", str(os.getpid())], check=True)
+        event.remove(engine, "before_cursor_execute", count)
+        kinds: dict[str, int] = {}
+        for s in statements:
+            kinds[s] = kinds.get(s, 0) + 1
+        if args.profile:
+            profiler = cProfile.Profile(time.process_time)
+            profiler.enable()
+            for _ in range(min(args.requests, 2000)):
+                post_one()
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(args.profile)
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(args.profile)
+        with app.app_context():
+            from backend.realtime.broker import close_broker
+
+            close_broker(app)
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        if args.engine == "postgis":
+            databases.drop_pg_database(name)
+        else:
+            Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
+
+    result = {
+        "engine": args.engine,
+        "broker": "in-process" if args.no_redis else "redis",
+        "requests": args.requests,
+        "cpu_ms_per_fix": round(cpu / args.requests * 1000, 3),
+        "wall_ms_per_fix": round(wall / args.requests * 1000, 3),
+        "statements_per_fix": round(len(statements) / args.requests, 2),
+        "statement_kinds": {k: round(v / args.requests, 2) for k, v in sorted(kinds.items())},
+        "load_avg": os.getloadavg(),
+        "when": datetime.now(UTC).isoformat(),
+    }
+    print(json.dumps(result, indent=2))
+    out = ROOT / "bench" / "results" / f"location_post_cpu{'_' + args.tag if args.tag else ''}.json"
+    out.write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -22,14 +22,50 @@ def _bool(value: str | None, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _int(env: dict[str, str], name: str, default: int) -> int:
+def _float(env: dict[str, str], name: str, default: float, low: float, high: float) -> float:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low:g} and {high:g}, got {raw!r}")
+    return value
+
+
+def _is_loopback_http(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return False
+    return (
+        parts.scheme == "http"
+        and parts.hostname in {"127.0.0.1", "localhost", "::1"}
+        and port is not None
+        and not parts.username
+        and parts.path in {"", "/"}
+        and not parts.query
+    )
+
+
+def _int(
+    env: dict[str, str], name: str, default: int, low: int | None = None, high: int | None = None
+) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
     except ValueError as exc:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ConfigError(f"{name} must be between {low} and {high}, got {raw!r}")
+    return value
 
 
 @dataclass
@@ -44,10 +80,19 @@ class Settings:
     firebase_project_id: str | None = None
     firebase_emulator_host: str | None = None
     firebase_web_api_key: str | None = None
+    # Push delivery: a loopback stand-in for fcm.googleapis.com (tests only; production
+    # refuses it), the HTTP timeout of one send, the first retry delay, and how many sends
+    # one worker has in flight (also the most a killed worker can leave to be repeated).
+    fcm_endpoint: str | None = None
+    fcm_timeout_s: float = 10.0
+    fcm_backoff_s: float = 5.0
+    fcm_concurrency: int = 8
     debug: bool = False
     max_content_length: int = 1 * 1024 * 1024
     location_retention_hours: int = 24
     ratelimit_enabled: bool = True
+    db_pool_size: int = 10
+    db_max_overflow: int = 20
     extra: dict[str, object] = field(default_factory=dict)
 
     @classmethod
@@ -78,16 +123,32 @@ class Settings:
             firebase_project_id=env.get("FIREBASE_PROJECT_ID") or None,
             firebase_emulator_host=env.get("FIREBASE_AUTH_EMULATOR_HOST") or None,
             firebase_web_api_key=env.get("FIREBASE_WEB_API_KEY") or None,
+            fcm_endpoint=env.get("SAFEHAVEN_FCM_ENDPOINT") or None,
+            fcm_timeout_s=_float(env, "SAFEHAVEN_FCM_TIMEOUT_S", 10.0, 0.05, 120.0),
+            fcm_backoff_s=_float(env, "SAFEHAVEN_FCM_BACKOFF_S", 5.0, 0.01, 600.0),
+            fcm_concurrency=_int(env, "SAFEHAVEN_FCM_CONCURRENCY", 8, low=1, high=64),
             debug=_bool(env.get("FLASK_DEBUG")) or _bool(env.get("SAFEHAVEN_DEBUG")),
             max_content_length=_int(env, "SAFEHAVEN_MAX_CONTENT_LENGTH", 1 * 1024 * 1024),
             location_retention_hours=_int(env, "SAFEHAVEN_LOCATION_RETENTION_HOURS", 24),
             ratelimit_enabled=_bool(env.get("SAFEHAVEN_RATELIMIT"), default=True),
+            db_pool_size=_int(env, "SAFEHAVEN_DB_POOL_SIZE", 10),
+            db_max_overflow=_int(env, "SAFEHAVEN_DB_MAX_OVERFLOW", 20),
         )
 
     def check(self) -> None:
         """Refuse unsafe combinations; raises ConfigError with a one-line reason."""
         if self.auth_mode == "firebase" and not self.firebase_project_id:
             raise ConfigError("SAFEHAVEN_AUTH=firebase needs FIREBASE_PROJECT_ID")
+        if self.fcm_endpoint and not _is_loopback_http(self.fcm_endpoint):
+            # Alerts carry names and positions: a stand-in may only be on this machine.
+            raise ConfigError(
+                "SAFEHAVEN_FCM_ENDPOINT must be http://127.0.0.1:PORT, http://localhost:PORT "
+                f"or http://[::1]:PORT, got {self.fcm_endpoint!r}"
+            )
+        if self.db_pool_size < 1:
+            raise ConfigError("SAFEHAVEN_DB_POOL_SIZE must be at least 1")
+        if self.db_max_overflow < 0:
+            raise ConfigError("SAFEHAVEN_DB_MAX_OVERFLOW must not be negative")
         if self.env != "production":
             return
         if self.auth_mode == "dev":
@@ -98,6 +159,11 @@ class Settings:
             raise ConfigError(
                 "refusing to start: FIREBASE_AUTH_EMULATOR_HOST is set in production "
                 "(the emulator accepts unsigned tokens)"
+            )
+        if self.fcm_endpoint:
+            raise ConfigError(
+                "refusing to start: SAFEHAVEN_FCM_ENDPOINT is set in production "
+                "(pushes would go to a stand-in, not to Google)"
             )
         if not self.secret_key or self.secret_key == DEFAULT_SECRET or len(self.secret_key) < 32:
             raise ConfigError(
@@ -114,7 +180,11 @@ class Settings:
         """The Flask config mapping these settings produce."""
         engine_options: dict[str, object] = {"pool_pre_ping": True}
         if self.is_postgres:
-            engine_options.update(pool_size=10, max_overflow=20, pool_timeout=5)
+            # Overflow connections are opened and closed per checkout: under sustained load
+            # that churn costs more than the work (size the pool to the concurrency instead).
+            engine_options.update(
+                pool_size=self.db_pool_size, max_overflow=self.db_max_overflow, pool_timeout=5
+            )
         else:
             engine_options["connect_args"] = {"timeout": 15}
         return {
@@ -131,6 +201,10 @@ class Settings:
             "SAFEHAVEN_AUTH": self.auth_mode,
             "FIREBASE_PROJECT_ID": self.firebase_project_id,
             "FIREBASE_WEB_API_KEY": self.firebase_web_api_key,
+            "FCM_ENDPOINT": self.fcm_endpoint,
+            "FCM_TIMEOUT_S": self.fcm_timeout_s,
+            "FCM_BACKOFF_S": self.fcm_backoff_s,
+            "FCM_CONCURRENCY": self.fcm_concurrency,
             "LOCATION_RETENTION_HOURS": self.location_retention_hours,
             "RATELIMIT_ENABLED": self.ratelimit_enabled,
             "RATELIMIT_STORAGE_URI": self.redis_url or "memory://",

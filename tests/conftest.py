@@ -81,14 +81,15 @@ def _clean_tables(app) -> None:  # type: ignore[no-untyped-def]
         if conn.dialect.name == "postgresql":
             # DELETE in dependency order, not TRUNCATE: TRUNCATE makes new files for every
             # table (~0.3 s per test under load), DELETE of a few rows takes milliseconds.
-            for table in tables:
-                conn.execute(table.delete())
-            conn.execute(
-                text(
-                    "SELECT setval(format('%I.%I', schemaname, sequencename), 1, false) "
-                    "FROM pg_sequences WHERE schemaname = 'public'"
-                )
+            # All in one round trip (no parameters: psycopg sends it as one simple query).
+            names = [table.name for table in tables]  # the models' own table names
+            statements = [f'DELETE FROM "{name}"' for name in names]  # noqa: S608
+            statements.append(
+                "SELECT setval(format('%I.%I', schemaname, sequencename), 1, false) "
+                "FROM pg_sequences WHERE schemaname = 'public'"
             )
+            with conn.connection.dbapi_connection.cursor() as cursor:
+                cursor.execute("; ".join(statements))
         else:
             for table in tables:
                 conn.execute(table.delete())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 import click
@@ -22,7 +23,16 @@ def worker(once: bool, interval: float) -> None:
     if pusher is None:
         click.echo("worker: FIREBASE_PROJECT_ID not set; push deliveries wait in the outbox")
     while True:
-        summary = run_once(app, pusher)
+        try:
+            summary = run_once(app, pusher)
+        except Exception:
+            if once:
+                raise
+            # A pass can fail (database restarting, SQLite busy): what it claimed comes due
+            # again when the lease ends, so the loop carries on instead of exiting.
+            logging.getLogger(__name__).exception("worker pass failed")
+            time.sleep(interval)
+            continue
         if once or any(summary.values()):
             click.echo(" ".join(f"{k}={v}" for k, v in summary.items()))
         if once:

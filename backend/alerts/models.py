@@ -1,5 +1,6 @@
 """The alert outbox (written in the same transaction as the state change) and one delivery
-row per device, so each device gets each alert exactly once."""
+row per (alert, device), claimed by one worker at a time with a lease and marked sent right
+after FCM's answer to that one message."""
 
 from __future__ import annotations
 
@@ -32,7 +33,12 @@ class OutboxAlert(Base):
 
 
 class AlertDelivery(Base):
-    """One alert to one device: ``pending`` -> ``sent`` | ``unregistered`` | ``failed``."""
+    """One alert to one device: ``pending`` -> ``sent`` | ``unregistered`` | ``failed``.
+
+    A worker claims a pending row by setting ``claimed_by`` and moving ``next_attempt_at`` to
+    the end of its lease; if the worker dies mid-send the row simply comes due again when the
+    lease runs out. ``attempts`` counts claims, so a message that keeps killing workers still
+    gives up after the limit."""
 
     __tablename__ = "alert_deliveries"
     __table_args__ = (
@@ -52,3 +58,6 @@ class AlertDelivery(Base):
     sent_at: Mapped[datetime | None] = mapped_column()
     message_id: Mapped[str | None] = mapped_column(String(200))
     last_error: Mapped[str | None] = mapped_column(String(300))
+    # "<host>:<pid>:<nonce>" of the worker claim holding the lease (while pending: in flight),
+    # or of the claim that sent or gave it up; cleared when a retry releases the lease.
+    claimed_by: Mapped[str | None] = mapped_column(String(80))

@@ -1,17 +1,22 @@
-"""The alert outbox: rows written in the caller's transaction, fanned out to devices and
-pushed through FCM by the worker, with retries and exactly one delivery per device."""
+"""The alert outbox: rows written in the caller's transaction, fanned out to one delivery
+per (alert, device) and pushed by the worker: each delivery is claimed with a lease, sent as
+its own request and marked sent as soon as FCM answers, with retries and backoff."""
 
 from __future__ import annotations
 
 import json
 import logging
-import warnings
+import os
+import secrets
+import socket
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from flask import current_app
+from sqlalchemy import delete, select, update
 
 from backend.account.models import Device
 from backend.alerts.models import AlertDelivery, OutboxAlert
@@ -23,9 +28,16 @@ from backend.realtime.broker import journey_channel, publish
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 12
-BASE_BACKOFF_S = 5
+BASE_BACKOFF_S = 5.0  # the default of SAFEHAVEN_FCM_BACKOFF_S
 MAX_BACKOFF_S = 15 * 60
-SEND_BATCH = 500  # FCM's send_each limit
+MAX_RETRY_AFTER_S = 60 * 60
+# Deliveries one worker claims at a time (SAFEHAVEN_FCM_CONCURRENCY); all of them are in
+# flight at once, so a claim's lease only has to outlast one send, and a worker killed
+# mid-batch leaves at most this many messages whose fate it did not record (1 = strictly
+# one at a time). More throughput comes from more workers.
+DEFAULT_CONCURRENCY = 8
+LEASE_MARGIN_S = 5.0
+DEFAULT_TIMEOUT_S = 10.0
 
 
 def enqueue(
@@ -71,68 +83,35 @@ def notify_user(user_id: int, kind: str, title: str, body: str, data: dict[str, 
 @dataclass
 class SendResult:
     """The outcome of one push: ``ok``, or an error ``kind`` (``unregistered``, ``permanent``,
-    ``retry``) with a short description."""
+    ``retry``) with a short description and the server's ``Retry-After`` if it sent one."""
 
     ok: bool
     message_id: str | None = None
     kind: str | None = None
     error: str | None = None
+    retry_after_s: float | None = None
 
 
-Pusher = Callable[[list[dict[str, Any]]], list[SendResult]]
+# Sends ONE message ``{token, title, body, data}`` and says how it went; called from several
+# threads at once, never touches the database.
+Pusher = Callable[[dict[str, Any]], SendResult]
 
 
-def fcm_pusher(app: Any) -> Pusher:
-    """A pusher that sends through firebase-admin's ``messaging.send_each`` on ``app``."""
-    from firebase_admin import exceptions, messaging
-
-    def push(items: list[dict[str, Any]]) -> list[SendResult]:
-        with warnings.catch_warnings():
-            # Devices register FCM registration tokens; firebase-admin 7.7 prefers installation
-            # ids (``fid``) but still sends ``token`` as the v1 API's field of that name.
-            warnings.filterwarnings("ignore", "Message.token is deprecated", DeprecationWarning)
-            messages = [
-                messaging.Message(
-                    token=item["token"],
-                    notification=messaging.Notification(title=item["title"], body=item["body"]),
-                    data=item["data"],
-                    android=messaging.AndroidConfig(priority="high"),
-                    apns=messaging.APNSConfig(headers={"apns-priority": "10"}),
-                )
-                for item in items
-            ]
-        try:
-            batch = messaging.send_each(messages, app=app)
-        except exceptions.FirebaseError as exc:
-            return [SendResult(False, kind="retry", error=str(exc)[:300])] * len(items)
-        results = []
-        for response in batch.responses:
-            if response.success:
-                results.append(SendResult(True, message_id=response.message_id))
-                continue
-            exc = response.exception
-            if isinstance(exc, messaging.UnregisteredError):
-                kind = "unregistered"
-            elif isinstance(
-                exc,
-                (
-                    exceptions.InvalidArgumentError,
-                    messaging.SenderIdMismatchError,
-                    exceptions.PermissionDeniedError,
-                ),
-            ):
-                kind = "permanent"
-            else:
-                kind = "retry"
-            results.append(SendResult(False, kind=kind, error=f"{type(exc).__name__}: {exc}"[:300]))
-        return results
-
-    return push
+def backoff(attempts: int, base_s: float = BASE_BACKOFF_S) -> timedelta:
+    """Exponential backoff after ``attempts`` failures: base, 2x, 4x ... capped at 15 min
+    (5 s, 10 s, 20 s ... with the default base)."""
+    return timedelta(seconds=min(base_s * 2 ** max(attempts - 1, 0), MAX_BACKOFF_S))
 
 
-def backoff(attempts: int) -> timedelta:
-    """Exponential backoff after ``attempts`` failures: 5 s, 10 s, 20 s ... capped at 15 min."""
-    return timedelta(seconds=min(BASE_BACKOFF_S * 2 ** max(attempts - 1, 0), MAX_BACKOFF_S))
+def lease(timeout_s: float = DEFAULT_TIMEOUT_S) -> timedelta:
+    """How long a claim holds a delivery: one send takes at most three timeouts (a refused
+    connection is retried once, then the answer is read), plus a margin to record it."""
+    return timedelta(seconds=3 * timeout_s + LEASE_MARGIN_S)
+
+
+def worker_name() -> str:
+    """``host:pid`` of this process, the prefix of its claims."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}"
 
 
 def expand_pending(now: datetime | None = None, limit: int = 200) -> int:
@@ -193,71 +172,163 @@ def expand_pending(now: datetime | None = None, limit: int = 200) -> int:
     return len(alerts)
 
 
-def deliver_due(
-    pusher: Pusher, now: datetime | None = None, limit: int = SEND_BATCH
-) -> dict[str, int]:
-    """Push due deliveries once each: success -> ``sent``; UNREGISTERED -> the device is
-    removed; other failures retry with backoff until ``MAX_ATTEMPTS``. Rows are locked
-    (``SKIP LOCKED``) until their outcome is committed, so concurrent workers never send
-    one twice."""
-    now = now or utcnow()
-    rows = db.session.execute(
-        select(AlertDelivery, OutboxAlert)
-        .join(OutboxAlert, OutboxAlert.id == AlertDelivery.alert_id)
+def claim_due(
+    now: datetime, hold: timedelta, limit: int = DEFAULT_CONCURRENCY
+) -> tuple[str, list[int]]:
+    """Claim up to ``limit`` due pending deliveries for this worker in one short transaction:
+    each gets this claim's name, one more attempt, and ``next_attempt_at`` moved to the end of
+    the lease (so it comes due again by itself if the worker dies). One UPDATE statement
+    picks and claims the rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite has a single
+    writer), so two workers never hold the same row. Returns the claim and the row ids."""
+    claim = f"{worker_name()}:{secrets.token_hex(4)}"
+    due = (
+        select(AlertDelivery.id)
         .where(AlertDelivery.status == "pending", AlertDelivery.next_attempt_at <= now)
         .order_by(AlertDelivery.next_attempt_at, AlertDelivery.id)
         .limit(limit)
-        .with_for_update(of=AlertDelivery, skip_locked=True)
-    ).all()
+    )
+    claiming = update(AlertDelivery).values(
+        claimed_by=claim, attempts=AlertDelivery.attempts + 1, next_attempt_at=now + hold
+    )
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Pick and lock once (a MATERIALIZED CTE): an ``IN (subquery)`` may be rescanned,
+        # and each rescan with SKIP LOCKED can pick other rows, claiming more than ``limit``.
+        picked = due.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
+        claiming = claiming.where(AlertDelivery.id == picked.c.id)
+    else:
+        # SQLite: one writer at a time, and the subquery is evaluated once.
+        claiming = claiming.where(AlertDelivery.id.in_(due))
+    ids = list(
+        db.session.scalars(
+            claiming.where(AlertDelivery.status == "pending", AlertDelivery.next_attempt_at <= now)
+            .returning(AlertDelivery.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    db.session.commit()
+    return claim, sorted(ids)
+
+
+def _push_safely(pusher: Pusher, item: dict[str, Any]) -> SendResult:
+    try:
+        return pusher(item)
+    except Exception as exc:  # noqa: BLE001 - a bug in one send must not strand the others
+        log.exception("push failed")
+        return SendResult(False, kind="retry", error=f"{type(exc).__name__}: {exc}"[:300])
+
+
+def record(
+    delivery_id: int,
+    claim: str,
+    attempts: int,
+    result: SendResult,
+    at: datetime,
+    backoff_base_s: float = BASE_BACKOFF_S,
+) -> str:
+    """Record FCM's answer for one delivery at once (its own commit) and return the outcome:
+    ``sent``; ``unregistered`` (the device is removed, with its other pending deliveries);
+    ``failed`` (permanent, or ``MAX_ATTEMPTS`` used); ``retry`` (due again after the backoff
+    or the server's Retry-After, whichever is later; the lease is released, so a row still
+    ``pending`` with a ``claimed_by`` is one in flight). A retry or failure only touches a row
+    this claim still holds; success is recorded whoever holds it."""
+    row = AlertDelivery.__table__.c
+    pending = [row.id == delivery_id, row.status == "pending"]
+    mine = [*pending, row.claimed_by == claim]
+    if result.ok:
+        outcome = "sent"
+        db.session.execute(
+            update(AlertDelivery.__table__)
+            .where(*pending)
+            .values(status="sent", sent_at=at, message_id=result.message_id, last_error=None)
+        )
+    elif result.kind == "unregistered":
+        outcome = "unregistered"
+        db.session.execute(
+            update(AlertDelivery.__table__)
+            .where(*pending)
+            .values(status="unregistered", last_error=result.error)
+        )
+        device_id = db.session.scalar(select(row.device_id).where(row.id == delivery_id))
+        if device_id is not None:
+            # Other pending deliveries to that token can never succeed.
+            db.session.execute(
+                update(AlertDelivery.__table__)
+                .where(row.device_id == device_id, row.status == "pending")
+                .values(status="unregistered")
+            )
+            db.session.execute(delete(Device).where(Device.id == device_id))
+    elif result.kind == "permanent" or attempts >= MAX_ATTEMPTS:
+        outcome = "failed"
+        db.session.execute(
+            update(AlertDelivery.__table__)
+            .where(*mine)
+            .values(status="failed", last_error=result.error)
+        )
+    else:
+        outcome = "retry"
+        wait = backoff(attempts, backoff_base_s)
+        if result.retry_after_s is not None:
+            wait = max(wait, timedelta(seconds=result.retry_after_s))
+        db.session.execute(
+            update(AlertDelivery.__table__)
+            .where(*mine)
+            .values(next_attempt_at=at + wait, last_error=result.error, claimed_by=None)
+        )
+    db.session.commit()
+    return outcome
+
+
+def concurrency() -> int:
+    """How many deliveries a worker claims and sends at once (``SAFEHAVEN_FCM_CONCURRENCY``)."""
+    return int(current_app.config.get("FCM_CONCURRENCY") or DEFAULT_CONCURRENCY)
+
+
+def deliver_due(
+    pusher: Pusher, now: datetime | None = None, limit: int | None = None
+) -> dict[str, int]:
+    """Claim up to ``limit`` (default :func:`concurrency`) due deliveries (see
+    :func:`claim_due`), send them all at once,
+    one request each, and record each answer the moment it arrives (see :func:`record`).
+    A worker killed here leaves only the messages then in flight unrecorded; they are sent
+    again when the lease ends (the alert id as the tray tag and the app's own check make that
+    repeat harmless on the phone). ``now`` fixes the clock (tests); by default the real time."""
+    config = current_app.config
+    timeout_s = float(config.get("FCM_TIMEOUT_S") or DEFAULT_TIMEOUT_S)
+    backoff_base_s = float(config.get("FCM_BACKOFF_S") or BASE_BACKOFF_S)
+
+    def clock() -> datetime:
+        return now if now is not None else utcnow()
+
     counts = {"sent": 0, "unregistered": 0, "retry": 0, "failed": 0}
-    if not rows:
-        db.session.rollback()
+    claim, ids = claim_due(clock(), lease(timeout_s), limit or concurrency())
+    if not ids:
         return counts
-    items = [
-        {
-            "token": delivery.token,
+    rows = db.session.execute(
+        select(AlertDelivery.id, AlertDelivery.token, AlertDelivery.attempts, OutboxAlert)
+        .join(OutboxAlert, OutboxAlert.id == AlertDelivery.alert_id)
+        .where(AlertDelivery.id.in_(ids))
+        .order_by(AlertDelivery.id)
+    ).all()
+    attempts = {delivery_id: n for delivery_id, _token, n, _alert in rows}
+    items = {
+        delivery_id: {
+            "token": token,
             "title": alert.title,
             "body": alert.body,
-            "data": {
-                **json.loads(alert.data),
-                "alert_id": str(alert.id),
-                "kind": alert.kind,
-            },
+            "data": {**json.loads(alert.data), "alert_id": str(alert.id), "kind": alert.kind},
         }
-        for delivery, alert in rows
-    ]
-    results = pusher(items)
-    gone_devices = set()
-    for (delivery, _alert), result in zip(rows, results, strict=True):
-        delivery.attempts += 1
-        if result.ok:
-            delivery.status = "sent"
-            delivery.sent_at = now
-            delivery.message_id = result.message_id
-            delivery.last_error = None
-            counts["sent"] += 1
-        elif result.kind == "unregistered":
-            delivery.status = "unregistered"
-            delivery.last_error = result.error
-            if delivery.device_id is not None:
-                gone_devices.add(delivery.device_id)
-            counts["unregistered"] += 1
-        elif result.kind == "permanent" or delivery.attempts >= MAX_ATTEMPTS:
-            delivery.status = "failed"
-            delivery.last_error = result.error
-            counts["failed"] += 1
-        else:
-            delivery.next_attempt_at = now + backoff(delivery.attempts)
-            delivery.last_error = result.error
-            counts["retry"] += 1
-    if gone_devices:
-        db.session.execute(delete(Device).where(Device.id.in_(gone_devices)))
-        # Other pending deliveries to those tokens can never succeed.
-        for other in db.session.scalars(
-            select(AlertDelivery).where(
-                AlertDelivery.device_id.in_(gone_devices), AlertDelivery.status == "pending"
+        for delivery_id, token, _n, alert in rows
+    }
+    db.session.rollback()  # end the read transaction before the network waits
+    with ThreadPoolExecutor(max_workers=len(items), thread_name_prefix="fcm-send") as pool:
+        sending = {
+            pool.submit(_push_safely, pusher, item): delivery_id
+            for delivery_id, item in items.items()
+        }
+        for done in as_completed(sending):
+            delivery_id = sending[done]
+            outcome = record(
+                delivery_id, claim, attempts[delivery_id], done.result(), clock(), backoff_base_s
             )
-        ):
-            other.status = "unregistered"
-    db.session.commit()
+            counts[outcome] += 1
     return counts

@@ -18,31 +18,37 @@ log = logging.getLogger(__name__)
 
 
 def default_pusher(app: Flask) -> service.Pusher | None:
-    """FCM through firebase-admin when ``FIREBASE_PROJECT_ID`` is configured, else None
+    """FCM through firebase-admin when ``FIREBASE_PROJECT_ID`` is configured (at
+    ``SAFEHAVEN_FCM_ENDPOINT`` if that is set, with ``SAFEHAVEN_FCM_TIMEOUT_S``), else None
     (alerts then reach live streams and wait in the outbox for push)."""
     if app.config.get("SAFEHAVEN_PUSHER") is not None:
         return app.config["SAFEHAVEN_PUSHER"]
     project = app.config.get("FIREBASE_PROJECT_ID")
     if not project:
         return None
-    from backend.auth.service import firebase_app
+    from backend.alerts import fcm
 
-    return service.fcm_pusher(firebase_app(project))
+    return fcm.pusher_for(
+        project,
+        endpoint=app.config.get("FCM_ENDPOINT"),
+        timeout_s=float(app.config.get("FCM_TIMEOUT_S") or service.DEFAULT_TIMEOUT_S),
+    )
 
 
 def run_once(
     app: Flask, pusher: service.Pusher | None = None, now: datetime | None = None
 ) -> dict[str, Any]:
-    """One pass of every job; returns what it did."""
+    """One pass of every job; returns what it did. ``now`` fixes the clock (tests); by
+    default each step reads the real time (a pass may send for a while, and a claim's
+    lease must start when the claim is made)."""
     from backend.journeys import service as journeys
 
-    now = now or utcnow()
     with app.app_context():
         try:
-            checked = journeys.sweep_due(now)
+            checked = journeys.sweep_due(now or utcnow())
             expanded = 0
             while True:
-                n = service.expand_pending(now)
+                n = service.expand_pending(now or utcnow())
                 expanded += n
                 if n == 0:
                     break
@@ -52,9 +58,9 @@ def run_once(
                     step = service.deliver_due(pusher, now)
                     for key, value in step.items():
                         counts[key] += value
-                    if sum(step.values()) < service.SEND_BATCH:
+                    if sum(step.values()) < service.concurrency():
                         break
-            purged = journeys.purge_expired_fixes(now)
+            purged = journeys.purge_expired_fixes(now or utcnow())
         finally:
             db.session.remove()
     return {"checked": checked, "expanded": expanded, "purged_fixes": purged, **counts}

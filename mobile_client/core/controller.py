@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mobile_client.core import geo
+from mobile_client.core.alerts import SeenAlerts, parse_alert_id
 from mobile_client.core.api import ApiClient, ApiError, ContractError, Offline
 from mobile_client.core.auth import Credentials, TokenStore, demo_token
 from mobile_client.core.location import Fix, LocationSource, SimulatedWalk
@@ -113,7 +114,14 @@ class Core:
         self._pump: threading.Thread | None = None
         self._watch_stop = threading.Event()
         self._watcher: threading.Thread | None = None
+        # Alerts shown: by server alert id (kept between runs), and by (kind, journey) for
+        # what a refresh learns from the journey's flags, which carry no id.
+        self.seen_alerts = SeenAlerts(self.data_dir / "seen_alerts.json")
+        self._alerts_lock = threading.Lock()
+        # pushes (UI thread) and refreshes (core thread) both change ``shared_with_me``
+        self._shared_lock = threading.Lock()
         self._seen_alerts: set[Any] = set()
+        self._shown_without_id: set[Any] = set()
         self._refresh_outbox_counts()
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -228,6 +236,7 @@ class Core:
         self.outbox.clear()
         self.creds = self.store.clear_token()
         self.client.token = None
+        self.seen_alerts.clear()
         self.state.update(
             signed_in=False, uid=None, journey=None, contacts=[], watching=None, alerts=[]
         )
@@ -498,6 +507,7 @@ class Core:
         the server's list where it offers one (``GET /api/v1/journeys?watching=true``);
         ended ones are dropped."""
         items = list(self.state.shared_with_me)
+        known = {i.get("id") for i in items}
         try:
             data = self.client.watching()
             listed = data if isinstance(data, list) else (data or {}).get("items", [])
@@ -515,8 +525,16 @@ class Core:
                 if exc.status not in (403, 404, 410):
                     raise
         fresh = [j for j in fresh if j.get("state") in ACTIVE_STATES]
-        self.state.update(shared_with_me=fresh)
-        return fresh
+        with self._shared_lock:
+            # A push that announced a journey while this refresh ran is kept, not lost: the
+            # next refresh checks it.
+            announced = [
+                j
+                for j in self.state.shared_with_me
+                if j.get("id") not in known and all(f.get("id") != j.get("id") for f in fresh)
+            ]
+            self.state.update(shared_with_me=fresh + announced)
+        return fresh + announced
 
     def on_push(self, data: dict[str, Any]) -> None:
         """A push notification's data (FCM ``data``: string values with ``journey_id``,
@@ -524,14 +542,17 @@ class Core:
         if not data.get("journey_id"):
             return
         journey_id = int(data["journey_id"])
-        known = self.state.shared_with_me
-        if all(int(j.get("id", 0)) != journey_id for j in known):
-            entry = {"id": journey_id, "owner_name": data.get("owner_name")}
-            self.state.update(shared_with_me=[*known, entry])
+        with self._shared_lock:
+            known = self.state.shared_with_me
+            if all(int(j.get("id", 0)) != journey_id for j in known):
+                entry = {"id": journey_id, "owner_name": data.get("owner_name")}
+                self.state.update(shared_with_me=[*known, entry])
         if data.get("kind") in ("sos", "overdue", "stationary", "arrival"):
-            self._record_alert(
-                {"kind": data["kind"], "journey_id": journey_id, "battery": data.get("battery")}
-            )
+            alert = {"kind": data["kind"], "journey_id": journey_id, "battery": data.get("battery")}
+            alert_id = parse_alert_id(data.get("alert_id"))
+            if alert_id is not None:
+                alert["alert_id"] = alert_id
+            self._record_alert(alert)
 
     def poll_push_inbox(self) -> int:
         """Deliver push payloads dropped as JSON files in ``<data_dir>/push/`` (oldest
@@ -575,11 +596,26 @@ class Core:
             self._record_alert({"kind": "overdue", "journey_id": journey.get("id")})
 
     def _record_alert(self, alert: dict[str, Any]) -> None:
-        # One alert per kind and journey: the stream, a push and a refresh may all tell us.
+        """Show an alert once. One with an ``alert_id`` (a push, the live stream) is shown
+        unless that id was shown before, even in an earlier run: FCM may deliver a repeated
+        send. One known only from the journey's flags (a refresh; no id) is shown unless that
+        kind was already shown for the journey, and the push of that same event is then
+        taken as already shown. Two different alerts of one kind (stationary twice) both
+        show."""
         key = (alert.get("kind"), alert.get("journey_id"))
-        if key in self._seen_alerts:
-            return
-        self._seen_alerts.add(key)
+        alert_id = alert.get("alert_id")
+        with self._alerts_lock:
+            if alert_id is not None:
+                if not self.seen_alerts.first_time(alert_id):
+                    return
+                if key in self._shown_without_id:
+                    self._shown_without_id.discard(key)
+                    return
+            elif key in self._seen_alerts:
+                return
+            else:
+                self._shown_without_id.add(key)
+            self._seen_alerts.add(key)
         self.state.add_alert(alert)
 
     def on_stream_event(self, event: dict[str, Any]) -> None:
@@ -596,15 +632,17 @@ class Core:
             self.state.update(watching=watching, watch_track=track)
         elif kind == "alert":
             extra = data.get("data") if isinstance(data.get("data"), dict) else {}
-            self._record_alert(
-                {
-                    "kind": data.get("kind"),
-                    "journey_id": watching.get("id") or extra.get("journey_id"),
-                    "title": data.get("title"),
-                    "body": data.get("body"),
-                    "battery": extra.get("battery"),
-                }
-            )
+            alert = {
+                "kind": data.get("kind"),
+                "journey_id": watching.get("id") or extra.get("journey_id"),
+                "title": data.get("title"),
+                "body": data.get("body"),
+                "battery": extra.get("battery"),
+            }
+            alert_id = parse_alert_id(data.get("alert_id"))
+            if alert_id is not None:
+                alert["alert_id"] = alert_id
+            self._record_alert(alert)
         elif kind == "state" and isinstance(data.get("journey"), dict):
             self._apply_watched(data["journey"])
 

@@ -4,8 +4,15 @@ must get. The table is checked against ``app.url_map``: a new route without a ro
 Actors: anonymous; the resident who owns the data; another resident; an accepted contact on
 the resident's journey; a contact of the resident not on that journey; a contact whose
 invitation was revoked; staff of the venue concerned; staff of another venue; an admin.
-Until contacts and venues exist as domains, the contact actors are plain residents and the
-staff actors plain venue_staff users: they still must get what a stranger gets."""
+
+API routes get each actor's bearer token. Portal routes (HTML under ``/portal``) get what a
+browser has: every actor opened the sign-in page (its pre-sign-in cookie and form token), then
+signed in with the portal's own form; staff and admins hold a session cookie, residents were
+refused (403) and stay signed out. Every POST carries the actor's CSRF token.
+
+Each cell starts from the same world: it is built once through the API and the portal, its
+rows are kept, and every cell restores them into the emptied tables (the cell's own changes
+are emptied again after it)."""
 
 from __future__ import annotations
 
@@ -76,6 +83,30 @@ ACCEPT_INVITATION = expect(
 # The resident <-> contact_on_journey link: either side may revoke it, nobody else sees it.
 REVOKE_CONTACT = expect(404, anonymous=401, resident=200, contact_on_journey=200)
 VENUE_MANAGERS = expect(anonymous=401, signed_in=403, staff_this_venue=200, admin=200)
+# Portal: a browser without a session is sent to the sign-in page (GET) or refused (POST).
+SIGNED_OUT = ["anonymous", *GROUPS["residents"]]
+
+
+def portal(staff: int, admin: int, staff_other_venue: int | None = None, post=False):  # type: ignore[no-untyped-def]
+    """Portal statuses: signed-out browsers get 302 (GET) or 401 (POST)."""
+    table = dict.fromkeys(SIGNED_OUT, 401 if post else 302)
+    table.update(staff_this_venue=staff, staff_other_venue=staff, admin=admin)
+    if staff_other_venue is not None:
+        table["staff_other_venue"] = staff_other_venue
+    return expect(**table)
+
+
+PORTAL_STAFF = portal(staff=200, admin=200)
+PORTAL_ADMIN = portal(staff=403, admin=200)
+PORTAL_ADMIN_POST = portal(staff=403, admin=303, post=True)
+PORTAL_THIS_VENUE = portal(staff=200, staff_other_venue=403, admin=200)
+PORTAL_THIS_VENUE_POST = portal(staff=303, staff_other_venue=403, admin=303, post=True)
+
+
+def _in_half_an_hour() -> str:
+    from tests.support.journeys import iso
+
+    return iso(datetime.now(UTC) + timedelta(minutes=30))
 
 
 @dataclass
@@ -88,12 +119,18 @@ class Row:
     expected: dict[str, int]
     json: Callable[[Any], Any] | dict[str, Any] | None = None
     form: Callable[[Any], dict[str, str]] | None = None
+    # form fields that depend on who sends them (the portal's sign-in forms)
+    form_for: Callable[[Any, str], dict[str, str]] | None = None
     check: Callable[[str, Any, Any], None] | None = field(default=None)
     auth: Callable[[Any], dict[str, str]] | None = None  # replaces the actor's credentials
 
     @property
     def key(self) -> tuple[str, str]:
         return (self.method, self.rule)
+
+    @property
+    def portal(self) -> bool:
+        return self.rule.startswith("/portal")
 
 
 def only_own_reports(actor: str, world: Any, body: Any) -> None:
@@ -107,6 +144,164 @@ def export_is_own(actor: str, world: Any, body: Any) -> None:
     assert body["profile"]["uid"] == world.people[actor].uid
     ids = {r["id"] for r in body["data"]["reports"]["reports"]}
     assert (world.report_id in ids) == (actor == "resident"), (actor, ids)
+
+
+def own_venues_only(actor: str, world: Any, page: str) -> None:
+    """Venue staff see their own venues in the portal list; admins see all."""
+    assert ("The Swan" in page) == (actor in ("staff_this_venue", "admin")), actor
+    assert ("Other Place" in page) == (actor in ("staff_other_venue", "admin")), actor
+
+
+def venue_form(**values: str) -> dict[str, str]:
+    return {
+        "name": "Matrix Chemist",
+        "category": "pharmacy",
+        "address": "1 Market Place",
+        "postcode": "",
+        "lat": "53.5450",
+        "lon": "-2.6320",
+        "opening_hours": "Mo-Sa 09:00-18:00",
+        "phone": "",
+        "accessibility": "",
+        **values,
+    }
+
+
+PORTAL_ROWS = [
+    Row("GET", "/portal/sign-in", "/portal/sign-in", expect(200, staff=302, admin=302)),
+    Row(
+        "POST",
+        "/portal/sign-in/dev",
+        "/portal/sign-in/dev",
+        # anonymous names nobody; residents may not use the portal
+        expect(anonymous=401, residents=403, staff=303, admin=303),
+        form_for=lambda w, actor: {"uid": w.people[actor].uid if actor in w.people else "nobody"},
+    ),
+    Row(
+        "POST",
+        "/portal/sign-in/firebase",
+        "/portal/sign-in/firebase",
+        # an ID token in Firebase mode; this server runs dev auth, so the dev token
+        expect(anonymous=422, residents=403, staff=303, admin=303),
+        form_for=lambda w, actor: {"id_token": w.people[actor].token if actor in w.people else ""},
+    ),
+    Row("POST", "/portal/sign-out", "/portal/sign-out", portal(303, 303, post=True)),
+    Row("GET", "/portal/static/<path:filename>", "/portal/static/portal.css", PUBLIC),
+    Row("GET", "/portal/", "/portal/", PORTAL_STAFF),
+    Row(
+        "GET",
+        "/portal/opening-hours/check",
+        "/portal/opening-hours/check?value=Mo-Fr%2009:00-17:00",
+        PORTAL_STAFF,
+    ),
+    Row("GET", "/portal/users", "/portal/users", PORTAL_ADMIN),
+    Row(
+        "POST",
+        "/portal/users/<int:user_id>/role",
+        lambda w: f"/portal/users/{w.people['other_resident'].id}/role",
+        PORTAL_ADMIN_POST,
+        form=lambda w: {"role": "venue_staff"},
+    ),
+    # venues: staff manage their own; admins verify
+    Row("GET", "/portal/venues", "/portal/venues", PORTAL_STAFF, check=own_venues_only),
+    Row("GET", "/portal/venues/new", "/portal/venues/new", PORTAL_STAFF),
+    Row(
+        "POST",
+        "/portal/venues/new",
+        "/portal/venues/new",
+        portal(303, 303, post=True),
+        form=lambda w: venue_form(),
+    ),
+    Row(
+        "GET",
+        "/portal/venues/<int:venue_id>",
+        lambda w: f"/portal/venues/{w.venue_id}",
+        PORTAL_THIS_VENUE,
+    ),
+    Row(
+        "GET",
+        "/portal/venues/<int:venue_id>/edit",
+        lambda w: f"/portal/venues/{w.venue_id}/edit",
+        PORTAL_THIS_VENUE,
+    ),
+    Row(
+        "POST",
+        "/portal/venues/<int:venue_id>/edit",
+        lambda w: f"/portal/venues/{w.venue_id}/edit",
+        PORTAL_THIS_VENUE_POST,
+        form=lambda w: venue_form(name="The Swan", category="pub_or_bar"),
+    ),
+    Row(
+        "POST",
+        "/portal/venues/<int:venue_id>/unavailable",
+        lambda w: f"/portal/venues/{w.venue_id}/unavailable",
+        PORTAL_THIS_VENUE_POST,
+        form=lambda w: {
+            "until": (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M"),
+            "reason": "refurbishment",
+        },
+    ),
+    Row(
+        "POST",
+        "/portal/venues/<int:venue_id>/verification",
+        lambda w: f"/portal/venues/{w.pending_venue_id}/verification",
+        PORTAL_ADMIN_POST,
+        form=lambda w: {"action": "approve", "note": "checked on site"},
+    ),
+    Row("GET", "/portal/verification", "/portal/verification", PORTAL_ADMIN),
+    Row("GET", "/portal/coverage", "/portal/coverage", PORTAL_ADMIN),
+    # reports and hotspots: partnership admins only
+    Row("GET", "/portal/reports", "/portal/reports", PORTAL_ADMIN),
+    Row(
+        "GET",
+        "/portal/reports/<int:report_id>",
+        lambda w: f"/portal/reports/{w.report_id}",
+        PORTAL_ADMIN,
+    ),
+    Row(
+        "POST",
+        "/portal/reports/<int:report_id>/status",
+        lambda w: f"/portal/reports/{w.report_id}/status",
+        PORTAL_ADMIN_POST,
+        form=lambda w: {"status": "in_progress", "public_note": "looking into it"},
+    ),
+    Row("GET", "/portal/hotspots", "/portal/hotspots", PORTAL_ADMIN),
+    Row("GET", "/portal/hotspots.csv", "/portal/hotspots.csv", PORTAL_ADMIN),
+    # surveys: partnership admins only
+    Row("GET", "/portal/surveys", "/portal/surveys", PORTAL_ADMIN),
+    Row("GET", "/portal/surveys/new", "/portal/surveys/new", PORTAL_ADMIN),
+    Row(
+        "POST",
+        "/portal/surveys/new",
+        "/portal/surveys/new",
+        PORTAL_ADMIN_POST,
+        form=lambda w: {
+            "title": "Lighting on the canal path",
+            "borough_wide": "on",
+            "q1_label": "Do you feel safe there after dark?",
+            "q1_type": "yes_no",
+        },
+    ),
+    Row(
+        "GET",
+        "/portal/surveys/<int:survey_id>",
+        lambda w: f"/portal/surveys/{w.survey_id}",
+        PORTAL_ADMIN,
+    ),
+    Row(
+        "GET",
+        "/portal/surveys/<int:survey_id>/results.csv",
+        lambda w: f"/portal/surveys/{w.survey_id}/results.csv",
+        PORTAL_ADMIN,
+    ),
+    Row(
+        "POST",
+        "/portal/surveys/<int:survey_id>/status",
+        lambda w: f"/portal/surveys/{w.survey_id}/status",
+        PORTAL_ADMIN_POST,
+        form=lambda w: {"status": "closed"},
+    ),
+]
 
 
 ROWS = [
@@ -321,7 +516,7 @@ ROWS = [
         "/api/v1/journeys",
         "/api/v1/journeys",
         expect(anonymous=401, signed_in=201, resident=409),  # 409: one active journey at a time
-        json=lambda w: w.journey_body,
+        json=lambda w: {**w.journey_body, "expected_arrival_at": _in_half_an_hour()},
     ),
     Row(
         "GET",
@@ -456,7 +651,22 @@ ROWS = [
             "description": "drinking by the benches",
         },
     ),
+    *PORTAL_ROWS,
 ]
+
+
+@dataclass
+class PortalBrowser:
+    """What one actor's browser holds for the portal: its cookies and its form token."""
+
+    cookies: dict[str, str]
+    csrf: str
+
+    def client(self, app):  # type: ignore[no-untyped-def]
+        client = app.test_client()
+        for name, value in self.cookies.items():
+            client.set_cookie(name, value, path="/portal")
+        return client
 
 
 @dataclass
@@ -471,6 +681,7 @@ class World:
     draft_survey_id: int
     survey_body: dict[str, Any]
     journey: dict[str, Any] = field(default_factory=dict)
+    portal: dict[str, PortalBrowser] = field(default_factory=dict)
 
     def __getattr__(self, name: str) -> Any:
         """Journey-world values (``journey_id``, ``watch_token``...) by name."""
@@ -484,8 +695,84 @@ class World:
         return {} if actor == "anonymous" else self.people[actor].headers
 
 
+@dataclass
+class Snapshot:
+    """The world's rows (every table but the reference geography) and sequence positions."""
+
+    tables: list[tuple[Any, list[dict[str, Any]]]]
+    sequences: list[tuple[str, int | None]]
+
+
+BUILT: dict[int, tuple[World, Snapshot]] = {}
+
+
+def _take_snapshot() -> Snapshot:
+    from sqlalchemy import select, text
+
+    from backend.extensions import db
+    from tests.conftest import REFERENCE_TABLES
+
+    tables = []
+    with db.engine.connect() as conn:
+        for table in db.metadata.sorted_tables:
+            if table.name in REFERENCE_TABLES:
+                continue
+            # ``geog`` is derived from lat/lon by the database (a trigger on PostGIS)
+            columns = [c for c in table.columns if c.name != "geog"]
+            rows = [dict(row) for row in conn.execute(select(*columns)).mappings()]
+            tables.append((table, rows))
+        sequences = []
+        if conn.dialect.name == "postgresql":
+            sequences = [
+                (f'"{name}"', value)
+                for name, value in conn.execute(
+                    text(
+                        "SELECT sequencename, last_value FROM pg_sequences "
+                        "WHERE schemaname = 'public'"
+                    )
+                )
+            ]
+    return Snapshot(tables, sequences)
+
+
+def _restore(snapshot: Snapshot) -> None:
+    from sqlalchemy import text
+
+    from backend.extensions import db
+
+    with db.engine.begin() as conn:
+        for table, rows in snapshot.tables:
+            if rows:
+                conn.execute(table.insert(), rows)
+        if snapshot.sequences:
+            # one round trip for every sequence
+            values = ", ".join(f"(:n{i}, :v{i}, :c{i})" for i in range(len(snapshot.sequences)))
+            params: dict[str, Any] = {}
+            for i, (name, value) in enumerate(snapshot.sequences):
+                params.update({f"n{i}": name, f"v{i}": value or 1, f"c{i}": value is not None})
+            conn.execute(
+                text(
+                    "SELECT setval(s, v::bigint, c::boolean) "  # noqa: S608 - placeholders only
+                    f"FROM (VALUES {values}) AS t(s, v, c)"
+                ),
+                params,
+            )
+
+
 @pytest.fixture
 def world(app, client, make_person):  # type: ignore[no-untyped-def]
+    """The world every cell starts from: built once per app through the API and the portal,
+    then restored from its rows into the emptied tables for each cell."""
+    if id(app) in BUILT:
+        built, snapshot = BUILT[id(app)]
+        _restore(snapshot)
+        return built
+    built = _build_world(app, client, make_person)
+    BUILT[id(app)] = (built, _take_snapshot())
+    return built
+
+
+def _build_world(app, client, make_person) -> World:  # type: ignore[no-untyped-def]
     from sqlalchemy import select
 
     from backend.areas.models import Postcode
@@ -512,6 +799,7 @@ def world(app, client, make_person):  # type: ignore[no-untyped-def]
     make_venue(staff_id=people["staff_other_venue"].id, name="Other Place", lat=53.50)
     survey_id, draft_id, survey_body = _surveys(client, people)
     journey = _journeys(client, people)
+    browsers = _portal_browsers(app, people)
     return World(
         people,
         report.id,
@@ -523,7 +811,35 @@ def world(app, client, make_person):  # type: ignore[no-untyped-def]
         draft_id,
         survey_body,
         journey,
+        browsers,
     )
+
+
+def _portal_browsers(app, people) -> dict[str, PortalBrowser]:  # type: ignore[no-untyped-def]
+    """Each actor opens the portal's sign-in page and signs in with its form, as a browser
+    does: staff and admins get a session; residents are refused and stay signed out."""
+    from backend.portal.routes import PRE_COOKIE, SESSION_COOKIE
+    from tests.backend.portal.helpers import csrf_from
+
+    browsers = {}
+    for actor in ACTORS:
+        browser = app.test_client()
+        csrf = csrf_from(browser.get("/portal/sign-in").get_data(as_text=True))
+        if actor != "anonymous":
+            signed = browser.post(
+                "/portal/sign-in/dev", data={"uid": people[actor].uid, "csrf_token": csrf}
+            )
+            assert signed.status_code == (403 if actor in SIGNED_OUT else 303), actor
+            if signed.status_code == 303:
+                csrf = csrf_from(browser.get("/portal/").get_data(as_text=True))
+        cookies = {
+            name: cookie.value
+            for name in (PRE_COOKIE, SESSION_COOKIE)
+            if (cookie := browser.get_cookie(name, path="/portal")) is not None
+        }
+        assert (SESSION_COOKIE in cookies) == (actor not in SIGNED_OUT), actor
+        browsers[actor] = PortalBrowser(cookies, csrf)
+    return browsers
 
 
 def _journeys(client, people) -> dict[str, Any]:  # type: ignore[no-untyped-def]
@@ -608,33 +924,32 @@ def _app_routes(app) -> set[tuple[str, str]]:  # type: ignore[no-untyped-def]
     }
 
 
-# The partner portal (issue 8, HTML under /portal) landed after this matrix was last extended:
-# its routes are not yet rows here. Listed, narrowly, so every other new route still fails.
-NOT_YET_COVERED_PREFIXES = ("/portal",)
-
-
 def test_every_route_has_a_row_and_every_row_a_route(app):
     keys = [row.key for row in ROWS]
     assert len(keys) == len(set(keys)), "duplicate rows"
-    routes = {
-        (method, rule)
-        for method, rule in _app_routes(app)
-        if not rule.startswith(NOT_YET_COVERED_PREFIXES)
-    }
+    routes = _app_routes(app)
     assert routes - set(keys) == set(), "routes without a row in the access matrix"
     assert set(keys) - routes == set(), "rows for routes that do not exist"
 
 
 @pytest.mark.parametrize("actor", ACTORS)
 @pytest.mark.parametrize("row", ROWS, ids=lambda r: f"{r.method} {r.rule}")
-def test_access(client, world, row, actor):
+def test_access(app, client, world, row, actor):
     path = row.path(world) if callable(row.path) else row.path
-    headers = row.auth(world) if row.auth is not None else world.headers(actor)
-    kwargs: dict[str, Any] = {"headers": headers}
+    kwargs: dict[str, Any] = {}
+    if row.portal:
+        browser = world.portal[actor]
+        client = browser.client(app)
+    else:
+        kwargs["headers"] = row.auth(world) if row.auth is not None else world.headers(actor)
     if row.json is not None:
         kwargs["json"] = row.json(world) if callable(row.json) else row.json
-    if row.form is not None:
-        kwargs["data"] = row.form(world)
+    if row.form is not None or row.form_for is not None:
+        kwargs["data"] = row.form(world) if row.form is not None else {}
+        if row.form_for is not None:
+            kwargs["data"].update(row.form_for(world, actor))
+    if row.portal and row.method == "POST":
+        kwargs["data"] = {**kwargs.get("data", {}), "csrf_token": browser.csrf}
     response = client.open(path, method=row.method, **kwargs)
     expected = row.expected[actor]
     assert response.status_code == expected, (
@@ -643,6 +958,11 @@ def test_access(client, world, row, actor):
     )
     if expected >= 400 and response.mimetype == "application/json" and path.startswith("/api/"):
         assert set(response.get_json()) == {"code", "status", "message", "errors"}
+    if row.portal and expected == 302 and actor in SIGNED_OUT:
+        assert response.headers["Location"].startswith("/portal/sign-in?next=/portal")
+    if row.portal and expected == 303:
+        assert response.headers["Location"].startswith("/portal/")
     if row.check is not None and expected < 300:
-        row.check(actor, world, response.get_json())
+        body = response.get_data(as_text=True) if row.portal else response.get_json()
+        row.check(actor, world, body)
     response.close()

@@ -113,6 +113,24 @@ def test_contact_watches_live_and_receives_the_sos(pair):
     assert len(bob.state.watch_track) >= 2
 
 
+def test_a_push_arriving_during_a_refresh_is_not_lost(pair):
+    """The push that announces a journey lands while a refresh of the list is on the wire:
+    the refresh (which did not know it yet) must not drop it."""
+    alice, bob = pair
+    journey = alice.start_journey([_bob_id(alice)], destination={"postcode": "WN1 1AA"})
+    real_watching = bob.client.watching
+
+    def watching_while_the_push_lands():  # type: ignore[no-untyped-def]
+        bob.on_push({"journey_id": str(journey["id"]), "kind": "journey"})
+        return real_watching()  # the real request still goes to the server
+
+    bob.client.watching = watching_while_the_push_lands  # type: ignore[method-assign]
+    assert [j["id"] for j in bob.load_shared_with_me()] == [journey["id"]]
+    bob.client.watching = real_watching  # type: ignore[method-assign]
+    assert [j["id"] for j in bob.state.shared_with_me] == [journey["id"]]
+    assert bob.load_shared_with_me()[0]["state"] == "active"  # checked on the next refresh
+
+
 def test_a_stranger_cannot_watch_and_a_revoked_contact_loses_access(
     pair, core_factory, make_person
 ):

@@ -19,10 +19,15 @@ LISTENING = re.compile(r"Listening at: http://127\.0\.0\.1:(\d+)")
 
 @contextmanager
 def gunicorn(
-    env: dict[str, str], threads: int = 16, workers: int = 1, timeout: float = 60.0
+    env: dict[str, str],
+    threads: int = 16,
+    workers: int = 1,
+    timeout: float = 60.0,
+    extra_args: list[str] | None = None,
 ) -> Iterator[str]:
     """Run ``backend:create_app()`` under gunicorn (gthread) on a free port; yields its base
-    URL and stops it (and its log file) on exit."""
+    URL and stops it (and its log file) on exit. ``extra_args`` go before the app (e.g.
+    ``["--pid", path, "--worker-connections", "5000"]``)."""
     gunicorn_bin = str(Path(sys.executable).with_name("gunicorn"))
     log = tempfile.NamedTemporaryFile("w+", prefix="gunicorn-", suffix=".log", delete=False)  # noqa: SIM115
     command = [
@@ -39,6 +44,7 @@ def gunicorn(
         "120",
         "--graceful-timeout",
         "2",
+        *(extra_args or []),
         "backend:create_app()",
     ]
     process = subprocess.Popen(

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from backend.account.models import Device
 from backend.alerts import service
+from backend.alerts.fcm import fcm_pusher
 from backend.alerts.models import AlertDelivery, OutboxAlert
 from backend.alerts.worker import run_once
 from backend.extensions import db
@@ -31,7 +32,7 @@ def fcm(request):  # type: ignore[no-untyped-def]
     import firebase_admin
 
     app, fake = intercepted_fcm(f"test-{request.node.name}"[:100], PROJECT)
-    yield service.fcm_pusher(app), fake
+    yield fcm_pusher(app), fake
     firebase_admin.delete_app(app)
 
 
@@ -93,8 +94,10 @@ def test_an_arrival_reaches_every_contact_device_with_the_exact_fcm_body(app, cl
                     "alert_id": str(alert.id),
                     "kind": "arrival",
                 },
-                "android": {"priority": "high"},
-                "apns": {"headers": {"apns-priority": "10"}},
+                # the alert id tags the notification: a repeated send replaces itself in the
+                # tray; no Android collapse_key (FCM keeps only four per offline device)
+                "android": {"priority": "high", "notification": {"tag": str(alert.id)}},
+                "apns": {"headers": {"apns-priority": "10", "apns-collapse-id": str(alert.id)}},
             }
         }
         for name in ("bob-phone", "bob-tablet", "carol-phone")

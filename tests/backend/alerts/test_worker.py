@@ -29,9 +29,9 @@ def test_the_embedded_thread_delivers_until_stopped(app, client, resident, other
 
     pushed: list[dict] = []
 
-    def pusher(items):  # type: ignore[no-untyped-def]
-        pushed.extend(items)
-        return [SendResult(True, message_id=f"m{len(pushed)}") for _ in items]
+    def pusher(item):  # type: ignore[no-untyped-def]
+        pushed.append(item)
+        return SendResult(True, message_id=f"m{len(pushed)}")
 
     befriend(client, resident, other_resident)
     client.post(

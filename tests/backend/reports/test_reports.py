@@ -226,7 +226,7 @@ def test_status_changes_push_you_said_we_did_to_the_reporter_only(app, client, r
     """End to end: admin PATCH -> outbox in the same transaction -> worker -> FCM v1 body."""
     import firebase_admin
 
-    from backend.alerts import service as alerts
+    from backend.alerts.fcm import fcm_pusher
     from backend.alerts.worker import run_once
     from tests.support.fcm import intercepted_fcm
 
@@ -248,7 +248,7 @@ def test_status_changes_push_you_said_we_did_to_the_reporter_only(app, client, r
         assert response.status_code == 200, response.get_json()
     fb_app, fake = intercepted_fcm("reports-you-said-we-did")
     try:
-        run_once(app, alerts.fcm_pusher(fb_app))
+        run_once(app, fcm_pusher(fb_app))
     finally:
         firebase_admin.delete_app(fb_app)
     assert len(fake.requests) == 1  # the anonymous report has nobody to tell

@@ -1,7 +1,8 @@
 """Load: simulated residents against gunicorn + PostgreSQL/PostGIS + Redis on loopback.
 
-Each resident is a coroutine (asyncio + httpx, bounded: one shared connection pool) that
-browses what exists in the API: nearest safe places, reports near them, their own reports,
+Each resident is a coroutine with its own keep-alive connection (a phone's), on the lean
+asyncio client of ``bench/rawhttp.py`` (a general client library costs more CPU per request
+than the server's cheap routes, and would be what gets measured on 2 cores), that browses what exists in the API: nearest safe places, reports near them, their own reports,
 sending a report, answering a survey, and for a share of them a live journey posting one
 location fix per second. Tasks for domains not in ``/openapi.json`` are skipped and listed.
 The reference measured in the same run is ``GET /healthz`` (no database): the floor of
@@ -38,6 +39,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.cpuacct import CpuMeter, children, pids_named  # noqa: E402
+from bench.rawhttp import Connection  # noqa: E402
+
 PG_SERVER = os.environ.get("SAFEHAVEN_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
 PG_DB = "safehaven_bench_load"
 REDIS_URL = os.environ.get("SAFEHAVEN_BENCH_REDIS", "redis://127.0.0.1:6379/9")
@@ -53,6 +57,16 @@ TOWNS = [
 ]
 JOURNEY_SHARE = 0.2  # share of residents on a live journey at any time
 THINK_S = (2.0, 6.0)
+JOURNEY_S = (30.0, 90.0)  # how long a walk home lasts here (one fix per second)
+
+
+def journey_chance(share: float = JOURNEY_SHARE) -> float:
+    """The chance that a resident's next activity is a journey, so that ``share`` of them
+    are walking at any time: a journey lasts ``mean(JOURNEY_S)``, anything else one request
+    and ``mean(THINK_S)`` of thought; in the long run the time on journeys is
+    ``p J / (p J + (1 - p) B)``, solved for ``p``."""
+    walk, browse = sum(JOURNEY_S) / 2, sum(THINK_S) / 2
+    return share * browse / (share * browse + (1 - share) * walk)
 
 
 def free_port() -> int:
@@ -99,14 +113,16 @@ def start_gunicorn(env: dict[str, str], port: int, workers: int, threads: int): 
         env=env,
         cwd=ROOT,
     )
-    import httpx
+    import urllib.error
+    import urllib.request
 
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                return process
-        except httpx.HTTPError:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as reply:
+                if reply.status == 200:
+                    return process
+        except (urllib.error.URLError, OSError):
             pass
         time.sleep(0.3)
     process.terminate()
@@ -128,7 +144,13 @@ class Stats:
     async def call(self, client, name: str, method: str, url: str, **kwargs):  # type: ignore[no-untyped-def]
         start = time.perf_counter()
         try:
-            response = await client.request(method, url, **kwargs)
+            response = await client.request(
+                method,
+                url,
+                params=kwargs.get("params"),
+                json_body=kwargs.get("json"),
+                headers=kwargs.get("headers"),
+            )
             status = response.status_code
         except Exception as exc:  # timeouts, refused connections: errors, counted by kind
             response, status = None, type(exc).__name__
@@ -313,7 +335,7 @@ class Scenario:
         if response is None or response.status_code >= 300:
             return
         journey_id = response.json()["id"]
-        end = min(until, time.monotonic() + rng.uniform(30, 90))
+        end = min(until, time.monotonic() + rng.uniform(*JOURNEY_S))
         while time.monotonic() < end:
             lat += rng.uniform(-0.0001, 0.0002)
             lon += rng.uniform(-0.0001, 0.0002)
@@ -345,10 +367,19 @@ class Scenario:
         )
 
 
-async def resident(n: int, scenario: Scenario, stats: Stats, client, until: float) -> None:  # type: ignore[no-untyped-def]
+async def resident(n: int, scenario: Scenario, stats: Stats, base_url: str, until: float) -> None:
+    client = Connection(base_url)
+    try:
+        await _resident(n, scenario, stats, client, until)
+    finally:
+        client.close()
+
+
+async def _resident(n: int, scenario: Scenario, stats: Stats, client, until: float) -> None:  # type: ignore[no-untyped-def]
     from backend.auth.service import mint_dev_token
 
     rng = random.Random(n)
+    chance = journey_chance()
     headers = {
         "Authorization": f"Bearer {mint_dev_token(SECRET, f'load-resident-{n}', 'resident')}"
     }
@@ -363,7 +394,7 @@ async def resident(n: int, scenario: Scenario, stats: Stats, client, until: floa
             headers=headers,
         )
     while time.monotonic() < until:
-        if scenario.has_journeys and rng.random() < JOURNEY_SHARE / 3:
+        if scenario.has_journeys and rng.random() < chance:
             await scenario.journey(stats, client, headers, rng, until)
         else:
             await scenario.browse(stats, client, headers, rng)
@@ -372,26 +403,23 @@ async def resident(n: int, scenario: Scenario, stats: Stats, client, until: floa
 
 async def run_load(
     base_url: str, users: int, duration: float, warmup: float
-) -> tuple[Stats, Scenario, float]:
-    import httpx
-
-    async with httpx.AsyncClient(
-        base_url=base_url,
-        timeout=30.0,
-        limits=httpx.Limits(max_connections=min(users, 200), max_keepalive_connections=100),
-    ) as client:
-        spec = (await client.get("/openapi.json")).json()
-        scenario = Scenario(set(spec["paths"]))
-        wards = (await client.get("/api/v1/areas/wards")).json()
-        scenario.wards = [w["code"] for w in (wards if isinstance(wards, list) else [])]
-        stats = Stats(warmup)
-        started = time.monotonic()
-        until = started + duration
-        await asyncio.gather(
-            progress(stats, until),
-            *(resident(n, scenario, stats, client, until) for n in range(users)),
-        )
-        return stats, scenario, time.monotonic() - started
+) -> tuple[Stats, Scenario, float, float]:
+    """Run the residents; returns the stats, the scenario, the wall seconds and this
+    client process's CPU seconds (so a saturated client would show)."""
+    setup = Connection(base_url)
+    spec = (await setup.request("GET", "/openapi.json")).json()
+    scenario = Scenario(set(spec["paths"]))
+    wards = (await setup.request("GET", "/api/v1/areas/wards")).json()
+    setup.close()
+    scenario.wards = [w["code"] for w in (wards if isinstance(wards, list) else [])]
+    stats = Stats(warmup)
+    started, cpu = time.monotonic(), time.process_time()
+    until = started + duration
+    await asyncio.gather(
+        progress(stats, until),
+        *(resident(n, scenario, stats, base_url, until) for n in range(users)),
+    )
+    return stats, scenario, time.monotonic() - started, time.process_time() - cpu
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -430,9 +458,18 @@ def main() -> None:
     try:
         print(f"{args.users} residents for {args.duration:.0f} s against gunicorn "
               f"({args.workers} workers x {args.threads} threads) on :{port}", flush=True)  # fmt: skip
-        stats, scenario, elapsed = asyncio.run(
+        meter = CpuMeter(
+            {
+                "server": [server.pid, *children(server.pid)],
+                "postgres": pids_named("postgres"),
+                "redis": pids_named("redis-server"),
+            }
+        )
+        meter.start()
+        stats, scenario, elapsed, client_cpu = asyncio.run(
             run_load(f"http://127.0.0.1:{port}", args.users, args.duration, args.warmup)
         )
+        meter.stop(refresh={"postgres": pids_named("postgres")})
     finally:
         server.send_signal(signal.SIGTERM)
         try:
@@ -470,6 +507,16 @@ def main() -> None:
         )
     print(f"total {total} requests in {elapsed:.0f} s ({total / elapsed:.0f}/s), "
           f"error rate {errors / max(total, 1):.4%}")  # fmt: skip
+    cores = {
+        name: round(meter.result[name] / elapsed, 2) for name in ("server", "postgres", "redis")
+    }
+    cores["client"] = round(client_cpu / elapsed, 2)
+    machine = round(meter.result["machine_busy"] / meter.result["machine_total"], 3)
+    print(
+        "CPU in cores (of {}): {}; the machine was {:.0%} busy".format(
+            os.cpu_count(), ", ".join(f"{k} {v}" for k, v in cores.items()), machine
+        )
+    )
     if scenario.skipped:
         print("not in this server's API, so not simulated: " + ", ".join(scenario.skipped))
     result = {
@@ -480,6 +527,8 @@ def main() -> None:
             "python": platform.python_version(),
             "load_average_before": load_before,
             "load_average_after": [round(x, 2) for x in os.getloadavg()],
+            "cpu_cores_used": cores,
+            "machine_busy_share": machine,
         },
         "setup": {
             "users": args.users,
@@ -489,6 +538,8 @@ def main() -> None:
             "database": "PostgreSQL 15 + PostGIS (scratch database, Wigan seed)",
             "redis": REDIS_URL.rsplit("/", 1)[0],
             "journey_share": JOURNEY_SHARE if scenario.has_journeys else 0,
+            "journey_s": JOURNEY_S,
+            "journey_chance_per_activity": round(journey_chance(), 4),
             "think_time_s": THINK_S,
             "rate_limits": "off (all residents share 127.0.0.1)",
             "not_simulated": scenario.skipped,

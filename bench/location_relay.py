@@ -38,6 +38,8 @@ sys.path.insert(0, str(ROOT))
 import psycopg  # noqa: E402
 import redis  # noqa: E402
 
+from bench.cpuacct import CpuMeter, children, pids_named  # noqa: E402
+from bench.rawhttp import read_response, split_url  # noqa: E402
 from tests.support import databases  # noqa: E402
 from tests.support.servers import gunicorn  # noqa: E402
 
@@ -120,31 +122,8 @@ def prepare_relay(app, residents: int, watchers: int) -> list[dict]:  # type: ig
     return plan
 
 
-# --- the client: raw HTTP/1.x over asyncio, so the client is not what gets measured ---------
-
-
-def _split_url(base: str) -> tuple[str, int]:
-    host, port = base.removeprefix("http://").split(":")
-    return host, int(port)
-
-
-async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
-    """Status of one HTTP/1.1 response with a Content-Length body; and whether the server
-    keeps the connection open."""
-    head = await reader.readuntil(b"\r\n\r\n")
-    lines = head.split(b"\r\n")
-    status = int(lines[0].split(b" ", 2)[1])
-    length, keep = 0, True
-    for line in lines[1:]:
-        name, _, value = line.partition(b":")
-        name = name.strip().lower()
-        if name == b"content-length":
-            length = int(value)
-        elif name == b"connection" and value.strip().lower() == b"close":
-            keep = False
-    if length:
-        await reader.readexactly(length)
-    return status, keep
+# --- the client: raw HTTP/1.x over asyncio (bench/rawhttp.py), so the client is not what
+# gets measured ------------------------------------------------------------------------------
 
 
 def _cpu_seconds() -> float:
@@ -165,7 +144,7 @@ def _watch_process(servers: list[str], plan: list[dict], window, ready, stop, ou
 
         async def watch(base: str, journey: int, token: str) -> None:
             nonlocal opened, failed
-            host, port = _split_url(base)
+            host, port = split_url(base)
             request = (
                 f"GET /api/v1/journeys/{journey}/stream HTTP/1.0\r\nHost: {host}\r\n"
                 f"Authorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n"
@@ -253,7 +232,7 @@ def _post_process(
         queues = [asyncio.Queue() for _ in servers]  # type: ignore[var-annotated]
 
         async def connection(index: int) -> None:
-            host, port = _split_url(servers[index])
+            host, port = split_url(servers[index])
             queue = queues[index]
             reader = writer = None
             while True:
@@ -280,7 +259,7 @@ def _post_process(
                         if writer is None:
                             reader, writer = await asyncio.open_connection(host, port)
                         writer.write(request)
-                        status, keep = await _read_response(reader)  # type: ignore[arg-type]
+                        status, keep = await read_response(reader, want_body=False)  # type: ignore[arg-type]
                         ok = status == 200
                         if not keep:
                             writer.close()
@@ -342,83 +321,6 @@ def _post_process(
     )
 
 
-# --- CPU accounting: server processes, database backends, Redis, the whole machine ---------
-
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def _proc_cpu(pid: int, system_only: bool = False) -> float:
-    """User + system (or only system) CPU seconds of one process (0 if it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[12]) + (0 if system_only else int(fields[11]))) / TICK
-
-
-def _children(pid: int) -> list[int]:
-    kids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                kids.append(int(entry.name))
-    return kids
-
-
-def _machine_busy() -> tuple[float, float]:
-    """(busy, total) CPU seconds of the whole machine since boot (all cores)."""
-    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = values[3] + values[4]
-    return (sum(values) - idle) / TICK, sum(values) / TICK
-
-
-def _pids_named(name: str) -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if (entry / "comm").read_text().strip() == name:
-                    pids.append(int(entry.name))
-            except OSError:
-                continue
-    return pids
-
-
-class CpuMeter:
-    """CPU seconds of groups of processes between ``start()`` and ``stop()``. A process that
-    exits inside the window loses its share (database backends past the pool size do)."""
-
-    def __init__(self, groups: dict[str, list[int]]) -> None:
-        self.groups = groups
-        self.before: dict[int, float] = {}
-        self.machine_before = (0.0, 0.0)
-        self.result: dict[str, float] = {}
-        self.server_sys_before = 0.0
-
-    def start(self) -> None:
-        self.before = {p: _proc_cpu(p) for pids in self.groups.values() for p in pids}
-        self.server_sys_before = sum(_proc_cpu(p, True) for p in self.groups["server"])
-        self.machine_before = _machine_busy()
-
-    def stop(self, refresh: dict[str, list[int]] | None = None) -> None:
-        """``refresh``: groups whose processes may have changed (new ones count from 0)."""
-        groups = {**self.groups, **(refresh or {})}
-        self.result = {
-            name: sum(max(0.0, _proc_cpu(p) - self.before.get(p, 0.0)) for p in pids)
-            for name, pids in groups.items()
-        }
-        self.result["server_system"] = (
-            sum(_proc_cpu(p, True) for p in self.groups["server"]) - self.server_sys_before
-        )
-        busy, total = _machine_busy()
-        self.result["machine_busy"] = busy - self.machine_before[0]
-        self.result["machine_total"] = total - self.machine_before[1]
-
-
 def _start_py_spy(pids: list[int], seconds: float) -> list[subprocess.Popen]:
     """Sample the gunicorn workers (not the masters) with py-spy, if installed, for the
     window: collapsed stacks of GIL-holding threads in bench/results/py-spy-<pid>.txt."""
@@ -426,7 +328,7 @@ def _start_py_spy(pids: list[int], seconds: float) -> list[subprocess.Popen]:
     if not spy.exists():
         print("SAFEHAVEN_PY_SPY set but py-spy is not installed", flush=True)
         return []
-    workers = [p for p in pids if _children(p) == []]
+    workers = [p for p in pids if children(p) == []]
     out = ROOT / "bench" / "results"
     return [
         subprocess.Popen(
@@ -454,7 +356,7 @@ def _start_py_spy(pids: list[int], seconds: float) -> list[subprocess.Popen]:
 
 def _server_pids(pidfile: Path) -> list[int]:
     master = int(pidfile.read_text().strip())
-    return [master, *_children(master)]
+    return [master, *children(master)]
 
 
 def _db_backend_pids(url: str) -> list[int]:
@@ -791,7 +693,7 @@ def main() -> None:
             Path(tempfile.gettempdir()) / f"bench-relay-{os.getpid()}-{i}.pid" for i in (0, 1)
         ]
         extra = ["--workers", str(args.workers), "--worker-connections", str(threads + 64)]
-        redis_pids = _pids_named("redis-server")
+        redis_pids = pids_named("redis-server")
 
         def meter_groups() -> dict[str, list[int]]:
             return {

@@ -110,6 +110,9 @@ class LocalBroker:
         with self._lock:
             return sum(len(s) for s in self._subs.values())
 
+    def ping(self) -> None:
+        """Raise if the broker cannot be reached (in-process: always reachable)."""
+
     def close(self) -> None:
         """Release connections and threads (nothing to release in-process)."""
 
@@ -125,6 +128,9 @@ class RedisBroker(LocalBroker):
         super().__init__()
         self.prefix = prefix
         self._redis = redis.Redis.from_url(url, socket_connect_timeout=2)
+        # Health probes get their own pooled client with a read timeout: a Redis that
+        # accepts but never answers must make /healthz say so, not hang it.
+        self._probe = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
         self._pubsub: Any = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -133,6 +139,10 @@ class RedisBroker(LocalBroker):
 
     def publish(self, channel: str, message: dict[str, Any]) -> None:
         self._redis.publish(self.prefix + channel, dumps(message))
+
+    def ping(self) -> None:
+        """Round trip to Redis on a kept connection; raises ``redis.RedisError``."""
+        self._probe.ping()
 
     def subscribe(self, *channels: str) -> Subscription:
         self._ensure_listener()
@@ -189,8 +199,9 @@ class RedisBroker(LocalBroker):
         if self._pubsub is not None:
             self._pubsub.close()
             self._pubsub = None
-        self._redis.close()
-        self._redis.connection_pool.disconnect()
+        for client in (self._redis, self._probe):
+            client.close()
+            client.connection_pool.disconnect()
 
 
 _lock = threading.Lock()

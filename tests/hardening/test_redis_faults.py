@@ -132,3 +132,31 @@ def test_location_posts_survive_a_redis_outage_and_the_stream_resumes(
         from backend.extensions import limiter
 
         limiter.init_app(app)  # give the session app its in-memory limiter storage back
+
+
+def test_healthz_follows_a_redis_outage_on_its_kept_connection(private_redis, database_url):
+    """/healthz says 503 (broker down) while Redis is stopped and 200 once it is back, on
+    the broker's kept probe connection (no new connection per check)."""
+    app = make_test_app(
+        database_url,
+        REDIS_URL=f"redis://127.0.0.1:{private_redis.port}/0",
+        SAFEHAVEN_REDIS_PREFIX=f"test-{uuid.uuid4().hex[:8]}:",
+    )
+    client = app.test_client()
+    before = client.get("/healthz")
+    assert before.status_code == 200, before.get_json()
+    from backend.realtime.broker import get_broker
+
+    probe_pool = get_broker(app)._probe.connection_pool
+    for _ in range(20):
+        assert client.get("/healthz").status_code == 200
+    assert len(probe_pool._available_connections) + len(probe_pool._in_use_connections) == 1
+
+    private_redis.stop()
+    down = client.get("/healthz")
+    assert down.status_code == 503
+    assert down.get_json()["broker"] == {"ok": False, "kind": "redis", "error": "ConnectionError"}
+    assert down.get_json()["database"]["ok"] is True
+
+    private_redis.start()
+    assert client.get("/healthz").status_code == 200

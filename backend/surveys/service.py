@@ -252,7 +252,9 @@ def submit_response(
     except IntegrityError as exc:  # the same resident answering twice at the same moment
         db.session.rollback()
         raise Conflict("your answer was being recorded by another request: try again") from exc
-    return {"survey_id": survey.id, "answers": cleaned}, created
+    # ``survey_id``, not ``survey.id``: the commit expired the survey, and reading it again
+    # would reload it with its questions, choices and wards only to say its id.
+    return {"survey_id": survey_id, "answers": cleaned}, created
 
 
 def store_response(

@@ -233,3 +233,17 @@ def test_many_threads_searching_at_once_on_a_fresh_process_all_get_the_answer(pl
         thread.join()
     expected = brute_force(rows, 53.5, -2.6, 5)
     assert answers == dict.fromkeys(range(8), expected)
+
+
+def test_a_failing_direct_statement_raises_sqlalchemys_error(places):
+    """Searches on the DBAPI cursor fail as SQLAlchemy would (the app turns DBAPIError into
+    its 500/503 answers), not with the driver's own exception."""
+    from sqlalchemy.exc import DBAPIError
+
+    search = spatial.PointSearch(Place, columns=[Place.__table__.c.kind])
+    assert search.nearest(places, 53.5, -2.6, 3) == []
+    places.rollback()
+    _ScratchBase.metadata.drop_all(places.get_bind())
+    with pytest.raises(DBAPIError):
+        search.nearest(places, 53.5, -2.6, 3)
+    places.rollback()

@@ -642,9 +642,18 @@ def _dialect(session: Session) -> str:
 
 def _ring(rows: Iterable[Any], lat: float, lon: float, done: float, radius: float) -> list[Any]:
     """Rows with ``done < distance <= radius``, as ``(distance, id, row)`` nearest first."""
+    # haversine_m inlined with the origin's terms computed once: the same operations in the
+    # same order, so the same bits (a test holds it), at a third of the cost per row.
+    radians, sin, cos, asin, sqrt = math.radians, math.sin, math.cos, math.asin, math.sqrt
+    p1 = radians(lat)
+    cos_p1 = cos(p1)
+    diameter = 2 * EARTH_RADIUS_M
     ring = []
     for row in rows:
-        distance = haversine_m(lat, lon, row.lat, row.lon)
+        p2 = radians(row.lat)
+        dl = radians(row.lon - lon)
+        a = sin((p2 - p1) / 2) ** 2 + cos_p1 * cos(p2) * sin(dl / 2) ** 2
+        distance = diameter * asin(min(1.0, sqrt(a)))
         if done < distance <= radius:
             ring.append((distance, row.id, row))
     ring.sort(key=lambda item: (item[0], item[1]))

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import heapq
 import math
+import operator
 import re
 import threading
 from collections import namedtuple
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from geoalchemy2 import Geography
@@ -419,12 +420,13 @@ class PointSearch:
                 values["_floor"] = floor
             rows = self._run(bind, self._knn_statement(floor is not None), values, knn=True)
             fresh = 0
-            for row, _knn in rows:
+            for (row, _knn), distance in zip(
+                rows, _haversines(lat, lon, [row for row, _knn in rows]), strict=True
+            ):
                 if row.id in seen:
                     continue
                 seen.add(row.id)
                 fresh += 1
-                distance = haversine_m(lat, lon, row.lat, row.lon)
                 if distance <= limit:
                     heapq.heappush(pending, (distance, row.id, row))
             last = float(rows[-1][1]) if rows else math.inf
@@ -465,12 +467,15 @@ class PointSearch:
 
     def _direct(self, stmt: Any, conn: Connection) -> DirectSelect | None:
         """``stmt`` compiled for ``conn``'s dialect, to run on the DBAPI cursor; None when the
-        connection must see it (event listeners, echo) or the statement needs SQLAlchemy's
-        per-execution rendering (expanding IN lists)."""
+        engine must see it (cursor listeners on the engine, echo) or the statement needs
+        SQLAlchemy's per-execution rendering (expanding IN lists)."""
+        engine = conn.engine
+        # The engine's own collections (they include listeners on the Engine class); asking
+        # the Connection builds joined collections on every new connection.
         if (
-            conn.engine.echo
-            or conn.dispatch.before_cursor_execute
-            or conn.dispatch.after_cursor_execute
+            engine.echo
+            or engine.dispatch.before_cursor_execute
+            or engine.dispatch.after_cursor_execute
         ):
             return None
         dialect = conn.dialect
@@ -493,7 +498,7 @@ class DirectSelect:
     each row is a named tuple with the statement's column keys (``row.id``, ``row[-1]``).
     DBAPI errors are wrapped as SQLAlchemy's (a disconnect invalidates the connection)."""
 
-    __slots__ = ("sql", "params", "positional", "row_type", "types", "processors")
+    __slots__ = ("sql", "params", "positional", "row_type", "types", "processors", "psycopg")
 
     def __init__(
         self,
@@ -510,6 +515,7 @@ class DirectSelect:
         self.row_type = row_type
         self.types = types
         self.processors: list[tuple[int, Callable[[Any], Any]]] | None = None
+        self.psycopg = False
 
     @classmethod
     def compile(cls, stmt: Any, dialect: Dialect) -> DirectSelect | None:
@@ -540,7 +546,9 @@ class DirectSelect:
             row_type = namedtuple("Row", [c.key for c in columns])  # type: ignore[misc]
         except ValueError:  # a key that is not an identifier
             return None
-        return cls(compiled.string, params, positional, row_type, [c.type for c in columns])
+        direct = cls(compiled.string, params, positional, row_type, [c.type for c in columns])
+        direct.psycopg = dialect.name == "postgresql" and dialect.driver == "psycopg"
+        return direct
 
     def run(self, conn: Connection, values: dict[str, Any]) -> list[Any]:
         """The rows of one execution with these bound ``values``."""
@@ -557,7 +565,10 @@ class DirectSelect:
         dbapi_conn = conn.connection.dbapi_connection
         cursor = dbapi_conn.cursor()  # type: ignore[union-attr]
         try:
-            cursor.execute(self.sql, args)
+            if self.psycopg:
+                _execute_psycopg(conn, dbapi_conn, cursor, self.sql, args)
+            else:
+                cursor.execute(self.sql, args)
             raw = cursor.fetchall()
             processors = self.processors
             if processors is None:
@@ -594,6 +605,40 @@ class DirectSelect:
             if processor is not None:
                 found.append((i, processor))
         return found
+
+
+def _execute_psycopg(conn: Connection, dbapi_conn: Any, cursor: Any, sql: str, args: Any) -> None:
+    """Run a search statement on psycopg. A search that is the first statement of its
+    transaction runs in autocommit when the isolation level is READ COMMITTED: a lone SELECT
+    sees exactly what it would as the first statement of a transaction (each statement takes
+    its own snapshot under READ COMMITTED anyway), and the BEGIN and the ROLLBACK at the end of
+    the request, two round trips of the four a nearest request makes, are not sent. Never
+    prepared server-side, as before (a ROLLBACK drops psycopg's prepared statements, so a
+    request-scoped session never reached its threshold)."""
+    begin_later = (
+        dbapi_conn.info.transaction_status == _PG_IDLE
+        and not dbapi_conn.autocommit
+        and dbapi_conn.isolation_level in (None, _PG_READ_COMMITTED)
+        and conn.dialect.default_isolation_level == "READ COMMITTED"
+    )
+    if not begin_later:
+        cursor.execute(sql, args, prepare=False)
+        return
+    dbapi_conn.autocommit = True
+    try:
+        cursor.execute(sql, args, prepare=False)
+    finally:
+        dbapi_conn.autocommit = False
+
+
+try:
+    from psycopg import IsolationLevel as _PGIsolationLevel
+    from psycopg.pq import TransactionStatus as _PGTransactionStatus
+
+    _PG_IDLE: Any = _PGTransactionStatus.IDLE
+    _PG_READ_COMMITTED: Any = _PGIsolationLevel.READ_COMMITTED
+except ImportError:  # SQLite-only installs
+    _PG_IDLE = _PG_READ_COMMITTED = object()
 
 
 def iter_nearest(
@@ -640,24 +685,35 @@ def _dialect(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
-def _ring(rows: Iterable[Any], lat: float, lon: float, done: float, radius: float) -> list[Any]:
-    """Rows with ``done < distance <= radius``, as ``(distance, id, row)`` nearest first."""
-    # haversine_m inlined with the origin's terms computed once: the same operations in the
-    # same order, so the same bits (a test holds it), at a third of the cost per row.
+def _haversines(lat: float, lon: float, rows: Sequence[Any]) -> list[float]:
+    """``haversine_m`` from (lat, lon) to each row's ``lat``/``lon``, inlined with the
+    origin's terms computed once: the same operations in the same order, so the same bits
+    (a test holds it), at two thirds of the cost per row."""
     radians, sin, cos, asin, sqrt = math.radians, math.sin, math.cos, math.asin, math.sqrt
     p1 = radians(lat)
     cos_p1 = cos(p1)
     diameter = 2 * EARTH_RADIUS_M
-    ring = []
+    distances = []
     for row in rows:
         p2 = radians(row.lat)
         dl = radians(row.lon - lon)
         a = sin((p2 - p1) / 2) ** 2 + cos_p1 * cos(p2) * sin(dl / 2) ** 2
-        distance = diameter * asin(min(1.0, sqrt(a)))
-        if done < distance <= radius:
-            ring.append((distance, row.id, row))
-    ring.sort(key=lambda item: (item[0], item[1]))
+        distances.append(diameter * asin(min(1.0, sqrt(a))))
+    return distances
+
+
+def _ring(rows: Sequence[Any], lat: float, lon: float, done: float, radius: float) -> list[Any]:
+    """Rows with ``done < distance <= radius``, as ``(distance, id, row)`` nearest first."""
+    ring = [
+        (distance, row.id, row)
+        for row, distance in zip(rows, _haversines(lat, lon, rows), strict=True)
+        if done < distance <= radius
+    ]
+    ring.sort(key=_DISTANCE_THEN_ID)
     return ring
+
+
+_DISTANCE_THEN_ID = operator.itemgetter(0, 1)
 
 
 _RTREE_METADATA = MetaData()

@@ -261,6 +261,9 @@ def test_ring_distances_are_haversine_m_to_the_last_bit():
             Row(100 + i, lat + rng.uniform(-1e-3, 1e-3), lon) for i in range(20)
         ]
         ring = spatial._ring(rows, lat, lon, -1.0, spatial.MAX_RADIUS_M)
+        assert spatial._haversines(lat, lon, rows) == [
+            spatial.haversine_m(lat, lon, row.lat, row.lon) for row in rows
+        ]
         assert len(ring) == len(rows)
         for distance, _id, row in ring:
             assert distance == spatial.haversine_m(lat, lon, row.lat, row.lon)

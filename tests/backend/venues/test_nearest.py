@@ -351,3 +351,44 @@ def test_a_search_seen_by_cursor_listeners_goes_through_sqlalchemy(app):
         db.session.remove()
     assert [item["name"] for item in found["items"]] == ["Seen"]
     assert any("venues" in statement for statement in seen)
+
+
+def test_a_search_inside_a_transaction_sees_its_uncommitted_rows(app):
+    """A search after a flush runs in the session's transaction (it sees the flushed row)."""
+    make_venue(name="Committed", lat=53.5460)
+    db.session.add(
+        Venue(
+            name="Flushed",
+            category="pub_or_bar",
+            lat=WIGAN_CENTRE[0],
+            lon=WIGAN_CENTRE[1],
+            opening_hours="24/7",
+            status="verified",
+            schemes=[],
+        )
+    )
+    db.session.flush()
+    try:
+        found = service.nearest(lat=WIGAN_CENTRE[0], lon=WIGAN_CENTRE[1], at=SATURDAY_0130)
+        assert [item["name"] for item in found["items"]] == ["Flushed", "Committed"]
+    finally:
+        db.session.rollback()
+    found = service.nearest(lat=WIGAN_CENTRE[0], lon=WIGAN_CENTRE[1], at=SATURDAY_0130)
+    assert [item["name"] for item in found["items"]] == ["Committed"]
+    db.session.remove()
+
+
+@pytest.mark.postgis
+def test_a_search_that_opens_the_session_leaves_no_transaction_open_on_postgres(app):
+    """The first statement of a request's session, under READ COMMITTED, runs in autocommit:
+    no BEGIN, and nothing for the request's end to roll back."""
+    from psycopg.pq import TransactionStatus
+
+    make_venue(name="Only")
+    db.session.remove()
+    found = service.nearest(lat=WIGAN_CENTRE[0], lon=WIGAN_CENTRE[1], at=SATURDAY_0130)
+    assert [item["name"] for item in found["items"]] == ["Only"]
+    raw = db.session.connection().connection.dbapi_connection
+    assert raw.info.transaction_status == TransactionStatus.IDLE
+    assert raw.autocommit is False
+    db.session.remove()

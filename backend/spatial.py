@@ -281,8 +281,13 @@ class PointSearch:
         limit = _limit(max_distance_m)
         # One connection for the whole search (asking the session for it costs as much as
         # running a statement); ORM results go through the session itself.
-        bind: Session | Connection = session if self.columns is None else session.connection()
-        if _dialect(session) == "postgresql":
+        bind: Session | Connection
+        if self.columns is None:
+            bind, dialect = session, _dialect(session)
+        else:
+            bind = session.connection()
+            dialect = bind.dialect.name
+        if dialect == "postgresql":
             batch = max(8, k * 2) if accept is None else max(16, k * 4)
             found: list[tuple[Any, float]] = []
             for row, distance in self._iter_postgis(bind, lat, lon, params, limit, batch):

@@ -82,16 +82,25 @@ def is_open_at(expression: str | None, at: datetime) -> bool:
 
 
 class Clock:
-    """One moment, converted to London time once, against which many venues' hours are read."""
+    """One moment, converted to London time once, against which many venues' hours are read.
+    Answers are remembered per expression (venues share a handful of common hours)."""
 
-    __slots__ = ("at", "local")
+    __slots__ = ("at", "local", "_open", "_states")
 
     def __init__(self, at: datetime) -> None:
         self.at = at
         self.local = at.astimezone(LONDON)
+        self._open: dict[str | None, bool] = {}
+        self._states: dict[str | None, OpenState] = {}
 
     def is_open(self, expression: str | None) -> bool:
         """True only when the hours say open now (unknown or invalid hours are not open)."""
+        found = self._open.get(expression)
+        if found is None:
+            found = self._open[expression] = self._is_open(expression)
+        return found
+
+    def _is_open(self, expression: str | None) -> bool:
         if not expression:
             return False
         try:
@@ -100,7 +109,10 @@ class Clock:
             return False
 
     def state(self, expression: str | None) -> OpenState:
-        return _state(expression, self.local)
+        found = self._states.get(expression)
+        if found is None:
+            found = self._states[expression] = _state(expression, self.local)
+        return found
 
 
 def _to_utc(value: datetime) -> datetime:

@@ -32,6 +32,9 @@ from backend.venues.schemas import (
 blp = Blueprint("venues", __name__, url_prefix="/api/v1", description="Safe places")
 
 PUBLIC_FIELDS = tuple(VenueSchema().fields)
+# One instance for every request (a class would be instantiated per request by webargs, a
+# fifth of the route's parsing cost); loading keeps no state on the schema, so threads share it.
+NEAREST_QUERY = NearestQuerySchema()
 
 
 def _for_audience(view: service.VenueView) -> Venue | dict[str, Any]:
@@ -43,7 +46,7 @@ def _for_audience(view: service.VenueView) -> Venue | dict[str, Any]:
 
 
 @blp.get("/venues/nearest")
-@blp.arguments(NearestQuerySchema, location="query")
+@blp.arguments(NEAREST_QUERY, location="query")
 @blp.response(200, NearestResultSchema)
 def nearest(args):
     """Nearest open safe places to a point or postcode, nearest first."""

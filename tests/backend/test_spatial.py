@@ -233,3 +233,37 @@ def test_many_threads_searching_at_once_on_a_fresh_process_all_get_the_answer(pl
         thread.join()
     expected = brute_force(rows, 53.5, -2.6, 5)
     assert answers == dict.fromkeys(range(8), expected)
+
+
+def test_a_failing_direct_statement_raises_sqlalchemys_error(places):
+    """Searches on the DBAPI cursor fail as SQLAlchemy would (the app turns DBAPIError into
+    its 500/503 answers), not with the driver's own exception."""
+    from sqlalchemy.exc import DBAPIError
+
+    search = spatial.PointSearch(Place, columns=[Place.__table__.c.kind])
+    assert search.nearest(places, 53.5, -2.6, 3) == []
+    places.rollback()
+    _ScratchBase.metadata.drop_all(places.get_bind())
+    with pytest.raises(DBAPIError):
+        search.nearest(places, 53.5, -2.6, 3)
+    places.rollback()
+
+
+def test_ring_distances_are_haversine_m_to_the_last_bit():
+    """The ring's inlined haversine must rank exactly as haversine_m (and so as PostGIS)."""
+    from collections import namedtuple
+
+    Row = namedtuple("Row", "id lat lon")
+    rng = random.Random(11)
+    for _ in range(50):
+        lat, lon = rng.uniform(-89.9, 89.9), rng.uniform(-180, 180)
+        rows = [Row(i, rng.uniform(-90, 90), rng.uniform(-180, 180)) for i in range(100)] + [
+            Row(100 + i, lat + rng.uniform(-1e-3, 1e-3), lon) for i in range(20)
+        ]
+        ring = spatial._ring(rows, lat, lon, -1.0, spatial.MAX_RADIUS_M)
+        assert spatial._haversines(lat, lon, rows) == [
+            spatial.haversine_m(lat, lon, row.lat, row.lon) for row in rows
+        ]
+        assert len(ring) == len(rows)
+        for distance, _id, row in ring:
+            assert distance == spatial.haversine_m(lat, lon, row.lat, row.lon)

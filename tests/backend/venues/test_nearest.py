@@ -292,3 +292,103 @@ def test_the_lean_response_is_exactly_what_its_documented_schema_would_write(cli
         assert [type(v) for v in body["items"][0].values()] == [
             type(v) for v in expected["items"][0].values()
         ]
+
+
+def test_search_rows_read_on_the_dbapi_cursor_equal_sqlalchemys_value_for_value(app):
+    """The hot search runs its compiled statements on the DBAPI cursor: each row must equal
+    what ``Connection.execute`` gives, with the same Python types (bool, not 0/1)."""
+    make_venue(name="Demo", is_demo=True, schemes=["ask_for_angela"], phone="01942 000000")
+    make_venue(name="Plain", lat=53.5450, unavailable_until=SATURDAY_0130 - timedelta(hours=1))
+    make_venue(name="Hidden", lat=53.5452, unavailable_until=SATURDAY_0130 + timedelta(days=1))
+    make_venue(name="Candidate", lat=53.5454, status="candidate", opening_hours=None)
+    values = {"status": "verified", "or_status": "candidate", "at": SATURDAY_0130}
+    for search, extra in (
+        (service._NEAREST, {}),
+        (service._NEAREST_IN_CATEGORIES, {"categories": ["pub_or_bar"]}),
+    ):
+        conn = db.session.connection()
+        if conn.dialect.name == "postgresql":
+            statements = [search._knn_statement(False)]
+            values.update(_lat=WIGAN_CENTRE[0], _lon=WIGAN_CENTRE[1], _size=10)
+        else:
+            statements = [search._rtree_statement(1)]
+            (box,) = spatial.bounding_boxes(*WIGAN_CENTRE, 1_000)
+            values.update(zip(("_b0", "_a0", "_d0", "_c0"), box, strict=True))
+        for stmt in statements:
+            expected = [tuple(row) for row in conn.execute(stmt, {**values, **extra})]
+            direct = search._direct(stmt, conn)
+            if extra:  # an expanding IN list is rendered per execution: SQLAlchemy runs it
+                assert direct is None
+                continue
+            assert direct is not None
+            got = [tuple(row) for row in direct.run(conn, {**values, **extra})]
+            assert sorted(got) == sorted(expected) and len(got) == 3
+            for mine, theirs in zip(sorted(got), sorted(expected), strict=True):
+                assert [type(v) for v in mine] == [type(v) for v in theirs]
+            assert {row.name: row.is_demo for row in direct.run(conn, values)} == {
+                "Demo": True,
+                "Plain": False,
+                "Candidate": False,
+            }
+    db.session.rollback()
+
+
+def test_a_search_seen_by_cursor_listeners_goes_through_sqlalchemy(app):
+    """Statement listeners (logging, tracing, query counting) still see every search."""
+    from sqlalchemy import event
+
+    make_venue(name="Seen")
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        found = service.nearest(lat=WIGAN_CENTRE[0], lon=WIGAN_CENTRE[1], at=SATURDAY_0130)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+        db.session.remove()
+    assert [item["name"] for item in found["items"]] == ["Seen"]
+    assert any("venues" in statement for statement in seen)
+
+
+def test_a_search_inside_a_transaction_sees_its_uncommitted_rows(app):
+    """A search after a flush runs in the session's transaction (it sees the flushed row)."""
+    make_venue(name="Committed", lat=53.5460)
+    db.session.add(
+        Venue(
+            name="Flushed",
+            category="pub_or_bar",
+            lat=WIGAN_CENTRE[0],
+            lon=WIGAN_CENTRE[1],
+            opening_hours="24/7",
+            status="verified",
+            schemes=[],
+        )
+    )
+    db.session.flush()
+    try:
+        found = service.nearest(lat=WIGAN_CENTRE[0], lon=WIGAN_CENTRE[1], at=SATURDAY_0130)
+        assert [item["name"] for item in found["items"]] == ["Flushed", "Committed"]
+    finally:
+        db.session.rollback()
+    found = service.nearest(lat=WIGAN_CENTRE[0], lon=WIGAN_CENTRE[1], at=SATURDAY_0130)
+    assert [item["name"] for item in found["items"]] == ["Committed"]
+    db.session.remove()
+
+
+@pytest.mark.postgis
+def test_a_search_that_opens_the_session_leaves_no_transaction_open_on_postgres(app):
+    """The first statement of a request's session, under READ COMMITTED, runs in autocommit:
+    no BEGIN, and nothing for the request's end to roll back."""
+    from psycopg.pq import TransactionStatus
+
+    make_venue(name="Only")
+    db.session.remove()
+    found = service.nearest(lat=WIGAN_CENTRE[0], lon=WIGAN_CENTRE[1], at=SATURDAY_0130)
+    assert [item["name"] for item in found["items"]] == ["Only"]
+    raw = db.session.connection().connection.dbapi_connection
+    assert raw.info.transaction_status == TransactionStatus.IDLE
+    assert raw.autocommit is False
+    db.session.remove()

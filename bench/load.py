@@ -1,7 +1,7 @@
 """Load: simulated residents against gunicorn + PostgreSQL/PostGIS + Redis on loopback.
 
 Each resident is a coroutine with its own keep-alive connection (a phone's), on the lean
-asyncio client of ``bench/rawhttp.py`` (a general client library costs more CPU per request
+asyncio client of ``bench/support/rawhttp.py`` (a general client library costs more CPU per request
 than the server's cheap routes, and would be what gets measured on 2 cores), that browses what exists in the API: nearest safe places, reports near them, their own reports,
 sending a report, answering a survey, and for a share of them a live journey posting one
 location fix per second. Tasks for domains not in ``/openapi.json`` are skipped and listed.
@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import os
 import platform
 import random
@@ -39,8 +38,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.cpuacct import CpuMeter, children, pids_named  # noqa: E402
-from bench.rawhttp import Connection  # noqa: E402
+from bench.support.cpuacct import CpuMeter, children, pids_named  # noqa: E402
+from bench.support.rawhttp import Connection  # noqa: E402
 
 PG_SERVER = os.environ.get("SAFEHAVEN_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
 PG_DB = "safehaven_bench_load"
@@ -481,7 +480,7 @@ def main() -> None:
 
     rows = []
     for name in sorted(stats.statuses):
-        values = stats.latencies[name] or [math.nan]
+        values = stats.latencies[name]  # empty when every request fell in the warm-up
         warm = stats.warmup_latencies[name]
         requests = sum(stats.statuses[name].values())
         rows.append(
@@ -490,8 +489,8 @@ def main() -> None:
                 "requests": requests,
                 "errors": stats.errors[name],
                 "error_rate": stats.errors[name] / requests,
-                "p50_ms": round(statistics.median(values), 2),
-                "p99_ms": round(percentile(values, 0.99), 2),
+                "p50_ms": round(statistics.median(values), 2) if values else None,
+                "p99_ms": round(percentile(values, 0.99), 2) if values else None,
                 "warmup_requests": len(warm),
                 "warmup_p99_ms": round(percentile(warm, 0.99), 2) if warm else None,
                 "statuses": {str(k): v for k, v in sorted(stats.statuses[name].items(), key=str)},
@@ -499,11 +498,18 @@ def main() -> None:
         )
     total = sum(r["requests"] for r in rows)
     errors = sum(r["errors"] for r in rows)
-    print(f"\n{'endpoint':45} {'requests':>9} {'errors':>7} {'p50 ms':>8} {'p99 ms':>8}")
+    print(
+        f"\n{'endpoint':45} {'requests':>9} {'errors':>7} {'p50 ms':>8} {'p99 ms':>8}"
+        f" {'warm-up p99':>12}"
+    )
+
+    def ms(value: float | None) -> str:
+        return "-" if value is None else f"{value:.1f}"
+
     for r in rows:
         print(
             f"{r['endpoint']:45} {r['requests']:>9} {r['errors']:>7} "
-            f"{r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f}"
+            f"{ms(r['p50_ms']):>8} {ms(r['p99_ms']):>8} {ms(r['warmup_p99_ms']):>12}"
         )
     print(f"total {total} requests in {elapsed:.0f} s ({total / elapsed:.0f}/s), "
           f"error rate {errors / max(total, 1):.4%}")  # fmt: skip

@@ -38,8 +38,8 @@ sys.path.insert(0, str(ROOT))
 import psycopg  # noqa: E402
 import redis  # noqa: E402
 
-from bench.cpuacct import CpuMeter, children, pids_named  # noqa: E402
-from bench.rawhttp import read_response, split_url  # noqa: E402
+from bench.support.cpuacct import CpuMeter, children, pids_named  # noqa: E402
+from bench.support.rawhttp import read_response, split_url  # noqa: E402
 from tests.support import databases  # noqa: E402
 from tests.support.servers import gunicorn  # noqa: E402
 
@@ -122,7 +122,7 @@ def prepare_relay(app, residents: int, watchers: int) -> list[dict]:  # type: ig
     return plan
 
 
-# --- the client: raw HTTP/1.x over asyncio (bench/rawhttp.py), so the client is not what
+# --- the client: raw HTTP/1.x over asyncio (bench/support/rawhttp.py), so the client is not what
 # gets measured ------------------------------------------------------------------------------
 
 

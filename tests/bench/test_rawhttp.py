@@ -1,4 +1,4 @@
-"""The benchmarks' lean HTTP client (bench/rawhttp.py) against the real app on a live
+"""The benchmarks' lean HTTP client (bench/support/rawhttp.py) against the real app on a live
 server: query strings, JSON bodies, error statuses with their bodies, keep-alive reuse, and a
 reconnect after the server closed the connection. A wrong client would make every figure of
 bench/load.py and bench/location_relay.py wrong."""
@@ -9,7 +9,7 @@ import asyncio
 
 import pytest
 
-from bench.rawhttp import Connection, split_url
+from bench.support.rawhttp import Connection, split_url
 from tests.support.browser import LiveServer
 
 

@@ -259,7 +259,7 @@ def _post_process(
                         if writer is None:
                             reader, writer = await asyncio.open_connection(host, port)
                         writer.write(request)
-                        status, keep = await read_response(reader, want_body=False)  # type: ignore[arg-type]
+                        status, keep, _ = await read_response(reader, want_body=False)  # type: ignore[arg-type]
                         ok = status == 200
                         if not keep:
                             writer.close()

@@ -402,8 +402,8 @@ def run_relay(
     start = time.monotonic() + 10 + warmup + 600  # placeholder until the watchers are up
     window = ctx.Array("d", [start, start + seconds])
     watcher = ctx.Process(
-        target=_watch_process, args=(servers, plan, window, ready, stop, watch_out)
-    )
+        target=_watch_process, args=(servers, plan, window, ready, stop, watch_out), daemon=True
+    )  # daemonic: if the bench fails, exiting ends its clients instead of waiting on them
     watcher.start()
     deadline = time.monotonic() + 300
     while total_watchers and not ready.wait(1):
@@ -413,7 +413,9 @@ def run_relay(
     start = time.monotonic() + 10 + warmup
     window[0], window[1] = start, start + seconds
     poster = ctx.Process(
-        target=_post_process, args=(servers, plan, (start, start + seconds), connections, post_out)
+        target=_post_process,
+        args=(servers, plan, (start, start + seconds), connections, post_out),
+        daemon=True,
     )
     poster.start()
     time.sleep(max(0.0, start - 0.5 - time.monotonic()))

@@ -1,17 +1,20 @@
 """Load: simulated residents against gunicorn + PostgreSQL/PostGIS + Redis on loopback.
 
 Each resident is a coroutine with its own keep-alive connection (a phone's), on the lean
-asyncio client of ``bench/support/rawhttp.py`` (a general client library costs more CPU per request
-than the server's cheap routes, and would be what gets measured on 2 cores), that browses what exists in the API: nearest safe places, reports near them, their own reports,
-sending a report, answering a survey, and for a share of them a live journey posting one
-location fix per second. Tasks for domains not in ``/openapi.json`` are skipped and listed.
-The reference measured in the same run is ``GET /healthz`` (no database): the floor of
-HTTP + gunicorn on this machine.
+asyncio client of ``bench/support/rawhttp.py`` (a general client library costs more CPU per
+request than the server's cheap routes, and would be what gets measured on 2 cores). It
+browses what exists in the API: nearest safe places, reports near them, their own reports,
+sending a report, answering a survey, and, 20% of residents at any moment, a live journey
+posting one location fix per second. Tasks for domains not in ``/openapi.json`` are skipped
+and listed. Residents arrive evenly over ``--ramp`` seconds (30; 5 makes a sign-up burst on
+a cold server). The reference measured in the same run is ``GET /healthz`` (one database and
+one Redis round trip). CPU per party (server, PostgreSQL, Redis, client) comes from /proc.
 
     .venv/bin/python bench/load.py                       # 500 residents, 120 s
     .venv/bin/python bench/load.py --users 100 --duration 30
 
-Writes bench/results/load.json: per endpoint requests, errors, error rate, p50, p99 (ms).
+Writes bench/results/load.json: per endpoint requests, errors, error rate, p50 and p99 (ms)
+after the warm-up, the warm-up's p99, and the p99 of the whole run.
 A scratch database ``safehaven_bench_load`` is created (migrations + Wigan seed) and dropped.
 Rate limits are switched off (SAFEHAVEN_RATELIMIT=0): every simulated resident comes from
 127.0.0.1, so per-address limits would measure the limiter, not the service."""
@@ -130,7 +133,7 @@ def start_gunicorn(env: dict[str, str], port: int, workers: int, threads: int): 
 
 class Stats:
     """Per endpoint: every status and error of the whole run; latencies of the requests
-    started after the warm-up (the ramp-up, when every resident signs in at once, is
+    started after the warm-up (the ramp-up, while the residents arrive and sign in, is
     reported apart, not hidden: its errors count)."""
 
     def __init__(self, warmup_s: float = 0.0) -> None:
@@ -366,15 +369,19 @@ class Scenario:
         )
 
 
-async def resident(n: int, scenario: Scenario, stats: Stats, base_url: str, until: float) -> None:
+async def resident(
+    n: int, scenario: Scenario, stats: Stats, base_url: str, until: float, ramp: float
+) -> None:
     client = Connection(base_url)
     try:
-        await _resident(n, scenario, stats, client, until)
+        await _resident(n, scenario, stats, client, until, ramp)
     finally:
         client.close()
 
 
-async def _resident(n: int, scenario: Scenario, stats: Stats, client, until: float) -> None:  # type: ignore[no-untyped-def]
+async def _resident(
+    n: int, scenario: Scenario, stats: Stats, client, until: float, ramp: float
+) -> None:  # type: ignore[no-untyped-def]
     from backend.auth.service import mint_dev_token
 
     rng = random.Random(n)
@@ -382,7 +389,7 @@ async def _resident(n: int, scenario: Scenario, stats: Stats, client, until: flo
     headers = {
         "Authorization": f"Bearer {mint_dev_token(SECRET, f'load-resident-{n}', 'resident')}"
     }
-    await asyncio.sleep(rng.uniform(0, 5))  # ramp up over five seconds
+    await asyncio.sleep(rng.uniform(0, ramp))  # residents arrive evenly over the ramp
     if scenario.has_surveys:  # a home ward, so ward-targeted surveys reach them
         await stats.call(
             client,
@@ -401,7 +408,7 @@ async def _resident(n: int, scenario: Scenario, stats: Stats, client, until: flo
 
 
 async def run_load(
-    base_url: str, users: int, duration: float, warmup: float
+    base_url: str, users: int, duration: float, warmup: float, ramp: float
 ) -> tuple[Stats, Scenario, float, float]:
     """Run the residents; returns the stats, the scenario, the wall seconds and this
     client process's CPU seconds (so a saturated client would show)."""
@@ -416,7 +423,7 @@ async def run_load(
     until = started + duration
     await asyncio.gather(
         progress(stats, until),
-        *(resident(n, scenario, stats, base_url, until) for n in range(users)),
+        *(resident(n, scenario, stats, base_url, until, ramp) for n in range(users)),
     )
     return stats, scenario, time.monotonic() - started, time.process_time() - cpu
 
@@ -433,7 +440,17 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=500)
     parser.add_argument("--duration", type=float, default=120.0, help="seconds")
     parser.add_argument(
-        "--warmup", type=float, default=15.0, help="seconds of ramp-up left out of p50/p99"
+        "--warmup",
+        type=float,
+        default=35.0,
+        help="seconds (the ramp and a little more) reported apart from p50/p99",
+    )
+    parser.add_argument(
+        "--ramp",
+        type=float,
+        default=30.0,
+        help="seconds over which the residents arrive (each registers and sets a ward); "
+        "5 is a sign-up burst on a cold server (bench/results/load_burst_5s.json)",
     )
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=8, help="threads per worker")
@@ -466,7 +483,7 @@ def main() -> None:
         )
         meter.start()
         stats, scenario, elapsed, client_cpu = asyncio.run(
-            run_load(f"http://127.0.0.1:{port}", args.users, args.duration, args.warmup)
+            run_load(f"http://127.0.0.1:{port}", args.users, args.duration, args.warmup, args.ramp)
         )
         meter.stop(refresh={"postgres": pids_named("postgres")})
     finally:
@@ -543,6 +560,7 @@ def main() -> None:
             "users": args.users,
             "duration_s": args.duration,
             "warmup_s": args.warmup,
+            "ramp_s": args.ramp,
             "gunicorn": f"{args.workers} gthread workers x {args.threads} threads",
             "database": "PostgreSQL 15 + PostGIS (scratch database, Wigan seed)",
             "redis": REDIS_URL.rsplit("/", 1)[0],

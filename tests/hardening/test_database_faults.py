@@ -6,11 +6,13 @@ from __future__ import annotations
 import subprocess
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, text
 
 from tests.support.apps import make_test_app
+from tests.support.journeys import fix, start_journey
 from tests.support.reports import WIGAN_CENTRAL
 
 SHAPE = {"code", "status", "message", "errors"}
@@ -85,14 +87,23 @@ def _wait_for_postgres(app, timeout: float = 60.0) -> None:
 
 @pytest.mark.postgis
 @pytest.mark.slow
-def test_postgres_restart_under_load_loses_no_acknowledged_write(app):
+def test_postgres_restart_under_load_loses_no_acknowledged_write(app, make_person):
+    """Six report writers and three residents posting live fixes (the lean Core path, with
+    its own locked read) while PostgreSQL restarts: every answer is 2xx or 503 in the error
+    shape, and every report answered 201 and every fix answered 200 is stored afterwards."""
     from backend.extensions import db, limiter
+    from backend.journeys.models import LocationFix
     from backend.reports.models import Report
 
     results: list[tuple[str, int, dict]] = []
+    fixes: list[tuple[int, datetime, int, dict]] = []
     lock = threading.Lock()
     stop = threading.Event()
     limiter.enabled = False
+    walkers = [make_person(f"fault-walker-{n}") for n in range(3)]
+    setup = app.test_client()
+    journeys = [start_journey(setup, walker)["id"] for walker in walkers]
+    db.session.remove()
 
     def writer(n: int) -> None:
         client = app.test_client()
@@ -107,7 +118,25 @@ def test_postgres_restart_under_load_loses_no_acknowledged_write(app):
             if response.status_code == 503:
                 time.sleep(0.05)
 
+    def walker(n: int) -> None:
+        client = app.test_client()
+        journey, headers = journeys[n], walkers[n].headers
+        at = datetime.now(UTC) - timedelta(minutes=5)
+        while not stop.is_set():
+            at += timedelta(milliseconds=10)  # each fix its own moment, never in the future
+            response = client.post(
+                f"/api/v1/journeys/{journey}/locations",
+                json={"fixes": [fix(WIGAN_CENTRAL[0], WIGAN_CENTRAL[1], at)]},
+                headers=headers,
+            )
+            with lock:
+                fixes.append((journey, at, response.status_code, response.get_json() or {}))
+            response.close()
+            if response.status_code == 503:
+                time.sleep(0.05)
+
     threads = [threading.Thread(target=writer, args=(n,)) for n in range(6)]
+    threads += [threading.Thread(target=walker, args=(n,)) for n in range(len(walkers))]
     try:
         for thread in threads:
             thread.start()
@@ -129,7 +158,9 @@ def test_postgres_restart_under_load_loses_no_acknowledged_write(app):
 
     statuses = {code for _, code, _ in results}
     assert statuses <= {201, 503}, sorted(statuses)
-    for _, code, body in results:
+    fix_statuses = {code for *_, code, _ in fixes}
+    assert fix_statuses <= {200, 503}, sorted(fix_statuses)
+    for _, code, body in [*results, *((t, c, b) for _, t, c, b in fixes)]:
         if code == 503:
             assert set(body) == SHAPE and body["code"] == 503
     acknowledged = {tag for tag, code, _ in results if code == 201}
@@ -139,6 +170,22 @@ def test_postgres_restart_under_load_loses_no_acknowledged_write(app):
     db.session.remove()
     stored = set(db.session.scalars(select(Report.description)))
     assert acknowledged - stored == set(), "acknowledged writes lost in the restart"
+    answered = {(journey, at) for journey, at, code, _ in fixes if code == 200}
+    assert answered, "no fix was accepted"
+    assert any(code == 503 for *_, code, _ in fixes), "no fix post saw the outage"
+    kept = {
+        (journey, at.astimezone(UTC))
+        for journey, at in db.session.execute(
+            select(LocationFix.journey_id, LocationFix.recorded_at).where(
+                LocationFix.journey_id.in_(journeys)
+            )
+        )
+    }
+    assert answered - kept == set(), "fixes answered 200 lost in the restart"
     # Service resumes: a write after the restart succeeds.
     assert app.test_client().post("/api/v1/reports", json=a_report("after")).status_code == 201
-    print(f"pg restart: {len(acknowledged)} writes acknowledged and kept, {len(refused)} got 503")
+    print(
+        f"pg restart: {len(acknowledged)} reports and {len(answered)} fixes acknowledged and "
+        f"kept; {len(refused)} report and "
+        f"{sum(code == 503 for *_, code, _ in fixes)} fix posts got 503"
+    )

@@ -6,8 +6,8 @@ request than the server's cheap routes, and would be what gets measured on 2 cor
 browses what exists in the API: nearest safe places, reports near them, their own reports,
 sending a report, answering a survey, and, 20% of residents at any moment, a live journey
 posting one location fix per second. Tasks for domains not in ``/openapi.json`` are skipped
-and listed. Residents arrive evenly over ``--ramp`` seconds (30; 5 makes a sign-up burst on
-a cold server). The reference measured in the same run is ``GET /healthz`` (one database and
+and listed. Residents arrive evenly over ``--ramp`` seconds (5: a sign-up burst of 100 a
+second on freshly started workers, which warm up first: ``backend.wsgi``). The reference measured in the same run is ``GET /healthz`` (one database and
 one Redis round trip). CPU per party (server, PostgreSQL, Redis, client) comes from /proc.
 
     .venv/bin/python bench/load.py                       # 500 residents, 120 s
@@ -110,7 +110,7 @@ def start_gunicorn(env: dict[str, str], port: int, workers: int, threads: int): 
             "75",
             "--log-level",
             "warning",
-            "backend:create_app()",
+            "backend.wsgi:app",  # each worker warms before it takes traffic
         ],
         env=env,
         cwd=ROOT,
@@ -442,15 +442,15 @@ def main() -> None:
     parser.add_argument(
         "--warmup",
         type=float,
-        default=35.0,
+        default=15.0,
         help="seconds (the ramp and a little more) reported apart from p50/p99",
     )
     parser.add_argument(
         "--ramp",
         type=float,
-        default=30.0,
-        help="seconds over which the residents arrive (each registers and sets a ward); "
-        "5 is a sign-up burst on a cold server (bench/results/load_burst_5s.json)",
+        default=5.0,
+        help="seconds over which the residents arrive (each registers and sets a ward): "
+        "5 is a sign-up burst of 100 residents a second",
     )
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=8, help="threads per worker")

@@ -33,14 +33,19 @@ def warm(app: Any, connections: int = DEFAULT_CONNECTIONS) -> dict[str, Any]:
     summary: dict[str, Any] = {"connections": 0, "routes": {}}
     try:
         with app.app_context():
-            opened = [db.engine.connect() for _ in range(max(0, connections))]
+            opened = []
+            try:
+                for _ in range(max(0, connections)):
+                    opened.append(db.engine.connect())
+                point = db.session.execute(
+                    select(Ward.centroid_lat, Ward.centroid_lon).order_by(Ward.code).limit(1)
+                ).first()
+            finally:
+                # back to the pool, still open, also when a later connect or the query failed
+                for conn in opened:
+                    conn.close()
+                db.session.remove()
             summary["connections"] = len(opened)
-            for conn in opened:
-                conn.close()  # back to the pool, open
-            point = db.session.execute(
-                select(Ward.centroid_lat, Ward.centroid_lon).order_by(Ward.code).limit(1)
-            ).first()
-            db.session.remove()
     except Exception as exc:  # noqa: BLE001 - a cold worker still works
         log.warning("warm-up skipped: %s", exc.__class__.__name__)
         summary["ms"] = round((time.perf_counter() - started) * 1000, 1)

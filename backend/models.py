@@ -11,7 +11,7 @@ from backend.open311.models import Open311Key
 from backend.portal.models import PortalSession
 from backend.reports.models import Report, ReportUpdate
 from backend.surveys import models as surveys_models  # noqa: F401 - survey tables
-from backend.venues.models import Venue, VenueChange, VenueStaff
+from backend.venues.models import Venue, VenueChange, VenueIndexState, VenueStaff
 
 __all__ = [
     "AlertDelivery",
@@ -33,6 +33,7 @@ __all__ = [
     "User",
     "Venue",
     "VenueChange",
+    "VenueIndexState",
     "VenueStaff",
     "Ward",
     "WatchLink",

@@ -471,28 +471,36 @@ class PointSearch:
         return [(row, row[-1]) for row in rows] if knn else rows
 
     def _direct(self, stmt: Any, conn: Connection) -> DirectSelect | None:
-        """``stmt`` compiled for ``conn``'s dialect, to run on the DBAPI cursor; None when the
-        engine must see it (cursor listeners on the engine, echo) or the statement needs
-        SQLAlchemy's per-execution rendering (expanding IN lists)."""
-        engine = conn.engine
-        # The engine's own collections (they include listeners on the Engine class); asking
-        # the Connection builds joined collections on every new connection.
-        if (
-            engine.echo
-            or engine.dispatch.before_cursor_execute
-            or engine.dispatch.after_cursor_execute
-        ):
-            return None
-        dialect = conn.dialect
-        key = ("direct", id(stmt), dialect.name, dialect.paramstyle)
-        direct = self._statements.get(key, _MISSING)
-        if direct is _MISSING:
-            direct = DirectSelect.compile(stmt, dialect)
-            self._statements[key] = direct
-        return direct
+        return direct_select(stmt, conn)
 
 
-_MISSING = object()
+def direct_select(stmt: Any, conn: Connection) -> DirectSelect | None:
+    """``stmt`` (built once and kept for the process's life) compiled for ``conn``'s dialect,
+    to run on the DBAPI cursor; None when the engine must see it (cursor listeners on the
+    engine, echo) or the statement needs SQLAlchemy's per-execution rendering (expanding IN
+    lists)."""
+    engine = conn.engine
+    # The engine's own collections (they include listeners on the Engine class); asking
+    # the Connection builds joined collections on every new connection.
+    if engine.echo or engine.dispatch.before_cursor_execute or engine.dispatch.after_cursor_execute:
+        return None
+    dialect = conn.dialect
+    key = (id(stmt), dialect.name, dialect.paramstyle)
+    entry = _DIRECT.get(key)
+    if entry is None:
+        # The entry keeps ``stmt`` alive, so its id is never reused for another statement.
+        entry = _DIRECT[key] = (stmt, DirectSelect.compile(stmt, dialect))
+    return entry[1]
+
+
+def select_rows(conn: Connection, stmt: Any, values: dict[str, Any]) -> list[Any]:
+    """The rows of a Core SELECT kept for the process's life, on the DBAPI cursor when
+    :func:`direct_select` allows, else through ``Connection.execute``."""
+    direct = direct_select(stmt, conn)
+    return direct.run(conn, values) if direct is not None else conn.execute(stmt, values).all()
+
+
+_DIRECT: dict[tuple[int, str, str], tuple[Any, DirectSelect | None]] = {}
 
 
 class DirectSelect:

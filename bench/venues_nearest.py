@@ -353,6 +353,11 @@ def bench_app():  # type: ignore[no-untyped-def]
     def trivial():  # type: ignore[no-untyped-def]
         return jsonify(ok=True)
 
+    # As backend.wsgi does for production workers: connections, statements and the
+    # in-process venue index are ready before the first measured request.
+    from backend.warmup import warm
+
+    warm(app)
     return app
 
 

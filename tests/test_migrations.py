@@ -58,11 +58,42 @@ def spatial_objects_present(conn) -> dict[str, bool]:
                 {"n": spatial.rtree_name(table)},
             ).first()
             triggers = conn.execute(
-                text("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND tbl_name = :t"),
-                {"t": table},
+                text(
+                    "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND tbl_name = :t"
+                    " AND name LIKE :rt ESCAPE '!'"
+                ),
+                {"t": table, "rt": spatial.rtree_name(table).replace("_", "!_") + "!_%"},
             ).scalar()
             found[table] = bool(rtree) and triggers == 3
     return found
+
+
+def venue_index_triggers(conn) -> set[str]:
+    """The triggers that change the venue index's token, by name."""
+    if conn.dialect.name == "postgresql":
+        rows = conn.execute(
+            text(
+                "SELECT tgname FROM pg_trigger WHERE tgname LIKE 'trg!_venues!_index!_%' ESCAPE '!'"
+            )
+        )
+    else:
+        rows = conn.execute(
+            text(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+                " AND name LIKE 'venues!_index!_%' ESCAPE '!'"
+            )
+        )
+    return {row[0] for row in rows}
+
+
+def expected_venue_index_triggers(dialect: str) -> set[str]:
+    from backend.venues.models import trigger_ddl
+
+    return {
+        stmt.split(" TRIGGER ")[1].removeprefix("IF NOT EXISTS ").split()[0]
+        for stmt in trigger_ddl(dialect)
+        if " TRIGGER " in stmt
+    }
 
 
 def app_tables(conn) -> set[str]:
@@ -81,10 +112,14 @@ def test_migrated_schema_equals_the_models_and_round_trips(migration_app):
         with db.engine.connect() as conn:
             assert app_tables(conn) == {t.name for t in db.metadata.sorted_tables}
             assert all(spatial_objects_present(conn).values()), spatial_objects_present(conn)
+            expected = expected_venue_index_triggers(conn.dialect.name)
+            assert len(expected) == (2 if conn.dialect.name == "postgresql" else 3)
+            assert venue_index_triggers(conn) == expected
 
         downgrade(revision="base")
         with db.engine.connect() as conn:
             assert app_tables(conn) == set()
+            assert venue_index_triggers(conn) == set()
             leftovers = {
                 n for n in inspect(conn).get_table_names() if spatial.is_spatial_side_object(n)
             }

@@ -5,7 +5,19 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    DDL,
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    event,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend import spatial
@@ -115,3 +127,75 @@ class VenueChange(Base):
     changes: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow)
+
+
+class VenueIndexState(Base):
+    """One row: the token of the venues table's last change that a nearest search can see.
+    Triggers on ``venues`` replace it in the writer's transaction (``backend.venues.index``);
+    the app never writes it."""
+
+    __tablename__ = "venue_index_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger, nullable=False)
+
+
+# Columns whose change can change a nearest answer's membership or order.
+INDEXED_COLUMNS = ("id", "lat", "lon", "status", "category", "unavailable_until", "opening_hours")
+
+_PG_FUNCTION = """
+CREATE OR REPLACE FUNCTION safehaven_venue_index_bump() RETURNS trigger AS $$
+BEGIN
+    INSERT INTO venue_index_state (id, version)
+    VALUES (1, (random() * 9.0e18)::bigint)
+    ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version;
+    RETURN NULL;
+END $$ LANGUAGE plpgsql
+"""
+
+
+def trigger_ddl(dialect: str) -> list[str]:
+    """Statements creating the triggers that change the token on ``dialect``."""
+    columns = ", ".join(INDEXED_COLUMNS)
+    if dialect == "postgresql":
+        return [
+            _PG_FUNCTION,
+            "CREATE OR REPLACE TRIGGER trg_venues_index_write AFTER INSERT OR DELETE OR UPDATE OF "
+            f"{columns} ON venues FOR EACH STATEMENT EXECUTE FUNCTION safehaven_venue_index_bump()",
+            "CREATE OR REPLACE TRIGGER trg_venues_index_truncate AFTER TRUNCATE ON venues "
+            "FOR EACH STATEMENT EXECUTE FUNCTION safehaven_venue_index_bump()",
+        ]
+    bump = (
+        "BEGIN INSERT INTO venue_index_state (id, version) VALUES (1, random()) "
+        "ON CONFLICT (id) DO UPDATE SET version = excluded.version; END"
+    )
+    return [
+        f"CREATE TRIGGER IF NOT EXISTS venues_index_ai AFTER INSERT ON venues {bump}",
+        f"CREATE TRIGGER IF NOT EXISTS venues_index_ad AFTER DELETE ON venues {bump}",
+        f"CREATE TRIGGER IF NOT EXISTS venues_index_au AFTER UPDATE OF {columns} ON venues {bump}",
+    ]
+
+
+def drop_trigger_ddl(dialect: str) -> list[str]:
+    """Statements removing what :func:`trigger_ddl` made."""
+    if dialect == "postgresql":
+        return [
+            "DROP TRIGGER IF EXISTS trg_venues_index_write ON venues",
+            "DROP TRIGGER IF EXISTS trg_venues_index_truncate ON venues",
+            "DROP FUNCTION IF EXISTS safehaven_venue_index_bump()",
+        ]
+    return [f"DROP TRIGGER IF EXISTS venues_index_{kind}" for kind in ("ai", "ad", "au")]
+
+
+def _register_triggers() -> None:
+    """With ``create_all``/``drop_all``: once every table exists (the triggers name both
+    tables), and before the tables go."""
+    metadata = Base.metadata
+    for dialect in ("sqlite", "postgresql"):
+        for stmt in trigger_ddl(dialect):
+            event.listen(metadata, "after_create", DDL(stmt).execute_if(dialect=dialect))
+        for stmt in drop_trigger_ddl(dialect):
+            event.listen(metadata, "before_drop", DDL(stmt).execute_if(dialect=dialect))
+
+
+_register_triggers()

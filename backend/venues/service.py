@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import Text, bindparam, cast, func, or_, select
 from sqlalchemy import delete as sa_delete
 from sqlalchemy import update as sa_update
@@ -23,6 +24,7 @@ from backend.db import utcnow
 from backend.errors import Conflict, NotFound, ValidationError, field_error
 from backend.extensions import db
 from backend.venues import hours, policy
+from backend.venues import index as venue_index
 from backend.venues.models import RECHECK_INTERVAL, Venue, VenueChange, VenueStaff
 from shared_schemas.venues import (
     CATEGORIES,
@@ -158,16 +160,91 @@ def nearest(
         search = _NEAREST_IN_CATEGORIES
         params["categories"] = sorted(set(category))
     clock = hours.Clock(at)
-    accept = (lambda row: clock.is_open(row.opening_hours)) if open_now else None
-    found = search.nearest(
-        db.session, lat, lon, limit, params=params, max_distance_m=radius_m, accept=accept
+    found = _nearest_from_index(
+        lat, lon, limit, params, category, radius_m, clock.is_open if open_now else None
     )
+    if found is None:
+        accept = (lambda row: clock.is_open(row.opening_hours)) if open_now else None
+        found = search.nearest(
+            db.session, lat, lon, limit, params=params, max_distance_m=radius_m, accept=accept
+        )
     return {
         "origin": {"lat": lat, "lon": lon, "postcode": postcode},
         "at": at,
         "radius_m": radius_m,
         "items": [_nearest_item(row, distance, lat, lon, clock) for row, distance in found],
     }
+
+
+def _nearest_from_index(
+    lat: float,
+    lon: float,
+    limit: int,
+    params: dict[str, Any],
+    category: Sequence[str] | None,
+    radius_m: float,
+    is_open: Callable[[str | None], bool] | None,
+) -> list[tuple[Any, float]] | None:
+    """The answer from the in-process index, its rows read by id in one statement with the
+    table's version token; None when there is no index yet or the token moved on (the index
+    is then rebuilt and the caller searches the database)."""
+    if not current_app.config.get("VENUE_INDEX", True):
+        return None
+    conn = db.session.connection()
+    index = venue_index.for_engine(conn.engine)
+    snapshot = index.current()
+    if snapshot is None:
+        index.stale()
+        snapshot = index.current()
+        if snapshot is None:
+            return None
+    hits = snapshot.search(
+        lat,
+        lon,
+        limit,
+        statuses=(params["status"], params["or_status"]),
+        categories=params.get("categories") if category else None,
+        at_us=venue_index.micros(params["at"]),
+        limit_m=spatial._limit(radius_m),
+        is_open=is_open,
+    )
+    rows, version = _rows_by_id(conn, [venue_id for venue_id, _ in hits])
+    if version != snapshot.version:
+        index.fallbacks += 1
+        index.stale()
+        return None
+    index.served += 1
+    by_id = {row.id: row for row in rows}
+    return [(by_id[venue_id], distance) for venue_id, distance in hits]
+
+
+# ``id IN (...)`` statements by slot count (1..MAX_LIMIT): fixed SQL, no expanding IN.
+_BY_ID: dict[int, Any] = {}
+
+
+def _rows_by_id(conn: Any, ids: list[int]) -> tuple[list[Any], Any]:
+    """The nearest-answer rows of ``ids`` and the version token, read in one statement (so
+    in one snapshot); with no ids, the token alone."""
+    if not ids:
+        token = spatial.select_rows(conn, venue_index.VERSION_QUERY, {})
+        return [], token[0][0] if token else None
+    stmt = _BY_ID.get(len(ids))
+    if stmt is None:
+        stmt = _BY_ID[len(ids)] = select(
+            _V.id,
+            _V.lat,
+            _V.lon,
+            *NEAREST_COLUMNS,
+            venue_index.VERSION_QUERY.scalar_subquery().label("index_version"),
+        ).where(_V.id.in_(venue_index.id_slots(len(ids))))
+    rows = spatial.select_rows(conn, stmt, {f"_id{i}": venue_id for i, venue_id in enumerate(ids)})
+    if len(rows) != len(ids):
+        return rows, _GONE
+    return rows, rows[0].index_version
+
+
+# A token no index is built at: rows vanished between the index and the read.
+_GONE: Any = object()
 
 
 def _nearest_item(venue: Any, distance: float, lat: float, lon: float, clock: hours.Clock) -> dict:

@@ -1,0 +1,261 @@
+"""The in-process nearest index: the database's answer, never a stale one."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import text
+
+from backend import spatial
+from backend.extensions import db
+from backend.venues import index as venue_index
+from backend.venues import service
+from backend.venues.models import Venue
+from tests.backend.venues.factories import SATURDAY_0130, TUESDAY_0130, WIGAN_CENTRE, make_venue
+
+CATEGORIES = ["pub_or_bar", "pharmacy", "hotel", "shop"]
+STATUSES = ["verified", "verified", "candidate", "pending", "suspended", "rejected"]
+HOURS = ["24/7", "Fr-Sa 17:00-02:00", "Mo-Fr 09:00-17:30; PH off", "Mo-Su 07:00-23:00", None]
+TIMES = [SATURDAY_0130, TUESDAY_0130, SATURDAY_0130 + timedelta(hours=13)]
+
+
+def the_index():
+    return venue_index.for_engine(db.engine)
+
+
+def names(answer) -> list[str]:
+    return [item["name"] for item in answer["items"]]
+
+
+def search(**args):
+    """One nearest answer, as a request would get it (its own session)."""
+    try:
+        args = {"lat": WIGAN_CENTRE[0], "lon": WIGAN_CENTRE[1], "at": SATURDAY_0130, **args}
+        return service.nearest(**args)
+    finally:
+        db.session.remove()
+
+
+def served_from_index(**args) -> tuple[dict, bool]:
+    """The answer and whether the index gave it (the database search did otherwise)."""
+    before = the_index().served
+    answer = search(**args)
+    return answer, the_index().served == before + 1
+
+
+def token() -> int | None:
+    with db.engine.connect() as conn:
+        return conn.execute(text("SELECT version FROM venue_index_state WHERE id = 1")).scalar()
+
+
+def test_index_and_database_give_identical_answers_on_many_random_points(app, monkeypatch):
+    """Every field of every item, for random points and arguments: limits, radii, categories,
+    open now, candidates, availability, ties and points far from every venue."""
+    rng = random.Random(11)
+    rows = []
+    for i in range(1, 301):
+        if i % 7 == 0:  # a tight cluster: ties and near-ties
+            lat, lon = 53.5448 + rng.uniform(-3e-4, 3e-4), -2.6318 + rng.uniform(-3e-4, 3e-4)
+        elif i % 50 == 0:  # exact duplicates of a position
+            lat, lon = 53.5448, -2.6318
+        else:
+            lat, lon = rng.uniform(53.33, 53.68), rng.uniform(-2.75, -1.90)
+        rows.append(
+            {
+                "id": i,
+                "name": f"Venue {i}",
+                "lat": lat,
+                "lon": lon,
+                "category": rng.choice(CATEGORIES),
+                "status": rng.choice(STATUSES),
+                "opening_hours": rng.choice(HOURS),
+                "unavailable_until": rng.choice([None] * 6 + TIMES),
+                "schemes": ["umay"] if i % 3 else [],
+                "phone": f"01942 {i:06d}",
+                "is_demo": False,
+                "created_at": SATURDAY_0130,
+                "updated_at": SATURDAY_0130,
+            }
+        )
+    db.session.execute(Venue.__table__.insert(), rows)
+    db.session.commit()
+    the_index().rebuild()
+    points = [(rng.uniform(53.30, 53.72), rng.uniform(-2.80, -1.85)) for _ in range(120)]
+    points += [(53.5448, -2.6318), (51.5, -0.12), (-33.9, 151.2)]
+    served = 0
+    for lat, lon in points:
+        args = {
+            "lat": lat,
+            "lon": lon,
+            "limit": rng.choice([1, 5, 12, 50]),
+            "open_now": rng.random() < 0.7,
+            "at": rng.choice(TIMES),
+            "radius_m": rng.choice([250.0, 3_000.0, 20_000.0, 200_000.0]),
+            "category": rng.choice([None, ["pub_or_bar"], ["pharmacy", "hotel"]]),
+            "include_candidates": rng.random() < 0.3,
+        }
+        before = the_index().served
+        from_index = service.nearest(**args)
+        db.session.remove()
+        served += the_index().served - before
+        monkeypatch.setitem(app.config, "VENUE_INDEX", False)
+        from_database = service.nearest(**args)
+        db.session.remove()
+        monkeypatch.setitem(app.config, "VENUE_INDEX", True)
+        assert from_index == from_database, args
+    assert served == len(points)
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ("UPDATE venues SET status = 'suspended' WHERE name = 'Near'", ["Far"]),
+        (
+            "UPDATE venues SET unavailable_until = '2030-01-01 00:00:00' WHERE name = 'Near'",
+            ["Far"],
+        ),
+        ("UPDATE venues SET opening_hours = 'Mo-Fr 09:00-17:00' WHERE name = 'Near'", ["Far"]),
+        ("UPDATE venues SET lat = lat + 0.05 WHERE name = 'Near'", ["Far", "Near"]),
+        ("UPDATE venues SET category = 'hotel' WHERE name = 'Near'", ["Far"]),
+        ("DELETE FROM venues WHERE name = 'Near'", ["Far"]),
+        (
+            "UPDATE venues SET status = 'verified' WHERE name = 'Pending'",
+            ["Pending", "Near", "Far"],
+        ),
+    ],
+)
+def test_any_write_the_search_reads_is_seen_by_the_next_search(app, change, expected):
+    """Written behind the app's back (raw SQL): the triggers change the token, the next
+    search answers from the database, and the one after from a rebuilt index."""
+    make_venue(name="Near", lat=WIGAN_CENTRE[0] + 0.001)
+    make_venue(name="Far", lat=WIGAN_CENTRE[0] + 0.01)
+    make_venue(name="Pending", lat=WIGAN_CENTRE[0] + 0.0001, status="pending")
+    the_index().rebuild()
+    answer, indexed = served_from_index(category=["pub_or_bar"])
+    assert (names(answer), indexed) == (["Near", "Far"], True)
+
+    db.session.execute(text(change))
+    db.session.commit()
+    answer, indexed = served_from_index(category=["pub_or_bar"])
+    assert (names(answer), indexed) == (expected, False)
+    answer, indexed = served_from_index(category=["pub_or_bar"])
+    assert (names(answer), indexed) == (expected, True)
+
+
+def test_the_services_own_writes_are_seen_at_once(app, admin):
+    """Verification, suspension and a staff override through the service layer."""
+    from backend.auth.models import User
+
+    actor = db.session.get(User, admin.id)
+    make_venue(name="Far", lat=WIGAN_CENTRE[0] + 0.01)
+    new = make_venue(name="New", status="pending")
+    new_id = new.id
+    db.session.remove()
+    the_index().rebuild()
+    assert names(search()) == ["Far"]
+    actor = db.session.get(User, admin.id)
+    service.verify(actor, new_id, action="approve", note="checked on site")
+    db.session.remove()
+    assert names(search()) == ["New", "Far"]
+    actor = db.session.get(User, admin.id)
+    service.set_unavailable(
+        actor, new_id, until=SATURDAY_0130 + timedelta(hours=2), reason="x", now=SATURDAY_0130
+    )
+    db.session.remove()
+    assert names(search()) == ["Far"]
+    assert names(search(at=SATURDAY_0130 + timedelta(hours=3))) == ["New", "Far"]
+    actor = db.session.get(User, admin.id)
+    service.verify(actor, new_id, action="suspend", note="staff left")
+    db.session.remove()
+    assert names(search(at=SATURDAY_0130 + timedelta(hours=3))) == ["Far"]
+
+
+def test_columns_the_search_does_not_read_leave_the_token_alone(app):
+    venue = make_venue(name="Near")
+    before = token()
+    assert before is not None
+    db.session.execute(
+        text("UPDATE venues SET notes = 'n', last_checked_at = :t, phone = '1' WHERE id = :id"),
+        {"t": SATURDAY_0130, "id": venue.id},
+    )
+    db.session.commit()
+    assert token() == before
+    db.session.execute(text("UPDATE venues SET status = status WHERE id = :id"), {"id": venue.id})
+    db.session.commit()
+    assert token() != before
+    db.session.remove()
+
+
+def test_an_uncommitted_write_is_answered_from_the_database_in_its_own_transaction(app):
+    make_venue(name="Committed", lat=WIGAN_CENTRE[0] + 0.001)
+    db.session.remove()
+    the_index().rebuild()
+    make = Venue(
+        name="Flushed",
+        category="pub_or_bar",
+        lat=WIGAN_CENTRE[0],
+        lon=WIGAN_CENTRE[1],
+        opening_hours="24/7",
+        status="verified",
+        schemes=[],
+    )
+    db.session.add(make)
+    db.session.flush()
+    before = the_index().served
+    try:
+        found = service.nearest(lat=WIGAN_CENTRE[0], lon=WIGAN_CENTRE[1], at=SATURDAY_0130)
+        assert names(found) == ["Flushed", "Committed"]
+        assert the_index().served == before
+    finally:
+        db.session.rollback()
+        db.session.remove()
+    answer, _indexed = served_from_index()
+    assert names(answer) == ["Committed"]
+
+
+def test_an_empty_table_and_a_point_far_from_everything_are_answered_by_the_index(app):
+    the_index().rebuild()
+    answer, indexed = served_from_index()
+    assert (answer["items"], indexed) == ([], True)
+    make_venue(name="Only")
+    the_index().rebuild()
+    answer, indexed = served_from_index(radius_m=50.0)
+    assert (names(answer), indexed) == (["Only"], True)
+    try:
+        far = service.nearest(lat=-33.9, lon=151.2, at=SATURDAY_0130)
+    finally:
+        db.session.remove()
+    assert far["items"] == []
+
+
+def test_a_large_table_is_rebuilt_in_the_background_while_the_database_answers(app, monkeypatch):
+    make_venue(name="Near", lat=WIGAN_CENTRE[0] + 0.001)
+    the_index().rebuild()
+    monkeypatch.setattr(venue_index, "INLINE_REBUILD_MAX", 0)
+    make_venue(name="Nearer", lat=WIGAN_CENTRE[0] + 0.0005)
+    rebuilds = the_index().rebuilds
+    answer, indexed = served_from_index()
+    assert (names(answer), indexed) == (["Nearer", "Near"], False)
+    the_index().wait(timeout=30)
+    assert the_index().rebuilds == rebuilds + 1
+    answer, indexed = served_from_index()
+    assert (names(answer), indexed) == (["Nearer", "Near"], True)
+
+
+def test_the_index_distance_is_the_same_float_as_haversine(app):
+    rng = random.Random(5)
+    for _ in range(200):
+        lat, lon = rng.uniform(-80, 80), rng.uniform(-179, 179)
+        lat2, lon2 = lat + rng.uniform(-1, 1), lon + rng.uniform(-1, 1)
+        p1 = spatial.math.radians(lat)
+        assert venue_index._haversine(
+            p1, spatial.math.cos(p1), lon, lat2, lon2
+        ) == spatial.haversine_m(lat, lon, lat2, lon2)
+
+
+def test_micros_is_exact_at_microsecond_boundaries():
+    at = SATURDAY_0130 + timedelta(microseconds=1)
+    assert venue_index.micros(at) - venue_index.micros(SATURDAY_0130) == 1
+    assert venue_index.micros(SATURDAY_0130) == int(SATURDAY_0130.timestamp()) * 1_000_000

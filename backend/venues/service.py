@@ -190,7 +190,29 @@ def _nearest_from_index(
     is then rebuilt and the caller searches the database)."""
     if not current_app.config.get("VENUE_INDEX", True):
         return None
-    conn = db.session.connection()
+    session = db.session()
+    if session.in_transaction():
+        # Its own uncommitted writes change the token it reads: they are seen (by the
+        # database search) only on its connection.
+        return _answer_from_index(
+            session.connection(), lat, lon, limit, params, category, radius_m, is_open
+        )
+    # Otherwise a bare pooled connection: the session's transaction machinery (and undoing
+    # it at the request's end) costs more than the one statement read here.
+    with db.engine.connect() as conn:
+        return _answer_from_index(conn, lat, lon, limit, params, category, radius_m, is_open)
+
+
+def _answer_from_index(
+    conn: Any,
+    lat: float,
+    lon: float,
+    limit: int,
+    params: dict[str, Any],
+    category: Sequence[str] | None,
+    radius_m: float,
+    is_open: Callable[[str | None], bool] | None,
+) -> list[tuple[Any, float]] | None:
     index = venue_index.for_engine(conn.engine)
     snapshot = index.current()
     if snapshot is None:

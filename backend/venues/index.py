@@ -124,6 +124,7 @@ class Snapshot:
         p1, dl = math.radians(lat), math.radians(lon)
         cos_p1 = math.cos(p1)
         origin = (cos_p1 * math.cos(dl), cos_p1 * math.sin(dl), math.sin(p1))
+        distance_to = spatial.distance_from(lat, lon)
         bound = _chord(limit_m + spatial.TOLERANCE_M)
         ids, lats, lons = self.ids, self.lat, self.lon
         status, category, unavailable, hours = (
@@ -155,7 +156,7 @@ class Snapshot:
                         ok = hours_ok[code] = is_open(self.expressions[code])  # type: ignore[misc]
                     if not ok:
                         continue
-                distance = _haversine(p1, cos_p1, lon, lats[position], lons[position])
+                distance = distance_to(lats[position], lons[position])
                 if distance <= limit_m:
                     found.append((distance, ids[position]))
             found.sort()
@@ -167,15 +168,6 @@ class Snapshot:
             if len(found) >= k and found[k - 1][0] < frontier:
                 return [(venue_id, distance) for distance, venue_id in found[:k]]
             size = min(n, size * 4)
-
-
-def _haversine(p1: float, cos_p1: float, lon: float, lat2: float, lon2: float) -> float:
-    """``spatial.haversine_m`` with the origin's terms given: the same operations in the
-    same order, so the same bits (a test holds it)."""
-    p2 = math.radians(lat2)
-    dl = math.radians(lon2 - lon)
-    a = math.sin((p2 - p1) / 2) ** 2 + cos_p1 * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * spatial.EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
 
 
 _V = Venue.__table__.c

@@ -8,7 +8,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 
-from backend import spatial
 from backend.extensions import db
 from backend.venues import index as venue_index
 from backend.venues import service
@@ -242,17 +241,6 @@ def test_a_large_table_is_rebuilt_in_the_background_while_the_database_answers(a
     assert the_index().rebuilds == rebuilds + 1
     answer, indexed = served_from_index()
     assert (names(answer), indexed) == (["Nearer", "Near"], True)
-
-
-def test_the_index_distance_is_the_same_float_as_haversine(app):
-    rng = random.Random(5)
-    for _ in range(200):
-        lat, lon = rng.uniform(-80, 80), rng.uniform(-179, 179)
-        lat2, lon2 = lat + rng.uniform(-1, 1), lon + rng.uniform(-1, 1)
-        p1 = spatial.math.radians(lat)
-        assert venue_index._haversine(
-            p1, spatial.math.cos(p1), lon, lat2, lon2
-        ) == spatial.haversine_m(lat, lon, lat2, lon2)
 
 
 def test_micros_is_exact_at_microsecond_boundaries():

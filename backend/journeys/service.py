@@ -14,12 +14,13 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from backend.auth.models import User
 from backend.auth.service import Identity, admit_principal, user_for_identity
 from backend.contacts.service import active_contact_ids, hash_secret, record_view
-from backend.db import utcnow
+from backend.db import utcnow, without_pre_ping
+from backend.direct import StatementCache, eligible
 from backend.errors import Conflict, Gone, NotFound, Unauthorized, ValidationError, field_error
 from backend.extensions import db
 from backend.journeys import policy
@@ -355,10 +356,60 @@ _lock_with_caller = (
     .with_for_update(of=_journeys)
 )
 _store_fixes = insert(_fixes)
+_FIX_KEYS = [
+    "journey_id",
+    "recorded_at",
+    "received_at",
+    "lat",
+    "lon",
+    "accuracy_m",
+    "battery",
+    "speed_mps",
+    "source",
+    "jump",
+]
 _write_backs: dict[tuple[str, ...], Any] = {}
+# The lock, the insert and the write-back run on the DBAPI cursor (backend.direct) unless the
+# engine has cursor listeners or echo; the rare out-of-order reads go through SQLAlchemy.
+_direct = StatementCache()
 
 
-def _write_back(conn: Connection, journey: SimpleNamespace, before: dict[str, Any]) -> None:
+class _FixWriter:
+    """Runs the fix path's statements on one connection: straight on its DBAPI cursor when
+    eligible, else through ``Connection.execute`` (same statements, same values)."""
+
+    __slots__ = ("conn", "cursor", "dialect")
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.dialect = conn.dialect
+        self.cursor = conn.connection.dbapi_connection.cursor() if eligible(conn) else None  # type: ignore[union-attr]
+
+    def first(self, stmt: Any, values: dict[str, Any]) -> Any:
+        if self.cursor is not None:
+            direct = _direct.get(stmt, self.dialect)
+            if direct is not None:
+                return direct.first(self.conn, self.cursor, values)
+        return self.conn.execute(stmt, values).first()
+
+    def execute(self, stmt: Any, values: Any, keys: list[str] | None = None) -> None:
+        if self.cursor is not None:
+            direct = _direct.get(stmt, self.dialect, keys)
+            if direct is not None:
+                if isinstance(values, list):
+                    direct.executemany(self.conn, self.cursor, values)
+                else:
+                    direct.execute(self.conn, self.cursor, values)
+                return
+        self.conn.execute(stmt, values)
+
+    def close(self) -> None:
+        if self.cursor is not None:
+            self.cursor.close()
+            self.cursor = None
+
+
+def _write_back(writer: _FixWriter, journey: SimpleNamespace, before: dict[str, Any]) -> None:
     """UPDATE only the tracking columns that changed (as the ORM would), one cached
     statement per set of columns."""
     changed = tuple(name for name in _WRITTEN if getattr(journey, name) != before[name])
@@ -372,7 +423,7 @@ def _write_back(conn: Connection, journey: SimpleNamespace, before: dict[str, An
             .values({name: bindparam(f"new_{name}") for name in changed})
         )
         _write_backs[changed] = stmt
-    conn.execute(
+    writer.execute(
         stmt, {"journey": journey.id, **{f"new_{n}": getattr(journey, n) for n in changed}}
     )
 
@@ -408,18 +459,39 @@ def _ingest(
     identity: Identity | None = None,
 ) -> dict[str, int]:
     _validate_fix_times(fixes, now)
-    for attempt in range(2):
+    # The pooled connection is taken without the pool's pre-ping (two round trips of the
+    # six a fix made): if it turns out dead at the lock, the first statement, nothing was
+    # written, and the batch is tried again on a connection checked out with the ping.
+    ping = False
+    conflicts = 0
+    while True:
         try:
-            result, published = _ingest_once(journey_id, fixes, source, now, owner_id, identity)
+            result, published = _ingest_once(
+                journey_id, fixes, source, now, owner_id, identity, ping
+            )
         except IntegrityError:  # a concurrent batch stored the same timestamp first
             db.session.rollback()
-            if attempt:
+            conflicts += 1
+            if conflicts > 1:
                 raise
+            continue
+        except _DeadConnection as exc:
+            db.session.rollback()
+            if ping:
+                raise exc.error from None
+            ping = True
             continue
         for message in published:
             publish(journey_channel(journey_id), message)
         return result
-    raise AssertionError("unreachable")
+
+
+class _DeadConnection(Exception):  # noqa: N818 - internal signal, never leaves _ingest
+    """The pooled connection was found dead at the journey lock (nothing was written)."""
+
+    def __init__(self, error: DBAPIError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 def _stored_neighbours(
@@ -441,18 +513,28 @@ def _stored_neighbours(
 
 
 def _lock_journey(
-    conn: Connection,
+    writer: _FixWriter,
     journey_id: int,
     owner_id: int | None,
     identity: Identity | None,
     now: datetime,
 ) -> SimpleNamespace:
     """The journey's tracking columns, row-locked, if the caller owns it and it is active;
-    raises Unauthorized (disabled account), NotFound, Conflict (after rolling back)."""
+    raises Unauthorized (disabled account), NotFound, Conflict (after rolling back), and
+    _DeadConnection when the lock finds the connection dead."""
+    conn = writer.conn
+    try:
+        if identity is not None:
+            row = writer.first(
+                _lock_with_caller, {"journey_id": journey_id, "uid": identity["uid"]}
+            )
+        else:
+            row = writer.first(_lock_owned, {"journey_id": journey_id, "owner": owner_id})
+    except DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise _DeadConnection(exc) from exc
+        raise
     if identity is not None:
-        row = conn.execute(
-            _lock_with_caller, {"journey_id": journey_id, "uid": identity["uid"]}
-        ).first()
         if row is None:
             db.session.rollback()
             # Not theirs or no such journey: first answer for the caller exactly as every
@@ -464,11 +546,9 @@ def _lock_journey(
         except Unauthorized:
             db.session.rollback()
             raise
-    else:
-        row = conn.execute(_lock_owned, {"journey_id": journey_id, "owner": owner_id}).first()
-        if row is None:
-            db.session.rollback()
-            raise NotFound(f"no journey {journey_id}")
+    elif row is None:
+        db.session.rollback()
+        raise NotFound(f"no journey {journey_id}")
     if row.state != ACTIVE:
         db.session.rollback()
         raise Conflict("the journey has ended; fixes are no longer accepted")
@@ -482,9 +562,31 @@ def _ingest_once(
     now: datetime,
     owner_id: int | None,
     identity: Identity | None,
+    ping: bool = True,
 ) -> tuple[dict[str, int], list[dict[str, Any]]]:
-    conn = db.session.connection()
-    journey = _lock_journey(conn, journey_id, owner_id, identity, now)
+    if ping:
+        conn = db.session.connection()
+    else:
+        with without_pre_ping():
+            conn = db.session.connection()
+    writer = _FixWriter(conn)
+    try:
+        return _ingest_locked(writer, journey_id, fixes, source, now, owner_id, identity)
+    finally:
+        writer.close()
+
+
+def _ingest_locked(
+    writer: _FixWriter,
+    journey_id: int,
+    fixes: list[dict[str, Any]],
+    source: str,
+    now: datetime,
+    owner_id: int | None,
+    identity: Identity | None,
+) -> tuple[dict[str, int], list[dict[str, Any]]]:
+    conn = writer.conn
+    journey = _lock_journey(writer, journey_id, owner_id, identity, now)
     before = dict(vars(journey))
     batch: dict[datetime, dict[str, Any]] = {}
     for fix in fixes:
@@ -530,7 +632,7 @@ def _ingest_once(
                 "jump": jump,
             }
         )
-    conn.execute(_store_fixes, rows)
+    writer.execute(_store_fixes, rows, _FIX_KEYS)
     if journey.latest_fix_at is None or rows[-1]["recorded_at"] > journey.latest_fix_at:
         journey.latest_fix_at = rows[-1]["recorded_at"]
     plausible = [r for r in rows if not r["jump"]]
@@ -547,7 +649,7 @@ def _ingest_once(
         journey.last_battery = batteries[-1]["battery"]
     _move_anchor(journey, plausible)
     _schedule(journey)
-    _write_back(conn, journey, before)
+    _write_back(writer, journey, before)
     db.session.commit()
     for row in rows:
         messages.append(

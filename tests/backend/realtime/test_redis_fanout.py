@@ -30,6 +30,28 @@ def test_the_redis_broker_delivers_across_broker_instances(redis_url):
         two.close()
 
 
+def test_watchers_on_one_process_share_its_one_redis_subscription(redis_url):
+    """One listener connection per process: two local watchers of a journey get every
+    message from it (one shared parse), and one leaving does not stop the other."""
+    prefix = f"test-{uuid.uuid4().hex[:8]}:"
+    here, elsewhere = RedisBroker(redis_url, prefix), RedisBroker(redis_url, prefix)
+    try:
+        stays, leaves = here.subscribe("journey:7"), here.subscribe("journey:7")
+        for n in range(3):
+            elsewhere.publish("journey:7", {"type": "fix", "n": n})
+        for n in range(3):
+            first, second = stays.next_message(timeout=5), leaves.next_message(timeout=5)
+            assert first is second and first is not None and first.data["n"] == n
+        leaves.close()
+        elsewhere.publish("journey:7", {"type": "fix", "n": 3})
+        assert stays.get(timeout=5) == {"type": "fix", "n": 3}
+        assert here.subscriber_count() == 1
+        stays.close()
+    finally:
+        here.close()
+        elsewhere.close()
+
+
 def test_a_fix_posted_to_one_process_reaches_a_watcher_on_the_other(
     app, database_url, redis_url, resident, other_resident
 ):

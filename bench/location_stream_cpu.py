@@ -18,6 +18,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -41,6 +43,29 @@ SECRET = "bench-secret-key-that-is-long-enough-0123456789"  # noqa: S105 - dev t
 def _cpu(pids: list[int]) -> tuple[float, float]:
     """(user + system, system) CPU seconds of ``pids``."""
     return sum(proc_cpu(p) for p in pids), sum(proc_cpu(p, True) for p in pids)
+
+
+def _py_spy(pids: list[int], phase: str) -> subprocess.Popen:
+    """``SAFEHAVEN_PY_SPY=1``: sample the gunicorn worker (py-spy, if installed) until
+    interrupted, into bench/results/py-spy-stream-<phase>.txt (collapsed stacks)."""
+    worker = max(pids)
+    return subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("py-spy")),
+            "record",
+            "-p",
+            str(worker),
+            "-r",
+            "500",
+            "--gil",
+            "--format",
+            "raw",
+            "-o",
+            str(ROOT / "bench" / "results" / f"py-spy-stream-{phase}.txt"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def _post_process(base: str, plan: list[dict], posts: int, connections: int, out) -> None:  # type: ignore[no-untyped-def]
@@ -155,6 +180,7 @@ def main() -> None:
             time.sleep(seconds)
             idle1 = _cpu(pids)
             at0 = datetime.now(UTC) - timedelta(hours=1)
+            spy = _py_spy(pids, "fanout") if os.environ.get("SAFEHAVEN_PY_SPY") else None
             busy0 = _cpu(pids)
             started = time.monotonic()
             published = set()
@@ -178,6 +204,9 @@ def main() -> None:
             elapsed = time.monotonic() - started
             time.sleep(1.0)  # the last deliveries
             busy1 = _cpu(pids)
+            if spy is not None:
+                spy.send_signal(signal.SIGINT)
+                spy.wait(timeout=60)
             posted = None
             if args.posts:
                 # warm the posting path, then measure: the server's CPU per accepted fix,
@@ -189,10 +218,16 @@ def main() -> None:
                         args=(base, plan, count, args.connections, post_out),
                         daemon=True,
                     )
+                    spy = None
+                    if count == args.posts and os.environ.get("SAFEHAVEN_PY_SPY"):
+                        spy = _py_spy(pids, "post")
                     before = _cpu(pids)
                     poster.start()
                     ok, errors = post_out.get(timeout=600)
                     poster.join()
+                    if spy is not None:
+                        spy.send_signal(signal.SIGINT)
+                        spy.wait(timeout=60)
                     time.sleep(1.0)
                     after = _cpu(pids)
                 posted = {

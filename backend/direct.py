@@ -175,3 +175,11 @@ class StatementCache:
             direct = DirectStatement.compile(stmt, dialect, column_keys)
             self._compiled[key] = direct
             return direct
+
+
+try:
+    from psycopg.pq import TransactionStatus as _PGTransactionStatus
+
+    PG_IDLE: Any = _PGTransactionStatus.IDLE
+except ImportError:  # SQLite-only installs
+    PG_IDLE = object()

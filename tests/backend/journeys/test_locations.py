@@ -277,12 +277,13 @@ def test_other_routes_still_pre_ping_their_connection(client, resident, journey)
     assert response.status_code == 200
 
 
-def test_the_fix_path_runs_three_statements_and_the_same_ones_with_a_cursor_listener(
-    client, resident, journey
+def test_an_appended_fix_takes_two_statements_on_postgis_three_on_sqlite(
+    client, resident, journey, engine_name
 ):
-    """An appended fix is one locked SELECT, one INSERT and one UPDATE, whether the statements
-    run on the DBAPI cursor or (with a cursor listener on the engine) through SQLAlchemy; the
-    two paths store the same rows."""
+    """An appended fix is, on PostgreSQL, one read and one statement that updates the journey
+    and stores the fix (autocommit, no BEGIN/COMMIT); on SQLite a SELECT, an INSERT and an
+    UPDATE. The same statements run on the DBAPI cursor or (with a cursor listener on the
+    engine) through SQLAlchemy, and store the same rows."""
     from sqlalchemy import event
 
     t0 = datetime.now(UTC) - timedelta(minutes=2)
@@ -305,7 +306,10 @@ def test_the_fix_path_runs_three_statements_and_the_same_ones_with_a_cursor_list
         event.remove(db.engine, "before_cursor_execute", count)
     assert plain.get_json() == listened.get_json() == {"accepted": 1, "duplicates": 0, "jumps": 0}
     assert jumped.get_json() == {"accepted": 1, "duplicates": 0, "jumps": 1}
-    assert seen == ["SELECT", "INSERT", "UPDATE"] * 2
+    if engine_name == "postgis":
+        assert seen == ["SELECT", "WITH"] * 2
+    else:
+        assert seen == ["SELECT", "INSERT", "UPDATE"] * 2
     rows = stored(journey["id"])
     assert [(r.lat, r.accuracy_m, r.battery, r.jump, r.source) for r in rows] == [
         (53.5425, None, 70, False, "app"),
@@ -319,3 +323,56 @@ def test_the_fix_path_runs_three_statements_and_the_same_ones_with_a_cursor_list
         69,
         t0 + timedelta(seconds=6),
     )
+
+
+@pytest.mark.postgis
+def test_a_journey_changed_between_read_and_write_is_decided_under_the_lock(
+    client, resident, journey, monkeypatch
+):
+    """The sweep marks the journey overdue after the optimistic append read it: the append
+    writes nothing, and the locked path stores the fix once and keeps the overdue flag (the
+    next check is not scheduled as if it were still due)."""
+    from sqlalchemy import update
+
+    from backend.journeys import service
+
+    real_advance = service._advance
+    calls = []
+
+    def advance_after_a_sweep(state, rows):  # type: ignore[no-untyped-def]
+        if not calls:
+            with db.engine.connect() as other:
+                other.execute(
+                    update(Journey).where(Journey.id == journey["id"]).values(overdue=True)
+                )
+                other.commit()
+        calls.append(state.overdue)
+        real_advance(state, rows)
+
+    monkeypatch.setattr(service, "_advance", advance_after_a_sweep)
+    db.session.commit()  # the test's session (shared with the client's requests) holds none
+    t = datetime.now(UTC) - timedelta(seconds=30)
+    response = post(client, resident, journey["id"], [fix(53.5425, -2.6405, t, battery=50)])
+    assert response.get_json() == {"accepted": 1, "duplicates": 0, "jumps": 0}
+    assert calls == [False, True]  # read before the sweep, then again under the lock
+    db.session.expire_all()
+    state = db.session.get(Journey, journey["id"])
+    assert state.overdue is True and state.last_battery == 50 and state.latest_fix_at == t
+    assert state.next_check_at == t + timedelta(minutes=5)  # only the stationary check left
+    assert len(stored(journey["id"])) == 1
+
+
+def test_a_single_fix_sent_twice_in_one_batch_counts_one_duplicate(client, resident, journey):
+    t = datetime.now(UTC) - timedelta(seconds=30)
+    twice = [fix(53.5425, -2.6405, t), fix(53.5425, -2.6405, t)]
+    assert post(client, resident, journey["id"], twice).get_json() == {
+        "accepted": 1,
+        "duplicates": 1,
+        "jumps": 0,
+    }
+    assert post(client, resident, journey["id"], twice).get_json() == {
+        "accepted": 0,
+        "duplicates": 2,
+        "jumps": 0,
+    }
+    assert len(stored(journey["id"])) == 1

@@ -13,7 +13,7 @@ from backend.cli import register_commands
 from backend.config import Settings
 from backend.db import configure_engines
 from backend.errors import register_error_handlers
-from backend.extensions import db, limiter, make_api, migrate
+from backend.extensions import LazyCookieSessionInterface, db, limiter, make_api, migrate
 
 # Domains with a ``routes.blp`` flask-smorest blueprint, in registration order.
 API_DOMAINS = [
@@ -61,6 +61,7 @@ class BoundedIntConverter(IntegerConverter):
 
 def register_extensions(app: Flask) -> None:
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.session_interface = LazyCookieSessionInterface()
     _ensure_sqlite_directory(app.config["SQLALCHEMY_DATABASE_URI"])
     db.init_app(app)
     configure_engines()

@@ -182,8 +182,14 @@ class Settings:
         if self.is_postgres:
             # Overflow connections are opened and closed per checkout: under sustained load
             # that churn costs more than the work (size the pool to the concurrency instead).
+            from backend.db import PrePingQueuePool
+
             engine_options.update(
-                pool_size=self.db_pool_size, max_overflow=self.db_max_overflow, pool_timeout=5
+                pool_size=self.db_pool_size,
+                max_overflow=self.db_max_overflow,
+                pool_timeout=5,
+                # pre-ping as above, which the live fix path may skip (it retries instead)
+                poolclass=PrePingQueuePool,
             )
         else:
             engine_options["connect_args"] = {"timeout": 15}

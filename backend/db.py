@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator, event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, registry
+from sqlalchemy.pool import QueuePool
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -88,3 +92,31 @@ def configure_engines() -> None:
     """Install the per-connection SQLite settings once per process."""
     if not event.contains(Engine, "connect", _sqlite_pragmas):
         event.listen(Engine, "connect", _sqlite_pragmas)
+
+
+_skip_pre_ping: ContextVar[bool] = ContextVar("safehaven_skip_pre_ping", default=False)
+
+
+class PrePingQueuePool(QueuePool):
+    """A ``QueuePool`` whose pre-ping (a ``SELECT 1`` round trip, and the BEGIN it opens, on
+    every checkout) a hot path can skip for one checkout with :func:`without_pre_ping`,
+    provided it retries on a fresh connection when its first statement finds the pooled one
+    dead. Every other checkout pings exactly as ``pool_pre_ping=True`` does."""
+
+    @property  # type: ignore[override]
+    def _pre_ping(self) -> bool:
+        return self._wants_pre_ping and not _skip_pre_ping.get()
+
+    @_pre_ping.setter
+    def _pre_ping(self, value: bool) -> None:
+        self._wants_pre_ping = value
+
+
+@contextmanager
+def without_pre_ping() -> Iterator[None]:
+    """Checkouts inside skip the pool's pre-ping (on a :class:`PrePingQueuePool`)."""
+    token = _skip_pre_ping.set(True)
+    try:
+        yield
+    finally:
+        _skip_pre_ping.reset(token)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import request
+from flask.sessions import SecureCookieSessionInterface
 from flask_limiter import Limiter
 from flask_migrate import Migrate
 from flask_smorest import Api
@@ -24,3 +27,19 @@ limiter = Limiter(key_func=_client_address, default_limits=[])
 def make_api() -> Api:
     """A flask-smorest Api per app: its OpenAPI spec is per application."""
     return Api()
+
+
+class LazyCookieSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, exactly, but the signer (built per request by Flask) is
+    built only for a request that carries the session cookie, and an untouched empty session
+    is not saved: the API never sends one, yet paid for both on every request."""
+
+    def open_session(self, app: Any, request: Any) -> Any:
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
+
+    def save_session(self, app: Any, session: Any, response: Any) -> None:
+        if not session and not session.modified and not session.accessed:
+            return  # what Flask's own save_session does in this case, without its look-ups
+        super().save_session(app, session, response)

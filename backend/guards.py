@@ -52,6 +52,12 @@ def refuse_nul_characters() -> None:
             if NUL in key or any(NUL in v for v in values):
                 raise field_error(key.replace(NUL, "\\0"), MESSAGE)
     if request.mimetype == "application/json" and request.content_length:
+        # A NUL can only reach a parsed JSON value from a raw NUL byte (a UTF-16/32 body has
+        # them everywhere) or the escape \u0000: without either the body is not parsed here
+        # (the route parses it once, not twice).
+        raw = request.get_data(cache=True)
+        if b"\x00" not in raw and b"\\u0000" not in raw:
+            return
         body = request.get_json(silent=True)
         found = find_nul(body) if body is not None else None
         if found:

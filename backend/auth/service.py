@@ -180,8 +180,13 @@ def admit_principal(
     ``last_seen_at`` at the same resolution, on ``conn`` (the caller commits)."""
     if disabled:
         raise Unauthorized("account disabled")
-    if last_seen_at is None or now - last_seen_at > LAST_SEEN_RESOLUTION:
+    if last_seen_due(last_seen_at, now):
         conn.execute(_touch_last_seen, {"user_id": user_id, "now": now})
+
+
+def last_seen_due(last_seen_at: datetime | None, now: datetime) -> bool:
+    """Whether a caller seen last at ``last_seen_at`` is due a ``last_seen_at`` refresh."""
+    return last_seen_at is None or now - last_seen_at > LAST_SEEN_RESOLUTION
 
 
 def ensure_user(uid: str, role: str) -> User:

@@ -12,14 +12,15 @@ from types import SimpleNamespace
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, cast, delete, insert, select, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from backend.auth.models import User
-from backend.auth.service import Identity, admit_principal, user_for_identity
+from backend.auth.service import Identity, admit_principal, last_seen_due, user_for_identity
 from backend.contacts.service import active_contact_ids, hash_secret, record_view
-from backend.db import utcnow
+from backend.db import utcnow, without_pre_ping
+from backend.direct import PG_IDLE, StatementCache, eligible
 from backend.errors import Conflict, Gone, NotFound, Unauthorized, ValidationError, field_error
 from backend.extensions import db
 from backend.journeys import policy
@@ -354,11 +355,85 @@ _lock_with_caller = (
     .where(_journeys.c.id == bindparam("journey_id"), _users.c.uid == bindparam("uid"))
     .with_for_update(of=_journeys)
 )
+# The same reads without the lock, for the optimistic append (PostgreSQL, see _append_unlocked).
+_peek_owned = select(*_tracked_columns).where(
+    _journeys.c.id == bindparam("journey_id"), _journeys.c.owner_id == bindparam("owner")
+)
+_peek_with_caller = (
+    select(
+        *_tracked_columns,
+        _users.c.disabled.label("caller_disabled"),
+        _users.c.last_seen_at.label("caller_last_seen_at"),
+    )
+    .join_from(_journeys, _users, _users.c.id == _journeys.c.owner_id)
+    .where(_journeys.c.id == bindparam("journey_id"), _users.c.uid == bindparam("uid"))
+)
 _store_fixes = insert(_fixes)
+_FIX_KEYS = [
+    "journey_id",
+    "recorded_at",
+    "received_at",
+    "lat",
+    "lon",
+    "accuracy_m",
+    "battery",
+    "speed_mps",
+    "source",
+    "jump",
+]
 _write_backs: dict[tuple[str, ...], Any] = {}
+# The lock, the insert and the write-back run on the DBAPI cursor (backend.direct) unless the
+# engine has cursor listeners or echo; the rare out-of-order reads go through SQLAlchemy.
+_direct = StatementCache()
 
 
-def _write_back(conn: Connection, journey: SimpleNamespace, before: dict[str, Any]) -> None:
+class _FixWriter:
+    """Runs the fix path's statements on one connection: straight on its DBAPI cursor when
+    eligible, else through ``Connection.execute`` (same statements, same values)."""
+
+    __slots__ = ("conn", "cursor", "dialect")
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.dialect = conn.dialect
+        self.cursor = conn.connection.dbapi_connection.cursor() if eligible(conn) else None  # type: ignore[union-attr]
+
+    def first(self, stmt: Any, values: dict[str, Any]) -> Any:
+        if self.cursor is not None:
+            direct = _direct.get(stmt, self.dialect)
+            if direct is not None:
+                return direct.first(self.conn, self.cursor, values)
+        return self.conn.execute(stmt, values).first()
+
+    def execute(self, stmt: Any, values: Any, keys: list[str] | None = None) -> int:
+        """Run ``stmt``; returns the rows it changed (-1 when unknown)."""
+        if self.cursor is not None:
+            direct = _direct.get(stmt, self.dialect, keys)
+            if direct is not None:
+                if isinstance(values, list):
+                    direct.executemany(self.conn, self.cursor, values)
+                else:
+                    direct.execute(self.conn, self.cursor, values)
+                return int(self.cursor.rowcount)
+        return int(self.conn.execute(stmt, values).rowcount)
+
+    def autocommit_ready(self) -> bool:
+        """PostgreSQL (psycopg) with no transaction open yet on this connection."""
+        dbapi_conn = self.conn.connection.dbapi_connection
+        return (
+            self.dialect.name == "postgresql"
+            and self.dialect.driver == "psycopg"
+            and dbapi_conn.info.transaction_status == PG_IDLE  # type: ignore[union-attr]
+            and not dbapi_conn.autocommit  # type: ignore[union-attr]
+        )
+
+    def close(self) -> None:
+        if self.cursor is not None:
+            self.cursor.close()
+            self.cursor = None
+
+
+def _write_back(writer: _FixWriter, journey: SimpleNamespace, before: dict[str, Any]) -> None:
     """UPDATE only the tracking columns that changed (as the ORM would), one cached
     statement per set of columns."""
     changed = tuple(name for name in _WRITTEN if getattr(journey, name) != before[name])
@@ -372,7 +447,7 @@ def _write_back(conn: Connection, journey: SimpleNamespace, before: dict[str, An
             .values({name: bindparam(f"new_{name}") for name in changed})
         )
         _write_backs[changed] = stmt
-    conn.execute(
+    writer.execute(
         stmt, {"journey": journey.id, **{f"new_{n}": getattr(journey, n) for n in changed}}
     )
 
@@ -408,18 +483,39 @@ def _ingest(
     identity: Identity | None = None,
 ) -> dict[str, int]:
     _validate_fix_times(fixes, now)
-    for attempt in range(2):
+    # The pooled connection is taken without the pool's pre-ping (two round trips of the
+    # six a fix made): if it turns out dead at the lock, the first statement, nothing was
+    # written, and the batch is tried again on a connection checked out with the ping.
+    ping = False
+    conflicts = 0
+    while True:
         try:
-            result, published = _ingest_once(journey_id, fixes, source, now, owner_id, identity)
+            result, published = _ingest_once(
+                journey_id, fixes, source, now, owner_id, identity, ping
+            )
         except IntegrityError:  # a concurrent batch stored the same timestamp first
             db.session.rollback()
-            if attempt:
+            conflicts += 1
+            if conflicts > 1:
                 raise
+            continue
+        except _DeadConnection as exc:
+            db.session.rollback()
+            if ping:
+                raise exc.error from None
+            ping = True
             continue
         for message in published:
             publish(journey_channel(journey_id), message)
         return result
-    raise AssertionError("unreachable")
+
+
+class _DeadConnection(Exception):  # noqa: N818 - internal signal, never leaves _ingest
+    """The pooled connection was found dead at the journey lock (nothing was written)."""
+
+    def __init__(self, error: DBAPIError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 def _stored_neighbours(
@@ -441,18 +537,28 @@ def _stored_neighbours(
 
 
 def _lock_journey(
-    conn: Connection,
+    writer: _FixWriter,
     journey_id: int,
     owner_id: int | None,
     identity: Identity | None,
     now: datetime,
 ) -> SimpleNamespace:
     """The journey's tracking columns, row-locked, if the caller owns it and it is active;
-    raises Unauthorized (disabled account), NotFound, Conflict (after rolling back)."""
+    raises Unauthorized (disabled account), NotFound, Conflict (after rolling back), and
+    _DeadConnection when the lock finds the connection dead."""
+    conn = writer.conn
+    try:
+        if identity is not None:
+            row = writer.first(
+                _lock_with_caller, {"journey_id": journey_id, "uid": identity["uid"]}
+            )
+        else:
+            row = writer.first(_lock_owned, {"journey_id": journey_id, "owner": owner_id})
+    except DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise _DeadConnection(exc) from exc
+        raise
     if identity is not None:
-        row = conn.execute(
-            _lock_with_caller, {"journey_id": journey_id, "uid": identity["uid"]}
-        ).first()
         if row is None:
             db.session.rollback()
             # Not theirs or no such journey: first answer for the caller exactly as every
@@ -464,11 +570,9 @@ def _lock_journey(
         except Unauthorized:
             db.session.rollback()
             raise
-    else:
-        row = conn.execute(_lock_owned, {"journey_id": journey_id, "owner": owner_id}).first()
-        if row is None:
-            db.session.rollback()
-            raise NotFound(f"no journey {journey_id}")
+    elif row is None:
+        db.session.rollback()
+        raise NotFound(f"no journey {journey_id}")
     if row.state != ACTIVE:
         db.session.rollback()
         raise Conflict("the journey has ended; fixes are no longer accepted")
@@ -482,9 +586,140 @@ def _ingest_once(
     now: datetime,
     owner_id: int | None,
     identity: Identity | None,
+    ping: bool = True,
 ) -> tuple[dict[str, int], list[dict[str, Any]]]:
-    conn = db.session.connection()
-    journey = _lock_journey(conn, journey_id, owner_id, identity, now)
+    if ping:
+        conn = db.session.connection()
+    else:
+        with without_pre_ping():
+            conn = db.session.connection()
+    writer = _FixWriter(conn)
+    try:
+        if writer.autocommit_ready():
+            done = _append_unlocked(writer, journey_id, fixes, source, now, owner_id, identity)
+            if done is not None:
+                return done
+        return _ingest_locked(writer, journey_id, fixes, source, now, owner_id, identity)
+    finally:
+        writer.close()
+
+
+_appends: dict[tuple[str, ...], Any] = {}
+
+
+def _append_statement(changed: tuple[str, ...]) -> Any:
+    """One statement that moves the journey's tracking columns from the values read to the
+    new ones (only if no one changed them meanwhile) and, only then, stores the fix."""
+    stmt = _appends.get(changed)
+    if stmt is None:
+        moved = (
+            update(_journeys)
+            .where(
+                _journeys.c.id == bindparam("journey"),
+                *(
+                    _journeys.c[n].is_not_distinct_from(
+                        bindparam(f"old_{n}", type_=_journeys.c[n].type)
+                    )
+                    for n in _TRACKED
+                ),
+            )
+            .values({n: bindparam(f"new_{n}", type_=_journeys.c[n].type) for n in changed})
+            .returning(_journeys.c.id)
+            .cte("moved")
+        )
+        values = select(
+            *(cast(bindparam(k, type_=_fixes.c[k].type), _fixes.c[k].type) for k in _FIX_KEYS)
+        ).select_from(moved)
+        stmt = (
+            insert(_fixes)
+            .from_select(_FIX_KEYS, values)
+            .add_cte(moved)
+            .execution_options(preserve_rowcount=True)  # through SQLAlchemy too
+        )
+        _appends[changed] = stmt
+    return stmt
+
+
+def _append_unlocked(
+    writer: _FixWriter,
+    journey_id: int,
+    fixes: list[dict[str, Any]],
+    source: str,
+    now: datetime,
+    owner_id: int | None,
+    identity: Identity | None,
+) -> tuple[dict[str, int], list[dict[str, Any]]] | None:
+    """The live case on PostgreSQL, one new fix after everything stored, in two autocommit
+    statements instead of BEGIN, a locked read, INSERT, UPDATE and COMMIT: read the tracking
+    columns, then one statement that updates them only if they still hold what was read
+    (every column the outcome depends on) and stores the fix only if they did. Returns None
+    (nothing written) whenever the locked path must decide: another batch or the sweep got
+    there first, the fix is not an append, the journey is not the caller's or not active, the
+    account is disabled or its last-seen time is due."""
+    batch: dict[datetime, dict[str, Any]] = {}
+    for fix in fixes:
+        batch.setdefault(fix["recorded_at"], fix)
+    if len(batch) != 1:
+        return None
+    dbapi_conn = writer.conn.connection.dbapi_connection
+    dbapi_conn.autocommit = True  # type: ignore[union-attr]
+    try:
+        try:
+            if identity is not None:
+                row = writer.first(
+                    _peek_with_caller, {"journey_id": journey_id, "uid": identity["uid"]}
+                )
+            else:
+                row = writer.first(_peek_owned, {"journey_id": journey_id, "owner": owner_id})
+        except DBAPIError as exc:
+            if exc.connection_invalidated:
+                raise _DeadConnection(exc) from exc
+            raise
+        if row is None or row.state != ACTIVE:
+            return None
+        if identity is not None and (
+            row.caller_disabled or last_seen_due(row.caller_last_seen_at, now)
+        ):
+            return None
+        journey = SimpleNamespace(
+            **{name: getattr(row, name) for name in ("id", "owner_id", *_TRACKED)}
+        )
+        (recorded_at,) = batch
+        if journey.latest_fix_at is not None and recorded_at <= journey.latest_fix_at:
+            return None
+        before = dict(vars(journey))
+        stored = []
+        if journey.last_fix_at is not None:
+            stored = [(journey.last_fix_at, journey.last_lat, journey.last_lon)]
+        rows, jumps = _plan_rows(journey_id, batch, [recorded_at], stored, source, now)
+        _advance(journey, rows)
+        changed = tuple(name for name in _WRITTEN if getattr(journey, name) != before[name])
+        values = {
+            "journey": journey_id,
+            **{f"old_{n}": before[n] for n in _TRACKED},
+            **{f"new_{n}": getattr(journey, n) for n in changed},
+            **rows[0],
+        }
+        if writer.execute(_append_statement(changed), values) != 1:
+            return None  # changed meanwhile: nothing was written
+    finally:
+        if not writer.conn.invalidated:  # a dead connection is dropped, not reset
+            dbapi_conn.autocommit = False  # type: ignore[union-attr]
+    result = {"accepted": 1, "duplicates": len(fixes) - 1, "jumps": jumps}
+    return result, _fix_messages(journey_id, rows)
+
+
+def _ingest_locked(
+    writer: _FixWriter,
+    journey_id: int,
+    fixes: list[dict[str, Any]],
+    source: str,
+    now: datetime,
+    owner_id: int | None,
+    identity: Identity | None,
+) -> tuple[dict[str, int], list[dict[str, Any]]]:
+    conn = writer.conn
+    journey = _lock_journey(writer, journey_id, owner_id, identity, now)
     before = dict(vars(journey))
     batch: dict[datetime, dict[str, Any]] = {}
     for fix in fixes:
@@ -496,13 +731,32 @@ def _ingest_once(
     if not new_times:
         db.session.rollback()
         return {"accepted": 0, "duplicates": duplicates, "jumps": 0}, []
+    rows, jumps = _plan_rows(journey_id, batch, new_times, stored, source, now)
+    writer.execute(_store_fixes, rows, _FIX_KEYS)
+    _advance(journey, rows)
+    _write_back(writer, journey, before)
+    db.session.commit()
+    result = {"accepted": len(rows), "duplicates": duplicates, "jumps": jumps}
+    return result, _fix_messages(journey_id, rows)
+
+
+def _plan_rows(
+    journey_id: int,
+    batch: dict[datetime, dict[str, Any]],
+    new_times: list[datetime],
+    stored: list[tuple[datetime, float, float]],
+    source: str,
+    now: datetime,
+) -> tuple[list[dict[str, Any]], int]:
+    """The rows to store for ``new_times`` (in time order, jumps flagged against the stored
+    plausible fixes and each other), and how many are jumps."""
     timeline: list[tuple[datetime, float, float, bool]] = [
         (t, la, lo, False) for t, la, lo in stored
     ]
     timeline += [(t, batch[t]["lat"], batch[t]["lon"], True) for t in new_times]
     timeline.sort(key=lambda item: item[0])
     max_speed = setting("MAX_PLAUSIBLE_SPEED_MPS")
-    rows, messages, jumps = [], [], 0
+    rows, jumps = [], 0
     prev: tuple[datetime, float, float] | None = None
     for ts, lat, lon, is_new in timeline:
         jump = False
@@ -530,7 +784,12 @@ def _ingest_once(
                 "jump": jump,
             }
         )
-    conn.execute(_store_fixes, rows)
+    return rows, jumps
+
+
+def _advance(journey: Any, rows: list[dict[str, Any]]) -> None:
+    """Move the journey's tracking columns past newly stored ``rows`` (time order): latest and
+    last plausible fix, battery, stationary anchor, next due check."""
     if journey.latest_fix_at is None or rows[-1]["recorded_at"] > journey.latest_fix_at:
         journey.latest_fix_at = rows[-1]["recorded_at"]
     plausible = [r for r in rows if not r["jump"]]
@@ -547,22 +806,22 @@ def _ingest_once(
         journey.last_battery = batteries[-1]["battery"]
     _move_anchor(journey, plausible)
     _schedule(journey)
-    _write_back(conn, journey, before)
-    db.session.commit()
-    for row in rows:
-        messages.append(
-            {
-                "type": "fix",
-                "journey_id": journey_id,
-                "lat": row["lat"],
-                "lon": row["lon"],
-                "recorded_at": row["recorded_at"].isoformat(),
-                "accuracy_m": row["accuracy_m"],
-                "battery": row["battery"],
-                "jump": row["jump"],
-            }
-        )
-    return {"accepted": len(rows), "duplicates": duplicates, "jumps": jumps}, messages
+
+
+def _fix_messages(journey_id: int, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {
+            "type": "fix",
+            "journey_id": journey_id,
+            "lat": row["lat"],
+            "lon": row["lon"],
+            "recorded_at": row["recorded_at"].isoformat(),
+            "accuracy_m": row["accuracy_m"],
+            "battery": row["battery"],
+            "jump": row["jump"],
+        }
+        for row in rows
+    ]
 
 
 def _move_anchor(journey: Any, rows: Iterable[dict[str, Any]]) -> None:

@@ -12,8 +12,8 @@ from backend.realtime.broker import Subscription, dumps
 HEARTBEAT_S = 15.0
 
 
-def format_event(message: dict[str, Any]) -> str:
-    return f"event: {message.get('type', 'message')}\ndata: {dumps(message)}\n\n"
+def format_event(message: dict[str, Any]) -> bytes:
+    return f"event: {message.get('type', 'message')}\ndata: {dumps(message)}\n\n".encode()
 
 
 def sse_response(
@@ -26,26 +26,28 @@ def sse_response(
     """Stream ``first`` then every message of ``subscription`` until ``ends_stream`` says so
     (that last message is still sent); the subscription is closed when the client leaves."""
 
-    def events() -> Iterator[str]:
+    def events() -> Iterator[bytes]:
         try:
-            yield "retry: 3000\n\n"
+            yield b"retry: 3000\n\n"
             for message in first:
                 yield format_event(message)
                 if ends_stream(message):
                     return
             while True:
-                message = subscription.get(timeout=heartbeat)
-                if message is None:
-                    yield ": keep-alive\n\n"
+                received = subscription.next_message(timeout=heartbeat)
+                if received is None:
+                    yield b": keep-alive\n\n"
                     continue
-                if ends_stream(message):
-                    shown = transform(message) if transform else message
-                    if shown is not None:
-                        yield format_event(shown)
-                    return
+                # Parsed and formatted once per process (shared by every watcher here).
+                message = received.data
+                ends = ends_stream(message)
                 shown = transform(message) if transform else message
-                if shown is not None:
+                if shown is message:
+                    yield received.event
+                elif shown is not None:
                     yield format_event(shown)
+                if ends:
+                    return
         finally:
             subscription.close()
 

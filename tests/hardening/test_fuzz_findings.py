@@ -68,6 +68,32 @@ def test_a_nul_character_in_a_json_body_is_422_naming_the_field(client, resident
     assert set(response.get_json()["errors"]) == {"x"}
 
 
+def test_the_nul_guard_reads_every_json_spelling_of_nul(client, resident):
+    """The guard skips parsing a body holding neither a NUL byte nor the escape: every way a
+    NUL can be spelt in JSON is still found, and text that only looks like one is not."""
+    import json
+
+    for body in (
+        b'{"display_name": "Al\\u0000ice"}',  # the escape
+        '{"display_name": "Al\\u0000ice"}'.encode("utf-16"),  # UTF-16: NUL bytes everywhere
+        b'{"display_name": "Alice", "k\\u0000": 1}',  # in a key
+    ):
+        response = client.patch(
+            "/api/v1/me",
+            data=body,
+            headers={**resident.headers, "Content-Type": "application/json"},
+        )
+        assert response.status_code == 422, body
+        assert "U+0000" in json.dumps(response.get_json()), body
+    response = client.patch(
+        "/api/v1/me",
+        data=b'{"display_name": "Al\\\\u0000ice"}',  # an escaped backslash, then text
+        headers={**resident.headers, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 200
+    assert response.get_json()["display_name"] == "Al\\u0000ice"
+
+
 def test_a_nul_character_in_a_query_a_form_or_a_path_is_refused(client):
     response = client.get("/api/v1/reports/nearby?lat=53.55&lon=-2.63&radius_m=5%00")
     assert response.status_code == 422

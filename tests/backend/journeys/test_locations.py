@@ -233,3 +233,146 @@ def test_posting_fixes_refreshes_last_seen_at_its_resolution(client, resident, j
     post(client, resident, journey["id"], [fix(53.5426, -2.6405, datetime.now(UTC))])
     db.session.expire_all()
     assert db.session.get(User, resident.id).last_seen_at == seen  # within the resolution
+
+
+def _terminate_pooled_backends() -> int:
+    """Kill the server side of every connection this app's pool holds (as a PostgreSQL
+    restart would); returns how many."""
+    import psycopg
+
+    from backend.extensions import db
+
+    url = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    db.session.remove()
+    with psycopg.connect(url, autocommit=True) as admin:
+        return len(
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                "AND backend_type = 'client backend'"
+            ).fetchall()
+        )
+
+
+@pytest.mark.postgis
+def test_a_fix_on_a_dead_pooled_connection_is_stored_on_a_fresh_one(client, resident, journey):
+    """The fix path checks a connection out without the pool's pre-ping: when the pooled
+    connection turns out dead at the lock, the fix is stored on a fresh one, not refused."""
+    t0 = datetime.now(UTC) - timedelta(minutes=1)
+    assert post(client, resident, journey["id"], [fix(53.5425, -2.6405, t0)]).status_code == 200
+    assert _terminate_pooled_backends() >= 1
+    for n in range(1, 4):  # every pooled connection is dead: each post still gets a good one
+        response = post(
+            client, resident, journey["id"], [fix(53.5425, -2.6405, t0 + timedelta(seconds=n))]
+        )
+        assert response.status_code == 200, response.get_json()
+        assert response.get_json() == {"accepted": 1, "duplicates": 0, "jumps": 0}
+    assert len(stored(journey["id"])) == 4
+
+
+@pytest.mark.postgis
+def test_other_routes_still_pre_ping_their_connection(client, resident, journey):
+    assert _terminate_pooled_backends() >= 1
+    response = client.get(f"/api/v1/journeys/{journey['id']}", headers=resident.headers)
+    assert response.status_code == 200
+
+
+def test_an_appended_fix_takes_two_statements_on_postgis_three_on_sqlite(
+    client, resident, journey, engine_name
+):
+    """An appended fix is, on PostgreSQL, one read and one statement that updates the journey
+    and stores the fix (autocommit, no BEGIN/COMMIT); on SQLite a SELECT, an INSERT and an
+    UPDATE. The same statements run on the DBAPI cursor or (with a cursor listener on the
+    engine) through SQLAlchemy, and store the same rows."""
+    from sqlalchemy import event
+
+    t0 = datetime.now(UTC) - timedelta(minutes=2)
+    seen: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):  # type: ignore[no-untyped-def]
+        seen.append(statement.split(None, 1)[0].upper())
+
+    plain = post(client, resident, journey["id"], [fix(53.5425, -2.6405, t0, battery=70)])
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        listened = post(
+            client,
+            resident,
+            journey["id"],
+            [fix(53.5426, -2.6404, t0 + timedelta(seconds=5), accuracy_m=7, battery=69)],
+        )
+        jumped = post(client, resident, journey["id"], [fix(53.6, -2.6, t0 + timedelta(seconds=6))])
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert plain.get_json() == listened.get_json() == {"accepted": 1, "duplicates": 0, "jumps": 0}
+    assert jumped.get_json() == {"accepted": 1, "duplicates": 0, "jumps": 1}
+    if engine_name == "postgis":
+        assert seen == ["SELECT", "WITH"] * 2
+    else:
+        assert seen == ["SELECT", "INSERT", "UPDATE"] * 2
+    rows = stored(journey["id"])
+    assert [(r.lat, r.accuracy_m, r.battery, r.jump, r.source) for r in rows] == [
+        (53.5425, None, 70, False, "app"),
+        (53.5426, 7, 69, False, "app"),
+        (53.6, None, None, True, "app"),
+    ]
+    assert [r.recorded_at for r in rows] == [t0 + timedelta(seconds=s) for s in (0, 5, 6)]
+    state = db.session.get(Journey, journey["id"])
+    assert (state.last_lat, state.last_battery, state.latest_fix_at) == (
+        53.5426,
+        69,
+        t0 + timedelta(seconds=6),
+    )
+
+
+@pytest.mark.postgis
+def test_a_journey_changed_between_read_and_write_is_decided_under_the_lock(
+    client, resident, journey, monkeypatch
+):
+    """The sweep marks the journey overdue after the optimistic append read it: the append
+    writes nothing, and the locked path stores the fix once and keeps the overdue flag (the
+    next check is not scheduled as if it were still due)."""
+    from sqlalchemy import update
+
+    from backend.journeys import service
+
+    real_advance = service._advance
+    calls = []
+
+    def advance_after_a_sweep(state, rows):  # type: ignore[no-untyped-def]
+        if not calls:
+            with db.engine.connect() as other:
+                other.execute(
+                    update(Journey).where(Journey.id == journey["id"]).values(overdue=True)
+                )
+                other.commit()
+        calls.append(state.overdue)
+        real_advance(state, rows)
+
+    monkeypatch.setattr(service, "_advance", advance_after_a_sweep)
+    db.session.commit()  # the test's session (shared with the client's requests) holds none
+    t = datetime.now(UTC) - timedelta(seconds=30)
+    response = post(client, resident, journey["id"], [fix(53.5425, -2.6405, t, battery=50)])
+    assert response.get_json() == {"accepted": 1, "duplicates": 0, "jumps": 0}
+    assert calls == [False, True]  # read before the sweep, then again under the lock
+    db.session.expire_all()
+    state = db.session.get(Journey, journey["id"])
+    assert state.overdue is True and state.last_battery == 50 and state.latest_fix_at == t
+    assert state.next_check_at == t + timedelta(minutes=5)  # only the stationary check left
+    assert len(stored(journey["id"])) == 1
+
+
+def test_a_single_fix_sent_twice_in_one_batch_counts_one_duplicate(client, resident, journey):
+    t = datetime.now(UTC) - timedelta(seconds=30)
+    twice = [fix(53.5425, -2.6405, t), fix(53.5425, -2.6405, t)]
+    assert post(client, resident, journey["id"], twice).get_json() == {
+        "accepted": 1,
+        "duplicates": 1,
+        "jumps": 0,
+    }
+    assert post(client, resident, journey["id"], twice).get_json() == {
+        "accepted": 0,
+        "duplicates": 2,
+        "jumps": 0,
+    }
+    assert len(stored(journey["id"])) == 1

@@ -30,6 +30,28 @@ def test_the_redis_broker_delivers_across_broker_instances(redis_url):
         two.close()
 
 
+def test_watchers_on_one_process_share_its_one_redis_subscription(redis_url):
+    """One listener connection per process: two local watchers of a journey get every
+    message from it (one shared parse), and one leaving does not stop the other."""
+    prefix = f"test-{uuid.uuid4().hex[:8]}:"
+    here, elsewhere = RedisBroker(redis_url, prefix), RedisBroker(redis_url, prefix)
+    try:
+        stays, leaves = here.subscribe("journey:7"), here.subscribe("journey:7")
+        for n in range(3):
+            elsewhere.publish("journey:7", {"type": "fix", "n": n})
+        for n in range(3):
+            first, second = stays.next_message(timeout=5), leaves.next_message(timeout=5)
+            assert first is second and first is not None and first.data["n"] == n
+        leaves.close()
+        elsewhere.publish("journey:7", {"type": "fix", "n": 3})
+        assert stays.get(timeout=5) == {"type": "fix", "n": 3}
+        assert here.subscriber_count() == 1
+        stays.close()
+    finally:
+        here.close()
+        elsewhere.close()
+
+
 def test_a_fix_posted_to_one_process_reaches_a_watcher_on_the_other(
     app, database_url, redis_url, resident, other_resident
 ):
@@ -92,3 +114,32 @@ def test_the_channel_prefix_comes_from_the_environment(database_url, redis_url, 
         assert isinstance(broker, RedisBroker) and broker.prefix == "deploy-a:"
     finally:
         close_broker(app)
+
+
+@pytest.mark.parametrize("hiredis_path", [True, False])
+def test_the_listener_reads_replies_straight_off_the_socket_or_through_redis_py(
+    redis_url, monkeypatch, hiredis_path
+):
+    """With hiredis the listener parses the subscription's socket itself (several replies per
+    read); without it, redis-py's get_message: the same messages either way."""
+    from backend.realtime import broker as broker_module
+
+    if not hiredis_path:
+        monkeypatch.setattr(broker_module, "_raw_reader", lambda pubsub: None)
+    prefix = f"test-{uuid.uuid4().hex[:8]}:"
+    here, elsewhere = RedisBroker(redis_url, prefix), RedisBroker(redis_url, prefix)
+    try:
+        with here.subscribe("journey:1") as sub, here.subscribe("journey:2") as other:
+            if hiredis_path:
+                assert broker_module._raw_reader(here._pubsub) is not None
+            for n in range(50):  # a burst: many replies arrive in one read
+                elsewhere.publish("journey:1", {"type": "fix", "n": n, "name": "Zoë"})
+            elsewhere.publish("journey:2", {"type": "fix", "n": -1})
+            assert [sub.get(timeout=5) for _ in range(50)] == [
+                {"type": "fix", "n": n, "name": "Zoë"} for n in range(50)
+            ]
+            assert other.get(timeout=5) == {"type": "fix", "n": -1}
+            assert sub.get(timeout=0.2) is None
+    finally:
+        here.close()
+        elsewhere.close()

@@ -1,0 +1,185 @@
+"""Core statements compiled once per dialect and run straight on a Connection's DBAPI cursor,
+for hot write paths (SQLAlchemy's per-execution work costs more than a one-row statement).
+
+Values pass through the same bind processors and rows through the same result processors as
+``Connection.execute``; DBAPI errors are wrapped as SQLAlchemy's (a disconnect invalidates
+the connection). A connection whose engine has cursor listeners or ``echo`` on is not
+eligible (:func:`eligible`): run those statements through ``Connection.execute``."""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import DBAPIError
+
+
+def eligible(conn: Connection) -> bool:
+    """Whether statements on ``conn`` may bypass ``Connection.execute``."""
+    engine = conn.engine
+    # The engine's own collections (they include listeners on the Engine class).
+    return not (
+        engine.echo or engine.dispatch.before_cursor_execute or engine.dispatch.after_cursor_execute
+    )
+
+
+class DirectStatement:
+    """One compiled statement (SELECT, INSERT or UPDATE) for one dialect."""
+
+    __slots__ = ("sql", "params", "positional", "row_type", "types", "processors")
+
+    def __init__(
+        self,
+        sql: str,
+        params: list[tuple[str, Any]],
+        positional: bool,
+        row_type: Any,
+        types: list[Any],
+    ) -> None:
+        self.sql = sql
+        self.params = params  # (name, bind processor) in SQL order
+        self.positional = positional
+        self.row_type = row_type
+        self.types = types
+        self.processors: list[tuple[int, Any]] | None = None
+
+    @classmethod
+    def compile(
+        cls, stmt: Any, dialect: Dialect, column_keys: list[str] | None = None
+    ) -> DirectStatement | None:
+        """None for a statement this cannot run exactly as SQLAlchemy would (expanding or
+        literal parameters, defaults computed per execution, an unusual paramstyle)."""
+        compiled = stmt.compile(dialect=dialect, column_keys=column_keys, for_executemany=True)
+        if (
+            compiled.post_compile_params
+            or compiled.literal_execute_params
+            or compiled.escaped_bind_names
+            or compiled.returning
+            or getattr(compiled, "insert_prefetch", None)
+            or getattr(compiled, "update_prefetch", None)
+            or dialect.paramstyle not in ("qmark", "pyformat")
+        ):
+            return None
+        positional = dialect.paramstyle == "qmark"
+        names = list(compiled.positiontup or ()) if positional else list(compiled.binds)
+        params = []
+        for name in names:
+            bind = compiled.binds[name]
+            if bind.callable is not None or not bind.required:
+                return None
+            params.append((name, bind.type._cached_bind_processor(dialect)))
+        row_type, types = None, []
+        if getattr(stmt, "is_select", False):
+            columns = list(stmt.selected_columns)
+            try:
+                row_type = namedtuple("Row", [c.key for c in columns])  # type: ignore[misc]
+            except ValueError:
+                return None
+            types = [c.type for c in columns]
+        return cls(compiled.string, params, positional, row_type, types)
+
+    def args(self, values: dict[str, Any]) -> Any:
+        if self.positional:
+            return tuple(
+                processor(values[name]) if processor else values[name]
+                for name, processor in self.params
+            )
+        return {
+            name: processor(values[name]) if processor else values[name]
+            for name, processor in self.params
+        }
+
+    def execute(self, conn: Connection, cursor: Any, values: dict[str, Any]) -> None:
+        args = self.args(values)
+        with wrapped_errors(conn, cursor, self.sql, args):
+            cursor.execute(self.sql, args)
+
+    def executemany(self, conn: Connection, cursor: Any, rows: list[dict[str, Any]]) -> None:
+        if len(rows) == 1:
+            self.execute(conn, cursor, rows[0])
+            return
+        args = [self.args(row) for row in rows]
+        with wrapped_errors(conn, cursor, self.sql, args):
+            cursor.executemany(self.sql, args)
+
+    def first(self, conn: Connection, cursor: Any, values: dict[str, Any]) -> Any:
+        """The first row of a SELECT (a named tuple), or None."""
+        args = self.args(values)
+        with wrapped_errors(conn, cursor, self.sql, args):
+            cursor.execute(self.sql, args)
+            raw = cursor.fetchone()
+            processors = self.processors
+            if processors is None:
+                processors = self.processors = self._result_processors(conn.dialect, cursor)
+        if raw is None:
+            return None
+        if not processors:
+            return self.row_type._make(raw)
+        fields = list(raw)
+        for i, processor in processors:
+            fields[i] = processor(fields[i])
+        return self.row_type._make(fields)
+
+    def _result_processors(self, dialect: Dialect, cursor: Any) -> list[tuple[int, Any]]:
+        found = []
+        for i, (type_, described) in enumerate(zip(self.types, cursor.description, strict=True)):
+            processor = type_._cached_result_processor(dialect, described[1])
+            if processor is not None:
+                found.append((i, processor))
+        return found
+
+
+@contextmanager
+def wrapped_errors(conn: Connection, cursor: Any, sql: str, args: Any) -> Iterator[None]:
+    """DBAPI errors raised inside become SQLAlchemy's (IntegrityError, OperationalError...),
+    as ``Connection.execute`` raises them; a disconnect invalidates the connection."""
+    dialect = conn.dialect
+    try:
+        yield
+    except dialect.loaded_dbapi.Error as exc:
+        dbapi_conn = conn.connection.dbapi_connection
+        disconnect = dialect.is_disconnect(exc, dbapi_conn, cursor)
+        if disconnect and not conn.invalidated:
+            conn.invalidate(exc)
+        raise DBAPIError.instance(
+            sql,
+            args,
+            exc,
+            dialect.loaded_dbapi.Error,
+            connection_invalidated=disconnect,
+            dialect=dialect,
+        ) from exc
+
+
+class StatementCache:
+    """``DirectStatement``s compiled on first use per dialect (None: not eligible)."""
+
+    def __init__(self) -> None:
+        self._compiled: dict[tuple[int, str, str, tuple[str, ...] | None], Any] = {}
+
+    def get(
+        self, stmt: Any, dialect: Dialect, column_keys: list[str] | None = None
+    ) -> DirectStatement | None:
+        key = (
+            id(stmt),
+            dialect.name,
+            dialect.driver,
+            tuple(column_keys) if column_keys is not None else None,
+        )
+        try:
+            return self._compiled[key]  # type: ignore[no-any-return]
+        except KeyError:
+            direct = DirectStatement.compile(stmt, dialect, column_keys)
+            self._compiled[key] = direct
+            return direct
+
+
+try:
+    from psycopg.pq import TransactionStatus as _PGTransactionStatus
+
+    PG_IDLE: Any = _PGTransactionStatus.IDLE
+except ImportError:  # SQLite-only installs
+    PG_IDLE = object()

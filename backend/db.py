@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator, event
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, registry
 from sqlalchemy.pool import QueuePool
 
@@ -120,3 +122,22 @@ def without_pre_ping() -> Iterator[None]:
         yield
     finally:
         _skip_pre_ping.reset(token)
+
+
+T = TypeVar("T")
+
+
+def read_without_pre_ping(engine: Engine, read: Callable[[Connection], T]) -> T:
+    """``read(conn)`` on a pooled connection checked out without the pre-ping; when a
+    statement finds that connection dead, ``read`` runs once more on a connection checked
+    out with the ping. Only for work that writes nothing (it may run twice)."""
+    with without_pre_ping():
+        conn = engine.connect()
+    try:
+        with conn:
+            return read(conn)
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+    with engine.connect() as conn:
+        return read(conn)

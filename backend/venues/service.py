@@ -20,7 +20,7 @@ from sqlalchemy.orm import undefer_group
 from backend import spatial
 from backend.areas import service as areas
 from backend.auth.models import User
-from backend.db import utcnow
+from backend.db import read_without_pre_ping, utcnow
 from backend.errors import Conflict, NotFound, ValidationError, field_error
 from backend.extensions import db
 from backend.venues import hours, policy
@@ -198,9 +198,12 @@ def _nearest_from_index(
             session.connection(), lat, lon, limit, params, category, radius_m, is_open
         )
     # Otherwise a bare pooled connection: the session's transaction machinery (and undoing
-    # it at the request's end) costs more than the one statement read here.
-    with db.engine.connect() as conn:
-        return _answer_from_index(conn, lat, lon, limit, params, category, radius_m, is_open)
+    # it at the request's end) costs more than the one statement read here; and no pre-ping
+    # round trip, as the statement is a read that is simply repeated if the connection died.
+    return read_without_pre_ping(
+        db.engine,
+        lambda conn: _answer_from_index(conn, lat, lon, limit, params, category, radius_m, is_open),
+    )
 
 
 def _answer_from_index(

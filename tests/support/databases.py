@@ -58,3 +58,20 @@ def fresh_database_url(tmp_dir: Path, suffix: str = "") -> str:
     if path.exists():
         path.unlink()
     return f"sqlite:///{path}"
+
+
+def terminate_pooled_backends() -> int:
+    """Kill the server side of every connection the current app's pool holds (as a
+    PostgreSQL restart would); returns how many. PostgreSQL only; needs an app context."""
+    from backend.extensions import db
+
+    url = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    db.session.remove()
+    with psycopg.connect(url, autocommit=True) as admin:
+        return len(
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                "AND backend_type = 'client backend'"
+            ).fetchall()
+        )

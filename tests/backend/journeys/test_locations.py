@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from backend.extensions import db
 from backend.journeys.models import Journey, LocationFix
+from tests.support.databases import terminate_pooled_backends
 from tests.support.journeys import befriend, fix, start_journey
 
 
@@ -235,32 +236,13 @@ def test_posting_fixes_refreshes_last_seen_at_its_resolution(client, resident, j
     assert db.session.get(User, resident.id).last_seen_at == seen  # within the resolution
 
 
-def _terminate_pooled_backends() -> int:
-    """Kill the server side of every connection this app's pool holds (as a PostgreSQL
-    restart would); returns how many."""
-    import psycopg
-
-    from backend.extensions import db
-
-    url = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-    db.session.remove()
-    with psycopg.connect(url, autocommit=True) as admin:
-        return len(
-            admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid() "
-                "AND backend_type = 'client backend'"
-            ).fetchall()
-        )
-
-
 @pytest.mark.postgis
 def test_a_fix_on_a_dead_pooled_connection_is_stored_on_a_fresh_one(client, resident, journey):
     """The fix path checks a connection out without the pool's pre-ping: when the pooled
     connection turns out dead at the lock, the fix is stored on a fresh one, not refused."""
     t0 = datetime.now(UTC) - timedelta(minutes=1)
     assert post(client, resident, journey["id"], [fix(53.5425, -2.6405, t0)]).status_code == 200
-    assert _terminate_pooled_backends() >= 1
+    assert terminate_pooled_backends() >= 1
     for n in range(1, 4):  # every pooled connection is dead: each post still gets a good one
         response = post(
             client, resident, journey["id"], [fix(53.5425, -2.6405, t0 + timedelta(seconds=n))]
@@ -272,7 +254,7 @@ def test_a_fix_on_a_dead_pooled_connection_is_stored_on_a_fresh_one(client, resi
 
 @pytest.mark.postgis
 def test_other_routes_still_pre_ping_their_connection(client, resident, journey):
-    assert _terminate_pooled_backends() >= 1
+    assert terminate_pooled_backends() >= 1
     response = client.get(f"/api/v1/journeys/{journey['id']}", headers=resident.headers)
     assert response.status_code == 200
 

@@ -247,3 +247,18 @@ def test_micros_is_exact_at_microsecond_boundaries():
     at = SATURDAY_0130 + timedelta(microseconds=1)
     assert venue_index.micros(at) - venue_index.micros(SATURDAY_0130) == 1
     assert venue_index.micros(SATURDAY_0130) == int(SATURDAY_0130.timestamp()) * 1_000_000
+
+
+@pytest.mark.postgis
+def test_an_index_answer_on_a_dead_pooled_connection_is_read_again_on_a_fresh_one(app):
+    """The index's read skips the pool's pre-ping: when every pooled connection is dead
+    (as after a PostgreSQL restart), each search still answers, from the index."""
+    from tests.support.databases import terminate_pooled_backends
+
+    make_venue(name="Only")
+    the_index().rebuild()
+    assert names(search()) == ["Only"]
+    assert terminate_pooled_backends() >= 1
+    for _ in range(3):
+        answer, indexed = served_from_index()
+        assert (names(answer), indexed) == (["Only"], True)

@@ -191,8 +191,7 @@ def build(conn: Connection) -> Snapshot:
     """A snapshot of the listable venues and the token they were read at (one statement:
     one snapshot; with no rows, the token read just before, which a later change replaces)."""
     started = time.perf_counter()
-    before = conn.execute(VERSION_QUERY).scalar()
-    version = before
+    version = conn.execute(VERSION_QUERY).scalar()  # kept only if no row comes back
     ids, lats, lons = array("q"), array("d"), array("d")
     status, category, hours = array("b"), array("h"), array("i")
     unavailable = array("q")

@@ -116,7 +116,7 @@ def main() -> None:
     import multiprocessing as mp
 
     from backend.realtime.broker import dumps
-    from bench.location_relay import _server_pids
+    from bench.location_relay import _db_backend_pids, _server_pids
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--journeys", type=int, default=200)
@@ -222,9 +222,12 @@ def main() -> None:
                     if count == args.posts and os.environ.get("SAFEHAVEN_PY_SPY"):
                         spy = _py_spy(pids, "post")
                     before = _cpu(pids)
+                    db_pids = _db_backend_pids(url)
+                    db_before = _cpu(db_pids)
                     poster.start()
                     ok, errors = post_out.get(timeout=600)
                     poster.join()
+                    db_after = _cpu(db_pids)
                     if spy is not None:
                         spy.send_signal(signal.SIGINT)
                         spy.wait(timeout=60)
@@ -238,6 +241,10 @@ def main() -> None:
                     "server_system_cpu_s": round(after[1] - before[1], 3),
                     "cpu_ms_per_fix": round((after[0] - before[0]) / max(ok, 1) * 1000, 4),
                     "system_ms_per_fix": round((after[1] - before[1]) / max(ok, 1) * 1000, 4),
+                    # the pooled backends that existed when posting began (after the warm-up)
+                    "database_cpu_ms_per_fix": round(
+                        (db_after[0] - db_before[0]) / max(ok, 1) * 1000, 4
+                    ),
                 }
             stop.set()
             received, _cpu_client, failed = out.get(timeout=60)

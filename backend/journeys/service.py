@@ -316,9 +316,11 @@ def add_fixes_to_active(
 # Storing fixes is the hot path (one post per second per walking resident): it runs on Core
 # statements built once, reads the journey's tracking columns in one locked row (with the
 # caller's own row when it comes from a token), writes the fixes and those columns back, and
-# commits once. Nothing is cached across requests: the journey's state and the caller's
-# account are read under the lock every time, so an ended journey or a disabled account is
-# refused at once on every process.
+# commits once. On PostgreSQL the live case (one fix after everything stored) first tries
+# the same without the lock (_append_unlocked): a plain read, then one statement that writes
+# only if every tracking column still holds what was read. Nothing is cached across
+# requests: the journey's state and the caller's account are read every time, so an ended
+# journey or a disabled account is refused at once on every process.
 _journeys = Journey.__table__
 _fixes = LocationFix.__table__
 _users = User.__table__

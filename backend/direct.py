@@ -34,13 +34,14 @@ class DirectStatement:
     def __init__(
         self,
         sql: str,
-        params: list[tuple[str, Any]],
+        params: list[tuple[str, bool, Any, Any]],
         positional: bool,
         row_type: Any,
         types: list[Any],
     ) -> None:
         self.sql = sql
-        self.params = params  # (name, bind processor) in SQL order
+        # (name, required, bind processor, processed constant) per parameter, in SQL order.
+        self.params = params
         self.positional = positional
         self.row_type = row_type
         self.types = types
@@ -65,12 +66,17 @@ class DirectStatement:
             return None
         positional = dialect.paramstyle == "qmark"
         names = list(compiled.positiontup or ()) if positional else list(compiled.binds)
-        params = []
+        params: list[tuple[str, bool, Any, Any]] = []
         for name in names:
             bind = compiled.binds[name]
-            if bind.callable is not None or not bind.required:
+            if bind.callable is not None:
                 return None
-            params.append((name, bind.type._cached_bind_processor(dialect)))
+            processor = bind.type._cached_bind_processor(dialect)
+            if bind.required:
+                params.append((name, True, processor, None))
+            else:  # a literal of the statement (e.g. an SRID), bound as SQLAlchemy would
+                value = bind.effective_value
+                params.append((name, False, None, processor(value) if processor else value))
         row_type, types = None, []
         if getattr(stmt, "is_select", False):
             columns = list(stmt.selected_columns)
@@ -82,15 +88,13 @@ class DirectStatement:
         return cls(compiled.string, params, positional, row_type, types)
 
     def args(self, values: dict[str, Any]) -> Any:
+        given = [
+            (processor(values[name]) if processor else values[name]) if required else constant
+            for name, required, processor, constant in self.params
+        ]
         if self.positional:
-            return tuple(
-                processor(values[name]) if processor else values[name]
-                for name, processor in self.params
-            )
-        return {
-            name: processor(values[name]) if processor else values[name]
-            for name, processor in self.params
-        }
+            return tuple(given)
+        return {param[0]: value for param, value in zip(self.params, given, strict=True)}
 
     def execute(self, conn: Connection, cursor: Any, values: dict[str, Any]) -> None:
         args = self.args(values)
@@ -111,11 +115,41 @@ class DirectStatement:
         with wrapped_errors(conn, cursor, self.sql, args):
             cursor.execute(self.sql, args)
             raw = cursor.fetchone()
-            processors = self.processors
-            if processors is None:
-                processors = self.processors = self._result_processors(conn.dialect, cursor)
-        if raw is None:
-            return None
+            processors = self._processors(conn.dialect, cursor)
+        return None if raw is None else self._row(raw, processors)
+
+    def rows(self, conn: Connection, values: dict[str, Any]) -> list[Any]:
+        """Every row of a SELECT (named tuples), on a cursor of its own. On psycopg, a SELECT
+        that would open its connection's transaction under READ COMMITTED runs in autocommit
+        instead: a lone SELECT sees exactly what it would as the first statement of a
+        transaction (each statement takes its own snapshot under READ COMMITTED), and the
+        BEGIN and the ROLLBACK at the end of the request are not sent. Never prepared
+        server-side (a ROLLBACK drops psycopg's prepared statements)."""
+        args = self.args(values)
+        dbapi_conn = conn.connection.dbapi_connection
+        cursor = dbapi_conn.cursor()  # type: ignore[union-attr]
+        try:
+            with wrapped_errors(conn, cursor, self.sql, args):
+                if conn.dialect.driver == "psycopg":
+                    _execute_psycopg_select(conn, dbapi_conn, cursor, self.sql, args)
+                else:
+                    cursor.execute(self.sql, args)
+                raw = cursor.fetchall()
+                processors = self._processors(conn.dialect, cursor)
+        finally:
+            cursor.close()
+        if not processors:
+            make = self.row_type._make
+            return [make(row) for row in raw]
+        return [self._row(row, processors) for row in raw]
+
+    def _processors(self, dialect: Dialect, cursor: Any) -> list[tuple[int, Any]]:
+        processors = self.processors
+        if processors is None:
+            processors = self.processors = self._result_processors(dialect, cursor)
+        return processors
+
+    def _row(self, raw: Any, processors: list[tuple[int, Any]]) -> Any:
         if not processors:
             return self.row_type._make(raw)
         fields = list(raw)
@@ -155,10 +189,11 @@ def wrapped_errors(conn: Connection, cursor: Any, sql: str, args: Any) -> Iterat
 
 
 class StatementCache:
-    """``DirectStatement``s compiled on first use per dialect (None: not eligible)."""
+    """``DirectStatement``s compiled on first use per dialect (None: not eligible). Each
+    entry keeps its statement alive, so an id is never reused for another statement."""
 
     def __init__(self) -> None:
-        self._compiled: dict[tuple[int, str, str, tuple[str, ...] | None], Any] = {}
+        self._compiled: dict[tuple[int, str, str, tuple[str, ...] | None], tuple[Any, Any]] = {}
 
     def get(
         self, stmt: Any, dialect: Dialect, column_keys: list[str] | None = None
@@ -169,17 +204,39 @@ class StatementCache:
             dialect.driver,
             tuple(column_keys) if column_keys is not None else None,
         )
-        try:
-            return self._compiled[key]  # type: ignore[no-any-return]
-        except KeyError:
-            direct = DirectStatement.compile(stmt, dialect, column_keys)
-            self._compiled[key] = direct
-            return direct
+        entry = self._compiled.get(key)
+        if entry is None:
+            entry = self._compiled[key] = (
+                stmt,
+                DirectStatement.compile(stmt, dialect, column_keys),
+            )
+        return entry[1]  # type: ignore[no-any-return]
+
+
+def _execute_psycopg_select(
+    conn: Connection, dbapi_conn: Any, cursor: Any, sql: str, args: Any
+) -> None:
+    begin_later = (
+        dbapi_conn.info.transaction_status == PG_IDLE
+        and not dbapi_conn.autocommit
+        and dbapi_conn.isolation_level in (None, _PG_READ_COMMITTED)
+        and conn.dialect.default_isolation_level == "READ COMMITTED"
+    )
+    if not begin_later:
+        cursor.execute(sql, args, prepare=False)
+        return
+    dbapi_conn.autocommit = True
+    try:
+        cursor.execute(sql, args, prepare=False)
+    finally:
+        dbapi_conn.autocommit = False
 
 
 try:
+    from psycopg import IsolationLevel as _PGIsolationLevel
     from psycopg.pq import TransactionStatus as _PGTransactionStatus
 
     PG_IDLE: Any = _PGTransactionStatus.IDLE
+    _PG_READ_COMMITTED: Any = _PGIsolationLevel.READ_COMMITTED
 except ImportError:  # SQLite-only installs
-    PG_IDLE = object()
+    PG_IDLE = _PG_READ_COMMITTED = object()

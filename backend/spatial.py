@@ -16,7 +16,6 @@ import math
 import operator
 import re
 import threading
-from collections import namedtuple
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -39,9 +38,10 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.engine import Connection, Dialect
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from backend import direct
 
 # The mean radius PostGIS uses for geography sphere distances ((2a + b) / 3 of WGS84).
 EARTH_RADIUS_M = 6371008.7714
@@ -465,193 +465,29 @@ class PointSearch:
             result = bind.execute(stmt, values)
             return [(row[0], row[1]) for row in result] if knn else list(result.scalars())
         conn = bind if isinstance(bind, Connection) else bind.connection()
-        direct = self._direct(stmt, conn)
-        rows = direct.run(conn, values) if direct is not None else conn.execute(stmt, values).all()
+        rows = select_rows(conn, stmt, values)
         # With KNN the row carries one more field, the KNN distance, last.
         return [(row, row[-1]) for row in rows] if knn else rows
 
-    def _direct(self, stmt: Any, conn: Connection) -> DirectSelect | None:
-        return direct_select(stmt, conn)
 
-
-def direct_select(stmt: Any, conn: Connection) -> DirectSelect | None:
+def direct_select(stmt: Any, conn: Connection) -> direct.DirectStatement | None:
     """``stmt`` (built once and kept for the process's life) compiled for ``conn``'s dialect,
     to run on the DBAPI cursor; None when the engine must see it (cursor listeners on the
     engine, echo) or the statement needs SQLAlchemy's per-execution rendering (expanding IN
     lists)."""
-    engine = conn.engine
-    # The engine's own collections (they include listeners on the Engine class); asking
-    # the Connection builds joined collections on every new connection.
-    if engine.echo or engine.dispatch.before_cursor_execute or engine.dispatch.after_cursor_execute:
+    if not direct.eligible(conn):
         return None
-    dialect = conn.dialect
-    key = (id(stmt), dialect.name, dialect.paramstyle)
-    entry = _DIRECT.get(key)
-    if entry is None:
-        # The entry keeps ``stmt`` alive, so its id is never reused for another statement.
-        entry = _DIRECT[key] = (stmt, DirectSelect.compile(stmt, dialect))
-    return entry[1]
+    return _DIRECT.get(stmt, conn.dialect)
 
 
 def select_rows(conn: Connection, stmt: Any, values: dict[str, Any]) -> list[Any]:
     """The rows of a Core SELECT kept for the process's life, on the DBAPI cursor when
     :func:`direct_select` allows, else through ``Connection.execute``."""
-    direct = direct_select(stmt, conn)
-    return direct.run(conn, values) if direct is not None else conn.execute(stmt, values).all()
+    compiled = direct_select(stmt, conn)
+    return compiled.rows(conn, values) if compiled is not None else conn.execute(stmt, values).all()
 
 
-_DIRECT: dict[tuple[int, str, str], tuple[Any, DirectSelect | None]] = {}
-
-
-class DirectSelect:
-    """A Core SELECT compiled once for one dialect and run straight on the DBAPI cursor of a
-    Connection: SQLAlchemy's per-execution work (cache key, execution context, result
-    metadata) costs more than a small R*Tree or KNN statement. Values pass through the same
-    bind processors and rows through the same result processors as ``Connection.execute``;
-    each row is a named tuple with the statement's column keys (``row.id``, ``row[-1]``).
-    DBAPI errors are wrapped as SQLAlchemy's (a disconnect invalidates the connection)."""
-
-    __slots__ = ("sql", "params", "positional", "row_type", "types", "processors", "psycopg")
-
-    def __init__(
-        self,
-        sql: str,
-        params: list[tuple[str, bool, Any, Any]],
-        positional: bool,
-        row_type: type,
-        types: list[Any],
-    ) -> None:
-        self.sql = sql
-        # (name, required, bind processor, processed constant) per parameter, in SQL order.
-        self.params = params
-        self.positional = positional
-        self.row_type = row_type
-        self.types = types
-        self.processors: list[tuple[int, Callable[[Any], Any]]] | None = None
-        self.psycopg = False
-
-    @classmethod
-    def compile(cls, stmt: Any, dialect: Dialect) -> DirectSelect | None:
-        """None for a statement this cannot run exactly as SQLAlchemy would."""
-        compiled = stmt.compile(dialect=dialect)
-        if (
-            compiled.post_compile_params
-            or compiled.literal_execute_params
-            or compiled.escaped_bind_names
-            or dialect.paramstyle not in ("qmark", "pyformat")
-        ):
-            return None
-        positional = dialect.paramstyle == "qmark"
-        names = list(compiled.positiontup or ()) if positional else list(compiled.binds)
-        params: list[tuple[str, bool, Any, Any]] = []
-        for name in names:
-            bind = compiled.binds[name]
-            if bind.callable is not None:
-                return None
-            processor = bind.type._cached_bind_processor(dialect)
-            if bind.required:
-                params.append((name, True, processor, None))
-            else:
-                value = bind.effective_value
-                params.append((name, False, None, processor(value) if processor else value))
-        columns = list(stmt.selected_columns)
-        try:
-            row_type = namedtuple("Row", [c.key for c in columns])  # type: ignore[misc]
-        except ValueError:  # a key that is not an identifier
-            return None
-        direct = cls(compiled.string, params, positional, row_type, [c.type for c in columns])
-        direct.psycopg = dialect.name == "postgresql" and dialect.driver == "psycopg"
-        return direct
-
-    def run(self, conn: Connection, values: dict[str, Any]) -> list[Any]:
-        """The rows of one execution with these bound ``values``."""
-        given = [
-            (processor(values[name]) if processor else values[name]) if required else constant
-            for name, required, processor, constant in self.params
-        ]
-        args: Any = (
-            tuple(given)
-            if self.positional
-            else {param[0]: value for param, value in zip(self.params, given, strict=True)}
-        )
-        dialect = conn.dialect
-        dbapi_conn = conn.connection.dbapi_connection
-        cursor = dbapi_conn.cursor()  # type: ignore[union-attr]
-        try:
-            if self.psycopg:
-                _execute_psycopg(conn, dbapi_conn, cursor, self.sql, args)
-            else:
-                cursor.execute(self.sql, args)
-            raw = cursor.fetchall()
-            processors = self.processors
-            if processors is None:
-                processors = self.processors = self._result_processors(dialect, cursor)
-        except dialect.loaded_dbapi.Error as exc:
-            disconnect = dialect.is_disconnect(exc, dbapi_conn, cursor)
-            if disconnect and not conn.invalidated:
-                conn.invalidate(exc)
-            raise DBAPIError.instance(
-                self.sql,
-                args,
-                exc,
-                dialect.loaded_dbapi.Error,
-                connection_invalidated=disconnect,
-                dialect=dialect,
-            ) from exc
-        finally:
-            cursor.close()
-        make = self.row_type._make
-        if not processors:
-            return [make(row) for row in raw]
-        rows = []
-        for row in raw:
-            fields = list(row)
-            for i, processor in processors:
-                fields[i] = processor(fields[i])
-            rows.append(make(fields))
-        return rows
-
-    def _result_processors(self, dialect: Dialect, cursor: Any) -> list[tuple[int, Any]]:
-        found = []
-        for i, (type_, described) in enumerate(zip(self.types, cursor.description, strict=True)):
-            processor = type_._cached_result_processor(dialect, described[1])
-            if processor is not None:
-                found.append((i, processor))
-        return found
-
-
-def _execute_psycopg(conn: Connection, dbapi_conn: Any, cursor: Any, sql: str, args: Any) -> None:
-    """Run a search statement on psycopg. A search that is the first statement of its
-    transaction runs in autocommit when the isolation level is READ COMMITTED: a lone SELECT
-    sees exactly what it would as the first statement of a transaction (each statement takes
-    its own snapshot under READ COMMITTED anyway), and the BEGIN and the ROLLBACK at the end of
-    the request, two round trips of the four a nearest request makes, are not sent. Never
-    prepared server-side, as before (a ROLLBACK drops psycopg's prepared statements, so a
-    request-scoped session never reached its threshold)."""
-    begin_later = (
-        dbapi_conn.info.transaction_status == _PG_IDLE
-        and not dbapi_conn.autocommit
-        and dbapi_conn.isolation_level in (None, _PG_READ_COMMITTED)
-        and conn.dialect.default_isolation_level == "READ COMMITTED"
-    )
-    if not begin_later:
-        cursor.execute(sql, args, prepare=False)
-        return
-    dbapi_conn.autocommit = True
-    try:
-        cursor.execute(sql, args, prepare=False)
-    finally:
-        dbapi_conn.autocommit = False
-
-
-try:
-    from psycopg import IsolationLevel as _PGIsolationLevel
-    from psycopg.pq import TransactionStatus as _PGTransactionStatus
-
-    _PG_IDLE: Any = _PGTransactionStatus.IDLE
-    _PG_READ_COMMITTED: Any = _PGIsolationLevel.READ_COMMITTED
-except ImportError:  # SQLite-only installs
-    _PG_IDLE = _PG_READ_COMMITTED = object()
+_DIRECT = direct.StatementCache()
 
 
 def iter_nearest(

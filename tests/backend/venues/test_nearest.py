@@ -316,16 +316,16 @@ def test_search_rows_read_on_the_dbapi_cursor_equal_sqlalchemys_value_for_value(
             values.update(zip(("_b0", "_a0", "_d0", "_c0"), box, strict=True))
         for stmt in statements:
             expected = [tuple(row) for row in conn.execute(stmt, {**values, **extra})]
-            direct = search._direct(stmt, conn)
+            direct = spatial.direct_select(stmt, conn)
             if extra:  # an expanding IN list is rendered per execution: SQLAlchemy runs it
                 assert direct is None
                 continue
             assert direct is not None
-            got = [tuple(row) for row in direct.run(conn, {**values, **extra})]
+            got = [tuple(row) for row in direct.rows(conn, {**values, **extra})]
             assert sorted(got) == sorted(expected) and len(got) == 3
             for mine, theirs in zip(sorted(got), sorted(expected), strict=True):
                 assert [type(v) for v in mine] == [type(v) for v in theirs]
-            assert {row.name: row.is_demo for row in direct.run(conn, values)} == {
+            assert {row.name: row.is_demo for row in direct.rows(conn, values)} == {
                 "Demo": True,
                 "Plain": False,
                 "Candidate": False,

@@ -538,6 +538,26 @@ def _stored_neighbours(
     return existing, [(r[0], r[1], r[2]) for r in [*before, *inside]]
 
 
+def _first_journey_row(
+    writer: _FixWriter,
+    with_caller: Any,
+    owned: Any,
+    journey_id: int,
+    owner_id: int | None,
+    identity: Identity | None,
+) -> Any:
+    """The journey's row by ``with_caller`` (a signed-in identity: the caller read along)
+    or ``owned`` (an owner id); raises _DeadConnection when the pooled connection is dead."""
+    try:
+        if identity is not None:
+            return writer.first(with_caller, {"journey_id": journey_id, "uid": identity["uid"]})
+        return writer.first(owned, {"journey_id": journey_id, "owner": owner_id})
+    except DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise _DeadConnection(exc) from exc
+        raise
+
+
 def _lock_journey(
     writer: _FixWriter,
     journey_id: int,
@@ -549,17 +569,7 @@ def _lock_journey(
     raises Unauthorized (disabled account), NotFound, Conflict (after rolling back), and
     _DeadConnection when the lock finds the connection dead."""
     conn = writer.conn
-    try:
-        if identity is not None:
-            row = writer.first(
-                _lock_with_caller, {"journey_id": journey_id, "uid": identity["uid"]}
-            )
-        else:
-            row = writer.first(_lock_owned, {"journey_id": journey_id, "owner": owner_id})
-    except DBAPIError as exc:
-        if exc.connection_invalidated:
-            raise _DeadConnection(exc) from exc
-        raise
+    row = _first_journey_row(writer, _lock_with_caller, _lock_owned, journey_id, owner_id, identity)
     if identity is not None:
         if row is None:
             db.session.rollback()
@@ -666,17 +676,9 @@ def _append_unlocked(
     dbapi_conn = writer.conn.connection.dbapi_connection
     dbapi_conn.autocommit = True  # type: ignore[union-attr]
     try:
-        try:
-            if identity is not None:
-                row = writer.first(
-                    _peek_with_caller, {"journey_id": journey_id, "uid": identity["uid"]}
-                )
-            else:
-                row = writer.first(_peek_owned, {"journey_id": journey_id, "owner": owner_id})
-        except DBAPIError as exc:
-            if exc.connection_invalidated:
-                raise _DeadConnection(exc) from exc
-            raise
+        row = _first_journey_row(
+            writer, _peek_with_caller, _peek_owned, journey_id, owner_id, identity
+        )
         if row is None or row.state != ACTIVE:
             return None
         if identity is not None and (

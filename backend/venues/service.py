@@ -160,9 +160,14 @@ def nearest(
         search = _NEAREST_IN_CATEGORIES
         params["categories"] = sorted(set(category))
     clock = hours.Clock(at)
-    found = _nearest_from_index(
-        lat, lon, limit, params, category, radius_m, clock.is_open if open_now else None
-    )
+    found = None
+    if current_app.config.get("VENUE_INDEX", True):
+        is_open = clock.is_open if open_now else None
+        found = _read_for_index(
+            lambda conn: _answer_from_index(
+                conn, lat, lon, limit, params, category, radius_m, is_open
+            )
+        )
     if found is None:
         accept = (lambda row: clock.is_open(row.opening_hours)) if open_now else None
         found = search.nearest(
@@ -176,34 +181,17 @@ def nearest(
     }
 
 
-def _nearest_from_index(
-    lat: float,
-    lon: float,
-    limit: int,
-    params: dict[str, Any],
-    category: Sequence[str] | None,
-    radius_m: float,
-    is_open: Callable[[str | None], bool] | None,
-) -> list[tuple[Any, float]] | None:
-    """The answer from the in-process index, its rows read by id in one statement with the
-    table's version token; None when there is no index yet or the token moved on (the index
-    is then rebuilt and the caller searches the database)."""
-    if not current_app.config.get("VENUE_INDEX", True):
-        return None
+def _read_for_index(read: Callable[[Any], Any]) -> Any:
+    """``read(conn)`` on the connection an index answer is checked on."""
     session = db.session()
     if session.in_transaction():
         # Its own uncommitted writes change the token it reads: they are seen (by the
         # database search) only on its connection.
-        return _answer_from_index(
-            session.connection(), lat, lon, limit, params, category, radius_m, is_open
-        )
+        return read(session.connection())
     # Otherwise a bare pooled connection: the session's transaction machinery (and undoing
     # it at the request's end) costs more than the one statement read here; and no pre-ping
     # round trip, as the statement is a read that is simply repeated if the connection died.
-    return read_without_pre_ping(
-        db.engine,
-        lambda conn: _answer_from_index(conn, lat, lon, limit, params, category, radius_m, is_open),
-    )
+    return read_without_pre_ping(db.engine, read)
 
 
 def _answer_from_index(
@@ -216,6 +204,9 @@ def _answer_from_index(
     radius_m: float,
     is_open: Callable[[str | None], bool] | None,
 ) -> list[tuple[Any, float]] | None:
+    """The answer from the in-process index, its rows read by id in one statement with the
+    table's version token; None when there is no index yet or the token moved on (the index
+    is then rebuilt and the caller searches the database)."""
     index = venue_index.for_engine(conn.engine)
     snapshot = index.current()
     if snapshot is None:

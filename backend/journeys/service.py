@@ -342,22 +342,8 @@ _TRACKED = (
 )
 _WRITTEN = _TRACKED[4:] + ("stationary",)
 _tracked_columns = [_journeys.c.id, _journeys.c.owner_id, *(_journeys.c[n] for n in _TRACKED)]
-_lock_owned = (
-    select(*_tracked_columns)
-    .where(_journeys.c.id == bindparam("journey_id"), _journeys.c.owner_id == bindparam("owner"))
-    .with_for_update()
-)
-_lock_with_caller = (
-    select(
-        *_tracked_columns,
-        _users.c.disabled.label("caller_disabled"),
-        _users.c.last_seen_at.label("caller_last_seen_at"),
-    )
-    .join_from(_journeys, _users, _users.c.id == _journeys.c.owner_id)
-    .where(_journeys.c.id == bindparam("journey_id"), _users.c.uid == bindparam("uid"))
-    .with_for_update(of=_journeys)
-)
-# The same reads without the lock, for the optimistic append (PostgreSQL, see _append_unlocked).
+# The journey's tracking columns (with the caller's account when read by identity): read
+# plainly by the optimistic append (PostgreSQL, see _append_unlocked), row-locked otherwise.
 _peek_owned = select(*_tracked_columns).where(
     _journeys.c.id == bindparam("journey_id"), _journeys.c.owner_id == bindparam("owner")
 )
@@ -370,6 +356,8 @@ _peek_with_caller = (
     .join_from(_journeys, _users, _users.c.id == _journeys.c.owner_id)
     .where(_journeys.c.id == bindparam("journey_id"), _users.c.uid == bindparam("uid"))
 )
+_lock_owned = _peek_owned.with_for_update()
+_lock_with_caller = _peek_with_caller.with_for_update(of=_journeys)
 _store_fixes = insert(_fixes)
 _FIX_KEYS = [
     "journey_id",

@@ -640,6 +640,14 @@ def _append_statement(changed: tuple[str, ...]) -> Any:
     return stmt
 
 
+def _first_per_time(fixes: list[dict[str, Any]]) -> dict[datetime, dict[str, Any]]:
+    """The batch by client timestamp; a repeated timestamp keeps its first fix."""
+    batch: dict[datetime, dict[str, Any]] = {}
+    for fix in fixes:
+        batch.setdefault(fix["recorded_at"], fix)
+    return batch
+
+
 def _append_unlocked(
     writer: _FixWriter,
     journey_id: int,
@@ -656,9 +664,7 @@ def _append_unlocked(
     (nothing written) whenever the locked path must decide: another batch or the sweep got
     there first, the fix is not an append, the journey is not the caller's or not active, the
     account is disabled or its last-seen time is due."""
-    batch: dict[datetime, dict[str, Any]] = {}
-    for fix in fixes:
-        batch.setdefault(fix["recorded_at"], fix)
+    batch = _first_per_time(fixes)
     if len(batch) != 1:
         return None
     dbapi_conn = writer.conn.connection.dbapi_connection
@@ -713,9 +719,7 @@ def _ingest_locked(
     conn = writer.conn
     journey = _lock_journey(writer, journey_id, owner_id, identity, now)
     before = dict(vars(journey))
-    batch: dict[datetime, dict[str, Any]] = {}
-    for fix in fixes:
-        batch.setdefault(fix["recorded_at"], fix)
+    batch = _first_per_time(fixes)
     times = sorted(batch)
     existing, stored = _stored_neighbours(conn, journey, times)
     new_times = [t for t in times if t not in existing]

@@ -178,7 +178,7 @@ class Settings:
 
     def flask_config(self) -> dict[str, object]:
         """The Flask config mapping these settings produce."""
-        engine_options: dict[str, object] = {"pool_pre_ping": True}
+        engine_options: dict[str, object] = {}
         if self.is_postgres:
             # Overflow connections are opened and closed per checkout: under sustained load
             # that churn costs more than the work (size the pool to the concurrency instead).
@@ -190,8 +190,11 @@ class Settings:
                 pool_timeout=5,
                 # pre-ping as above, which the live fix path may skip (it retries instead)
                 poolclass=PrePingQueuePool,
+                pool_pre_ping=True,
             )
         else:
+            # No pre-ping: an SQLite connection is a file handle in this process, which no
+            # server restart or idle timeout can break (the ping was a statement per checkout).
             engine_options["connect_args"] = {"timeout": 15}
         return {
             "SAFEHAVEN_SETTINGS": self,

@@ -44,7 +44,10 @@ def refuse_nul_characters() -> None:
     for value in (request.view_args or {}).values():
         if isinstance(value, str) and NUL in value:
             raise NotFound("no such resource")
-    sources = [request.args]
+    # A NUL reaches the query string only percent-encoded (or raw, which a server may pass
+    # on): without either, its arguments are not parsed here.
+    query = request.query_string
+    sources = [request.args] if b"%00" in query or b"\x00" in query else []
     if request.mimetype in FORM_TYPES:
         sources.append(request.form)
     for source in sources:

@@ -131,6 +131,28 @@ def test_migrated_schema_equals_the_models_and_round_trips(migration_app):
             assert all(spatial_objects_present(conn).values())
 
 
+def bump_function_notifies(conn) -> bool:
+    source = conn.execute(
+        text("SELECT prosrc FROM pg_proc WHERE proname = 'safehaven_venue_index_bump'")
+    ).scalar()
+    return "pg_notify" in source
+
+
+@pytest.mark.postgis
+def test_the_index_token_is_notified_from_0009_on(migration_app):
+    with migration_app.app_context():
+        upgrade()
+        with db.engine.connect() as conn:
+            assert bump_function_notifies(conn)
+        downgrade(revision="0008")
+        with db.engine.connect() as conn:
+            assert not bump_function_notifies(conn)
+            assert venue_index_triggers(conn) == expected_venue_index_triggers("postgresql")
+        upgrade()
+        with db.engine.connect() as conn:
+            assert bump_function_notifies(conn)
+
+
 def test_each_revision_downgrades_one_step_at_a_time(migration_app):
     from alembic.script import ScriptDirectory
     from flask_migrate import Migrate  # noqa: F401 - the extension provides the config

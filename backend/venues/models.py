@@ -143,15 +143,25 @@ class VenueIndexState(Base):
 # Columns whose change can change a nearest answer's membership or order.
 INDEXED_COLUMNS = ("id", "lat", "lon", "status", "category", "unavailable_until", "opening_hours")
 
-_PG_FUNCTION = """
-CREATE OR REPLACE FUNCTION safehaven_venue_index_bump() RETURNS trigger AS $$
-BEGIN
-    INSERT INTO venue_index_state (id, version)
-    VALUES (1, (random() * 9.0e18)::bigint)
-    ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version;
-    RETURN NULL;
-END $$ LANGUAGE plpgsql
-"""
+# The channel ``backend.venues.index`` listens on for each new token (delivered at commit).
+INDEX_CHANNEL = "safehaven_venue_index"
+
+
+def pg_bump_function(notify: bool = True) -> str:
+    """The PostgreSQL trigger function replacing the token (and, since migration 0009,
+    notifying it on :data:`INDEX_CHANNEL`)."""
+    send = f"    PERFORM pg_notify('{INDEX_CHANNEL}', token::text);\n" if notify else ""
+    return (
+        "CREATE OR REPLACE FUNCTION safehaven_venue_index_bump() RETURNS trigger AS $$\n"  # noqa: S608 - constants only
+        "DECLARE\n"
+        "    token bigint := (random() * 9.0e18)::bigint;\n"
+        "BEGIN\n"
+        "    INSERT INTO venue_index_state (id, version) VALUES (1, token)\n"
+        "    ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version;\n"
+        f"{send}"
+        "    RETURN NULL;\n"
+        "END $$ LANGUAGE plpgsql"
+    )
 
 
 def trigger_ddl(dialect: str) -> list[str]:
@@ -159,7 +169,7 @@ def trigger_ddl(dialect: str) -> list[str]:
     columns = ", ".join(INDEXED_COLUMNS)
     if dialect == "postgresql":
         return [
-            _PG_FUNCTION,
+            pg_bump_function(),
             "CREATE OR REPLACE TRIGGER trg_venues_index_write AFTER INSERT OR DELETE OR UPDATE OF "
             f"{columns} ON venues FOR EACH STATEMENT EXECUTE FUNCTION safehaven_venue_index_bump()",
             "CREATE OR REPLACE TRIGGER trg_venues_index_truncate AFTER TRUNCATE ON venues "

@@ -20,9 +20,10 @@ from sqlalchemy.orm import undefer_group
 from backend import spatial
 from backend.areas import service as areas
 from backend.auth.models import User
-from backend.db import read_without_pre_ping, utcnow
+from backend.db import utcnow
 from backend.errors import Conflict, NotFound, ValidationError, field_error
 from backend.extensions import db
+from backend.responses import Prerendered, dumps
 from backend.venues import hours, policy
 from backend.venues import index as venue_index
 from backend.venues.models import RECHECK_INTERVAL, Venue, VenueChange, VenueStaff
@@ -160,112 +161,28 @@ def nearest(
         search = _NEAREST_IN_CATEGORIES
         params["categories"] = sorted(set(category))
     clock = hours.Clock(at)
-    found = None
+    items: list[Any] | None = None
     if current_app.config.get("VENUE_INDEX", True):
-        is_open = clock.is_open if open_now else None
-        found = _read_for_index(
-            lambda conn: _answer_from_index(
-                conn, lat, lon, limit, params, category, radius_m, is_open
-            )
-        )
-    if found is None:
+        items = _items_from_index(lat, lon, limit, params, category, radius_m, clock, open_now)
+    if items is None:
         accept = (lambda row: clock.is_open(row.opening_hours)) if open_now else None
         found = search.nearest(
             db.session, lat, lon, limit, params=params, max_distance_m=radius_m, accept=accept
         )
+        items = [
+            {**_fixed_fields(row), **_moving_fields(distance, lat, lon, row, clock)}
+            for row, distance in found
+        ]
     return {
         "origin": {"lat": lat, "lon": lon, "postcode": postcode},
         "at": at,
         "radius_m": radius_m,
-        "items": [_nearest_item(row, distance, lat, lon, clock) for row, distance in found],
+        "items": items,
     }
 
 
-def _read_for_index(read: Callable[[Any], Any]) -> Any:
-    """``read(conn)`` on the connection an index answer is checked on."""
-    session = db.session()
-    if session.in_transaction():
-        # Its own uncommitted writes change the token it reads: they are seen (by the
-        # database search) only on its connection.
-        return read(session.connection())
-    # Otherwise a bare pooled connection: the session's transaction machinery (and undoing
-    # it at the request's end) costs more than the one statement read here; and no pre-ping
-    # round trip, as the statement is a read that is simply repeated if the connection died.
-    return read_without_pre_ping(db.engine, read)
-
-
-def _answer_from_index(
-    conn: Any,
-    lat: float,
-    lon: float,
-    limit: int,
-    params: dict[str, Any],
-    category: Sequence[str] | None,
-    radius_m: float,
-    is_open: Callable[[str | None], bool] | None,
-) -> list[tuple[Any, float]] | None:
-    """The answer from the in-process index, its rows read by id in one statement with the
-    table's version token; None when there is no index yet or the token moved on (the index
-    is then rebuilt and the caller searches the database)."""
-    index = venue_index.for_engine(conn.engine)
-    snapshot = index.current()
-    if snapshot is None:
-        index.stale()
-        snapshot = index.current()
-        if snapshot is None:
-            return None
-    hits = snapshot.search(
-        lat,
-        lon,
-        limit,
-        statuses=(params["status"], params["or_status"]),
-        categories=params.get("categories") if category else None,
-        at_us=venue_index.micros(params["at"]),
-        limit_m=spatial._limit(radius_m),
-        is_open=is_open,
-    )
-    rows, version = _rows_by_id(conn, [venue_id for venue_id, _ in hits])
-    if version != snapshot.version:
-        index.fallbacks += 1
-        index.stale()
-        return None
-    index.served += 1
-    by_id = {row.id: row for row in rows}
-    return [(by_id[venue_id], distance) for venue_id, distance in hits]
-
-
-# ``id IN (...)`` statements by slot count (1..MAX_LIMIT): fixed SQL, no expanding IN.
-_BY_ID: dict[int, Any] = {}
-
-
-def _rows_by_id(conn: Any, ids: list[int]) -> tuple[list[Any], Any]:
-    """The nearest-answer rows of ``ids`` and the version token, read in one statement (so
-    in one snapshot); with no ids, the token alone."""
-    if not ids:
-        token = spatial.select_rows(conn, venue_index.VERSION_QUERY, {})
-        return [], token[0][0] if token else None
-    stmt = _BY_ID.get(len(ids))
-    if stmt is None:
-        stmt = _BY_ID[len(ids)] = select(
-            _V.id,
-            _V.lat,
-            _V.lon,
-            *NEAREST_COLUMNS,
-            venue_index.VERSION_QUERY.scalar_subquery().label("index_version"),
-        ).where(_V.id.in_(venue_index.id_slots(len(ids))))
-    rows = spatial.select_rows(conn, stmt, {f"_id{i}": venue_id for i, venue_id in enumerate(ids)})
-    if len(rows) != len(ids):
-        return rows, _GONE
-    return rows, rows[0].index_version
-
-
-# A token no index is built at: rows vanished between the index and the read.
-_GONE: Any = object()
-
-
-def _nearest_item(venue: Any, distance: float, lat: float, lon: float, clock: hours.Clock) -> dict:
-    bearing = spatial.bearing_deg(lat, lon, venue.lat, venue.lon)
-    state = clock.state(venue.opening_hours)
+def _fixed_fields(venue: Any) -> dict[str, Any]:
+    """A nearest item's fields that depend on the venue alone (an index renders them once)."""
     return {
         "id": venue.id,
         "name": venue.name,
@@ -279,6 +196,17 @@ def _nearest_item(venue: Any, distance: float, lat: float, lon: float, clock: ho
         "schemes": json.loads(venue.schemes_json) if venue.schemes_json else [],
         "accessibility": venue.accessibility,
         "opening_hours": venue.opening_hours,
+        "is_demo": venue.is_demo,
+    }
+
+
+def _moving_fields(
+    distance: float, lat: float, lon: float, venue: Any, clock: hours.Clock
+) -> dict[str, Any]:
+    """A nearest item's fields that depend on the search's point and time."""
+    bearing = spatial.bearing_deg(lat, lon, venue.lat, venue.lon)
+    state = clock.state(venue.opening_hours)
+    return {
         "distance_m": round(distance, 1),
         "bearing_deg": round(bearing, 1),
         "compass": spatial.compass_point(bearing),
@@ -286,8 +214,108 @@ def _nearest_item(venue: Any, distance: float, lat: float, lon: float, clock: ho
         "open_now": state.open_now,
         "closes_at": state.closes_at,
         "opens_at": state.opens_at,
-        "is_demo": venue.is_demo,
     }
+
+
+def _render_fixed_fields(row: Any) -> bytes:
+    return dumps(_fixed_fields(row))[1:-1]
+
+
+# What the index keeps of each venue: the columns a nearest item reads besides those it
+# indexes, and the item's fixed fields rendered as JSON.
+INDEX_DETAILS = venue_index.Details(
+    columns=(
+        _V.name,
+        _V.address,
+        _V.postcode,
+        _V.phone,
+        cast(_V.schemes, Text).label("schemes_json"),
+        _V.accessibility,
+        _V.is_demo,
+    ),
+    render=_render_fixed_fields,
+)
+
+
+def nearest_index() -> venue_index.NearestIndex:
+    """The app's in-process nearest index (one per engine)."""
+    return venue_index.for_engine(
+        db.engine, INDEX_DETAILS, listen=current_app.config.get("VENUE_INDEX_LISTEN", True)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Position:
+    """A venue of an index snapshot as ``_moving_fields`` reads it."""
+
+    lat: float
+    lon: float
+    opening_hours: str | None
+
+
+def _items_from_index(
+    lat: float,
+    lon: float,
+    limit: int,
+    params: dict[str, Any],
+    category: Sequence[str] | None,
+    radius_m: float,
+    clock: hours.Clock,
+    open_now: bool,
+) -> list[Prerendered] | None:
+    """The answer's items from the in-process index, or None when there is no index yet or
+    it is not current (it is then rebuilt, and the caller searches the database)."""
+    index = nearest_index()
+    snapshot = index.current()
+    if snapshot is None:
+        index.stale()
+        snapshot = index.current()
+        if snapshot is None:
+            return None
+    # (No session is made for the check: a request that has none has no transaction.)
+    session = db.session() if db.session.registry.has() else None
+    if session is not None and session.in_transaction():
+        # Its own uncommitted writes change the token only on its own connection, where
+        # they are then seen (by the database search).
+        current = venue_index.read_token(session.connection()) == snapshot.version
+    else:
+        current = index.is_current(snapshot)
+        if current is None:  # not vouched for by a listener
+            current = index.read_token() == snapshot.version
+    if not current:
+        index.fallbacks += 1
+        index.stale()
+        return None
+    hits = snapshot.search(
+        lat,
+        lon,
+        limit,
+        statuses=(params["status"], params["or_status"]),
+        categories=params.get("categories") if category else None,
+        at_us=venue_index.micros(params["at"]),
+        limit_m=spatial._limit(radius_m),
+        is_open=clock.is_open if open_now else None,
+    )
+    index.served += 1
+    lats, lons, expressions, codes = (
+        snapshot.lat,
+        snapshot.lon,
+        snapshot.expressions,
+        snapshot.hours,
+    )
+    return [
+        Prerendered(
+            snapshot.detail(position),
+            _moving_fields(
+                distance,
+                lat,
+                lon,
+                _Position(lats[position], lons[position], expressions[codes[position]]),
+                clock,
+            ),
+        )
+        for position, distance in hits
+    ]
 
 
 # --- listings -------------------------------------------------------------------------

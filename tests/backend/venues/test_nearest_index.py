@@ -6,7 +6,7 @@ import random
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from backend.extensions import db
 from backend.venues import index as venue_index
@@ -21,7 +21,7 @@ TIMES = [SATURDAY_0130, TUESDAY_0130, SATURDAY_0130 + timedelta(hours=13)]
 
 
 def the_index():
-    return venue_index.for_engine(db.engine)
+    return service.nearest_index()
 
 
 def names(answer) -> list[str]:
@@ -47,6 +47,41 @@ def served_from_index(**args) -> tuple[dict, bool]:
 def token() -> int | None:
     with db.engine.connect() as conn:
         return conn.execute(text("SELECT version FROM venue_index_state WHERE id = 1")).scalar()
+
+
+def rebuilt() -> None:
+    """Rebuild the index; on PostgreSQL first wait until the listener listens and has heard
+    every change so far, so that it vouches for the new snapshot (a notification of an
+    earlier commit arriving after the rebuild would make the next search a database one)."""
+    import time
+
+    index = the_index()
+    index.current()  # starts the listener where there is one
+    listener = index.listener
+    if listener is not None:
+        deadline = time.monotonic() + 10
+        while not listener.listening and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert listener.listening
+        heard()
+    index.rebuild()
+
+
+def heard(timeout: float = 5.0) -> None:
+    """On PostgreSQL, wait until this worker's listener has heard every change committed so
+    far (a change made on another connection is seen once its notification arrives): a
+    notification of the current token sent now arrives after all of theirs."""
+    listener = the_index().listener
+    if listener is None:
+        return
+    current = token()
+    with db.engine.connect() as conn:
+        conn.execute(
+            text("SELECT pg_notify(:channel, :token)"),
+            {"channel": venue_index.CHANNEL, "token": "" if current is None else str(current)},
+        )
+        conn.commit()
+    assert listener.wait_for(current, timeout), "the listener heard nothing"
 
 
 def test_index_and_database_give_identical_answers_on_many_random_points(app, monkeypatch):
@@ -80,7 +115,7 @@ def test_index_and_database_give_identical_answers_on_many_random_points(app, mo
         )
     db.session.execute(Venue.__table__.insert(), rows)
     db.session.commit()
-    the_index().rebuild()
+    rebuilt()
     points = [(rng.uniform(53.30, 53.72), rng.uniform(-2.80, -1.85)) for _ in range(120)]
     points += [(53.5448, -2.6318), (51.5, -0.12), (-33.9, 151.2)]
     served = 0
@@ -126,17 +161,19 @@ def test_index_and_database_give_identical_answers_on_many_random_points(app, mo
     ],
 )
 def test_any_write_the_search_reads_is_seen_by_the_next_search(app, change, expected):
-    """Written behind the app's back (raw SQL): the triggers change the token, the next
-    search answers from the database, and the one after from a rebuilt index."""
+    """Written behind the app's back (raw SQL): the triggers change the token (and notify it
+    on PostgreSQL), the next search answers from the database, and the one after from a
+    rebuilt index."""
     make_venue(name="Near", lat=WIGAN_CENTRE[0] + 0.001)
     make_venue(name="Far", lat=WIGAN_CENTRE[0] + 0.01)
     make_venue(name="Pending", lat=WIGAN_CENTRE[0] + 0.0001, status="pending")
-    the_index().rebuild()
+    rebuilt()
     answer, indexed = served_from_index(category=["pub_or_bar"])
     assert (names(answer), indexed) == (["Near", "Far"], True)
 
     db.session.execute(text(change))
     db.session.commit()
+    heard()
     answer, indexed = served_from_index(category=["pub_or_bar"])
     assert (names(answer), indexed) == (expected, False)
     answer, indexed = served_from_index(category=["pub_or_bar"])
@@ -152,7 +189,7 @@ def test_the_services_own_writes_are_seen_at_once(app, admin):
     new = make_venue(name="New", status="pending")
     new_id = new.id
     db.session.remove()
-    the_index().rebuild()
+    rebuilt()
     assert names(search()) == ["Far"]
     actor = db.session.get(User, admin.id)
     service.verify(actor, new_id, action="approve", note="checked on site")
@@ -190,7 +227,7 @@ def test_columns_the_search_does_not_read_leave_the_token_alone(app):
 def test_an_uncommitted_write_is_answered_from_the_database_in_its_own_transaction(app):
     make_venue(name="Committed", lat=WIGAN_CENTRE[0] + 0.001)
     db.session.remove()
-    the_index().rebuild()
+    rebuilt()
     make = Venue(
         name="Flushed",
         category="pub_or_bar",
@@ -215,11 +252,11 @@ def test_an_uncommitted_write_is_answered_from_the_database_in_its_own_transacti
 
 
 def test_an_empty_table_and_a_point_far_from_everything_are_answered_by_the_index(app):
-    the_index().rebuild()
+    rebuilt()
     answer, indexed = served_from_index()
     assert (answer["items"], indexed) == ([], True)
     make_venue(name="Only")
-    the_index().rebuild()
+    rebuilt()
     answer, indexed = served_from_index(radius_m=50.0)
     assert (names(answer), indexed) == (["Only"], True)
     try:
@@ -231,7 +268,7 @@ def test_an_empty_table_and_a_point_far_from_everything_are_answered_by_the_inde
 
 def test_a_large_table_is_rebuilt_in_the_background_while_the_database_answers(app, monkeypatch):
     make_venue(name="Near", lat=WIGAN_CENTRE[0] + 0.001)
-    the_index().rebuild()
+    rebuilt()
     monkeypatch.setattr(venue_index, "INLINE_REBUILD_MAX", 0)
     make_venue(name="Nearer", lat=WIGAN_CENTRE[0] + 0.0005)
     rebuilds = the_index().rebuilds
@@ -256,9 +293,147 @@ def test_an_index_answer_on_a_dead_pooled_connection_is_read_again_on_a_fresh_on
     from tests.support.databases import terminate_pooled_backends
 
     make_venue(name="Only")
-    the_index().rebuild()
+    rebuilt()
     assert names(search()) == ["Only"]
     assert terminate_pooled_backends() >= 1
     for _ in range(3):
         answer, indexed = served_from_index()
         assert (names(answer), indexed) == (["Only"], True)
+
+
+class Statements:
+    """Counts the statements the app's engine runs (the index's own SQLite token reader
+    runs on a connection of its own, counted separately by ``sqlite_reads``)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, *_args) -> None:
+        self.count += 1
+
+    def __enter__(self):
+        event.listen(db.engine, "before_cursor_execute", self)
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        event.remove(db.engine, "before_cursor_execute", self)
+
+
+def test_an_index_answer_reads_no_venue_row(app, engine_name):
+    """On PostgreSQL the listener vouches for the index (no statement at all); on SQLite
+    the token is read on the thread's own connection (none through the pool)."""
+    make_venue(name="Near", lat=WIGAN_CENTRE[0] + 0.001)
+    make_venue(name="Far", lat=WIGAN_CENTRE[0] + 0.01)
+    db.session.remove()
+    rebuilt()
+    served_from_index()  # the first one starts the listener where there is one
+    with Statements() as statements:
+        for _ in range(3):
+            answer, indexed = served_from_index()
+            assert (names(answer), indexed) == (["Near", "Far"], True)
+    assert statements.count == 0
+    listener = the_index().listener
+    assert (listener is not None and listener.listening) == (engine_name == "postgis")
+
+
+def test_the_answer_is_the_documented_json_and_reads_as_a_mapping(app, client):
+    """Items spliced from the index's rendered fields are the same JSON, value for value
+    and type for type, as the database search's dicts."""
+    make_venue(name='Café "Ünïcode" \\ bar', lat=WIGAN_CENTRE[0] + 0.001, schemes=["umay"])
+    db.session.remove()
+    rebuilt()
+    query = {"lat": WIGAN_CENTRE[0], "lon": WIGAN_CENTRE[1], "at": SATURDAY_0130.isoformat()}
+    served = client.get("/api/v1/venues/nearest", query_string=query).get_json()
+    app.config["VENUE_INDEX"] = False
+    try:
+        searched = client.get("/api/v1/venues/nearest", query_string=query).get_json()
+    finally:
+        app.config["VENUE_INDEX"] = True
+    assert served == searched
+    assert served["items"][0]["name"] == 'Café "Ünïcode" \\ bar'
+    assert {k: type(v) for k, v in served["items"][0].items()} == {
+        k: type(v) for k, v in searched["items"][0].items()
+    }
+    item = search()["items"][0]
+    assert item["name"] == 'Café "Ünïcode" \\ bar' and item["schemes"] == ["umay"]
+    assert dict(item) == {**item}
+
+
+@pytest.mark.postgis
+def test_a_change_from_another_process_is_notified_and_seen(app):
+    """Written on a connection of no app's (as psql or another worker would): the listener
+    hears the new token and the next search answers it."""
+    import psycopg
+
+    make_venue(name="Near", lat=WIGAN_CENTRE[0] + 0.001)
+    make_venue(name="Far", lat=WIGAN_CENTRE[0] + 0.01)
+    db.session.remove()
+    rebuilt()
+    assert served_from_index() == (search(), True)
+    url = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(url, autocommit=True) as other:
+        other.execute("UPDATE venues SET status = 'suspended' WHERE name = 'Near'")
+    heard()
+    answer, indexed = served_from_index()
+    assert (names(answer), indexed) == (["Far"], False)
+    answer, indexed = served_from_index()
+    assert (names(answer), indexed) == (["Far"], True)
+
+
+@pytest.mark.postgis
+def test_while_the_listener_is_down_the_token_is_read_and_it_reconnects(app):
+    """The listener's connection killed (a restart, a network cut): searches read the
+    token, so a change made meanwhile is seen; the listener reconnects with backoff and
+    vouches for a rebuilt index again."""
+    import time
+
+    import psycopg
+
+    make_venue(name="Near", lat=WIGAN_CENTRE[0] + 0.001)
+    make_venue(name="Far", lat=WIGAN_CENTRE[0] + 0.01)
+    db.session.remove()
+    rebuilt()
+    served_from_index()
+    listener = the_index().listener
+    assert listener is not None and listener.listening
+    epoch = listener.epoch
+    url = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(url, autocommit=True) as admin:
+        killed = admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND application_name = %s",
+            (venue_index.LISTENER_NAME,),
+        ).fetchall()
+        assert len(killed) == 1
+        deadline = time.monotonic() + 10
+        while listener.epoch == epoch and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert listener.epoch != epoch, "the listener did not notice"
+        # Its snapshot was read under the old connection: it is not vouched for any more.
+        assert the_index().is_current(the_index().current()) in (None, False)
+        admin.execute("UPDATE venues SET status = 'suspended' WHERE name = 'Near'")
+    answer, _indexed = served_from_index()
+    assert names(answer) == ["Far"]
+    deadline = time.monotonic() + 15
+    vouched = False
+    while time.monotonic() < deadline and not vouched:
+        the_index().wait(timeout=5)
+        with Statements() as statements:
+            answer, indexed = served_from_index()
+        assert names(answer) == ["Far"]
+        vouched = indexed and statements.count == 0
+        time.sleep(0.05)
+    assert vouched, "the listener never vouched for the index again"
+    assert listener.listening
+
+
+@pytest.mark.postgis
+def test_without_listening_every_search_reads_the_token(app):
+    index = venue_index.NearestIndex(db.engine, service.INDEX_DETAILS, listen=False)
+    make_venue(name="Near")
+    db.session.remove()
+    index.rebuild()
+    snapshot = index.current()
+    assert index.listener is None
+    assert index.is_current(snapshot) is None
+    assert index.read_token() == snapshot.version == token()

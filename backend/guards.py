@@ -40,7 +40,7 @@ def find_nul(value: Any, field: str = "_schema") -> str | None:
 
 def refuse_nul_characters() -> None:
     """Before each request: 404 for a NUL in a path parameter, 422 naming the field for a NUL
-    in the query string, a form or a JSON body."""
+    in the query string, a form or a JSON body, and for a form part with no name."""
     for value in (request.view_args or {}).values():
         if isinstance(value, str) and NUL in value:
             raise NotFound("no such resource")
@@ -52,6 +52,8 @@ def refuse_nul_characters() -> None:
         sources.append(request.form)
     for source in sources:
         for key, values in source.lists():
+            if key is None:  # a multipart part whose Content-Disposition names no field
+                raise field_error("_form", "every form part must have a name")
             if NUL in key or any(NUL in v for v in values):
                 raise field_error(key.replace(NUL, "\\0"), MESSAGE)
     if request.mimetype == "application/json" and request.content_length:

@@ -456,9 +456,10 @@ class NearestIndex:
         self._conninfo = _conninfo(engine) if listen else None
         self.listener: Listener | None = None
         self._sqlite = SQLiteTokenReader(engine) if SQLiteTokenReader.usable(engine) else None
-        # A snapshot this process's own commit made out of date (its notification may still
-        # be on its way): never vouched for by the listener.
-        self.invalidated: Snapshot | None = None
+        # The id of a snapshot this process's own commit made out of date (its notification
+        # may still be on its way): never vouched for by the listener. An id, not the object,
+        # so an old snapshot is not kept alive (a reused id only costs one database search).
+        self._invalidated: int | None = None
         # Counters for tests and the health of the cache (not exact under threads).
         self.rebuilds = 0
         self.served = 0
@@ -481,7 +482,7 @@ class NearestIndex:
         listener = self.listener
         if listener is None or listener.pid != os.getpid():
             return None
-        if snapshot is self.invalidated:
+        if id(snapshot) == self._invalidated:
             return False
         found = listener.current(snapshot)
         if found is None and listener.listening:
@@ -516,7 +517,9 @@ class NearestIndex:
     def invalidate(self) -> None:
         """This process committed a change the snapshot does not hold: stop vouching for it
         now, before the change's notification arrives."""
-        self.invalidated = self.snapshot
+        snapshot = self.snapshot
+        if snapshot is not None:
+            self._invalidated = id(snapshot)
 
     def stop_listening(self) -> None:
         listener = self.listener

@@ -104,3 +104,20 @@ def test_a_nul_character_in_a_query_a_form_or_a_path_is_refused(client):
     assert response.status_code == 400  # Open311 speaks 400 for bad input
     assert "api_key" in response.get_json()[0]["description"]
     assert client.get("/api/v1/areas/postcodes/WN1%001AA").status_code == 404
+
+
+def test_a_multipart_part_without_a_name_is_refused(client):
+    """Found by the OpenAPI fuzzer: a form part whose Content-Disposition has no name reads
+    as a key of None, which the NUL guard and the Open311 form reader tripped over (500)."""
+    body = (
+        b"--b\r\nContent-Disposition: form-data\r\n\r\ntrue\r\n"
+        b'--b\r\nContent-Disposition: form-data; name="service_code"\r\n\r\nasb\r\n--b--\r\n'
+    )
+    response = client.post(
+        "/open311/v2/requests.json", data=body, content_type="multipart/form-data; boundary=b"
+    )
+    assert response.status_code == 400  # Open311 speaks 400 for bad input
+    assert "must have a name" in response.get_json()[0]["description"]
+    response = client.post("/osmand", data=body, content_type="multipart/form-data; boundary=b")
+    assert response.status_code == 422
+    assert set(response.get_json()["errors"]) == {"_form"}

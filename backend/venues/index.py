@@ -120,7 +120,7 @@ class Snapshot:
     tree: cKDTree | None
     built_ms: float
     # Each venue's answer fields rendered (``Details.render``), back to back, and where each ends.
-    details: bytes = b""
+    details: bytes | bytearray = b""
     detail_ends: array[int] = field(default_factory=lambda: array("q"))
     # The listener's connection and notification count when the token was read (None: it
     # was not listening; this snapshot is then always checked by reading the token).
@@ -133,7 +133,7 @@ class Snapshot:
     def detail(self, position: int) -> bytes:
         """The rendered answer fields of the venue at ``position``."""
         start = self.detail_ends[position - 1] if position else 0
-        return self.details[start : self.detail_ends[position]]
+        return bytes(self.details[start : self.detail_ends[position]])
 
     def search(
         self,
@@ -285,7 +285,7 @@ def build(conn: Connection, details: Details, listener: Listener | None = None) 
         expressions=tuple(hour_codes),
         tree=tree,
         built_ms=round((time.perf_counter() - started) * 1000, 1),
-        details=bytes(rendered),
+        details=rendered,  # not copied into bytes: that would double the peak at 1M venues
         detail_ends=ends,
         listen_epoch=listen_epoch,
         listen_seq=listen_seq,
@@ -626,6 +626,9 @@ def _after_transaction_end(session: Session, transaction: Any) -> None:
 event.listen(Session, "after_flush", _note_indexed_writes)
 event.listen(Session, "after_commit", _after_commit)
 event.listen(Session, "after_transaction_end", _after_transaction_end)
+
+
+# --- the index of each engine ----------------------------------------------------------------
 
 
 def for_engine(engine: Engine, details: Details, listen: bool = True) -> NearestIndex:

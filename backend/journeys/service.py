@@ -55,7 +55,9 @@ def setting(name: str) -> float:
     """A journey tunable: app config ``JOURNEY_<NAME>``, else the environment variable
     ``SAFEHAVEN_JOURNEY_<NAME>`` (e.g. ``SAFEHAVEN_JOURNEY_STATIONARY_MINUTES``), else the
     default."""
-    value = current_app.config.get(f"JOURNEY_{name}")
+    # The app itself, not its proxy: a proxy attribute costs more than the look-ups here, and
+    # the fix path reads several settings per fix.
+    value = current_app._get_current_object().config.get(f"JOURNEY_{name}")
     if value is None:
         value = os.environ.get(f"SAFEHAVEN_JOURNEY_{name}") or DEFAULTS[name]
     return float(value)

@@ -104,13 +104,14 @@ def register_request_guards(app: Flask) -> None:
 
     @app.before_request
     def _require_known_content_type():  # type: ignore[no-untyped-def]
-        if request.method not in BODY_METHODS or not request.path.startswith("/api/"):
+        req = request._get_current_object()  # type: ignore[attr-defined]  # one proxy look-up
+        if req.method not in BODY_METHODS or not req.path.startswith("/api/"):
             return None
-        if not request.content_length and not request.headers.get("Transfer-Encoding"):
+        if not req.content_length and not req.headers.get("Transfer-Encoding"):
             return None
-        view = app.view_functions.get(request.endpoint or "")
+        view = app.view_functions.get(req.endpoint or "")
         accepted = getattr(view, "accepts_content_types", JSON_TYPES)
-        if request.mimetype not in accepted:
+        if req.mimetype not in accepted:
             raise UnsupportedMediaType(f"send the body as {' or '.join(sorted(accepted))}")
         return None
 

@@ -35,7 +35,11 @@ class LazyCookieSessionInterface(SecureCookieSessionInterface):
     is not saved: the API never sends one, yet paid for both on every request."""
 
     def open_session(self, app: Any, request: Any) -> Any:
-        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+        # No Cookie header means no cookies: not even the (empty) cookie dict is parsed.
+        if app.secret_key and (
+            not request.environ.get("HTTP_COOKIE")
+            or not request.cookies.get(self.get_cookie_name(app))
+        ):
             return self.session_class()
         return super().open_session(app, request)
 

@@ -41,29 +41,31 @@ def find_nul(value: Any, field: str = "_schema") -> str | None:
 def refuse_nul_characters() -> None:
     """Before each request: 404 for a NUL in a path parameter, 422 naming the field for a NUL
     in the query string, a form or a JSON body, and for a form part with no name."""
-    for value in (request.view_args or {}).values():
+    req = request._get_current_object()  # type: ignore[attr-defined]  # one proxy look-up
+    for value in (req.view_args or {}).values():
         if isinstance(value, str) and NUL in value:
             raise NotFound("no such resource")
     # A NUL reaches the query string only percent-encoded (or raw, which a server may pass
     # on): without either, its arguments are not parsed here.
-    query = request.query_string
-    sources = [request.args] if b"%00" in query or b"\x00" in query else []
-    if request.mimetype in FORM_TYPES:
-        sources.append(request.form)
+    query = req.query_string
+    sources = [req.args] if b"%00" in query or b"\x00" in query else []
+    mimetype = req.mimetype
+    if mimetype in FORM_TYPES:
+        sources.append(req.form)
     for source in sources:
         for key, values in source.lists():
             if key is None:  # a multipart part whose Content-Disposition names no field
                 raise field_error("_form", "every form part must have a name")
             if NUL in key or any(NUL in v for v in values):
                 raise field_error(key.replace(NUL, "\\0"), MESSAGE)
-    if request.mimetype == "application/json" and request.content_length:
+    if mimetype == "application/json" and req.content_length:
         # A NUL can only reach a parsed JSON value from a raw NUL byte (a UTF-16/32 body has
         # them everywhere) or the escape \u0000: without either the body is not parsed here
         # (the route parses it once, not twice).
-        raw = request.get_data(cache=True)
+        raw = req.get_data(cache=True)
         if b"\x00" not in raw and b"\\u0000" not in raw:
             return
-        body = request.get_json(silent=True)
+        body = req.get_json(silent=True)
         found = find_nul(body) if body is not None else None
         if found:
             raise field_error(found, MESSAGE)

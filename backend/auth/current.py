@@ -18,8 +18,8 @@ from backend.auth.models import User
 from backend.errors import TooManyRequests, Unauthorized
 
 
-def _bearer_token() -> str | None:
-    header = request.headers.get("Authorization", "")
+def _bearer_token(req: Any) -> str | None:
+    header = req.headers.get("Authorization", "")
     if not header:
         return None
     scheme, _, token = header.partition(" ")
@@ -50,12 +50,14 @@ def _sign_in_first() -> Unauthorized:
 def _identity() -> service.Identity | None:
     """Verified claims, or None without a token; a bad token raises Unauthorized (and counts
     towards the sign-in failure limit). Cached on the request."""
-    if "safehaven.identity" in request.environ:
-        return request.environ["safehaven.identity"]
-    token = _bearer_token()
+    req = request._get_current_object()  # type: ignore[attr-defined]  # one proxy look-up
+    environ = req.environ
+    if "safehaven.identity" in environ:
+        return environ["safehaven.identity"]  # type: ignore[no-any-return]
+    token = _bearer_token(req)
     identity = None
     if token is not None:
-        settings = current_app.config["SAFEHAVEN_SETTINGS"]
+        settings = current_app._get_current_object().config["SAFEHAVEN_SETTINGS"]
         try:
             identity = service.verify_token(
                 token,
@@ -66,7 +68,7 @@ def _identity() -> service.Identity | None:
         except Unauthorized:
             _count_failure_or_refuse()
             raise
-    request.environ["safehaven.identity"] = identity
+    environ["safehaven.identity"] = identity
     return identity
 
 

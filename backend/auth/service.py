@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -45,9 +46,25 @@ class Identity(dict[str, Any]):
     """Verified claims: ``uid`` plus optional ``role``, ``email``, ``name``."""
 
 
+# Verified dev tokens, so a client posting every second pays for the HMAC, base64 and JSON
+# of its token once, not per request: (token, secret) -> (uid, role, signed at). Only
+# successes are kept, each only while its signature is within DEV_TOKEN_MAX_AGE (checked on
+# every hit, as itsdangerous does), so an expired token is refused exactly as before; dev
+# tokens have no other revocation (a disabled account is refused by its row, read per
+# request). Firebase tokens are never cached: their revocation is checked every time.
+DEV_TOKEN_CACHE_SIZE = 4096
+_dev_verified: dict[tuple[str, str], tuple[str, Any, int]] = {}
+_dev_verified_lock = threading.Lock()
+
+
 def _verify_dev(token: str, secret: str) -> Identity:
+    hit = _dev_verified.get((token, secret))
+    if hit is not None and 0 <= int(time.time()) - hit[2] <= DEV_TOKEN_MAX_AGE:
+        return Identity(uid=hit[0], role=hit[1])
     try:
-        data = _serializer(secret).loads(token[len(DEV_TOKEN_PREFIX) :], max_age=DEV_TOKEN_MAX_AGE)
+        data, signed_at = _serializer(secret).loads(
+            token[len(DEV_TOKEN_PREFIX) :], max_age=DEV_TOKEN_MAX_AGE, return_timestamp=True
+        )
     except SignatureExpired as exc:
         raise Unauthorized("dev token expired; mint a new one with `safehaven dev-token`") from exc
     except BadSignature as exc:
@@ -58,6 +75,10 @@ def _verify_dev(token: str, secret: str) -> Identity:
         or not isinstance(data.get("uid"), str)
     ):
         raise Unauthorized("invalid token")
+    with _dev_verified_lock:
+        if len(_dev_verified) >= DEV_TOKEN_CACHE_SIZE:
+            del _dev_verified[next(iter(_dev_verified))]  # the oldest entry
+        _dev_verified[(token, secret)] = (data["uid"], data.get("role"), int(signed_at.timestamp()))
     return Identity(uid=data["uid"], role=data.get("role"))
 
 

@@ -34,6 +34,7 @@ from backend.journeys.schemas import (
 from backend.realtime.broker import get_broker, journey_channel
 from backend.realtime.sse import sse_response
 from backend.reports.limits import hashed_ip
+from backend.responses import json_response
 
 blp = Blueprint(
     "journeys",
@@ -76,7 +77,8 @@ def get_journey(journey_id: int):
 @blp.response(200, FixBatchResultSchema)
 def add_locations(data, journey_id: int):
     """Add a batch of location fixes (duplicates ignored, out-of-order stored in order)."""
-    return service.add_fixes_as(current_identity(), journey_id, data["fixes"])
+    # Three integers already shaped as FixBatchResultSchema dumps them: no dump per fix.
+    return json_response(service.add_fixes_as(current_identity(), journey_id, data["fixes"]))
 
 
 @blp.post("/api/v1/journeys/<int:journey_id>/arrived")

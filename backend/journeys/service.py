@@ -55,7 +55,9 @@ def setting(name: str) -> float:
     """A journey tunable: app config ``JOURNEY_<NAME>``, else the environment variable
     ``SAFEHAVEN_JOURNEY_<NAME>`` (e.g. ``SAFEHAVEN_JOURNEY_STATIONARY_MINUTES``), else the
     default."""
-    value = current_app.config.get(f"JOURNEY_{name}")
+    # The app itself, not its proxy: a proxy attribute costs more than the look-ups here, and
+    # the fix path reads several settings per fix.
+    value = current_app._get_current_object().config.get(f"JOURNEY_{name}")
     if value is None:
         value = os.environ.get(f"SAFEHAVEN_JOURNEY_{name}") or DEFAULTS[name]
     return float(value)
@@ -588,20 +590,51 @@ def _ingest_once(
     identity: Identity | None,
     ping: bool = True,
 ) -> tuple[dict[str, int], list[dict[str, Any]]]:
-    if ping:
-        conn = db.session.connection()
-    else:
-        with without_pre_ping():
-            conn = db.session.connection()
+    tried_unlocked = False
+    if _own_connection_may_append(fixes):
+        # The live case needs no ORM session: its two autocommit statements run on a pooled
+        # connection of their own (the session's begin and close cost more CPU than both
+        # statements' Python side). When the locked path must decide, it runs as before.
+        tried_unlocked = True
+        with _checkout(ping, db.engine.connect) as own:
+            writer = _FixWriter(own)
+            try:
+                done = _append_unlocked(writer, journey_id, fixes, source, now, owner_id, identity)
+            finally:
+                writer.close()
+        if done is not None:
+            return done
+    conn = _checkout(ping, db.session.connection)
     writer = _FixWriter(conn)
     try:
-        if writer.autocommit_ready():
+        if not tried_unlocked and writer.autocommit_ready():
             done = _append_unlocked(writer, journey_id, fixes, source, now, owner_id, identity)
             if done is not None:
                 return done
         return _ingest_locked(writer, journey_id, fixes, source, now, owner_id, identity)
     finally:
         writer.close()
+
+
+def _checkout(ping: bool, connect: Any) -> Any:
+    """``connect()``, with the pool's pre-ping only when ``ping``."""
+    if ping:
+        return connect()
+    with without_pre_ping():
+        return connect()
+
+
+def _own_connection_may_append(fixes: list[dict[str, Any]]) -> bool:
+    """Whether the optimistic append may run on a connection of its own: one distinct fix,
+    PostgreSQL (psycopg), and no session transaction this request already opened (whose
+    reads the fixes must then join, as the location clients' path does)."""
+    if len(fixes) != 1 and len(_first_per_time(fixes)) != 1:
+        return False
+    dialect = db.engine.dialect
+    if dialect.name != "postgresql" or dialect.driver != "psycopg":
+        return False
+    registry = db.session.registry
+    return not registry.has() or not registry().in_transaction()
 
 
 _appends: dict[tuple[str, ...], Any] = {}

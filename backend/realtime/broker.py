@@ -179,9 +179,45 @@ class RedisBroker(LocalBroker):
         self._stop = threading.Event()
         self._ready = threading.Event()
         self._start_lock = threading.Lock()
+        # Idle connections kept for PUBLISH (one per concurrent publisher): redis-py's pool
+        # polls the socket and records metrics on every checkout, several times the CPU of
+        # the command itself on the fix path. Only whole replies are read on them.
+        self._publishers: list[Any] = []
+        self._publishers_lock = threading.Lock()
+        self._publishers_pid = os.getpid()
 
     def publish(self, channel: str, message: dict[str, Any]) -> None:
-        self._redis.publish(self.prefix + channel, dumps(message))
+        """PUBLISH on a kept connection; on a connection failure, once more on a fresh one
+        (as redis-py's retry would); raises ``redis.RedisError`` or ``OSError``."""
+        import redis
+
+        name, text = self.prefix + channel, dumps(message)
+        conn = self._idle_publisher()
+        try:
+            try:
+                conn.send_command("PUBLISH", name, text)
+                conn.read_response()
+            except (redis.ConnectionError, redis.TimeoutError, OSError):
+                conn.disconnect()
+                conn.send_command("PUBLISH", name, text)  # reconnects
+                conn.read_response()
+        except BaseException:
+            conn.disconnect()  # a reply may be left unread: never reuse it
+            raise
+        with self._publishers_lock:
+            if self._publishers_pid == os.getpid():
+                self._publishers.append(conn)
+                return
+        conn.disconnect()
+
+    def _idle_publisher(self) -> Any:
+        with self._publishers_lock:
+            if self._publishers_pid != os.getpid():  # forked: the sockets are the parent's
+                self._publishers, self._publishers_pid = [], os.getpid()
+            if self._publishers:
+                return self._publishers.pop()
+        pool = self._redis.connection_pool
+        return pool.connection_class(**pool.connection_kwargs)
 
     def ping(self) -> None:
         """Round trip to Redis on a kept connection; raises ``redis.RedisError``."""
@@ -277,6 +313,10 @@ class RedisBroker(LocalBroker):
         for client in (self._redis, self._probe):
             client.close()
             client.connection_pool.disconnect()
+        with self._publishers_lock:
+            publishers, self._publishers = self._publishers, []
+        for conn in publishers:
+            conn.disconnect()
 
 
 def _raw_reader(pubsub: Any) -> tuple[Any, Any, Any] | None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import time
+
+import pytest
+
 from backend.auth.service import mint_dev_token
 
 
@@ -106,3 +110,42 @@ def test_residents_set_their_home_ward(client, resident):
     )
     assert response.status_code == 200
     assert response.get_json()["ward_code"] == "E05014989"
+
+
+def test_a_verified_dev_token_is_refused_once_it_expires(client, resident, monkeypatch):
+    """Verified dev tokens are remembered, but only while their signature is within its
+    maximum age: an expired one is refused even after it was accepted."""
+    from backend.auth import service
+
+    assert client.get("/api/v1/me", headers=resident.headers).status_code == 200
+    assert any(key[0] == resident.token for key in service._dev_verified)
+    later = time.time() + service.DEV_TOKEN_MAX_AGE + 2
+    monkeypatch.setattr(service.time, "time", lambda: later)
+    response = client.get("/api/v1/me", headers=resident.headers)
+    assert response.status_code == 401 and "expired" in response.get_json()["message"]
+
+
+def test_a_remembered_dev_token_is_not_accepted_under_another_secret(app, resident):
+    from backend.auth.service import verify_token
+    from backend.errors import Unauthorized
+
+    secret = app.config["SECRET_KEY"]
+    assert verify_token(resident.token, mode="dev", secret=secret, project_id=None)["uid"] == (
+        resident.uid
+    )
+    with pytest.raises(Unauthorized):
+        verify_token(resident.token, mode="dev", secret=secret + "-rotated", project_id=None)
+    with pytest.raises(Unauthorized):
+        verify_token(resident.token, mode="firebase", secret=secret, project_id="demo")
+
+
+def test_the_dev_token_memory_is_bounded(app, monkeypatch):
+    from backend.auth import service
+
+    monkeypatch.setattr(service, "DEV_TOKEN_CACHE_SIZE", 3)
+    monkeypatch.setattr(service, "_dev_verified", {})
+    secret = app.config["SECRET_KEY"]
+    tokens = [mint_dev_token(secret, f"bounded-{n}") for n in range(5)]
+    for token in tokens:
+        assert service.verify_token(token, mode="dev", secret=secret, project_id=None)
+    assert [key[0] for key in service._dev_verified] == tokens[2:]

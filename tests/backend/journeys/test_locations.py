@@ -358,3 +358,23 @@ def test_a_single_fix_sent_twice_in_one_batch_counts_one_duplicate(client, resid
         "jumps": 0,
     }
     assert len(stored(journey["id"])) == 1
+
+
+def test_the_batch_result_is_the_documented_schemas_dump(client, resident, journey):
+    """The fix route answers without a marshmallow dump: its body must equal the documented
+    schema's dump, key for key and type for type, for every kind of outcome."""
+    from shared_schemas.journeys import FixBatchResultSchema
+
+    t = datetime.now(UTC) - timedelta(minutes=1)
+    batches = [
+        [fix(53.5425, -2.6405, t)],
+        [fix(53.5425, -2.6405, t), fix(53.5426, -2.6404, t + timedelta(seconds=5))],
+        [fix(53.6, -2.6, t + timedelta(seconds=6))],
+    ]
+    for batch in batches:
+        response = post(client, resident, journey["id"], batch)
+        assert response.status_code == 200 and response.mimetype == "application/json"
+        body = response.get_json()
+        dumped = FixBatchResultSchema().dump(body)
+        assert body == dumped
+        assert [(k, type(v)) for k, v in body.items()] == [(k, type(v)) for k, v in dumped.items()]

@@ -30,6 +30,31 @@ def test_the_redis_broker_delivers_across_broker_instances(redis_url):
         two.close()
 
 
+def test_publishes_reuse_one_kept_connection_and_survive_it_dying(redis_url):
+    """Publishing keeps its connection for the next publish; one found dead (Redis restarted,
+    or it dropped the client) is replaced and the message still goes out, once."""
+    import socket
+
+    prefix = f"test-{uuid.uuid4().hex[:8]}:"
+    here, elsewhere = RedisBroker(redis_url, prefix), RedisBroker(redis_url, prefix)
+    try:
+        with here.subscribe("journey:3") as sub:
+            for n in range(3):
+                elsewhere.publish("journey:3", {"type": "fix", "n": n})
+            assert [sub.get(timeout=5)["n"] for _ in range(3)] == [0, 1, 2]
+            assert len(elsewhere._publishers) == 1
+            kept = elsewhere._publishers[0]
+            kept._sock.shutdown(socket.SHUT_RDWR)  # the server side is gone
+            elsewhere.publish("journey:3", {"type": "fix", "n": 3})
+            assert sub.get(timeout=5) == {"type": "fix", "n": 3}
+            assert sub.get(timeout=0.3) is None  # sent once
+            assert elsewhere._publishers == [kept] and kept._sock is not None
+    finally:
+        here.close()
+        elsewhere.close()
+    assert elsewhere._publishers == []
+
+
 def test_watchers_on_one_process_share_its_one_redis_subscription(redis_url):
     """One listener connection per process: two local watchers of a journey get every
     message from it (one shared parse), and one leaving does not stop the other."""

@@ -304,10 +304,16 @@ class Listener:
     token the venues trigger notifies, reconnecting (with backoff) when the connection drops.
 
     ``epoch`` changes whenever the connection is made or lost: a snapshot read under another
-    epoch may have missed a notification, so it is checked by reading the token instead."""
+    epoch may have missed a notification, so it is checked by reading the token instead.
+
+    A connection can also die silently (a network cut sends no reset): every ``POLL_S`` the
+    listener asks the server for an answer, and it vouches for nothing while its last answer
+    is older than ``VOUCH_S``. TCP keepalives (in the connection string) then end the dead
+    connection within seconds, and it reconnects."""
 
     RECONNECT_MAX_S = 10.0
-    POLL_S = 1.0  # how often an idle listener looks whether it should stop
+    POLL_S = 1.0  # between heartbeats (and looks at whether it should stop)
+    VOUCH_S = 3.0  # vouches only while the server answered this recently
 
     def __init__(self, conninfo: str, alive: Callable[[], bool] = lambda: True) -> None:
         self._conninfo = conninfo
@@ -317,6 +323,7 @@ class Listener:
         self.listening = False
         self.seq = 0  # notifications heard (any epoch)
         self.latest: int | None = None  # the last token heard
+        self.answered_at = -math.inf  # time.monotonic() of the server's last answer
         self._ready = threading.Event()
         self._stop = threading.Event()
         self._heard = threading.Condition()
@@ -343,6 +350,8 @@ class Listener:
         was; None: the listener cannot tell (down, or reconnected since the snapshot)."""
         if not self.listening or snapshot.listen_epoch != self.epoch:
             return None
+        if time.monotonic() - self.answered_at > self.VOUCH_S:
+            return None
         return self.seq == snapshot.listen_seq or self.latest == snapshot.version
 
     def wait_for(self, token: int | None, timeout: float = 5.0) -> bool:
@@ -358,6 +367,7 @@ class Listener:
             try:
                 with psycopg.connect(self._conninfo, autocommit=True, connect_timeout=5) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
+                    self.answered_at = time.monotonic()
                     self.epoch = next(_EPOCHS)
                     self.listening = True
                     self._ready.set()
@@ -366,6 +376,13 @@ class Listener:
                     while not self._stopping():
                         for note in conn.notifies(timeout=self.POLL_S):
                             self._heard_token(note.payload)
+                        asked_at = time.monotonic()
+                        conn.execute("SELECT 1")  # the heartbeat
+                        # Notifications that came in with the answer (psycopg keeps them
+                        # for the next notifies()) are heard before the answer counts.
+                        for note in conn.notifies(timeout=0):
+                            self._heard_token(note.payload)
+                        self.answered_at = asked_at
             except Exception as exc:  # noqa: BLE001 - reconnect; requests read the token meanwhile
                 if self.listening:
                     log.warning("venue index listener lost: %s", exc.__class__.__name__)
@@ -392,7 +409,14 @@ def _conninfo(engine: Engine) -> str | None:
     if engine.dialect.name != "postgresql" or engine.dialect.driver != "psycopg":
         return None
     url = engine.url.set(drivername="postgresql").update_query_dict(
-        {"application_name": LISTENER_NAME}
+        {
+            "application_name": LISTENER_NAME,
+            # A peer gone silent ends the connection in about 10 s, not the system's hours.
+            "keepalives": "1",
+            "keepalives_idle": "5",
+            "keepalives_interval": "2",
+            "keepalives_count": "3",
+        }
     )
     return url.render_as_string(hide_password=False)
 
@@ -484,10 +508,10 @@ class NearestIndex:
             return None
         if id(snapshot) == self._invalidated:
             return False
-        found = listener.current(snapshot)
-        if found is None and listener.listening:
+        if listener.listening and snapshot.listen_epoch != listener.epoch:
             self.rebuild_in_background()
-        return found
+            return None
+        return listener.current(snapshot)
 
     def listen(self, wait_s: float = 2.0) -> Listener | None:
         """Start the listener (PostgreSQL; once per process: a forked worker starts its own)

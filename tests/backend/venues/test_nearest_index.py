@@ -319,19 +319,34 @@ class Statements:
         event.remove(db.engine, "before_cursor_execute", self)
 
 
-def test_an_index_answer_reads_no_venue_row(app, engine_name):
-    """On PostgreSQL the listener vouches for the index (no statement at all); on SQLite
-    the token is read on the thread's own connection (none through the pool)."""
+class TokenReads:
+    """Counts the index's reads of the token (however it reads it)."""
+
+    def __init__(self, monkeypatch) -> None:
+        self.count = 0
+        read = venue_index.NearestIndex.read_token
+
+        def counted(index):
+            self.count += 1
+            return read(index)
+
+        monkeypatch.setattr(venue_index.NearestIndex, "read_token", counted)
+
+
+def test_an_index_answer_reads_no_venue_row(app, engine_name, monkeypatch):
+    """On PostgreSQL the listener vouches for the index (nothing is read at all); on SQLite
+    the token is read on the thread's own connection (no statement through the pool)."""
     make_venue(name="Near", lat=WIGAN_CENTRE[0] + 0.001)
     make_venue(name="Far", lat=WIGAN_CENTRE[0] + 0.01)
     db.session.remove()
     rebuilt()
-    served_from_index()  # the first one starts the listener where there is one
+    reads = TokenReads(monkeypatch)
     with Statements() as statements:
         for _ in range(3):
             answer, indexed = served_from_index()
             assert (names(answer), indexed) == (["Near", "Far"], True)
     assert statements.count == 0
+    assert reads.count == (0 if engine_name == "postgis" else 3)
     listener = the_index().listener
     assert (listener is not None and listener.listening) == (engine_name == "postgis")
 
@@ -381,7 +396,7 @@ def test_a_change_from_another_process_is_notified_and_seen(app):
 
 
 @pytest.mark.postgis
-def test_while_the_listener_is_down_the_token_is_read_and_it_reconnects(app):
+def test_while_the_listener_is_down_the_token_is_read_and_it_reconnects(app, monkeypatch):
     """The listener's connection killed (a restart, a network cut): searches read the
     token, so a change made meanwhile is seen; the listener reconnects with backoff and
     vouches for a rebuilt index again."""
@@ -416,12 +431,13 @@ def test_while_the_listener_is_down_the_token_is_read_and_it_reconnects(app):
     assert names(answer) == ["Far"]
     deadline = time.monotonic() + 15
     vouched = False
+    reads = TokenReads(monkeypatch)
     while time.monotonic() < deadline and not vouched:
         the_index().wait(timeout=5)
-        with Statements() as statements:
-            answer, indexed = served_from_index()
+        before = reads.count
+        answer, indexed = served_from_index()
         assert names(answer) == ["Far"]
-        vouched = indexed and statements.count == 0
+        vouched = indexed and reads.count == before
         time.sleep(0.05)
     assert vouched, "the listener never vouched for the index again"
     assert listener.listening
@@ -437,3 +453,29 @@ def test_without_listening_every_search_reads_the_token(app):
     assert index.listener is None
     assert index.is_current(snapshot) is None
     assert index.read_token() == snapshot.version == token()
+
+
+@pytest.mark.postgis
+def test_a_listener_without_a_recent_answer_from_the_server_vouches_for_nothing(app, monkeypatch):
+    """A connection can die without a reset (a network cut): the listener's heartbeat keeps
+    its last answer fresh, and with none recent enough each search reads the token."""
+    import time
+
+    make_venue(name="Near")
+    db.session.remove()
+    rebuilt()
+    listener = the_index().listener
+    answered = listener.answered_at
+    deadline = time.monotonic() + 5
+    while listener.answered_at == answered and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert listener.answered_at > answered, "no heartbeat"
+    reads = TokenReads(monkeypatch)
+    assert served_from_index()[1]
+    assert reads.count == 0
+    monkeypatch.setattr(venue_index.Listener, "VOUCH_S", -1.0)
+    rebuilds = the_index().rebuilds
+    answer, indexed = served_from_index()
+    assert (names(answer), indexed, reads.count) == (["Near"], True, 1)
+    the_index().wait(timeout=5)
+    assert the_index().rebuilds == rebuilds  # no rebuild: the snapshot is as current as before

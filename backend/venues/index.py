@@ -435,9 +435,11 @@ class SQLiteTokenReader:
     kept for the thread's life: a few microseconds a read, where a pooled checkout costs
     tens. Each read is its own statement, so it sees every commit before it."""
 
-    SQL = "SELECT version FROM venue_index_state WHERE id = 1"
-
     def __init__(self, engine: Engine) -> None:
+        # The token's query, compiled once with its constant inline (no parameters to bind).
+        self._sql = str(
+            VERSION_QUERY.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True})
+        )
         cargs, cparams = engine.dialect.create_connect_args(engine.url)
         self._connect = lambda: engine.dialect.loaded_dbapi.connect(*cargs, **cparams)
         self._local = threading.local()
@@ -459,7 +461,7 @@ class SQLiteTokenReader:
         if conn is None or local.pid != os.getpid():
             conn = local.conn = self._connect()
             local.pid = os.getpid()
-        row = conn.execute(self.SQL).fetchone()
+        row = conn.execute(self._sql).fetchone()
         return row[0] if row else None
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -75,3 +77,24 @@ def terminate_pooled_backends() -> int:
                 "AND backend_type = 'client backend'"
             ).fetchall()
         )
+
+
+@contextmanager
+def recorded_statements() -> Iterator[list[str]]:
+    """The SQL of every statement the current app's engine runs inside, in order (a listener
+    also turns off ``backend.direct``'s cursor path, so those statements are seen too)."""
+    from sqlalchemy import event
+
+    from backend.extensions import db
+
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        seen.append(statement)
+
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)

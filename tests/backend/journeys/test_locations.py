@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from backend.extensions import db
 from backend.journeys.models import Journey, LocationFix
-from tests.support.databases import terminate_pooled_backends
+from tests.support.databases import recorded_statements, terminate_pooled_backends
 from tests.support.journeys import befriend, fix, start_journey
 
 
@@ -266,17 +266,9 @@ def test_an_appended_fix_takes_two_statements_on_postgis_three_on_sqlite(
     and stores the fix (autocommit, no BEGIN/COMMIT); on SQLite a SELECT, an INSERT and an
     UPDATE. The same statements run on the DBAPI cursor or (with a cursor listener on the
     engine) through SQLAlchemy, and store the same rows."""
-    from sqlalchemy import event
-
     t0 = datetime.now(UTC) - timedelta(minutes=2)
-    seen: list[str] = []
-
-    def count(_conn, _cursor, statement, *_args):  # type: ignore[no-untyped-def]
-        seen.append(statement.split(None, 1)[0].upper())
-
     plain = post(client, resident, journey["id"], [fix(53.5425, -2.6405, t0, battery=70)])
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
+    with recorded_statements() as statements:
         listened = post(
             client,
             resident,
@@ -284,8 +276,7 @@ def test_an_appended_fix_takes_two_statements_on_postgis_three_on_sqlite(
             [fix(53.5426, -2.6404, t0 + timedelta(seconds=5), accuracy_m=7, battery=69)],
         )
         jumped = post(client, resident, journey["id"], [fix(53.6, -2.6, t0 + timedelta(seconds=6))])
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
+    seen = [statement.split(None, 1)[0].upper() for statement in statements]
     assert plain.get_json() == listened.get_json() == {"accepted": 1, "duplicates": 0, "jumps": 0}
     assert jumped.get_json() == {"accepted": 1, "duplicates": 0, "jumps": 1}
     if engine_name == "postgis":

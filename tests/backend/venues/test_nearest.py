@@ -18,6 +18,7 @@ from tests.backend.venues.factories import (
     WIGAN_CENTRE,
     make_venue,
 )
+from tests.support.databases import recorded_statements
 
 NEAREST = "/api/v1/venues/nearest"
 
@@ -335,19 +336,11 @@ def test_search_rows_read_on_the_dbapi_cursor_equal_sqlalchemys_value_for_value(
 
 def test_a_search_seen_by_cursor_listeners_goes_through_sqlalchemy(app):
     """Statement listeners (logging, tracing, query counting) still see every search."""
-    from sqlalchemy import event
-
     make_venue(name="Seen")
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
     try:
-        found = service.nearest(lat=WIGAN_CENTRE[0], lon=WIGAN_CENTRE[1], at=SATURDAY_0130)
+        with recorded_statements() as seen:
+            found = service.nearest(lat=WIGAN_CENTRE[0], lon=WIGAN_CENTRE[1], at=SATURDAY_0130)
     finally:
-        event.remove(db.engine, "before_cursor_execute", record)
         db.session.remove()
     assert [item["name"] for item in found["items"]] == ["Seen"]
     assert any("venues" in statement for statement in seen)

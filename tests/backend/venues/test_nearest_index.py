@@ -6,13 +6,14 @@ import random
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from backend.extensions import db
 from backend.venues import index as venue_index
 from backend.venues import service
 from backend.venues.models import Venue
 from tests.backend.venues.factories import SATURDAY_0130, TUESDAY_0130, WIGAN_CENTRE, make_venue
+from tests.support.databases import recorded_statements
 
 CATEGORIES = ["pub_or_bar", "pharmacy", "hotel", "shop"]
 STATUSES = ["verified", "verified", "candidate", "pending", "suspended", "rejected"]
@@ -301,24 +302,6 @@ def test_an_index_answer_on_a_dead_pooled_connection_is_read_again_on_a_fresh_on
         assert (names(answer), indexed) == (["Only"], True)
 
 
-class Statements:
-    """Counts the statements the app's engine runs (the index's own SQLite token reader
-    runs on a connection of its own, counted separately by ``sqlite_reads``)."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def __call__(self, *_args) -> None:
-        self.count += 1
-
-    def __enter__(self):
-        event.listen(db.engine, "before_cursor_execute", self)
-        return self
-
-    def __exit__(self, *_exc) -> None:
-        event.remove(db.engine, "before_cursor_execute", self)
-
-
 class TokenReads:
     """Counts the index's reads of the token (however it reads it)."""
 
@@ -341,11 +324,11 @@ def test_an_index_answer_reads_no_venue_row(app, engine_name, monkeypatch):
     db.session.remove()
     rebuilt()
     reads = TokenReads(monkeypatch)
-    with Statements() as statements:
+    with recorded_statements() as statements:
         for _ in range(3):
             answer, indexed = served_from_index()
             assert (names(answer), indexed) == (["Near", "Far"], True)
-    assert statements.count == 0
+    assert len(statements) == 0
     assert reads.count == (0 if engine_name == "postgis" else 3)
     listener = the_index().listener
     assert (listener is not None and listener.listening) == (engine_name == "postgis")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
 from backend.account import service
 from backend.account.schemas import (
     DeviceRegisterSchema,
@@ -13,6 +11,7 @@ from backend.account.schemas import (
     MeSchema,
     MeUpdateSchema,
 )
+from backend.arguments import Blueprint
 from backend.auth.current import current_user, login_required
 
 blp = Blueprint("account", __name__, url_prefix="/api/v1/me", description="Your account")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 from flask import Response
-from flask_smorest import Blueprint
 
 from backend.areas import service
 from backend.areas.schemas import PointQuerySchema, PostcodeSchema, WardAtPointSchema, WardSchema
+from backend.arguments import Blueprint
 
 blp = Blueprint("areas", __name__, url_prefix="/api/v1/areas", description="Wards and postcodes")
 

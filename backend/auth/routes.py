@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from flask import current_app
-from flask_smorest import Blueprint
 
+from backend.arguments import Blueprint
 from backend.auth import service
 from backend.auth.current import admin_required, current_user
 from backend.auth.schemas import RoleGrantSchema, UserAdminSchema, UserListArgsSchema

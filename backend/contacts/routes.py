@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from flask import url_for
-from flask_smorest import Blueprint
 
+from backend.arguments import Blueprint
 from backend.auth.current import current_user, login_required, rate_limit_key
 from backend.contacts import service
 from backend.contacts.schemas import (

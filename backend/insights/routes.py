@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from flask import Response, current_app
-from flask_smorest import Blueprint
 
+from backend.arguments import Blueprint
 from backend.auth.current import current_user, login_required
 from backend.insights import service
 from backend.insights.schemas import HotspotQuerySchema, HotspotsSchema

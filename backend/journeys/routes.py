@@ -8,8 +8,8 @@ import binascii
 from typing import Any
 
 from flask import Response, jsonify, render_template, request, url_for
-from flask_smorest import Blueprint
 
+from backend.arguments import Blueprint
 from backend.auth.current import (
     current_identity,
     current_user,

@@ -15,9 +15,9 @@ import click
 from flask import current_app, request
 from flask.cli import with_appcontext
 from flask_limiter.errors import RateLimitExceeded
-from flask_smorest import Blueprint
 from werkzeug.exceptions import HTTPException
 
+from backend.arguments import Blueprint
 from backend.errors import AppError, NotFound
 from backend.extensions import limiter
 from backend.open311 import render, service

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from flask import current_app
-from flask_smorest import Blueprint
 
+from backend.arguments import Blueprint
 from backend.auth.current import admin_required, current_user, login_required, optional_user
 from backend.extensions import limiter
 from backend.reports import limits, service

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, request
-from flask_smorest import Blueprint
 from marshmallow import ValidationError as SchemaError
 
+from backend.arguments import Blueprint
 from backend.auth.current import admin_required, current_user, login_required
 from backend.db import utcnow
 from backend.errors import ValidationError, field_error

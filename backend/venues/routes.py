@@ -6,8 +6,8 @@ import json
 from typing import Any
 
 from flask import Response
-from flask_smorest import Blueprint
 
+from backend.arguments import Blueprint
 from backend.auth.current import current_user, login_required, optional_user
 from backend.responses import json_response
 from backend.venues import service

@@ -56,24 +56,46 @@ def validate(expression: str | None, field: str = "opening_hours") -> str | None
 
 def state_at(expression: str | None, at: datetime) -> OpenState:
     """Open/closed at ``at`` (aware) and the next change; unknown hours give ``open_now=None``."""
-    return _state(expression, at.astimezone(LONDON))
+    return Clock(at).state(expression)
 
 
-def _state(expression: str | None, local: datetime) -> OpenState:
+# An expression's state holds from a moment it was worked out until the next change the
+# library gives: any moment in that span gets the same answer, so searches at "now" (which
+# moves on) reuse it and evaluate each expression about once per opening or closing. A span
+# with no next change is kept for a day at most, in case the library's look-ahead is bounded.
+_SPANS: dict[str, tuple[float, float, OpenState]] = {}
+SPAN_LIMIT_S = 86_400.0
+SPANS_KEPT = 8192
+_INVALID = OpenState(None, None, None)
+
+
+def _state(expression: str | None, local: datetime, at_s: float) -> OpenState:
     if not expression:
-        return OpenState(None, None, None)
+        return _INVALID
+    span = _SPANS.get(expression)
+    if span is not None and span[0] <= at_s < span[1]:
+        return span[2]
     try:
         hours = _parse(expression)
     except (opening_hours.ParserError, SyntaxError, ValueError):
-        return OpenState(None, None, None)
-    if hours.is_unknown(local):
-        return OpenState(None, None, None)
-    is_open = hours.is_open(local)
-    change = hours.next_change(local)
-    change_utc = _to_utc(change) if change is not None else None
-    if is_open:
-        return OpenState(True, change_utc, None)
-    return OpenState(False, None, change_utc)
+        state, end = _INVALID, at_s + SPAN_LIMIT_S
+    else:
+        now, _comment = hours.state(local)
+        change = hours.next_change(local)
+        change_utc = _to_utc(change) if change is not None else None
+        if now == opening_hours.State.OPEN:
+            state = OpenState(True, change_utc, None)
+        elif now == opening_hours.State.CLOSED:
+            state = OpenState(False, None, change_utc)
+        else:
+            state = _INVALID
+        end = at_s + SPAN_LIMIT_S
+        if change_utc is not None:
+            end = min(end, change_utc.timestamp())
+    if len(_SPANS) >= SPANS_KEPT:
+        _SPANS.clear()
+    _SPANS[expression] = (at_s, end, state)
+    return state
 
 
 def is_open_at(expression: str | None, at: datetime) -> bool:
@@ -85,33 +107,22 @@ class Clock:
     """One moment, converted to London time once, against which many venues' hours are read.
     Answers are remembered per expression (venues share a handful of common hours)."""
 
-    __slots__ = ("at", "local", "_open", "_states")
+    __slots__ = ("at", "local", "_at_s", "_states")
 
     def __init__(self, at: datetime) -> None:
         self.at = at
         self.local = at.astimezone(LONDON)
-        self._open: dict[str | None, bool] = {}
+        self._at_s = at.timestamp()
         self._states: dict[str | None, OpenState] = {}
 
     def is_open(self, expression: str | None) -> bool:
         """True only when the hours say open now (unknown or invalid hours are not open)."""
-        found = self._open.get(expression)
-        if found is None:
-            found = self._open[expression] = self._is_open(expression)
-        return found
-
-    def _is_open(self, expression: str | None) -> bool:
-        if not expression:
-            return False
-        try:
-            return bool(_parse(expression).is_open(self.local))
-        except (opening_hours.ParserError, SyntaxError, ValueError):
-            return False
+        return self.state(expression).open_now is True
 
     def state(self, expression: str | None) -> OpenState:
         found = self._states.get(expression)
         if found is None:
-            found = self._states[expression] = _state(expression, self.local)
+            found = self._states[expression] = _state(expression, self.local, self._at_s)
         return found
 
 

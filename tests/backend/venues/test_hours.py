@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from backend.errors import ValidationError
 from backend.venues import hours
@@ -73,3 +75,73 @@ def test_weekday_columns_become_opening_hours():
     assert hours.from_weekday_columns(closed) == "closed"
     with pytest.raises(ValueError, match="opening_hours_monday"):
         hours.from_weekday_columns({"opening_hours_monday": "9am till late"})
+
+
+SPAN_EXPRESSIONS = [
+    "Fr-Sa 17:00-02:00",
+    "Mo-Fr 09:00-17:30; PH off",
+    "Mo-Sa 09:00-18:00; Su 10:00-16:00",
+    "24/7",
+    "Mo-Su 07:00-23:00",
+    'Mo-Fr 09:00-17:00 unknown "call first"',
+    "Dec 25 off; Mo-Su 08:00-20:00",
+    "Mo-Fr 09:00-13:00,13:20-18:00",
+    "Sa 23:59-00:01",
+    "closed",
+    "not hours at all",
+    None,
+]
+
+
+def fresh(expression, at):  # type: ignore[no-untyped-def]
+    """The library's own answer at ``at``, without any remembered span."""
+    hours._SPANS.clear()
+    return hours.Clock(at).state(expression)
+
+
+@settings(max_examples=300, derandomize=True, deadline=None, database=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(SPAN_EXPRESSIONS),
+            # Around the clock changes of 2026 and Christmas, to the minute and the second.
+            st.datetimes(
+                min_value=datetime(2026, 3, 27),
+                max_value=datetime(2026, 3, 31),
+                timezones=st.just(UTC),
+            )
+            | st.datetimes(
+                min_value=datetime(2026, 10, 23),
+                max_value=datetime(2026, 10, 27),
+                timezones=st.just(UTC),
+            )
+            | st.datetimes(
+                min_value=datetime(2026, 12, 23),
+                max_value=datetime(2026, 12, 28),
+                timezones=st.just(UTC),
+            ),
+        ),
+        min_size=2,
+        max_size=12,
+    )
+)
+def test_a_remembered_span_answers_as_the_library_does_at_every_moment(reads):
+    hours._SPANS.clear()
+    # Reads in time order reuse spans, as searches at "now" do; then in any order.
+    for expression, at in [*sorted(reads, key=lambda r: r[1]), *reads]:
+        served = hours.Clock(at).state(expression)
+        expected = fresh(expression, at)
+        assert served == expected, (expression, at)
+        assert hours.Clock(at).is_open(expression) is (expected.open_now is True)
+
+
+def test_a_search_at_a_later_moment_in_the_span_evaluates_nothing(monkeypatch):
+    hours._SPANS.clear()
+    friday_evening = datetime(2026, 11, 20, 18, 0, tzinfo=UTC)
+    first = hours.Clock(friday_evening).state("Fr-Sa 17:00-02:00")
+    assert first.open_now is True
+    monkeypatch.setattr(hours, "_parse", lambda expression: pytest.fail("evaluated again"))
+    later = hours.Clock(datetime(2026, 11, 21, 1, 59, tzinfo=UTC)).state("Fr-Sa 17:00-02:00")
+    assert later == first
+    monkeypatch.undo()
+    assert hours.Clock(first.closes_at).state("Fr-Sa 17:00-02:00").open_now is False

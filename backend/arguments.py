@@ -21,7 +21,7 @@ from webargs.flaskparser import FlaskParser
 
 # Canonical spellings only (ASCII digits: ``\d`` would admit other scripts' digits); anything
 # else, however valid, goes to the schema.
-_FLOAT = re.compile(r"-?[0-9]{1,12}(\.[0-9]{1,15})?", re.ASCII)
+_FLOAT = re.compile(r"-?[0-9]{1,12}(\.[0-9]{1,20})?", re.ASCII)
 _INTEGER = re.compile(r"-?[0-9]{1,9}", re.ASCII)
 _ISO_DATETIME = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"

@@ -167,3 +167,16 @@ def test_a_schema_without_a_plain_load_is_parsed_by_webargs():
 
     with APP.test_request_context("/?lat=1.5&x=2"):
         assert Parser().parse(Point(), request, location="query") == {"lat": 1.5}
+
+
+@settings(max_examples=200, derandomize=True, deadline=None, database=None)
+@given(st.floats(-90, 90), st.floats(-180, 180))
+def test_the_apps_coordinates_as_python_writes_them_take_the_plain_load(lat, lon):
+    # The app sends str(float): up to 17 significant digits, exponents for tiny values.
+    query = [("lat", str(lat)), ("lon", str(lon)), ("open_now", "true")]
+    expected = parse(FlaskParser(), SHARED, query)
+    loaded = SERVED.load_plain(MultiDict(query))
+    if "e" in str(lat) + str(lon):
+        assert loaded is None
+    else:
+        assert loaded is not None and typed(loaded) == typed(expected)

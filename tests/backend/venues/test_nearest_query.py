@@ -180,3 +180,22 @@ def test_the_apps_coordinates_as_python_writes_them_take_the_plain_load(lat, lon
         assert loaded is None
     else:
         assert loaded is not None and typed(loaded) == typed(expected)
+
+
+def test_the_route_loads_a_plain_point_query_itself_and_a_bad_one_through_webargs(
+    client, monkeypatch
+):
+    through_webargs = []
+    full_parse = FlaskParser.parse
+
+    def counted(self, argmap, *args, **kwargs):  # type: ignore[no-untyped-def]
+        through_webargs.append(type(argmap).__name__)
+        return full_parse(self, argmap, *args, **kwargs)
+
+    monkeypatch.setattr(FlaskParser, "parse", counted)
+    point = client.get("/api/v1/venues/nearest?lat=53.5451&lon=-2.6325&at=2026-11-21T02:00Z")
+    assert point.status_code == 200, point.json
+    assert through_webargs == []
+    bad = client.get("/api/v1/venues/nearest?lat=95&lon=-2.6325")
+    assert bad.status_code == 422 and "lat" in bad.json["errors"]
+    assert through_webargs == ["NearestQuerySchema"]

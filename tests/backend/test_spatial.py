@@ -267,3 +267,32 @@ def test_ring_distances_are_haversine_m_to_the_last_bit():
         assert len(ring) == len(rows)
         for distance, _id, row in ring:
             assert distance == spatial.haversine_m(lat, lon, row.lat, row.lon)
+
+
+@pytest.mark.postgis
+def test_haversine_sql_is_haversine_m_to_the_last_bit(app):
+    """The fix path judges jumps and the stationary radius in SQL on PostgreSQL and in
+    Python elsewhere: both must give the same metres, bit for bit, near and far."""
+    from sqlalchemy import Float, bindparam, select
+
+    from backend.extensions import db
+
+    stmt = select(
+        spatial.haversine_sql(*(bindparam(name, type_=Float) for name in ("a", "b", "c", "d")))
+    )
+    rng = random.Random(12)
+    pairs = []
+    for i in range(1500):
+        lat, lon = rng.uniform(-90, 90), rng.uniform(-180, 180)
+        if i % 3 == 0:  # anywhere
+            other = (rng.uniform(-90, 90), rng.uniform(-180, 180))
+        elif i % 3 == 1:  # a walk's step: metres apart
+            other = (lat + rng.gauss(0, 3e-4), lon + rng.gauss(0, 3e-4))
+        else:  # near the antipode
+            other = (-lat, lon + 180 - rng.uniform(0, 1e-6))
+        pairs.append((lat, lon, *other))
+    pairs += [(53.5425, -2.6405, 53.5425, -2.6405), (0.0, 0.0, 0.0, 180.0)]
+    with db.engine.connect() as conn:
+        for a, b, c, d in pairs:
+            got = conn.execute(stmt, {"a": a, "b": b, "c": c, "d": d}).scalar_one()
+            assert got == spatial.haversine_m(a, b, c, d), (a, b, c, d)

@@ -207,7 +207,13 @@ def admit_principal(
 
 def last_seen_due(last_seen_at: datetime | None, now: datetime) -> bool:
     """Whether a caller seen last at ``last_seen_at`` is due a ``last_seen_at`` refresh."""
-    return last_seen_at is None or now - last_seen_at > LAST_SEEN_RESOLUTION
+    return last_seen_at is None or last_seen_at < seen_recently_since(now)
+
+
+def seen_recently_since(now: datetime) -> datetime:
+    """A caller seen at or after this time is not due a ``last_seen_at`` refresh (for a
+    statement that checks it in SQL)."""
+    return now - LAST_SEEN_RESOLUTION
 
 
 def ensure_user(uid: str, role: str) -> User:

@@ -12,12 +12,35 @@ from types import SimpleNamespace
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import bindparam, cast, delete, insert, select, update
+from sqlalchemy import (
+    Float,
+    Interval,
+    and_,
+    bindparam,
+    case,
+    cast,
+    delete,
+    extract,
+    false,
+    func,
+    insert,
+    literal,
+    literal_column,
+    not_,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from backend.auth.models import User
-from backend.auth.service import Identity, admit_principal, last_seen_due, user_for_identity
+from backend.auth.service import (
+    Identity,
+    admit_principal,
+    seen_recently_since,
+    user_for_identity,
+)
 from backend.contacts.service import active_contact_ids, hash_secret, record_view
 from backend.db import utcnow, without_pre_ping
 from backend.direct import PG_IDLE, StatementCache, eligible
@@ -32,7 +55,7 @@ from backend.journeys.models import (
     WatchLink,
 )
 from backend.realtime.broker import journey_channel, publish
-from backend.spatial import haversine_m
+from backend.spatial import haversine_m, haversine_sql
 from backend.venues.policy import PUBLIC_STATUSES
 from backend.venues.service import get_venue
 
@@ -319,10 +342,11 @@ def add_fixes_to_active(
 # statements built once, reads the journey's tracking columns in one locked row (with the
 # caller's own row when it comes from a token), writes the fixes and those columns back, and
 # commits once. On PostgreSQL the live case (one fix after everything stored) first tries
-# the same without the lock (_append_unlocked): a plain read, then one statement that writes
-# only if every tracking column still holds what was read. Nothing is cached across
-# requests: the journey's state and the caller's account are read every time, so an ended
-# journey or a disabled account is refused at once on every process.
+# one statement without the lock (_append_unlocked): it reads, decides the fix in SQL as
+# _plan_rows and _advance do in Python (tests/backend/journeys/test_live_append.py holds the
+# two equal), and writes only if no one wrote the journey's row since it read it. Nothing is
+# cached across requests: the journey's state and the caller's account are read every time,
+# so an ended journey or a disabled account is refused at once on every process.
 _journeys = Journey.__table__
 _fixes = LocationFix.__table__
 _users = User.__table__
@@ -344,8 +368,8 @@ _TRACKED = (
 )
 _WRITTEN = _TRACKED[4:] + ("stationary",)
 _tracked_columns = [_journeys.c.id, _journeys.c.owner_id, *(_journeys.c[n] for n in _TRACKED)]
-# The journey's tracking columns (with the caller's account when read by identity): read
-# plainly by the optimistic append (PostgreSQL, see _append_unlocked), row-locked otherwise.
+# The journey's tracking columns (with the caller's account when read by identity),
+# row-locked by the locked path.
 _peek_owned = select(*_tracked_columns).where(
     _journeys.c.id == bindparam("journey_id"), _journeys.c.owner_id == bindparam("owner")
 )
@@ -538,10 +562,16 @@ def _first_journey_row(
 ) -> Any:
     """The journey's row by ``with_caller`` (a signed-in identity: the caller read along)
     or ``owned`` (an owner id); raises _DeadConnection when the pooled connection is dead."""
+    if identity is not None:
+        return _first_row(writer, with_caller, {"journey_id": journey_id, "uid": identity["uid"]})
+    return _first_row(writer, owned, {"journey_id": journey_id, "owner": owner_id})
+
+
+def _first_row(writer: _FixWriter, stmt: Any, values: dict[str, Any]) -> Any:
+    """The first row of ``stmt``, the first statement on a connection checked out without the
+    pre-ping; raises _DeadConnection when that connection is found dead."""
     try:
-        if identity is not None:
-            return writer.first(with_caller, {"journey_id": journey_id, "uid": identity["uid"]})
-        return writer.first(owned, {"journey_id": journey_id, "owner": owner_id})
+        return writer.first(stmt, values)
     except DBAPIError as exc:
         if exc.connection_invalidated:
             raise _DeadConnection(exc) from exc
@@ -592,9 +622,9 @@ def _ingest_once(
 ) -> tuple[dict[str, int], list[dict[str, Any]]]:
     tried_unlocked = False
     if _own_connection_may_append(fixes):
-        # The live case needs no ORM session: its two autocommit statements run on a pooled
-        # connection of their own (the session's begin and close cost more CPU than both
-        # statements' Python side). When the locked path must decide, it runs as before.
+        # The live case needs no ORM session: its autocommit statement runs on a pooled
+        # connection of its own (the session's begin and close cost more CPU than the
+        # statement's Python side). When the locked path must decide, it runs as before.
         tried_unlocked = True
         with _checkout(ping, db.engine.connect) as own:
             writer = _FixWriter(own)
@@ -637,40 +667,160 @@ def _own_connection_may_append(fixes: list[dict[str, Any]]) -> bool:
     return not registry.has() or not registry().in_transaction()
 
 
-_appends: dict[tuple[str, ...], Any] = {}
+def _microseconds(span: timedelta) -> int:
+    return (span.days * 86_400 + span.seconds) * 1_000_000 + span.microseconds
 
 
-def _append_statement(changed: tuple[str, ...]) -> Any:
-    """One statement that moves the journey's tracking columns from the values read to the
-    new ones (only if no one changed them meanwhile) and, only then, stores the fix."""
-    stmt = _appends.get(changed)
-    if stmt is None:
-        moved = (
-            update(_journeys)
-            .where(
-                _journeys.c.id == bindparam("journey"),
-                *(
-                    _journeys.c[n].is_not_distinct_from(
-                        bindparam(f"old_{n}", type_=_journeys.c[n].type)
-                    )
-                    for n in _TRACKED
+_NULLABLE_FIX_FLOATS = ("accuracy_m", "battery", "speed_mps")
+# The version of a journey's row a statement read (PostgreSQL's xmin, the transaction that
+# wrote it): an UPDATE that requires it unchanged writes nothing if anyone wrote the row since.
+_row_version = literal_column(f"{_journeys.name}.xmin")
+
+
+def _live_append(with_caller: bool) -> Any:
+    """The live append as one PostgreSQL statement (see _append_unlocked): read the journey
+    (and the caller's account, ``with_caller``) where the append may go ahead, decide the fix
+    as _plan_rows and _advance decide it (jump, last position and battery, stationary anchor,
+    next due check), update the journey only if no one wrote its row since the read, store
+    the fix only then, and return its ``jump`` flag (no row: nothing written). Kept under
+    psycopg's 4 KiB limit for caching a statement's conversion (4.7 KiB cost 0.9M
+    instructions a fix)."""
+    j = _journeys
+    lat = bindparam("lat", type_=Float)
+    lon = bindparam("lon", type_=Float)
+    t = bindparam("recorded_at", type_=_fixes.c.recorded_at.type)
+    read = select(
+        j.c.id,
+        _row_version.label("version"),
+        t.label("t"),
+        j.c.last_fix_at,
+        j.c.anchor_at,
+        haversine_sql(j.c.last_lat, j.c.last_lon, lat, lon).label("metres"),
+        cast(extract("epoch", t - j.c.last_fix_at), Float).label("seconds"),
+        or_(  # _move_anchor: beyond the stationary radius (or no anchor yet)
+            j.c.anchor_lat.is_(None),
+            haversine_sql(j.c.anchor_lat, j.c.anchor_lon, lat, lon)
+            > bindparam("radius", type_=Float),
+        ).label("far"),
+    ).where(
+        j.c.id == bindparam("journey_id"),
+        j.c.state == ACTIVE,
+        or_(j.c.latest_fix_at.is_(None), j.c.latest_fix_at < t),  # after everything stored
+    )
+    if with_caller:  # the caller as admit_principal admits them, else the locked path decides
+        read = read.join_from(j, _users, _users.c.id == j.c.owner_id).where(
+            _users.c.uid == bindparam("uid"),
+            _users.c.disabled.is_(False),
+            _users.c.last_seen_at >= bindparam("seen_since", type_=_users.c.last_seen_at.type),
+        )
+    else:
+        read = read.where(j.c.owner_id == bindparam("owner"))
+    r = read.cte("read").c
+    judged = select(  # _plan_rows: judged against the last plausible fix
+        r.id,
+        r.version,
+        r.t,
+        r.last_fix_at,
+        r.anchor_at,
+        r.far,
+        and_(
+            r.last_fix_at.is_not(None),
+            r.metres > literal(200.0, Float),
+            r.metres / func.greatest(r.seconds, literal(0.001, Float), type_=Float)
+            > bindparam("max_speed", type_=Float),
+        ).label("jump"),
+    ).cte("judged")
+    g = judged.c
+    plan = select(  # _advance and _move_anchor
+        g.id,
+        g.version,
+        g.t,
+        g.jump,
+        and_(not_(g.jump), or_(g.last_fix_at.is_(None), g.t > g.last_fix_at)).label("newest"),
+        and_(not_(g.jump), not_(and_(g.anchor_at.is_not(None), g.t <= g.anchor_at)), g.far).label(
+            "moves"
+        ),
+    ).cte("plan")
+    p = plan.c
+    micro = literal_column("interval '1 microsecond'", Interval)
+    battery = cast(bindparam("battery", type_=Float), Float)
+    # The columns on the right are the row's own: the version read, or nothing is written.
+    moved = (
+        update(j)
+        .where(
+            j.c.id == p.id,
+            _row_version == p.version,
+            p.jump.is_not(None),  # every decision defined, else the locked path decides
+            p.moves.is_not(None),
+        )
+        .values(
+            latest_fix_at=case(
+                (or_(j.c.latest_fix_at.is_(None), p.t > j.c.latest_fix_at), p.t),
+                else_=j.c.latest_fix_at,
+            ),
+            last_fix_at=case((p.newest, p.t), else_=j.c.last_fix_at),
+            last_lat=case((p.newest, lat), else_=j.c.last_lat),
+            last_lon=case((p.newest, lon), else_=j.c.last_lon),
+            last_accuracy_m=case(
+                (p.newest, cast(bindparam("accuracy_m", type_=Float), Float)),
+                else_=j.c.last_accuracy_m,
+            ),
+            # a battery reading no older than the (new) last position
+            last_battery=case(
+                (
+                    and_(
+                        battery.is_not(None),
+                        or_(p.newest, j.c.last_fix_at.is_(None), p.t >= j.c.last_fix_at),
+                    ),
+                    battery,
                 ),
-            )
-            .values({n: bindparam(f"new_{n}", type_=_journeys.c[n].type) for n in changed})
-            .returning(_journeys.c.id)
-            .cte("moved")
+                else_=j.c.last_battery,
+            ),
+            anchor_lat=case((p.moves, lat), else_=j.c.anchor_lat),
+            anchor_lon=case((p.moves, lon), else_=j.c.anchor_lon),
+            anchor_at=case((p.moves, p.t), else_=j.c.anchor_at),
+            stationary=case((p.moves, false()), else_=j.c.stationary),
+            # _schedule (the journey is active): the overdue check unless overdue, the
+            # stationary check from the (new) anchor unless stationary
+            next_check_at=func.least(
+                case(
+                    (
+                        not_(j.c.overdue),
+                        j.c.expected_arrival_at + cast(bindparam("grace_us"), Float) * micro,
+                    )
+                ),
+                case(
+                    (p.moves, p.t + cast(bindparam("still_us"), Float) * micro),
+                    (
+                        and_(not_(j.c.stationary), j.c.anchor_at.is_not(None)),
+                        j.c.anchor_at + cast(bindparam("still_us"), Float) * micro,
+                    ),
+                ),
+                type_=j.c.next_check_at.type,
+            ),
         )
-        values = select(
-            *(cast(bindparam(k, type_=_fixes.c[k].type), _fixes.c[k].type) for k in _FIX_KEYS)
-        ).select_from(moved)
-        stmt = (
-            insert(_fixes)
-            .from_select(_FIX_KEYS, values)
-            .add_cte(moved)
-            .execution_options(preserve_rowcount=True)  # through SQLAlchemy too
-        )
-        _appends[changed] = stmt
-    return stmt
+        .returning(p.jump)
+        .cte("moved")
+    )
+    values = [
+        moved.c.jump
+        if k == "jump"
+        else cast(bindparam(k, type_=Float), Float)
+        if k in _NULLABLE_FIX_FLOATS
+        else bindparam(k, type_=_fixes.c[k].type)
+        for k in _FIX_KEYS
+    ]
+    stored = (
+        insert(_fixes)
+        .from_select(_FIX_KEYS, select(*values).select_from(moved))
+        .returning(_fixes.c.jump)
+        .cte("stored")
+    )
+    return select(stored.c.jump)
+
+
+_live_append_with_caller = _live_append(with_caller=True)
+_live_append_owned = _live_append(with_caller=False)
 
 
 def _first_per_time(fixes: list[dict[str, Any]]) -> dict[datetime, dict[str, Any]]:
@@ -690,54 +840,54 @@ def _append_unlocked(
     owner_id: int | None,
     identity: Identity | None,
 ) -> tuple[dict[str, int], list[dict[str, Any]]] | None:
-    """The live case on PostgreSQL, one new fix after everything stored, in two autocommit
-    statements instead of BEGIN, a locked read, INSERT, UPDATE and COMMIT: read the tracking
-    columns, then one statement that updates them only if they still hold what was read
-    (every column the outcome depends on) and stores the fix only if they did. Returns None
-    (nothing written) whenever the locked path must decide: another batch or the sweep got
-    there first, the fix is not an append, the journey is not the caller's or not active, the
-    account is disabled or its last-seen time is due."""
+    """The live case on PostgreSQL, one new fix after everything stored, in one autocommit
+    statement instead of BEGIN, a locked read, INSERT, UPDATE and COMMIT (_live_append):
+    it reads the tracking columns, decides the fix as the locked path would, updates them
+    only if no one wrote the journey's row since it read it, and stores the fix only if it
+    did. Returns None (nothing written) whenever the locked path must decide: another batch,
+    the sweep or an arrival got there first, the fix is not an append, the journey is not the
+    caller's or not active, the account is disabled or its last-seen time is due."""
     batch = _first_per_time(fixes)
     if len(batch) != 1:
         return None
+    ((recorded_at, fix),) = batch.items()
+    row = {
+        "journey_id": journey_id,
+        "recorded_at": recorded_at,
+        "received_at": now,
+        "lat": fix["lat"],
+        "lon": fix["lon"],
+        "accuracy_m": fix.get("accuracy_m"),
+        "battery": fix.get("battery"),
+        "speed_mps": fix.get("speed_mps"),
+        "source": source,
+    }
+    values = {
+        **row,
+        "max_speed": setting("MAX_PLAUSIBLE_SPEED_MPS"),
+        "radius": setting("STATIONARY_RADIUS_M"),
+        "grace_us": _microseconds(timedelta(minutes=setting("OVERDUE_GRACE_MINUTES"))),
+        "still_us": _microseconds(timedelta(minutes=setting("STATIONARY_MINUTES"))),
+    }
+    if identity is not None:
+        stmt = _live_append_with_caller
+        values["uid"] = identity["uid"]
+        values["seen_since"] = seen_recently_since(now)
+    else:
+        stmt = _live_append_owned
+        values["owner"] = owner_id
     dbapi_conn = writer.conn.connection.dbapi_connection
     dbapi_conn.autocommit = True  # type: ignore[union-attr]
     try:
-        row = _first_journey_row(
-            writer, _peek_with_caller, _peek_owned, journey_id, owner_id, identity
-        )
-        if row is None or row.state != ACTIVE:
-            return None
-        if identity is not None and (
-            row.caller_disabled or last_seen_due(row.caller_last_seen_at, now)
-        ):
-            return None
-        journey = SimpleNamespace(
-            **{name: getattr(row, name) for name in ("id", "owner_id", *_TRACKED)}
-        )
-        (recorded_at,) = batch
-        if journey.latest_fix_at is not None and recorded_at <= journey.latest_fix_at:
-            return None
-        before = dict(vars(journey))
-        stored = []
-        if journey.last_fix_at is not None:
-            stored = [(journey.last_fix_at, journey.last_lat, journey.last_lon)]
-        rows, jumps = _plan_rows(journey_id, batch, [recorded_at], stored, source, now)
-        _advance(journey, rows)
-        changed = tuple(name for name in _WRITTEN if getattr(journey, name) != before[name])
-        values = {
-            "journey": journey_id,
-            **{f"old_{n}": before[n] for n in _TRACKED},
-            **{f"new_{n}": getattr(journey, n) for n in changed},
-            **rows[0],
-        }
-        if writer.execute(_append_statement(changed), values) != 1:
-            return None  # changed meanwhile: nothing was written
+        written = _first_row(writer, stmt, values)
     finally:
         if not writer.conn.invalidated:  # a dead connection is dropped, not reset
             dbapi_conn.autocommit = False  # type: ignore[union-attr]
-    result = {"accepted": 1, "duplicates": len(fixes) - 1, "jumps": jumps}
-    return result, _fix_messages(journey_id, rows)
+    if written is None:
+        return None
+    row["jump"] = jump = bool(written.jump)
+    result = {"accepted": 1, "duplicates": len(fixes) - 1, "jumps": int(jump)}
+    return result, _fix_messages(journey_id, [row])
 
 
 def _ingest_locked(
@@ -778,7 +928,8 @@ def _plan_rows(
     now: datetime,
 ) -> tuple[list[dict[str, Any]], int]:
     """The rows to store for ``new_times`` (in time order, jumps flagged against the stored
-    plausible fixes and each other), and how many are jumps."""
+    plausible fixes and each other), and how many are jumps. _live_append decides a single
+    appended fix the same way in SQL: change both (test_live_append holds them equal)."""
     timeline: list[tuple[datetime, float, float, bool]] = [
         (t, la, lo, False) for t, la, lo in stored
     ]
@@ -818,7 +969,8 @@ def _plan_rows(
 
 def _advance(journey: Any, rows: list[dict[str, Any]]) -> None:
     """Move the journey's tracking columns past newly stored ``rows`` (time order): latest and
-    last plausible fix, battery, stationary anchor, next due check."""
+    last plausible fix, battery, stationary anchor, next due check. _live_append does the same
+    in SQL for a single appended fix: change both (test_live_append holds them equal)."""
     if journey.latest_fix_at is None or rows[-1]["recorded_at"] > journey.latest_fix_at:
         journey.latest_fix_at = rows[-1]["recorded_at"]
     plausible = [r for r in rows if not r["jump"]]
@@ -854,7 +1006,8 @@ def _fix_messages(journey_id: int, rows: list[dict[str, Any]]) -> list[dict[str,
 
 
 def _move_anchor(journey: Any, rows: Iterable[dict[str, Any]]) -> None:
-    """Movement beyond the stationary radius resets the stationary clock."""
+    """Movement beyond the stationary radius resets the stationary clock (also in SQL in
+    _live_append)."""
     radius = setting("STATIONARY_RADIUS_M")
     for row in rows:
         if journey.anchor_at is not None and row["recorded_at"] <= journey.anchor_at:
@@ -870,7 +1023,7 @@ def _move_anchor(journey: Any, rows: Iterable[dict[str, Any]]) -> None:
 
 def _schedule(journey: Any) -> None:
     """Set the indexed due time of the next overdue or stationary check (on a Journey, or on
-    the tracking columns the fix path holds)."""
+    the tracking columns the fix path holds; also in SQL in _live_append)."""
     due: list[datetime] = []
     if journey.state == ACTIVE:
         if not journey.overdue:

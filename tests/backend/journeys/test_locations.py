@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select, text, update
 
 from backend.extensions import db
 from backend.journeys.models import Journey, LocationFix
@@ -259,13 +261,13 @@ def test_other_routes_still_pre_ping_their_connection(client, resident, journey)
     assert response.status_code == 200
 
 
-def test_an_appended_fix_takes_two_statements_on_postgis_three_on_sqlite(
+def test_an_appended_fix_takes_one_statement_on_postgis_three_on_sqlite(
     client, resident, journey, engine_name
 ):
-    """An appended fix is, on PostgreSQL, one read and one statement that updates the journey
-    and stores the fix (autocommit, no BEGIN/COMMIT); on SQLite a SELECT, an INSERT and an
-    UPDATE. The same statements run on the DBAPI cursor or (with a cursor listener on the
-    engine) through SQLAlchemy, and store the same rows."""
+    """An appended fix is, on PostgreSQL, one statement that reads the journey and the
+    caller, updates the journey and stores the fix (autocommit, no BEGIN/COMMIT); on SQLite a
+    SELECT, an INSERT and an UPDATE. The same statements run on the DBAPI cursor or (with a
+    cursor listener on the engine) through SQLAlchemy, and store the same rows."""
     t0 = datetime.now(UTC) - timedelta(minutes=2)
     plain = post(client, resident, journey["id"], [fix(53.5425, -2.6405, t0, battery=70)])
     with recorded_statements() as statements:
@@ -280,7 +282,7 @@ def test_an_appended_fix_takes_two_statements_on_postgis_three_on_sqlite(
     assert plain.get_json() == listened.get_json() == {"accepted": 1, "duplicates": 0, "jumps": 0}
     assert jumped.get_json() == {"accepted": 1, "duplicates": 0, "jumps": 1}
     if engine_name == "postgis":
-        assert seen == ["SELECT", "WITH"] * 2
+        assert seen == ["WITH"] * 2
     else:
         assert seen == ["SELECT", "INSERT", "UPDATE"] * 2
     rows = stored(journey["id"])
@@ -298,41 +300,125 @@ def test_an_appended_fix_takes_two_statements_on_postgis_three_on_sqlite(
     )
 
 
-@pytest.mark.postgis
-def test_a_journey_changed_between_read_and_write_is_decided_under_the_lock(
-    client, resident, journey, monkeypatch
-):
-    """The sweep marks the journey overdue after the optimistic append read it: the append
-    writes nothing, and the locked path stores the fix once and keeps the overdue flag (the
-    next check is not scheduled as if it were still due)."""
-    from sqlalchemy import update
+def _waits_for_a_lock(conn) -> bool:  # type: ignore[no-untyped-def]
+    """Whether a session of this database waits for a lock (read afresh: autocommit)."""
+    return bool(
+        conn.execute(
+            text(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+        ).scalar()
+    )
 
-    from backend.journeys import service
 
-    real_advance = service._advance
-    calls = []
-
-    def advance_after_a_sweep(state, rows):  # type: ignore[no-untyped-def]
-        if not calls:
-            with db.engine.connect() as other:
-                other.execute(
-                    update(Journey).where(Journey.id == journey["id"]).values(overdue=True)
-                )
-                other.commit()
-        calls.append(state.overdue)
-        real_advance(state, rows)
-
-    monkeypatch.setattr(service, "_advance", advance_after_a_sweep)
+def _post_while_another_transaction_writes(client, person, journey_id, fixes, change):  # type: ignore[no-untyped-def]
+    """Post ``fixes`` while another transaction has made ``change`` to the journey's row and
+    not committed yet (so it holds the row); it commits once the post waits for the row.
+    Returns the response and the statements run meanwhile."""
     db.session.commit()  # the test's session (shared with the client's requests) holds none
+    out = {}
+    with recorded_statements() as statements, db.engine.connect() as other:
+        change(other)
+        poster = threading.Thread(
+            target=lambda: out.update(response=post(client, person, journey_id, fixes))
+        )
+        poster.start()
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as watch:
+            while poster.is_alive() and not _waits_for_a_lock(watch):
+                time.sleep(0.01)
+        other.commit()
+        poster.join()
+    return out["response"], list(statements)
+
+
+def _decided_under_the_lock(statements: list[str]) -> bool:
+    """The one statement ran and wrote nothing, then the locked path read the journey."""
+    kinds = [
+        "WITH" if s.startswith("WITH") else "LOCK" if "FOR UPDATE" in s else "" for s in statements
+    ]
+    kinds = [k for k in kinds if k]
+    return kinds[:2] == ["WITH", "LOCK"]
+
+
+@pytest.mark.postgis
+def test_a_later_fix_stored_meanwhile_keeps_the_last_position(client, resident, journey):
+    """Another process stores a later fix while the one-statement append waits for the
+    journey's row: the append writes nothing (the row is not the version it read), and the
+    locked path stores the fix in order without moving the last position back."""
     t = datetime.now(UTC) - timedelta(seconds=30)
-    response = post(client, resident, journey["id"], [fix(53.5425, -2.6405, t, battery=50)])
+    later = t + timedelta(seconds=10)
+
+    def store_a_later_fix(other):  # type: ignore[no-untyped-def]
+        other.execute(
+            update(Journey)
+            .where(Journey.id == journey["id"])
+            .values(latest_fix_at=later, last_fix_at=later, last_lat=53.5430, last_lon=-2.6400)
+        )
+        other.execute(
+            insert(LocationFix).values(
+                journey_id=journey["id"],
+                recorded_at=later,
+                received_at=later,
+                lat=53.5430,
+                lon=-2.6400,
+                source="app",
+                jump=False,
+            )
+        )
+
+    response, statements = _post_while_another_transaction_writes(
+        client, resident, journey["id"], [fix(53.5425, -2.6405, t)], store_a_later_fix
+    )
     assert response.get_json() == {"accepted": 1, "duplicates": 0, "jumps": 0}
-    assert calls == [False, True]  # read before the sweep, then again under the lock
+    assert _decided_under_the_lock(statements)
+    assert [r.recorded_at for r in stored(journey["id"])] == [t, later]
+    db.session.expire_all()
+    state = db.session.get(Journey, journey["id"])
+    assert (state.last_lat, state.last_fix_at, state.latest_fix_at) == (53.5430, later, later)
+
+
+@pytest.mark.postgis
+def test_a_journey_marked_overdue_meanwhile_stays_overdue(client, resident, journey):
+    """The sweep marks the journey overdue while the append waits for its row: the locked
+    path stores the fix once and keeps the overdue flag (the next check is the stationary
+    one only)."""
+
+    def mark_overdue(other):  # type: ignore[no-untyped-def]
+        other.execute(update(Journey).where(Journey.id == journey["id"]).values(overdue=True))
+
+    t = datetime.now(UTC) - timedelta(seconds=30)
+    response, statements = _post_while_another_transaction_writes(
+        client, resident, journey["id"], [fix(53.5425, -2.6405, t, battery=50)], mark_overdue
+    )
+    assert response.get_json() == {"accepted": 1, "duplicates": 0, "jumps": 0}
+    assert _decided_under_the_lock(statements)
     db.session.expire_all()
     state = db.session.get(Journey, journey["id"])
     assert state.overdue is True and state.last_battery == 50 and state.latest_fix_at == t
     assert state.next_check_at == t + timedelta(minutes=5)  # only the stationary check left
     assert len(stored(journey["id"])) == 1
+
+
+@pytest.mark.postgis
+def test_a_journey_ended_meanwhile_refuses_the_fix(client, resident, journey):
+    """The owner arrives while the append waits for the journey's row: nothing is stored and
+    the fix is refused as on any ended journey."""
+
+    def arrive(other):  # type: ignore[no-untyped-def]
+        other.execute(
+            update(Journey)
+            .where(Journey.id == journey["id"])
+            .values(state="arrived", active_owner_id=None, ended_at=datetime.now(UTC))
+        )
+
+    t = datetime.now(UTC) - timedelta(seconds=30)
+    response, statements = _post_while_another_transaction_writes(
+        client, resident, journey["id"], [fix(53.5425, -2.6405, t)], arrive
+    )
+    assert response.status_code == 409
+    assert _decided_under_the_lock(statements)
+    assert stored(journey["id"]) == []
 
 
 def test_a_single_fix_sent_twice_in_one_batch_counts_one_duplicate(client, resident, journey):

@@ -63,33 +63,33 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
 
 
-# haversine_sql's constants, bound as Python computes them (short names keep statements short).
-_TO_RAD = bindparam("hv_r", math.radians(1.0), type_=Float)  # what math.radians multiplies by
-_TWO = bindparam("hv_2", 2.0, type_=Float)  # x / 2 and x ** 2 divide and raise by 2.0
-_ONE = bindparam("hv_1", 1.0, type_=Float)
-_DIAMETER = bindparam("hv_d", 2 * EARTH_RADIUS_M, type_=Float)
+def float8(value: float) -> Any:
+    """A float8 constant in SQL, written as Python's shortest repr (which reads back as the
+    same double): no parameter to bind on every execution."""
+    return literal_column(f"{float(value)!r}::float8", Float)
 
 
 def haversine_sql(lat1: Any, lon1: Any, lat2: Any, lon2: Any) -> Any:
     """:func:`haversine_m` as a PostgreSQL expression: the same float8 operations in the same
-    order (PostgreSQL's sin, cos, asin, sqrt and power call the C library as Python's math
-    does), so the same C library gives the same metres, bit for bit (a test holds them
-    equal)."""
+    order, so the same C library gives the same metres, bit for bit (a test holds them
+    equal). PostgreSQL's sin, cos, asin, sqrt and power call the C library as Python's math
+    does, and its radians multiplies by the same double (the nearest to pi / 180)."""
 
     def f(name: str, *args: Any) -> Any:  # a float8 function of float8 arguments
         return getattr(func, name)(*args, type_=Float)
 
-    p1, p2 = lat1 * _TO_RAD, lat2 * _TO_RAD
+    two = float8(2)  # x / 2 and x ** 2 on a float divide and raise by 2.0
+    p1, p2 = f("radians", lat1), f("radians", lat2)
     dp = p2 - p1
-    dl = (lon2 - lon1) * _TO_RAD
+    dl = f("radians", lon2 - lon1)
 
     def half(x: Any) -> Any:  # x / 2 as a plain float8 division (``/`` would add a cast)
-        return x.self_group().op("/")(_TWO)
+        return x.self_group().op("/")(two)
 
-    a = f("power", f("sin", half(dp)), _TWO) + f("cos", p1) * f("cos", p2) * f(
-        "power", f("sin", half(dl)), _TWO
+    a = f("power", f("sin", half(dp)), two) + f("cos", p1) * f("cos", p2) * f(
+        "power", f("sin", half(dl)), two
     )
-    return _DIAMETER * f("asin", f("least", _ONE, f("sqrt", a)))
+    return float8(2 * EARTH_RADIUS_M) * f("asin", f("least", float8(1), f("sqrt", a)))
 
 
 def bearing_deg(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

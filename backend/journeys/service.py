@@ -24,7 +24,6 @@ from sqlalchemy import (
     false,
     func,
     insert,
-    literal,
     literal_column,
     not_,
     or_,
@@ -55,7 +54,7 @@ from backend.journeys.models import (
     WatchLink,
 )
 from backend.realtime.broker import journey_channel, publish
-from backend.spatial import haversine_m, haversine_sql
+from backend.spatial import float8, haversine_m, haversine_sql
 from backend.venues.policy import PUBLIC_STATUSES
 from backend.venues.service import get_venue
 
@@ -704,7 +703,7 @@ def _live_append(with_caller: bool) -> Any:
         ).label("far"),
     ).where(
         j.c.id == bindparam("journey_id"),
-        j.c.state == ACTIVE,
+        j.c.state == literal_column(f"'{ACTIVE}'"),
         or_(j.c.latest_fix_at.is_(None), j.c.latest_fix_at < t),  # after everything stored
     )
     if with_caller:  # the caller as admit_principal admits them, else the locked path decides
@@ -725,8 +724,8 @@ def _live_append(with_caller: bool) -> Any:
         r.far,
         and_(
             r.last_fix_at.is_not(None),
-            r.metres > literal(200.0, Float),
-            r.metres / func.greatest(r.seconds, literal(0.001, Float), type_=Float)
+            r.metres > float8(200),
+            r.metres / func.greatest(r.seconds, float8(0.001), type_=Float)
             > bindparam("max_speed", type_=Float),
         ).label("jump"),
     ).cte("judged")

@@ -29,9 +29,14 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
+# json.dumps with arguments builds an encoder per call; this one is built once (encode keeps
+# no state between calls, so threads share it).
+_ENCODER = json.JSONEncoder(separators=(",", ":"), default=_json_default)
+
+
 def dumps(message: dict[str, Any]) -> str:
     """Compact JSON with ISO 8601 timestamps."""
-    return json.dumps(message, separators=(",", ":"), default=_json_default)
+    return _ENCODER.encode(message)
 
 
 class Message:

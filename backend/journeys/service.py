@@ -42,7 +42,7 @@ from backend.auth.service import (
 )
 from backend.contacts.service import active_contact_ids, hash_secret, record_view
 from backend.db import utcnow, without_pre_ping
-from backend.direct import PG_IDLE, StatementCache, eligible
+from backend.direct import PG_IDLE, PooledConnection, StatementCache, eligible
 from backend.errors import Conflict, Gone, NotFound, Unauthorized, ValidationError, field_error
 from backend.extensions import db
 from backend.journeys import policy
@@ -408,8 +408,8 @@ class _FixWriter:
 
     __slots__ = ("conn", "cursor", "dialect")
 
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
+    def __init__(self, conn: Connection | PooledConnection) -> None:
+        self.conn: Any = conn  # a PooledConnection only where every statement runs direct
         self.dialect = conn.dialect
         self.cursor = conn.connection.dbapi_connection.cursor() if eligible(conn) else None  # type: ignore[union-attr]
 
@@ -625,7 +625,7 @@ def _ingest_once(
         # connection of its own (the session's begin and close cost more CPU than the
         # statement's Python side). When the locked path must decide, it runs as before.
         tried_unlocked = True
-        with _checkout(ping, db.engine.connect) as own:
+        with _checkout(ping, _live_connection) as own:
             writer = _FixWriter(own)
             try:
                 done = _append_unlocked(writer, journey_id, fixes, source, now, owner_id, identity)
@@ -643,6 +643,15 @@ def _ingest_once(
         return _ingest_locked(writer, journey_id, fixes, source, now, owner_id, identity)
     finally:
         writer.close()
+
+
+def _live_connection() -> Connection | PooledConnection:
+    """A pooled connection for the live append: a plain checkout when its statement runs on
+    the DBAPI cursor, else a ``Connection`` (cursor listeners, echo)."""
+    engine = db.engine
+    if eligible(engine) and all(_direct.get(stmt, engine.dialect) for stmt in _LIVE_APPENDS):
+        return PooledConnection(engine)
+    return engine.connect()
 
 
 def _checkout(ping: bool, connect: Any) -> Any:
@@ -820,6 +829,7 @@ def _live_append(with_caller: bool) -> Any:
 
 _live_append_with_caller = _live_append(with_caller=True)
 _live_append_owned = _live_append(with_caller=False)
+_LIVE_APPENDS = (_live_append_with_caller, _live_append_owned)
 
 
 def _first_per_time(fixes: list[dict[str, Any]]) -> dict[datetime, dict[str, Any]]:

@@ -402,16 +402,35 @@ _write_backs: dict[tuple[str, ...], Any] = {}
 _direct = StatementCache()
 
 
+_CURSOR_KEY = "safehaven.fix_cursor"
+
+
 class _FixWriter:
     """Runs the fix path's statements on one connection: straight on its DBAPI cursor when
     eligible, else through ``Connection.execute`` (same statements, same values)."""
 
-    __slots__ = ("conn", "cursor", "dialect")
+    __slots__ = ("conn", "cursor", "dialect", "kept")
 
     def __init__(self, conn: Connection | PooledConnection) -> None:
         self.conn: Any = conn  # a PooledConnection only where every statement runs direct
         self.dialect = conn.dialect
-        self.cursor = conn.connection.dbapi_connection.cursor() if eligible(conn) else None  # type: ignore[union-attr]
+        self.kept = self.dialect.driver == "psycopg"
+        self.cursor = None
+        if not eligible(conn):
+            return
+        dbapi_conn = conn.connection.dbapi_connection
+        if not self.kept:
+            self.cursor = dbapi_conn.cursor()  # type: ignore[union-attr]
+            return
+        # One psycopg cursor per DBAPI connection, kept in the pool's info for it (cleared
+        # when that connection is closed): a new cursor and its adapters cost a third of the
+        # live statement's own Python side, and a psycopg cursor holds nothing on the server
+        # between statements (its results are fetched whole). A sqlite3 cursor may keep its
+        # last statement open: there it is made and closed per use, as before.
+        info = conn.connection.info
+        self.cursor = info.get(_CURSOR_KEY)
+        if self.cursor is None:
+            self.cursor = info[_CURSOR_KEY] = dbapi_conn.cursor()  # type: ignore[union-attr]
 
     def first(self, stmt: Any, values: dict[str, Any]) -> Any:
         if self.cursor is not None:
@@ -443,9 +462,9 @@ class _FixWriter:
         )
 
     def close(self) -> None:
-        if self.cursor is not None:
+        if self.cursor is not None and not self.kept:
             self.cursor.close()
-            self.cursor = None
+        self.cursor = None
 
 
 def _write_back(writer: _FixWriter, journey: SimpleNamespace, before: dict[str, Any]) -> None:

@@ -122,6 +122,18 @@ def test_sos_is_limited_only_against_floods(client, resident, other_resident):
     assert _retry_after(presses[10]) >= 1
 
 
+def test_the_live_fix_route_is_filtered_out_of_rate_limiting_and_others_are_not(app):
+    """The fix route has no limit; flask-limiter is told so up front instead of working it
+    out on every request. Routes with limits (SOS above) are still checked."""
+    from backend.journeys.routes import live_fix_request
+
+    with app.test_request_context("/api/v1/journeys/1/locations", method="POST"):
+        assert live_fix_request()
+    for path in ("/api/v1/journeys/1/sos", "/api/v1/journeys/1", "/watch/x"):
+        with app.test_request_context(path, method="POST" if path.endswith("sos") else "GET"):
+            assert not live_fix_request()
+
+
 def test_watch_link_guessing_is_rate_limited_per_address(client):
     answers = [client.get(f"/watch/guess-{i}") for i in range(121)]
     assert {r.status_code for r in answers[:120]} <= {404, 410}

@@ -5,15 +5,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import inspect
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from flask import Response, jsonify, render_template, request, url_for
-from webargs.core import is_json, parse_json
 
-from backend.arguments import Blueprint
+from backend.arguments import Blueprint, plain_json_first
 from backend.auth.current import (
     current_identity,
     current_user,
@@ -76,34 +72,9 @@ def get_journey(journey_id: int):
     return service.get_journey(current_user(), journey_id)
 
 
-def _plain_batch_first(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Above ``@blp.arguments``: a JSON body that ``load_plain_batch`` takes (exactly what the
-    schema loads from it: a property test holds them equal), parsed as webargs parses it, goes
-    straight to the undecorated view with the batch as webargs would pass it, without
-    webargs' parse and flask-smorest's wrappers around it (4% of a fix POST's instructions); any
-    other body, and every error, goes through them as before. The view returns a Response,
-    which flask-smorest passes through untouched."""
-    undecorated = inspect.unwrap(view)
-
-    @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        req = request._get_current_object()  # type: ignore[attr-defined]  # one proxy look-up
-        if is_json(req.mimetype):
-            try:
-                body = parse_json(req.get_data(cache=True))
-            except ValueError:  # not JSON: webargs words the error
-                body = None
-            data = load_plain_batch(body)
-            if data is not None:
-                return undecorated(*args, data, **kwargs)
-        return view(*args, **kwargs)
-
-    return wrapper
-
-
 @blp.post("/api/v1/journeys/<int:journey_id>/locations")
 @identity_required  # the hot path: the service reads the caller with the journey, one statement
-@_plain_batch_first
+@plain_json_first(load_plain_batch)
 @blp.arguments(FixBatchSchema())  # an instance: a schema class is instantiated per request
 @blp.response(200, FixBatchResultSchema)
 def add_locations(data, journey_id: int):

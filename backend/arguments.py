@@ -46,6 +46,9 @@ def _float(field: fields.Float) -> Callable[[str], Any]:
 
 
 def _integer(field: fields.Integer) -> Callable[[str], Any]:
+    if field.strict:  # a strict Integer refuses every string
+        raise TypeError("plain_query cannot read a strict Integer field")
+
     def convert(text: str) -> int | None:
         return int(text) if _INTEGER.fullmatch(text) else None
 
@@ -115,7 +118,7 @@ def plain_query(
     for name, field in schema.fields.items():
         if field.load_default is not missing:
             (made if callable(field.load_default) else defaults)[name] = field.load_default
-    needed = frozenset(required)
+    needed = frozenset(required) | {n for n, f in schema.fields.items() if f.required}
 
     def load(args: Any) -> dict[str, Any] | None:
         loaded = dict(defaults)

@@ -199,3 +199,16 @@ def test_the_route_loads_a_plain_point_query_itself_and_a_bad_one_through_webarg
     bad = client.get("/api/v1/venues/nearest?lat=95&lon=-2.6325")
     assert bad.status_code == 422 and "lat" in bad.json["errors"]
     assert through_webargs == ["NearestQuerySchema"]
+
+
+def test_a_strict_integer_is_refused_and_a_required_field_is_required():
+    class Paged(Schema):
+        page = fields.Integer(strict=True)
+        size = fields.Integer(required=True)
+        lat = fields.Float()
+
+    with pytest.raises(TypeError, match="strict"):
+        plain_query(Paged(), ["page"])
+    load = plain_query(Paged(), ["size", "lat"])
+    assert load(MultiDict([("lat", "1.5")])) is None
+    assert load(MultiDict([("lat", "1.5"), ("size", "3")])) == {"lat": 1.5, "size": 3}

@@ -39,7 +39,13 @@ class PooledConnection:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.dialect = engine.dialect
-        self.connection = engine.raw_connection()
+        dbapi_error = engine.dialect.loaded_dbapi.Error
+        try:
+            self.connection = engine.raw_connection()
+        except dbapi_error as exc:
+            # As Engine.connect() raises it: SQLAlchemy's wrapper (an OperationalError for a
+            # server that is down or restarting), which the app answers with 503, not 500.
+            raise DBAPIError.instance(None, None, exc, dbapi_error, dialect=engine.dialect) from exc
 
     @property
     def invalidated(self) -> bool:

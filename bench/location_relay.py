@@ -2,7 +2,9 @@
 
 N residents each post one fix per second to one process; M watchers per journey hold SSE
 streams, half on each process. Reports accepted fixes/s and post-to-watcher latency
-(p50/p99) beside a raw Redis publish/subscribe round trip measured in the same run, then the
+(p50/p99) beside a raw Redis publish/subscribe round trip measured in the same run and the
+same servers, streams, client and offered load posting to a trivial endpoint (what this
+machine gives a POST that does nothing: the ceiling for the fix path), then the
 overdue sweep's time with ``--journeys`` active journeys of which 1 % are due, beside a
 reference query that scans every active journey without the due-time index.
 
@@ -67,6 +69,27 @@ def make_app(url: str):  # type: ignore[no-untyped-def]
             }
         )
     )
+
+
+def bench_app():  # type: ignore[no-untyped-def]
+    """The gunicorn entry point: the real app (settings from the environment, as
+    ``backend:create_app()``) plus a trivial JSON POST endpoint, the ceiling reference: what
+    these servers, this client and this offered load give for a request that does nothing."""
+    from flask import jsonify
+
+    from backend import create_app
+
+    app = create_app()
+
+    @app.post("/bench/trivial")
+    def trivial():  # type: ignore[no-untyped-def]
+        return jsonify(ok=True)
+
+    return app
+
+
+FIX_PATH = "/api/v1/journeys/{journey}/locations"
+TRIVIAL_PATH = "/bench/trivial"
 
 
 def add_walking_resident(session, uid: str, watchers: int, now: datetime):  # type: ignore[no-untyped-def]
@@ -216,12 +239,18 @@ def _watch_process(servers: list[str], plan: list[dict], window, ready, stop, ou
 
 
 def _post_process(
-    servers: list[str], plan: list[dict], window: tuple[float, float], connections: int, out
-) -> None:  # type: ignore[no-untyped-def]
+    servers: list[str],
+    plan: list[dict],
+    window: tuple[float, float],
+    connections: int,
+    out,  # type: ignore[no-untyped-def]
+    path: str = FIX_PATH,
+) -> None:
     """Each resident posts one fix per second (residents spread evenly over the second) over
-    ``connections`` keep-alive connections per server, until the window ends. Reports send
-    times, the fixes accepted and refused inside the window, POST response times, how late
-    the client sent against the schedule, and this process's CPU seconds in the window."""
+    ``connections`` keep-alive connections per server, until the window ends, to ``path``
+    (the resident's journey's fix path, or the trivial reference). Reports send times, the
+    fixes accepted and refused inside the window, POST response times, how late the client
+    sent against the schedule, and this process's CPU seconds in the window."""
     start, end = window
     sent: dict[tuple[int, str], float] = {}
     counts = {"accepted": 0, "errors": 0, "late_max": 0.0}
@@ -247,7 +276,7 @@ def _post_process(
                     f'"recorded_at":"{at}","battery":80}}]}}'
                 ).encode()
                 request = (
-                    f"POST /api/v1/journeys/{journey}/locations HTTP/1.1\r\nHost: {host}\r\n"
+                    f"POST {path.format(journey=journey)} HTTP/1.1\r\nHost: {host}\r\n"
                     f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
                     f"Content-Length: {len(body)}\r\n\r\n"
                 ).encode() + body
@@ -388,10 +417,11 @@ def run_relay(
     warmup: float,
     connections: int,
     meter_groups,  # type: ignore[no-untyped-def]
+    path: str = FIX_PATH,
 ) -> dict:
-    """Watchers in one process, posters in another (both asyncio with raw sockets), joined on
-    the system-wide monotonic clock; CPU of the server, database, Redis and client processes
-    is measured over the same window."""
+    """Watchers in one process, posters (to ``path``) in another (both asyncio with raw
+    sockets), joined on the system-wide monotonic clock; CPU of the server, database, Redis
+    and client processes is measured over the same window."""
     import multiprocessing as mp
 
     ctx = mp.get_context("spawn")
@@ -414,7 +444,7 @@ def run_relay(
     window[0], window[1] = start, start + seconds
     poster = ctx.Process(
         target=_post_process,
-        args=(servers, plan, (start, start + seconds), connections, post_out),
+        args=(servers, plan, (start, start + seconds), connections, post_out, path),
         daemon=True,
     )
     poster.start()
@@ -649,6 +679,9 @@ def main() -> None:
     )
     parser.add_argument("--journeys", type=int, default=100_000, help="sweep: active journeys")
     parser.add_argument(
+        "--no-trivial", action="store_true", help="skip the trivial POST endpoint reference"
+    )
+    parser.add_argument(
         "--redis", default=os.environ.get("SAFEHAVEN_BENCH_REDIS", "redis://127.0.0.1:6379/11")
     )
     args = parser.parse_args()
@@ -704,13 +737,33 @@ def main() -> None:
                 "redis": redis_pids,
             }
 
+        app_spec = "bench.location_relay:bench_app()"
         with (
-            gunicorn(env, threads=threads, extra_args=[*extra, "--pid", str(pidfiles[0])]) as a,
-            gunicorn(env, threads=threads, extra_args=[*extra, "--pid", str(pidfiles[1])]) as b,
+            gunicorn(
+                env, threads=threads, extra_args=[*extra, "--pid", str(pidfiles[0])], app=app_spec
+            ) as a,
+            gunicorn(
+                env, threads=threads, extra_args=[*extra, "--pid", str(pidfiles[1])], app=app_spec
+            ) as b,
         ):
             relay = run_relay(
                 url, [a, b], plan, args.seconds, args.warmup, args.connections, meter_groups
             )
+            trivial = None
+            if not args.no_trivial:
+                # The same servers, open streams, client and offered load, posting to an
+                # endpoint that does nothing: the ceiling this machine gives this setup.
+                print("reference: the same load on a trivial POST endpoint", flush=True)
+                trivial = run_relay(
+                    url,
+                    [a, b],
+                    plan,
+                    args.seconds,
+                    args.warmup,
+                    args.connections,
+                    meter_groups,
+                    path=TRIVIAL_PATH,
+                )
         reference = redis_round_trip(args.redis)
         sweep = None
         if args.journeys:
@@ -760,6 +813,27 @@ def main() -> None:
             f"of 2; other work {relay['other_work_cores']}; "
             f"load {relay['load_avg_at_window_end'][0]}",
         ),
+    ]
+    if trivial:
+        rows += [
+            (
+                "trivial POST accepted /s",
+                f"{trivial['fixes_per_s']}",
+                f"reference, same servers and load; fix path at "
+                f"{relay['fixes_per_s'] / max(trivial['fixes_per_s'], 0.1):.2f} of it",
+            ),
+            (
+                "trivial POST response p50 / p99 (ms)",
+                f"{trivial['post_response_p50_ms']} / {trivial['post_response_p99_ms']}",
+                "reference, same run",
+            ),
+            (
+                "trivial: server CPU per POST (ms)",
+                f"{trivial['cpu_ms_per_fix']['server']}",
+                f"reference; client {trivial['cpu_ms_per_fix']['client']} ms",
+            ),
+        ]
+    rows += [
         ("raw Redis pub/sub p50 (ms)", f"{reference['p50_ms']}", "reference, same run"),
         ("raw Redis pub/sub p99 (ms)", f"{reference['p99_ms']}", "reference, same run"),
     ]
@@ -784,6 +858,7 @@ def main() -> None:
     result = {
         "args": vars(args),
         "relay": relay,
+        "trivial_post_reference": trivial,
         "redis_reference": reference,
         "sweep": sweep,
         "machine": {"cpus": os.cpu_count(), "load_avg_at_end": os.getloadavg()},

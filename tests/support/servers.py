@@ -24,10 +24,11 @@ def gunicorn(
     workers: int = 1,
     timeout: float = 60.0,
     extra_args: list[str] | None = None,
+    app: str = "backend:create_app()",
 ) -> Iterator[str]:
-    """Run ``backend:create_app()`` under gunicorn (gthread) on a free port; yields its base
-    URL and stops it (and its log file) on exit. ``extra_args`` go before the app (e.g.
-    ``["--pid", path, "--worker-connections", "5000"]``)."""
+    """Run ``app`` (by default ``backend:create_app()``) under gunicorn (gthread) on a free
+    port; yields its base URL and stops it (and its log file) on exit. ``extra_args`` go before
+    the app (e.g. ``["--pid", path, "--worker-connections", "5000"]``)."""
     gunicorn_bin = str(Path(sys.executable).with_name("gunicorn"))
     log = tempfile.NamedTemporaryFile("w+", prefix="gunicorn-", suffix=".log", delete=False)  # noqa: SIM115
     command = [
@@ -45,7 +46,7 @@ def gunicorn(
         "--graceful-timeout",
         "2",
         *(extra_args or []),
-        "backend:create_app()",
+        app,
     ]
     process = subprocess.Popen(
         command,

@@ -80,6 +80,10 @@ class Settings:
     firebase_project_id: str | None = None
     firebase_emulator_host: str | None = None
     firebase_web_api_key: str | None = None
+    # How long an account's revocation state (disabled, tokens valid after) read from Firebase
+    # is trusted for its API requests: one lookup a minute, not one per location fix; 0 looks
+    # it up on every request (and a sign-in to the portal always does).
+    firebase_revocation_check_s: int = 60
     # Push delivery: a loopback stand-in for fcm.googleapis.com (tests only; production
     # refuses it), the HTTP timeout of one send, the first retry delay, and how many sends
     # one worker has in flight (also the most a killed worker can leave to be repeated).
@@ -123,6 +127,9 @@ class Settings:
             firebase_project_id=env.get("FIREBASE_PROJECT_ID") or None,
             firebase_emulator_host=env.get("FIREBASE_AUTH_EMULATOR_HOST") or None,
             firebase_web_api_key=env.get("FIREBASE_WEB_API_KEY") or None,
+            firebase_revocation_check_s=_int(
+                env, "SAFEHAVEN_FIREBASE_REVOCATION_CHECK_S", 60, low=0, high=3600
+            ),
             fcm_endpoint=env.get("SAFEHAVEN_FCM_ENDPOINT") or None,
             fcm_timeout_s=_float(env, "SAFEHAVEN_FCM_TIMEOUT_S", 10.0, 0.05, 120.0),
             fcm_backoff_s=_float(env, "SAFEHAVEN_FCM_BACKOFF_S", 5.0, 0.01, 600.0),

@@ -64,6 +64,7 @@ def _identity() -> service.Identity | None:
                 mode=settings.auth_mode,
                 secret=settings.secret_key,
                 project_id=settings.firebase_project_id,
+                revocation_check_s=settings.firebase_revocation_check_s,
             )
         except Unauthorized:
             _count_failure_or_refuse()

@@ -51,7 +51,8 @@ class Identity(dict[str, Any]):
 # successes are kept, each only while its signature is within DEV_TOKEN_MAX_AGE (checked on
 # every hit, as itsdangerous does), so an expired token is refused exactly as before; dev
 # tokens have no other revocation (a disabled account is refused by its row, read per
-# request). Firebase tokens are never cached: their revocation is checked every time.
+# request). Firebase tokens are not cached (their signature and expiry are checked on every
+# request); their accounts' revocation state is, for a short while (below).
 DEV_TOKEN_CACHE_SIZE = 4096
 _dev_verified: dict[tuple[str, str], tuple[str, Any, int]] = {}
 _dev_verified_lock = threading.Lock()
@@ -116,19 +117,70 @@ def firebase_credential() -> Any:
     return credentials.ApplicationDefault()
 
 
-def _verify_firebase(token: str, project_id: str) -> Identity:
+# Each account's revocation state as Firebase last reported it: (project, uid) ->
+# (looked up at, disabled, tokens valid after in ms). ``check_revoked=True`` asks Firebase for
+# the account on every verification: a round trip to Google (and a call against the project's
+# quota) for every location fix a phone sends each second. A state is trusted for
+# ``revocation_check_s``, so a revocation or a disabled account takes effect within that on
+# the API (a sign-in to the portal looks it up every time). The comparison is firebase-admin's
+# own (_auth_client._check_jwt_revoked_or_disabled): disabled, or issued before valid-after.
+REVOCATION_CACHE_SIZE = 65_536
+_revocation: dict[tuple[str, str], tuple[float, bool, int]] = {}
+_revocation_lock = threading.Lock()
+_clock = time.monotonic  # (tests move it)
+
+
+def clear_revocation_cache() -> None:
+    """Forget every account's revocation state (tests; after an operator's bulk revocation)."""
+    with _revocation_lock:
+        _revocation.clear()
+
+
+def _revocation_state(uid: str, project_id: str, max_age_s: float) -> tuple[bool, int]:
+    """``(disabled, tokens valid after in ms)`` of account ``uid``: looked up (firebase-admin
+    errors propagate) unless a lookup at most ``max_age_s`` old is kept."""
     from firebase_admin import auth as fb_auth
-    from firebase_admin.exceptions import FirebaseError
+
+    key = (project_id, uid)
+    now = _clock()
+    hit = _revocation.get(key)
+    if hit is not None and 0 <= now - hit[0] <= max_age_s:
+        return hit[1], hit[2]
+    user = fb_auth.get_user(uid, app=firebase_app(project_id))
+    state = (bool(user.disabled), int(user.tokens_valid_after_timestamp or 0))
+    with _revocation_lock:
+        _revocation.pop(key, None)  # re-inserted last: the dict stays oldest-first
+        if len(_revocation) >= REVOCATION_CACHE_SIZE:
+            del _revocation[next(iter(_revocation))]
+        _revocation[key] = (now, *state)
+    return state
+
+
+def _verify_firebase(token: str, project_id: str, revocation_check_s: float = 0) -> Identity:
+    from firebase_admin import auth as fb_auth
+    from firebase_admin.exceptions import DeadlineExceededError, FirebaseError, UnavailableError
 
     try:
-        claims = fb_auth.verify_id_token(token, app=firebase_app(project_id), check_revoked=True)
+        app = firebase_app(project_id)
+        if revocation_check_s <= 0:
+            claims = fb_auth.verify_id_token(token, app=app, check_revoked=True)
+        else:
+            claims = fb_auth.verify_id_token(token, app=app, check_revoked=False)
+            disabled, valid_after_ms = _revocation_state(
+                claims["uid"], project_id, revocation_check_s
+            )
+            if disabled:
+                raise fb_auth.UserDisabledError("The user record is disabled.")
+            if claims["iat"] * 1000 < valid_after_ms:
+                raise fb_auth.RevokedIdTokenError("The Firebase ID token has been revoked.")
     except fb_auth.RevokedIdTokenError as exc:
         raise Unauthorized("token revoked; sign in again") from exc
     except fb_auth.UserDisabledError as exc:
         raise Unauthorized("account disabled") from exc
     except fb_auth.ExpiredIdTokenError as exc:
         raise Unauthorized("token expired") from exc
-    except fb_auth.CertificateFetchError as exc:
+    except (fb_auth.CertificateFetchError, UnavailableError, DeadlineExceededError) as exc:
+        # (the keys, or the account's revocation state, could not be fetched: not the token's fault)
         raise ServiceUnavailable("cannot reach the identity provider to check your token") from exc
     except (fb_auth.InvalidIdTokenError, ValueError) as exc:
         raise Unauthorized("invalid token") from exc
@@ -143,8 +195,17 @@ def _verify_firebase(token: str, project_id: str) -> Identity:
     )
 
 
-def verify_token(token: str, *, mode: str, secret: str, project_id: str | None) -> Identity:
-    """Verify a bearer token in the configured mode; raises Unauthorized (or 503)."""
+def verify_token(
+    token: str,
+    *,
+    mode: str,
+    secret: str,
+    project_id: str | None,
+    revocation_check_s: float = 0,
+) -> Identity:
+    """Verify a bearer token in the configured mode; raises Unauthorized (or 503). A Firebase
+    account's revocation state is looked up unless one at most ``revocation_check_s`` old is
+    kept (0: always)."""
     if not token or len(token) > 4096:
         raise Unauthorized("invalid token")
     if token.startswith(DEV_TOKEN_PREFIX):
@@ -153,7 +214,7 @@ def verify_token(token: str, *, mode: str, secret: str, project_id: str | None) 
         return _verify_dev(token, secret)
     if mode != "firebase" or not project_id:
         raise Unauthorized("invalid token")
-    return _verify_firebase(token, project_id)
+    return _verify_firebase(token, project_id, revocation_check_s)
 
 
 def user_for_identity(identity: Identity) -> User:

@@ -1,5 +1,6 @@
 """Firebase mode against the real Auth emulator: signed-in users are accepted; revoked,
-disabled, wrong-project and forged tokens get 401."""
+disabled, wrong-project and forged tokens get 401; an account's revocation state is looked up
+once per ``SAFEHAVEN_FIREBASE_REVOCATION_CHECK_S``, or on every request with 0."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import time
 import pytest
 from firebase_admin import auth as fb_auth
 
+from backend.auth import service as auth_service
 from backend.auth.service import firebase_app
 from tests.support.apps import make_test_app
 from tests.support.firebase_emulator import PROJECT_ID
@@ -24,13 +26,58 @@ def emulator(firebase_emulator):  # type: ignore[no-untyped-def]
     return firebase_emulator
 
 
-@pytest.fixture
-def firebase_client(app, emulator, database_url):
-    emulator.reset()
+@pytest.fixture(autouse=True)
+def fresh_revocation_states():  # type: ignore[no-untyped-def]
+    auth_service.clear_revocation_cache()
+    yield
+    auth_service.clear_revocation_cache()
+
+
+def firebase_test_client(database_url: str, **env: str):  # type: ignore[no-untyped-def]
     fb_app = make_test_app(
-        database_url, env={"SAFEHAVEN_AUTH": "firebase", "FIREBASE_PROJECT_ID": PROJECT_ID}
+        database_url,
+        env={"SAFEHAVEN_AUTH": "firebase", "FIREBASE_PROJECT_ID": PROJECT_ID, **env},
     )
     return fb_app.test_client()
+
+
+@pytest.fixture
+def firebase_client(app, emulator, database_url):
+    """Firebase mode with the default revocation check (one lookup a minute per account)."""
+    emulator.reset()
+    return firebase_test_client(database_url)
+
+
+@pytest.fixture
+def always_checking_client(app, emulator, database_url):
+    """Firebase mode looking the account up on every request."""
+    emulator.reset()
+    return firebase_test_client(database_url, SAFEHAVEN_FIREBASE_REVOCATION_CHECK_S="0")
+
+
+@pytest.fixture
+def account_lookups(monkeypatch):  # type: ignore[no-untyped-def]
+    """The uids firebase-admin's auth client was asked to look up, by ``auth.get_user`` or by
+    ``verify_id_token(check_revoked=True)`` (each lookup still goes to the emulator)."""
+    from firebase_admin import _auth_client
+
+    looked_up: list[str] = []
+    real = _auth_client.Client.get_user
+
+    def get_user(self, uid):  # type: ignore[no-untyped-def]
+        looked_up.append(uid)
+        return real(self, uid)
+
+    monkeypatch.setattr(_auth_client.Client, "get_user", get_user)
+    return looked_up
+
+
+@pytest.fixture
+def clock(monkeypatch):  # type: ignore[no-untyped-def]
+    """The revocation cache's clock, moved by hand."""
+    now = [1000.0]
+    monkeypatch.setattr(auth_service, "_clock", lambda: now[0])
+    return now
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -83,23 +130,112 @@ def test_an_admin_grant_writes_the_custom_claim(firebase_client, emulator):
     assert claims == {"role": "venue_staff"}
 
 
-def test_a_revoked_token_gets_401(firebase_client, emulator):
+def test_a_revoked_token_gets_401_at_once_when_every_request_checks(
+    always_checking_client, emulator
+):
     account = emulator.sign_up("revoked@example.test")
     token = account["idToken"]
-    assert firebase_client.get("/api/v1/me", headers=bearer(token)).status_code == 200
+    assert always_checking_client.get("/api/v1/me", headers=bearer(token)).status_code == 200
     time.sleep(1.1)  # revocation has one-second resolution: the token must predate it
     fb_auth.revoke_refresh_tokens(account["localId"], app=firebase_app(PROJECT_ID))
-    response = firebase_client.get("/api/v1/me", headers=bearer(token))
+    response = always_checking_client.get("/api/v1/me", headers=bearer(token))
     assert response.status_code == 401
     assert "revoked" in response.get_json()["message"]
 
 
-def test_a_disabled_account_gets_401(firebase_client, emulator):
+def test_every_request_looks_the_account_up_when_the_check_is_0(
+    always_checking_client, emulator, account_lookups
+):
+    account = emulator.sign_up("every@example.test")
+    for _ in range(3):
+        response = always_checking_client.get("/api/v1/me", headers=bearer(account["idToken"]))
+        assert response.status_code == 200
+    assert account_lookups == [account["localId"]] * 3
+
+
+def test_an_account_is_looked_up_once_a_minute_not_on_every_fix(
+    firebase_client, emulator, account_lookups, clock
+):
+    account = emulator.sign_up("walker@example.test")
+    headers = bearer(account["idToken"])
+    for _ in range(5):
+        assert firebase_client.get("/api/v1/me", headers=headers).status_code == 200
+        clock[0] += 11  # a phone posting through the minute
+    assert account_lookups == [account["localId"]]  # at 0 s; the last request was at 44 s
+    assert firebase_client.get("/api/v1/me", headers=headers).status_code == 200
+    assert account_lookups == [account["localId"]]  # at 55 s: still within the minute
+    clock[0] += 6
+    assert firebase_client.get("/api/v1/me", headers=headers).status_code == 200
+    assert account_lookups == [account["localId"]] * 2  # at 61 s: looked up again
+
+
+def test_a_revocation_takes_effect_within_the_check_interval(
+    firebase_client, emulator, account_lookups, clock
+):
+    account = emulator.sign_up("stolen-phone@example.test")
+    token = account["idToken"]
+    assert firebase_client.get("/api/v1/me", headers=bearer(token)).status_code == 200
+    time.sleep(1.1)  # as above: the token must predate the revocation
+    fb_auth.revoke_refresh_tokens(account["localId"], app=firebase_app(PROJECT_ID))
+    clock[0] += 30
+    # Within the interval the state looked up before the revocation still stands...
+    assert firebase_client.get("/api/v1/me", headers=bearer(token)).status_code == 200
+    clock[0] += 31
+    # ...and once it is over, the old token is refused and a token issued since is not.
+    response = firebase_client.get("/api/v1/me", headers=bearer(token))
+    assert response.status_code == 401
+    assert "revoked" in response.get_json()["message"]
+    fresh = emulator.sign_in("stolen-phone@example.test")["idToken"]
+    assert firebase_client.get("/api/v1/me", headers=bearer(fresh)).status_code == 200
+    assert account_lookups == [account["localId"]] * 2
+
+
+@pytest.mark.parametrize("checking", ["every request", "once a minute"])
+def test_a_disabled_account_gets_401(app, emulator, database_url, checking):
+    emulator.reset()
+    every = {"SAFEHAVEN_FIREBASE_REVOCATION_CHECK_S": "0"} if checking == "every request" else {}
+    fb_client = firebase_test_client(database_url, **every)
     account = emulator.sign_up("disabled@example.test")
     fb_auth.update_user(account["localId"], disabled=True, app=firebase_app(PROJECT_ID))
-    response = firebase_client.get("/api/v1/me", headers=bearer(account["idToken"]))
+    response = fb_client.get("/api/v1/me", headers=bearer(account["idToken"]))
     assert response.status_code == 401
     assert "disabled" in response.get_json()["message"]
+
+
+def test_an_identity_provider_that_cannot_be_reached_is_a_503_not_a_bad_token(
+    app, emulator, database_url, monkeypatch
+):
+    # A project of its own whose firebase-admin client talks to a closed port on loopback
+    # (the client reads the emulator's address when it is made): the account lookup fails.
+    project = "demo-unreachable"
+    monkeypatch.setenv("FIREBASE_AUTH_EMULATOR_HOST", f"127.0.0.1:{_closed_port()}")
+    fb_client = make_test_app(
+        database_url, env={"SAFEHAVEN_AUTH": "firebase", "FIREBASE_PROJECT_ID": project}
+    ).test_client()
+    now = int(time.time())
+    token = _unsigned(  # the emulator's unsigned tokens: the lookup is what fails
+        {
+            "iss": f"https://securetoken.google.com/{project}",
+            "aud": project,
+            "auth_time": now,
+            "iat": now,
+            "exp": now + 3600,
+            "sub": "someone",
+            "user_id": "someone",
+        }
+    )
+    response = fb_client.get("/api/v1/me", headers=bearer(token))
+    assert response.status_code == 503, response.get_json()
+    assert response.get_json()["code"] == 503
+    assert "identity provider" in response.get_json()["message"]
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]  # closed again when this returns
 
 
 def test_a_token_for_another_project_gets_401(app, emulator, database_url):
@@ -120,8 +256,12 @@ def _unsigned(claims: dict) -> str:
     return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}."
 
 
+@pytest.mark.parametrize("checking", ["every request", "once a minute"])
 @pytest.mark.parametrize("kind", ["garbage", "wrong-issuer", "unknown-user", "tampered"])
-def test_forged_tokens_get_401(firebase_client, emulator, kind):
+def test_forged_tokens_get_401(app, emulator, database_url, kind, checking):
+    emulator.reset()
+    every = {"SAFEHAVEN_FIREBASE_REVOCATION_CHECK_S": "0"} if checking == "every request" else {}
+    firebase_client = firebase_test_client(database_url, **every)
     account = emulator.sign_up("target@example.test")
     now = int(time.time())
     claims = {

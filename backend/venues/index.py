@@ -126,6 +126,9 @@ class Snapshot:
     # was not listening; this snapshot is then always checked by reading the token).
     listen_epoch: int | None = None
     listen_seq: int = 0
+    # How many of this process's own commits of indexed columns its index had counted before
+    # the token was read (``NearestIndex.invalidate``).
+    own_writes: int = 0
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -239,9 +242,12 @@ class Details:
         ).where(_V.status.in_(LISTABLE), _V.lat.is_not(None), _V.lon.is_not(None))
 
 
-def build(conn: Connection, details: Details, listener: Listener | None = None) -> Snapshot:
+def build(
+    conn: Connection, details: Details, listener: Listener | None = None, own_writes: int = 0
+) -> Snapshot:
     """A snapshot of the listable venues and the token they were read at (one statement:
-    one snapshot; with no rows, the token read just before, which a later change replaces)."""
+    one snapshot; with no rows, the token read just before, which a later change replaces).
+    ``own_writes``: the process's count of its own indexed commits, read before this call."""
     started = time.perf_counter()
     # Before the token is read: a change after it is then notified after this point.
     listen_epoch, listen_seq = listener.position() if listener is not None else (None, 0)
@@ -289,6 +295,7 @@ def build(conn: Connection, details: Details, listener: Listener | None = None) 
         detail_ends=ends,
         listen_epoch=listen_epoch,
         listen_seq=listen_seq,
+        own_writes=own_writes,
     )
 
 
@@ -482,10 +489,12 @@ class NearestIndex:
         self._conninfo = _conninfo(engine) if listen else None
         self.listener: Listener | None = None
         self._sqlite = SQLiteTokenReader(engine) if SQLiteTokenReader.usable(engine) else None
-        # The id of a snapshot this process's own commit made out of date (its notification
-        # may still be on its way): never vouched for by the listener. An id, not the object,
-        # so an old snapshot is not kept alive (a reused id only costs one database search).
-        self._invalidated: int | None = None
+        # This process's own commits of indexed columns, counted as they commit (their
+        # notifications may still be on their way): the listener never vouches for a
+        # snapshot that counted fewer before it read the token, including one being built
+        # while such a commit landed. (A count, not the stale snapshot's id: a later snapshot
+        # given the same address was refused too, and its search went to the database.)
+        self._own_writes = 0
         # Counters for tests and the health of the cache (not exact under threads).
         self.rebuilds = 0
         self.served = 0
@@ -508,7 +517,7 @@ class NearestIndex:
         listener = self.listener
         if listener is None or listener.pid != os.getpid():
             return None
-        if id(snapshot) == self._invalidated:
+        if snapshot.own_writes != self._own_writes:
             return False
         if listener.listening and snapshot.listen_epoch != listener.epoch:
             self.rebuild_in_background()
@@ -541,11 +550,10 @@ class NearestIndex:
         return read_without_pre_ping(engine, read_token)
 
     def invalidate(self) -> None:
-        """This process committed a change the snapshot does not hold: stop vouching for it
-        now, before the change's notification arrives."""
-        snapshot = self.snapshot
-        if snapshot is not None:
-            self._invalidated = id(snapshot)
+        """This process committed a change the snapshot may not hold: stop vouching for it
+        (and for one being built) now, before the change's notification arrives."""
+        with self._lock:
+            self._own_writes += 1
 
     def stop_listening(self) -> None:
         listener = self.listener
@@ -574,8 +582,9 @@ class NearestIndex:
             listener = self.listener
             if listener is not None and listener.pid != os.getpid():
                 listener = None
+            own_writes = self._own_writes  # before the token is read
             with engine.connect() as conn:
-                snapshot = build(conn, self.details, listener)
+                snapshot = build(conn, self.details, listener, own_writes)
             self.snapshot = snapshot
             self.rebuilds += 1
             log.info(

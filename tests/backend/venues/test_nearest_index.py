@@ -462,3 +462,54 @@ def test_a_listener_without_a_recent_answer_from_the_server_vouches_for_nothing(
     assert (names(answer), indexed, reads.count) == (["Near"], True, 1)
     the_index().wait(timeout=5)
     assert the_index().rebuilds == rebuilds  # no rebuild: the snapshot is as current as before
+
+
+@pytest.mark.postgis
+def test_after_an_own_write_every_later_snapshot_is_vouched_for(app):
+    """The process's own commit stops the listener vouching for the snapshot it made stale,
+    and for no later one: a later snapshot that CPython placed at the freed address of the
+    stale one (kept as an id, that was refused, and its search went to the database) is
+    vouched for like any other."""
+    make_venue(name="Near")
+    db.session.remove()
+    rebuilt()
+    index = the_index()
+    stale = index.current()
+    make_venue(name="Far", lat=WIGAN_CENTRE[0] + 0.01)  # an ORM commit: invalidate()
+    db.session.remove()
+    assert index.is_current(stale) is False
+    del stale
+    heard()  # the commit's own notification, so that only the count can refuse
+    refused = []
+    for attempt in range(60):  # freed and reallocated snapshots reuse addresses at once
+        snapshot = index.rebuild()
+        assert snapshot is not None and snapshot.version == token()
+        if index.is_current(snapshot) is not True:
+            refused.append(attempt)
+        del snapshot
+    assert refused == []
+
+
+@pytest.mark.postgis
+def test_a_snapshot_built_while_this_process_commits_a_change_is_not_vouched_for(app, monkeypatch):
+    """An own commit landing while a rebuild reads the table (after its token was read, so
+    the snapshot may not hold the change) leaves that snapshot refused until its rebuild,
+    even before the commit's notification arrives."""
+    make_venue(name="Near")
+    db.session.remove()
+    rebuilt()
+    index = the_index()
+    real_build = venue_index.build
+
+    def build_while_committing(*args, **kwargs):  # type: ignore[no-untyped-def]
+        snapshot = real_build(*args, **kwargs)
+        index.invalidate()  # as _after_commit does for this process's own commit
+        return snapshot
+
+    monkeypatch.setattr(venue_index, "build", build_while_committing)
+    raced = index.rebuild()
+    monkeypatch.setattr(venue_index, "build", real_build)
+    assert raced is not None
+    assert index.is_current(raced) is False
+    fresh = index.rebuild()
+    assert fresh is not None and index.is_current(fresh) is True

@@ -247,6 +247,7 @@ def sign_in_firebase():  # type: ignore[no-untyped-def]
         mode=settings.auth_mode,
         secret=settings.secret_key,
         project_id=settings.firebase_project_id,
+        revocation_check_s=0,  # a new session: the account is always looked up
     )
     return _start(user_for_identity(identity))
 

@@ -190,6 +190,46 @@ def test_a_revocation_takes_effect_within_the_check_interval(
     assert account_lookups == [account["localId"]] * 2
 
 
+def test_a_portal_sign_in_looks_the_account_up_even_within_the_interval(
+    firebase_client, emulator, account_lookups, clock
+):
+    """The API trusts a looked-up state for a minute; exchanging a token for a portal session
+    never does: a revoked token is refused there at once."""
+    from backend.portal import service as portal_service
+    from backend.portal.routes import PRE_COOKIE
+
+    account = emulator.sign_up("manager@example.test")
+    fb_auth.set_custom_user_claims(
+        account["localId"], {"role": "venue_staff"}, app=firebase_app(PROJECT_ID)
+    )
+    token = emulator.sign_in("manager@example.test")["idToken"]
+    assert firebase_client.get("/api/v1/me", headers=bearer(token)).status_code == 200
+    time.sleep(1.1)  # as above: the token must predate the revocation
+    fb_auth.revoke_refresh_tokens(account["localId"], app=firebase_app(PROJECT_ID))
+    clock[0] += 5
+    assert firebase_client.get("/api/v1/me", headers=bearer(token)).status_code == 200
+    assert account_lookups == [account["localId"]]
+
+    def portal_sign_in(id_token: str):  # type: ignore[no-untyped-def]
+        firebase_client.get("/portal/sign-in")  # sets the pre-sign-in cookie the CSRF binds to
+        pre = firebase_client.get_cookie(PRE_COOKIE, path="/portal")
+        assert pre is not None
+        csrf = portal_service.csrf_token(
+            firebase_client.application.config["SECRET_KEY"], pre.value
+        )
+        return firebase_client.post(
+            "/portal/sign-in/firebase", data={"id_token": id_token, "csrf_token": csrf}
+        )
+
+    refused = portal_sign_in(token)
+    assert refused.status_code == 401
+    assert account_lookups == [account["localId"]] * 2
+    fresh = emulator.sign_in("manager@example.test")["idToken"]
+    accepted = portal_sign_in(fresh)
+    assert accepted.status_code == 303, accepted.get_data(as_text=True)[:300]
+    assert account_lookups == [account["localId"]] * 3
+
+
 @pytest.mark.parametrize("checking", ["every request", "once a minute"])
 def test_a_disabled_account_gets_401(app, emulator, database_url, checking):
     emulator.reset()

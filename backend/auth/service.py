@@ -131,7 +131,7 @@ _clock = time.monotonic  # (tests move it)
 
 
 def clear_revocation_cache() -> None:
-    """Forget every account's revocation state (tests; after an operator's bulk revocation)."""
+    """Forget every account's revocation state in this process (tests)."""
     with _revocation_lock:
         _revocation.clear()
 

@@ -273,7 +273,7 @@ def test_fcm_faults_and_killed_workers_leave_every_alert_shown_once_per_device(
         assert exchange.body == expected_body(token, outbox[int(alert_id)])
     faults = Counter(e.fault for e in exchanges if e.fault)
     assert set(faults) == {"500", "429", "timeout"}, faults
-    stalls = [e for e in exchanges if e.fault == "timeout"]
+    stalls = stand_in.settled([e for e in exchanges if e.fault == "timeout"])
     assert all(e.abandoned for e in stalls), "a stalled send was never given up (no timeout)"
     by_pair: dict[tuple[str, str], list] = defaultdict(list)
     for exchange in exchanges:

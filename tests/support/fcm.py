@@ -322,6 +322,20 @@ class FCMStandIn:
         except OSError:
             return True  # reset by the client
 
+    def settled(self, exchanges: list[Exchange], timeout: float = 10.0) -> list[Exchange]:
+        """``exchanges`` once the stand-in has finished each (a stall ends when the client's
+        hang-up reaches this thread, which can be after the client has moved on); raises
+        AssertionError if one is still open after ``timeout`` seconds."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while any(e.answered_at is None for e in exchanges):
+            if time.monotonic() > deadline:
+                open_ = [e.pair for e in exchanges if e.answered_at is None]
+                raise AssertionError(f"exchanges still open after {timeout} s: {open_}")
+            time.sleep(0.01)
+        return exchanges
+
     def accepted(self) -> list[Exchange]:
         with self._lock:
             return [e for e in self.exchanges if e.fault is None and e.message_id]

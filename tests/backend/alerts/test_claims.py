@@ -96,7 +96,7 @@ def test_a_stalled_send_is_given_up_at_the_timeout_and_released(app, three_deliv
     stand_in.plan = lambda e: "timeout" if e.pair[0] == stalled else None
     summary = run_once(app, pusher_at(stand_in, timeout_s=0.5), now=datetime.now(UTC))
     assert (summary["sent"], summary["retry"]) == (2, 1)
-    stalls = [e for e in stand_in.exchanges if e.pair[0] == stalled]
+    stalls = stand_in.settled([e for e in stand_in.exchanges if e.pair[0] == stalled])
     assert len(stalls) == 1 and stalls[0].abandoned  # one request, and the worker hung up
     row = db.session.scalar(select(AlertDelivery).where(AlertDelivery.token == stalled))
     assert row.status == "pending" and row.attempts == 1

@@ -55,6 +55,16 @@ def always_checking_client(app, emulator, database_url):
     return firebase_test_client(database_url, SAFEHAVEN_FIREBASE_REVOCATION_CHECK_S="0")
 
 
+@pytest.fixture(params=["every request", "once a minute"])
+def client_in_each_mode(request, app, emulator, database_url):
+    """Firebase mode looking the account up on every request, then once a minute."""
+    emulator.reset()
+    every = (
+        {"SAFEHAVEN_FIREBASE_REVOCATION_CHECK_S": "0"} if request.param == "every request" else {}
+    )
+    return firebase_test_client(database_url, **every)
+
+
 @pytest.fixture
 def account_lookups(monkeypatch):  # type: ignore[no-untyped-def]
     """The uids firebase-admin's auth client was asked to look up, by ``auth.get_user`` or by
@@ -78,6 +88,13 @@ def clock(monkeypatch):  # type: ignore[no-untyped-def]
     now = [1000.0]
     monkeypatch.setattr(auth_service, "_clock", lambda: now[0])
     return now
+
+
+def revoke_after_issue(account: dict) -> None:
+    """Revoke the account's tokens issued so far (revocation has one-second resolution: wait
+    until the tokens issued so far predate it)."""
+    time.sleep(1.1)
+    fb_auth.revoke_refresh_tokens(account["localId"], app=firebase_app(PROJECT_ID))
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -136,8 +153,7 @@ def test_a_revoked_token_gets_401_at_once_when_every_request_checks(
     account = emulator.sign_up("revoked@example.test")
     token = account["idToken"]
     assert always_checking_client.get("/api/v1/me", headers=bearer(token)).status_code == 200
-    time.sleep(1.1)  # revocation has one-second resolution: the token must predate it
-    fb_auth.revoke_refresh_tokens(account["localId"], app=firebase_app(PROJECT_ID))
+    revoke_after_issue(account)
     response = always_checking_client.get("/api/v1/me", headers=bearer(token))
     assert response.status_code == 401
     assert "revoked" in response.get_json()["message"]
@@ -175,8 +191,7 @@ def test_a_revocation_takes_effect_within_the_check_interval(
     account = emulator.sign_up("stolen-phone@example.test")
     token = account["idToken"]
     assert firebase_client.get("/api/v1/me", headers=bearer(token)).status_code == 200
-    time.sleep(1.1)  # as above: the token must predate the revocation
-    fb_auth.revoke_refresh_tokens(account["localId"], app=firebase_app(PROJECT_ID))
+    revoke_after_issue(account)
     clock[0] += 30
     # Within the interval the state looked up before the revocation still stands...
     assert firebase_client.get("/api/v1/me", headers=bearer(token)).status_code == 200
@@ -204,8 +219,7 @@ def test_a_portal_sign_in_looks_the_account_up_even_within_the_interval(
     )
     token = emulator.sign_in("manager@example.test")["idToken"]
     assert firebase_client.get("/api/v1/me", headers=bearer(token)).status_code == 200
-    time.sleep(1.1)  # as above: the token must predate the revocation
-    fb_auth.revoke_refresh_tokens(account["localId"], app=firebase_app(PROJECT_ID))
+    revoke_after_issue(account)
     clock[0] += 5
     assert firebase_client.get("/api/v1/me", headers=bearer(token)).status_code == 200
     assert account_lookups == [account["localId"]]
@@ -230,14 +244,10 @@ def test_a_portal_sign_in_looks_the_account_up_even_within_the_interval(
     assert account_lookups == [account["localId"]] * 3
 
 
-@pytest.mark.parametrize("checking", ["every request", "once a minute"])
-def test_a_disabled_account_gets_401(app, emulator, database_url, checking):
-    emulator.reset()
-    every = {"SAFEHAVEN_FIREBASE_REVOCATION_CHECK_S": "0"} if checking == "every request" else {}
-    fb_client = firebase_test_client(database_url, **every)
+def test_a_disabled_account_gets_401(client_in_each_mode, emulator):
     account = emulator.sign_up("disabled@example.test")
     fb_auth.update_user(account["localId"], disabled=True, app=firebase_app(PROJECT_ID))
-    response = fb_client.get("/api/v1/me", headers=bearer(account["idToken"]))
+    response = client_in_each_mode.get("/api/v1/me", headers=bearer(account["idToken"]))
     assert response.status_code == 401
     assert "disabled" in response.get_json()["message"]
 
@@ -296,12 +306,8 @@ def _unsigned(claims: dict) -> str:
     return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}."
 
 
-@pytest.mark.parametrize("checking", ["every request", "once a minute"])
 @pytest.mark.parametrize("kind", ["garbage", "wrong-issuer", "unknown-user", "tampered"])
-def test_forged_tokens_get_401(app, emulator, database_url, kind, checking):
-    emulator.reset()
-    every = {"SAFEHAVEN_FIREBASE_REVOCATION_CHECK_S": "0"} if checking == "every request" else {}
-    firebase_client = firebase_test_client(database_url, **every)
+def test_forged_tokens_get_401(client_in_each_mode, emulator, kind):
     account = emulator.sign_up("target@example.test")
     now = int(time.time())
     claims = {
@@ -331,4 +337,4 @@ def test_forged_tokens_get_401(app, emulator, database_url, kind, checking):
         data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
         data["aud"] = "demo-other-project"
         token = f"{head}.{base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b'=').decode()}.{sig}"
-    assert firebase_client.get("/api/v1/me", headers=bearer(token)).status_code == 401
+    assert client_in_each_mode.get("/api/v1/me", headers=bearer(token)).status_code == 401

@@ -97,6 +97,11 @@ class Settings:
     ratelimit_enabled: bool = True
     db_pool_size: int = 10
     db_max_overflow: int = 20
+    # Live streams: how many one person, and one watch link, may hold open at once; and
+    # whether this server streams itself (false on an API pool behind a stream server).
+    streams_per_person: int = 5
+    streams_per_link: int = 5
+    inline_streams: bool = True
     extra: dict[str, object] = field(default_factory=dict)
 
     @classmethod
@@ -140,6 +145,9 @@ class Settings:
             ratelimit_enabled=_bool(env.get("SAFEHAVEN_RATELIMIT"), default=True),
             db_pool_size=_int(env, "SAFEHAVEN_DB_POOL_SIZE", 10),
             db_max_overflow=_int(env, "SAFEHAVEN_DB_MAX_OVERFLOW", 20),
+            streams_per_person=_int(env, "SAFEHAVEN_STREAMS_PER_PERSON", 5, low=1, high=1000),
+            streams_per_link=_int(env, "SAFEHAVEN_STREAMS_PER_LINK", 5, low=1, high=1000),
+            inline_streams=_bool(env.get("SAFEHAVEN_INLINE_STREAMS"), default=True),
         )
 
     def check(self) -> None:
@@ -222,6 +230,9 @@ class Settings:
             "FCM_BACKOFF_S": self.fcm_backoff_s,
             "FCM_CONCURRENCY": self.fcm_concurrency,
             "LOCATION_RETENTION_HOURS": self.location_retention_hours,
+            "STREAMS_PER_PERSON": self.streams_per_person,
+            "STREAMS_PER_LINK": self.streams_per_link,
+            "INLINE_STREAMS": self.inline_streams,
             "RATELIMIT_ENABLED": self.ratelimit_enabled,
             "RATELIMIT_STORAGE_URI": self.redis_url or "memory://",
             "RATELIMIT_HEADERS_ENABLED": True,

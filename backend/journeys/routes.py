@@ -32,8 +32,8 @@ from backend.journeys.schemas import (
     WatchLinkCreatedSchema,
     load_plain_batch,
 )
-from backend.realtime.broker import get_broker, journey_channel
-from backend.realtime.sse import sse_response
+from backend.realtime.broker import journey_channel
+from backend.realtime.sse import live_stream
 from backend.reports.limits import hashed_ip
 from backend.responses import json_response
 
@@ -144,22 +144,22 @@ def revoke_watch_link(journey_id: int, link_id: int):
 @blp.doc(responses={"200": {"description": "text/event-stream of state, fix and alert events"}})
 def stream(journey_id: int):
     """Live server-sent events: ``state``, ``fix``, ``alert``; ends when the journey ends or
-    your access is revoked."""
+    your access is revoked. Each person holds at most ``SAFEHAVEN_STREAMS_PER_PERSON`` (5)
+    open streams: one more is refused with 429 and ``Retry-After``."""
     actor = current_user()
-    actor_id = actor.id  # the generator outlives the request's database session
-    subscription = get_broker().subscribe(journey_channel(journey_id))
-    try:
-        snapshot = service.open_stream(actor, journey_id)
-    except BaseException:
-        subscription.close()
-        raise
+    actor_id = actor.id  # the stream outlives the request's database session
 
     def ends(message: dict[str, Any]) -> bool:
         if message.get("type") == "access_revoked":
             return message.get("user_id") == actor_id
         return message.get("type") == "state" and message["journey"]["state"] != "active"
 
-    return sse_response(subscription, [{"type": "state", "journey": snapshot}], ends)
+    return live_stream(
+        journey_channel(journey_id),
+        lambda: [{"type": "state", "journey": service.open_stream(actor, journey_id)}],
+        ends,
+        holder=("person", actor_id),
+    )
 
 
 # --- location clients ---------------------------------------------------------------------
@@ -318,23 +318,27 @@ def watch_page(token: str):
 @limiter.limit("120/minute", key_func=hashed_ip)
 @blp.doc(security=[])
 def watch_events(token: str):
-    """Live events for the watch page (server-sent events)."""
+    """Live events for the watch page (server-sent events); at most
+    ``SAFEHAVEN_STREAMS_PER_LINK`` (5) open at once per link (429 and ``Retry-After``)."""
     journey, link = service.journey_for_watch_token(token)
-    subscription = get_broker().subscribe(journey_channel(journey.id))
-    try:
-        snapshot, link_id = service.watch_snapshot(token)
-    except BaseException:
-        subscription.close()
-        raise
+    link_id = link.id
 
     def ends(message: dict[str, Any]) -> bool:
         if message.get("type") == "link_revoked":
             return message.get("link_id") == link_id
         return message.get("type") == "state" and message["journey"]["state"] != "active"
 
+    def opening() -> list[dict[str, Any]]:
+        snapshot, _ = service.watch_snapshot(token)
+        return [{"type": "state", "journey": snapshot}]
+
     return _private(
-        sse_response(
-            subscription, [{"type": "state", "journey": snapshot}], ends, transform=_for_link
+        live_stream(
+            journey_channel(journey.id),
+            opening,
+            ends,
+            holder=("link", link_id),
+            transform=_for_link,
         )
     )
 

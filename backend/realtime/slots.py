@@ -3,7 +3,7 @@
 A slot is taken when a stream opens and given back when it ends. With ``REDIS_URL`` the
 slots of every process are counted together in Redis: a sorted set per holder whose members
 are slots and whose scores are their expiry times (Redis's own clock). Each process renews
-the slots it holds every ``RENEW_S`` seconds, so a slot whose process died (or stalled)
+the slots it holds every third of ``TTL_S``, so a slot whose process died (or stalled)
 expires after ``TTL_S`` and never blocks its holder for longer. Without Redis (the embedded
 default: one process) the count is a dictionary in the process."""
 
@@ -19,8 +19,8 @@ from backend.errors import TooManyRequests
 
 log = logging.getLogger(__name__)
 
-RENEW_S = 10.0  # a process renews the slots it holds this often
 TTL_S = 30  # a slot not renewed for this long (its process died) is free again
+RENEWALS_PER_TTL = 3  # a process renews the slots it holds every TTL_S / 3 (10 s)
 RETRY_AFTER_S = 5  # what a refused client is told to wait
 
 
@@ -95,7 +95,7 @@ local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[3])
-redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]))
+redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[2])))
 return 1
 """
 
@@ -105,7 +105,7 @@ local t = redis.call('TIME')
 local expires = tonumber(t[1]) + tonumber(t[2]) / 1000000 + tonumber(ARGV[1])
 for i = 2, #ARGV, 2 do
   redis.call('ZADD', ARGV[i], 'XX', expires, ARGV[i + 1])
-  redis.call('EXPIRE', ARGV[i], tonumber(ARGV[1]))
+  redis.call('EXPIRE', ARGV[i], math.ceil(tonumber(ARGV[1])))
 end
 return 1
 """
@@ -116,7 +116,7 @@ class RedisStreamSlots(StreamSlots):
 
     kind = "redis"
 
-    def __init__(self, url: str, prefix: str = "safehaven:", ttl_s: int = TTL_S) -> None:
+    def __init__(self, url: str, prefix: str = "safehaven:", ttl_s: float = TTL_S) -> None:
         import redis
 
         super().__init__()
@@ -193,7 +193,7 @@ class RedisStreamSlots(StreamSlots):
             self._thread.start()
 
     def _renew_forever(self) -> None:
-        while not self._stop.wait(RENEW_S):
+        while not self._stop.wait(self.ttl_s / RENEWALS_PER_TTL):
             try:
                 self.renew()
             except Exception:  # noqa: BLE001 - try again next round; slots live for TTL_S

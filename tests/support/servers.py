@@ -54,9 +54,12 @@ def gunicorn(
 
 
 @contextmanager
-def stream_server(env: dict[str, str], workers: int = 1, timeout: float = 60.0) -> Iterator[str]:
+def stream_server(
+    env: dict[str, str], workers: int = 1, timeout: float = 60.0, pids: list[int] | None = None
+) -> Iterator[str]:
     """Run the stream server as production runs it (``safehaven stream-server``, uvicorn) on a
-    free port; yields its base URL once ``/healthz`` answers there, and stops it on exit."""
+    free port; yields its base URL once ``/healthz`` answers there, and stops it on exit.
+    Its process id is appended to ``pids`` (the benchmarks read its memory)."""
     command = [
         str(Path(sys.executable).with_name("safehaven")),
         "stream-server",
@@ -67,7 +70,7 @@ def stream_server(env: dict[str, str], workers: int = 1, timeout: float = 60.0) 
         "--workers",
         str(workers),
     ]
-    with _serve(command, env, timeout, "stream server") as url:
+    with _serve(command, env, timeout, "stream server", pids) as url:
         deadline = time.monotonic() + timeout
         while True:  # bound before its workers have built the app
             try:
@@ -83,7 +86,13 @@ def stream_server(env: dict[str, str], workers: int = 1, timeout: float = 60.0) 
 
 
 @contextmanager
-def _serve(command: list[str], env: dict[str, str], timeout: float, name: str) -> Iterator[str]:
+def _serve(
+    command: list[str],
+    env: dict[str, str],
+    timeout: float,
+    name: str,
+    pids: list[int] | None = None,
+) -> Iterator[str]:
     log = tempfile.NamedTemporaryFile("w+", prefix="server-", suffix=".log", delete=False)  # noqa: SIM115
     process = subprocess.Popen(
         command,
@@ -92,6 +101,8 @@ def _serve(command: list[str], env: dict[str, str], timeout: float, name: str) -
         stdout=subprocess.DEVNULL,
         stderr=log,
     )
+    if pids is not None:
+        pids.append(process.pid)
     try:
         deadline = time.monotonic() + timeout
         port = None

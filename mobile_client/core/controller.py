@@ -620,7 +620,8 @@ class Core:
 
     def on_stream_event(self, event: dict[str, Any]) -> None:
         """A live event of a watched journey: ``fix`` moves the marker, ``alert`` is shown,
-        ``state`` replaces the journey."""
+        ``state`` (and ``resync``, sent after the server's broker may have missed updates)
+        replaces the journey."""
         kind, data = event.get("event"), event.get("data")
         if not isinstance(data, dict):
             return
@@ -643,7 +644,7 @@ class Core:
             if alert_id is not None:
                 alert["alert_id"] = alert_id
             self._record_alert(alert)
-        elif kind == "state" and isinstance(data.get("journey"), dict):
+        elif kind in ("state", "resync") and isinstance(data.get("journey"), dict):
             self._apply_watched(data["journey"])
 
     def watch(self, journey_id: int, poll_s: float = 2.0) -> None:

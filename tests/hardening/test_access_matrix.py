@@ -621,6 +621,7 @@ ROWS = [
         json={"token": "fcm-token-for-the-matrix-0123456789", "platform": "android"},
     ),
     # Open311: public reads (no names, blurred); writes need the client's api_key, not a person
+    Row("GET", "/open311/v2/", "/open311/v2/", PUBLIC),
     Row("GET", "/open311/v2/discovery", "/open311/v2/discovery", PUBLIC),
     Row("GET", "/open311/v2/discovery.<fmt>", "/open311/v2/discovery.xml", PUBLIC),
     Row("GET", "/open311/v2/services.<fmt>", "/open311/v2/services.json", PUBLIC),

@@ -67,6 +67,9 @@ def test_discovery_lists_the_endpoint_in_both_formats(client):
     assert body["endpoints"][0]["url"].endswith("/open311/v2")
     assert set(body["endpoints"][0]["formats"]) == {"text/xml", "application/json"}
     assert client.get(f"{BASE}/discovery").get_json() == body
+    # The base URL clients are configured with answers with discovery too.
+    base = client.get(f"{BASE}/")
+    assert base.status_code == 200 and base.get_json() == body
     record = xml_record(client.get(f"{BASE}/discovery.xml").data, "discovery")
     assert record["contact"] == body["contact"]
 

@@ -50,6 +50,20 @@ class LoadSummary:
         )
 
 
+# A postcode anywhere in a line of address text ("Wallgate, Wigan WN1 1BA").
+POSTCODE_IN_TEXT_RE = re.compile(r"\b([A-Z]{1,2}[0-9][A-Z0-9]?)\s*([0-9][A-Z]{2})\b", re.IGNORECASE)
+
+
+def postcode_in_address(text: str) -> str | None:
+    """The last UK postcode written in an address line, normalised, or None when there is
+    none (street and place names are not looked up)."""
+    matches = POSTCODE_IN_TEXT_RE.findall(text or "")
+    if not matches:
+        return None
+    outward, inward = matches[-1]
+    return f"{outward.upper()} {inward.upper()}"
+
+
 def normalise_postcode(raw: str) -> str:
     """``"wn11aa"`` -> ``"WN1 1AA"``; raises ValidationError naming ``postcode``."""
     cleaned = re.sub(r"\s+", "", (raw or "").upper())

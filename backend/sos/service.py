@@ -193,9 +193,9 @@ def recipient_status(alert_id: int | None, recipient_ids: list[int]) -> list[dic
                 AlertDelivery.alert_id == alert_id, AlertDelivery.user_id.is_not(None)
             )
         ):
-            tried.add(user_id)
+            tried.add(user_id)  # type: ignore[arg-type]  # IS NOT NULL above
             if state == "sent":
-                sent.add(user_id)
+                sent.add(user_id)  # type: ignore[arg-type]
     out = []
     for user_id in recipient_ids:
         if user_id not in names:  # erased since: nothing to say about them

@@ -165,7 +165,7 @@ def test_a_journey_shared_with_no_one_is_refused_in_a_plain_sentence(client, res
     response = client.post("/api/v1/journeys", json=body, headers=resident.headers)
     assert response.status_code == 422
     refusal = response.get_json()
-    assert refusal["error"] == "no_recipients" and "contact_ids" in refusal["errors"]
+    assert refusal["errors"]["code"] == ["no_recipients"] and "contact_ids" in refusal["errors"]
     assert refusal["message"].startswith("Choose at least one trusted contact")
     assert db.session.query(Journey).count() == 0
     with_link = client.post(

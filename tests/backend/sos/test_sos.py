@@ -151,7 +151,7 @@ def test_another_persons_client_id_reveals_nothing(client, circle, make_person):
     stranger = make_person("resident-eve")
     theirs = client.post("/api/v1/sos", json=body, headers=stranger.headers)
     assert theirs.status_code == 409  # eve has no contacts: her own answer, nothing of alice's
-    assert theirs.get_json()["error"] == "no_trusted_contacts"
+    assert theirs.get_json()["errors"]["code"] == ["no_trusted_contacts"]
     befriend(client, bob, alice)  # bob trusts alice: bob's SOS with alice's client id
     bobs = client.post("/api/v1/sos", json=body, headers=bob.headers)
     assert bobs.status_code == 201
@@ -166,7 +166,7 @@ def test_no_contacts_is_refused_and_nothing_is_stored(client, resident):
     response = client.post("/api/v1/sos", json=sos_body(), headers=resident.headers)
     assert response.status_code == 409
     body = response.get_json()
-    assert body["error"] == "no_trusted_contacts" and body["code"] == 409
+    assert body["errors"]["code"] == ["no_trusted_contacts"] and body["code"] == 409
     assert "999" in body["message"]
     assert (count(SosEvent), count(OutboxAlert), count(Journey), count(LocationFix)) == (
         0,

@@ -444,46 +444,61 @@ class _FixWriter:
     """Runs the fix path's statements on one connection: straight on its DBAPI cursor when
     eligible, else through ``Connection.execute`` (same statements, same values)."""
 
-    __slots__ = ("conn", "cursor", "dialect", "kept")
+    __slots__ = ("conn", "cursor", "dialect", "direct")
 
     def __init__(self, conn: Connection | PooledConnection) -> None:
         self.conn: Any = conn  # a PooledConnection only where every statement runs direct
         self.dialect = conn.dialect
-        self.kept = self.dialect.driver == "psycopg"
+        self.direct = eligible(conn)
         self.cursor = None
-        if not eligible(conn):
-            return
-        dbapi_conn = conn.connection.dbapi_connection
-        if not self.kept:
-            self.cursor = dbapi_conn.cursor()  # type: ignore[union-attr]
+        if not self.direct or self.dialect.driver != "psycopg":
             return
         # One psycopg cursor per DBAPI connection, kept in the pool's info for it (cleared
         # when that connection is closed): a new cursor and its adapters cost a third of the
         # live statement's own Python side, and a psycopg cursor holds nothing on the server
-        # between statements (its results are fetched whole). A sqlite3 cursor may keep its
-        # last statement open: there it is made and closed per use, as before.
+        # between statements (its results are fetched whole). A sqlite3 cursor is made and
+        # closed around each statement instead: it belongs to its connection, which a commit
+        # or rollback here gives back to the pool, where another request takes it or the
+        # pool closes it (closing the cursor afterwards then failed: "Cannot operate on a
+        # closed database", a 500 after the fix was stored).
         info = conn.connection.info
         self.cursor = info.get(_CURSOR_KEY)
         if self.cursor is None:
+            dbapi_conn = conn.connection.dbapi_connection
             self.cursor = info[_CURSOR_KEY] = dbapi_conn.cursor()  # type: ignore[union-attr]
 
-    def first(self, stmt: Any, values: dict[str, Any]) -> Any:
+    def _statement_cursor(self) -> Any:
         if self.cursor is not None:
+            return self.cursor
+        return self.conn.connection.dbapi_connection.cursor()
+
+    def first(self, stmt: Any, values: dict[str, Any]) -> Any:
+        if self.direct:
             direct = _direct.get(stmt, self.dialect)
             if direct is not None:
-                return direct.first(self.conn, self.cursor, values)
+                cursor = self._statement_cursor()
+                try:
+                    return direct.first(self.conn, cursor, values)
+                finally:
+                    if cursor is not self.cursor:
+                        cursor.close()
         return self.conn.execute(stmt, values).first()
 
     def execute(self, stmt: Any, values: Any, keys: list[str] | None = None) -> int:
         """Run ``stmt``; returns the rows it changed (-1 when unknown)."""
-        if self.cursor is not None:
+        if self.direct:
             direct = _direct.get(stmt, self.dialect, keys)
             if direct is not None:
-                if isinstance(values, list):
-                    direct.executemany(self.conn, self.cursor, values)
-                else:
-                    direct.execute(self.conn, self.cursor, values)
-                return int(self.cursor.rowcount)
+                cursor = self._statement_cursor()
+                try:
+                    if isinstance(values, list):
+                        direct.executemany(self.conn, cursor, values)
+                    else:
+                        direct.execute(self.conn, cursor, values)
+                    return int(cursor.rowcount)
+                finally:
+                    if cursor is not self.cursor:
+                        cursor.close()
         return int(self.conn.execute(stmt, values).rowcount)
 
     def autocommit_ready(self) -> bool:
@@ -495,11 +510,6 @@ class _FixWriter:
             and dbapi_conn.info.transaction_status == PG_IDLE  # type: ignore[union-attr]
             and not dbapi_conn.autocommit  # type: ignore[union-attr]
         )
-
-    def close(self) -> None:
-        if self.cursor is not None and not self.kept:
-            self.cursor.close()
-        self.cursor = None
 
 
 def _write_back(writer: _FixWriter, journey: SimpleNamespace, before: dict[str, Any]) -> None:
@@ -681,22 +691,16 @@ def _ingest_once(
         tried_unlocked = True
         with _checkout(ping, _live_connection) as own:
             writer = _FixWriter(own)
-            try:
-                done = _append_unlocked(writer, journey_id, fixes, source, now, owner_id, identity)
-            finally:
-                writer.close()
+            done = _append_unlocked(writer, journey_id, fixes, source, now, owner_id, identity)
         if done is not None:
             return done
     conn = _checkout(ping, db.session.connection)
     writer = _FixWriter(conn)
-    try:
-        if not tried_unlocked and writer.autocommit_ready():
-            done = _append_unlocked(writer, journey_id, fixes, source, now, owner_id, identity)
-            if done is not None:
-                return done
-        return _ingest_locked(writer, journey_id, fixes, source, now, owner_id, identity)
-    finally:
-        writer.close()
+    if not tried_unlocked and writer.autocommit_ready():
+        done = _append_unlocked(writer, journey_id, fixes, source, now, owner_id, identity)
+        if done is not None:
+            return done
+    return _ingest_locked(writer, journey_id, fixes, source, now, owner_id, identity)
 
 
 def _live_connection() -> Connection | PooledConnection:

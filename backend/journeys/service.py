@@ -1322,7 +1322,8 @@ def _state_dict(
 
 def purge_expired_fixes(now: datetime | None = None, limit: int = 500) -> int:
     """Delete the fixes (and last position) of journeys ended longer ago than the retention
-    period; returns the number of fixes deleted."""
+    period, and the names and positions in their alerts; returns the number of fixes
+    deleted."""
     now = now or utcnow()
     ids = list(
         db.session.scalars(
@@ -1336,7 +1337,10 @@ def purge_expired_fixes(now: datetime | None = None, limit: int = 500) -> int:
     if not ids:
         db.session.rollback()
         return 0
+    from backend.alerts import service as alerts
+
     deleted = db.session.execute(delete(LocationFix).where(LocationFix.journey_id.in_(ids)))
+    alerts.forget_journey_details(ids)
     db.session.execute(
         update(Journey)
         .where(Journey.id.in_(ids))

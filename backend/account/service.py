@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 import backend
 from backend.auth.models import User
-from backend.errors import field_error
+from backend.errors import ServiceUnavailable, field_error
 from backend.extensions import db
 
 EXPORT_FORMAT = "safehaven-export/1"
@@ -97,11 +97,19 @@ def export_me(actor: User) -> dict[str, Any]:
     return {"format": EXPORT_FORMAT, "profile": profile(actor), "data": data}
 
 
-def erase_me(actor: User) -> dict[str, Any]:
+def erase_me(actor: User, *, mode: str = "dev", project_id: str | None = None) -> dict[str, Any]:
     """Erase the caller: each domain's ``erase_user`` removes or anonymises its rows (keeping
-    anonymised aggregates such as report counts), then the user row is deleted. One commit:
+    anonymised aggregates such as report counts), the user row is deleted and a tombstone of
+    its uid refuses the old tokens from then on (they never recreate the account). In Firebase
+    mode the Firebase account is deleted too, before the commit: if Firebase cannot be
+    reached nothing is erased (ServiceUnavailable) and the person can try again. One commit:
     either everything is erased or nothing is."""
+    from firebase_admin.exceptions import FirebaseError
+
+    from backend.auth.service import bury, delete_identity_account
+
     erased = []
+    uid = actor.uid
     try:
         for domain, erase in _hooks("erase_user"):
             erase(actor)
@@ -110,12 +118,21 @@ def erase_me(actor: User) -> dict[str, Any]:
 
         db.session.execute(sa_delete(Device).where(Device.user_id == actor.id))
         erased.append("account")
+        bury(actor)
         db.session.delete(actor)
+        db.session.flush()
+        try:
+            identity_deleted = delete_identity_account(uid, mode=mode, project_id=project_id)
+        except FirebaseError as exc:
+            raise ServiceUnavailable(
+                "cannot reach the identity provider to delete your sign-in; nothing was "
+                "erased, try again"
+            ) from exc
         db.session.commit()
     except Exception:
         db.session.rollback()
         raise
-    return {"erased": True, "domains": erased}
+    return {"erased": True, "domains": erased, "identity_account_deleted": identity_deleted}
 
 
 def register_device(actor: User, token: str, platform: str) -> tuple[object, bool]:

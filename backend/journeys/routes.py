@@ -100,7 +100,8 @@ def live_fix_request() -> bool:
 @blp.response(200, JourneySchema)
 def arrived(journey_id: int):
     """Arrived safely: ends the journey and tells the contacts."""
-    return service.journey_dict(service.arrive(current_user(), journey_id))
+    actor = current_user()
+    return service.journey_dict(service.arrive(actor, journey_id), actor.id)
 
 
 @blp.post("/api/v1/journeys/<int:journey_id>/sos")
@@ -111,7 +112,8 @@ def arrived(journey_id: int):
 @blp.response(200, JourneySchema)
 def raise_sos(journey_id: int):
     """SOS: contacts are alerted at once with the last position and battery."""
-    return service.journey_dict(service.sos(current_user(), journey_id))
+    actor = current_user()
+    return service.journey_dict(service.sos(actor, journey_id), actor.id)
 
 
 @blp.post("/api/v1/journeys/<int:journey_id>/cancel")
@@ -119,7 +121,8 @@ def raise_sos(journey_id: int):
 @blp.response(200, JourneySchema)
 def cancel(journey_id: int):
     """Stop sharing the journey without an arrival."""
-    return service.journey_dict(service.cancel(current_user(), journey_id))
+    actor = current_user()
+    return service.journey_dict(service.cancel(actor, journey_id), actor.id)
 
 
 @blp.post("/api/v1/journeys/<int:journey_id>/watch-links")

@@ -91,11 +91,15 @@ def setting(name: str) -> float:
 # --- reading ------------------------------------------------------------------------------
 
 
-def journey_dict(journey: Journey) -> dict[str, Any]:
-    """The journey as its owner and watchers see it (also the stream's ``state`` event)."""
+def journey_dict(journey: Journey, viewer_id: int | None = None) -> dict[str, Any]:
+    """The journey as ``viewer_id`` sees it (None: as a watcher, e.g. the stream's ``state``
+    event). Once it has ended only its owner sees its last position (see :func:`_state_dict`)."""
     owner = db.session.get(User, journey.owner_id)
     return _state_dict(
-        journey, owner.display_name if owner else None, {journey.id: journey.contact_user_ids}
+        journey,
+        owner.display_name if owner else None,
+        {journey.id: journey.contact_user_ids},
+        for_owner=viewer_id is not None and viewer_id == journey.owner_id,
     )
 
 
@@ -114,7 +118,7 @@ def get_journey(actor: User, journey_id: int, now: datetime | None = None) -> di
     Forbidden."""
     journey = _get(journey_id)
     policy.require_can_watch(actor, journey)
-    result = journey_dict(journey)
+    result = journey_dict(journey, actor.id)
     record_view(journey.owner_id, "api", viewer_id=actor.id, journey_id=journey.id, now=now)
     return result
 
@@ -123,7 +127,7 @@ def open_stream(actor: User, journey_id: int) -> dict[str, Any]:
     """Authorise a live stream and log the look; returns the current snapshot."""
     journey = _get(journey_id)
     policy.require_can_watch(actor, journey)
-    snapshot = journey_dict(journey)
+    snapshot = journey_dict(journey, actor.id)
     record_view(journey.owner_id, "stream", viewer_id=actor.id, journey_id=journey.id)
     return snapshot
 
@@ -1420,11 +1424,17 @@ def sweep_due(now: datetime | None = None, limit: int = 1000) -> int:
 
 
 def _state_dict(
-    journey: Journey, owner_name: str | None, chosen: dict[int, list[int]]
+    journey: Journey,
+    owner_name: str | None,
+    chosen: dict[int, list[int]],
+    for_owner: bool = False,
 ) -> dict[str, Any]:
-    """``journey_dict`` without its per-journey queries (for the sweep's batch)."""
+    """``journey_dict`` without its per-journey queries (for the sweep's batch). The last
+    position (and battery) is shown while the journey is active; after it ends, only to its
+    owner (until the retention purge): contacts see the final state and no position."""
     last = None
-    if journey.last_lat is not None and journey.last_fix_at is not None:
+    shown = journey.state == ACTIVE or for_owner
+    if shown and journey.last_lat is not None and journey.last_fix_at is not None:
         last = {
             "lat": journey.last_lat,
             "lon": journey.last_lon,
@@ -1468,7 +1478,8 @@ def _place(last: dict[str, Any] | None) -> str | None:
 
 def purge_expired_fixes(now: datetime | None = None, limit: int = 500) -> int:
     """Delete the fixes (and last position) of journeys ended longer ago than the retention
-    period; returns the number of fixes deleted."""
+    period, and the names and positions in their alerts; returns the number of fixes
+    deleted."""
     now = now or utcnow()
     ids = list(
         db.session.scalars(
@@ -1482,7 +1493,10 @@ def purge_expired_fixes(now: datetime | None = None, limit: int = 500) -> int:
     if not ids:
         db.session.rollback()
         return 0
+    from backend.alerts import service as alerts
+
     deleted = db.session.execute(delete(LocationFix).where(LocationFix.journey_id.in_(ids)))
+    alerts.forget_journey_details(ids)
     db.session.execute(
         update(Journey)
         .where(Journey.id.in_(ids))

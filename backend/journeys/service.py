@@ -46,6 +46,7 @@ from backend.direct import PG_IDLE, PooledConnection, StatementCache, eligible
 from backend.errors import Conflict, Gone, NotFound, Unauthorized, ValidationError, field_error
 from backend.extensions import db
 from backend.journeys import policy
+from backend.journeys.limits import charge_fixes
 from backend.journeys.models import (
     Journey,
     JourneyContact,
@@ -72,7 +73,12 @@ DEFAULTS: dict[str, float] = {
     "STATIONARY_MINUTES": 5,
     "STATIONARY_RADIUS_M": 40,
     "MAX_PLAUSIBLE_SPEED_MPS": 70,  # 250 km/h: faster than that between fixes is a jump
-    "FUTURE_FIX_TOLERANCE_MINUTES": 10,
+    # A fix is refused more than this ahead of the server's clock (a phone's clock drifts by
+    # seconds; minutes ahead is a wrong clock or a forged time) ...
+    "FUTURE_FIX_TOLERANCE_MINUTES": 2,
+    # ... or recorded more than this before the journey started (the last fix the phone had
+    # when the journey started, and a slow clock): older fixes are not part of this journey.
+    "PAST_FIX_TOLERANCE_MINUTES": 10,
 }
 
 
@@ -342,6 +348,23 @@ def _validate_fix_times(fixes: list[dict[str, Any]], now: datetime) -> None:
             raise field_error(f"fixes.{i}.recorded_at", "is in the future")
 
 
+def _earliest_fix(started_at: datetime) -> datetime:
+    return started_at - timedelta(minutes=setting("PAST_FIX_TOLERANCE_MINUTES"))
+
+
+def _refuse_fixes_before_start(
+    fixes: list[dict[str, Any]], first: datetime, started_at: datetime
+) -> None:
+    """Raises ValidationError (after rolling back) naming the first fix recorded more than
+    the tolerance before the journey started: the whole batch is refused, nothing stored."""
+    earliest = _earliest_fix(started_at)
+    if first >= earliest:
+        return
+    db.session.rollback()
+    i = next(i for i, fix in enumerate(fixes) if fix["recorded_at"] < earliest)
+    raise field_error(f"fixes.{i}.recorded_at", "is before the journey started")
+
+
 def add_fixes(
     actor: User,
     journey_id: int,
@@ -349,8 +372,9 @@ def add_fixes(
     source: str = "app",
     now: datetime | None = None,
 ) -> dict[str, int]:
-    """Store a batch of fixes on the caller's active journey; raises NotFound, Conflict."""
-    return _ingest(journey_id, fixes, source, now or utcnow(), owner_id=actor.id)
+    """Store a batch of fixes on the caller's active journey; raises NotFound, Conflict,
+    ValidationError, TooManyRequests (over the fix budget)."""
+    return _ingest(journey_id, fixes, source, now or utcnow(), actor.uid, owner_id=actor.id)
 
 
 def add_fixes_as(
@@ -362,18 +386,19 @@ def add_fixes_as(
     """The app's live path: store a batch on the caller's active journey, the caller read
     from their verified token in the same locked statement as the journey. Raises
     Unauthorized (disabled account), NotFound (no such journey of theirs), Conflict (ended),
-    ValidationError."""
-    return _ingest(journey_id, fixes, "app", now or utcnow(), identity=identity)
+    ValidationError, TooManyRequests (over the fix budget)."""
+    return _ingest(journey_id, fixes, "app", now or utcnow(), identity["uid"], identity=identity)
 
 
 def add_fixes_to_active(
     user: User, fixes: list[dict[str, Any]], source: str, now: datetime | None = None
 ) -> dict[str, int] | None:
-    """Feed fixes from a location client into the user's active journey (None if none)."""
+    """Feed fixes from a location client into the user's active journey (None if none);
+    raises as add_fixes."""
     journey = active_journey_of(user.id)
     if journey is None:
         return None
-    return _ingest(journey.id, fixes, source, now or utcnow(), owner_id=user.id)
+    return _ingest(journey.id, fixes, source, now or utcnow(), user.uid, owner_id=user.id)
 
 
 # Storing fixes is the hot path (one post per second per walking resident): it runs on Core
@@ -405,7 +430,12 @@ _TRACKED = (
     "next_check_at",
 )
 _WRITTEN = _TRACKED[4:] + ("stationary",)
-_tracked_columns = [_journeys.c.id, _journeys.c.owner_id, *(_journeys.c[n] for n in _TRACKED)]
+_tracked_columns = [
+    _journeys.c.id,
+    _journeys.c.owner_id,
+    _journeys.c.started_at,
+    *(_journeys.c[n] for n in _TRACKED),
+]
 # The journey's tracking columns (with the caller's account when read by identity),
 # row-locked by the locked path.
 _peek_owned = select(*_tracked_columns).where(
@@ -562,10 +592,12 @@ def _ingest(
     fixes: list[dict[str, Any]],
     source: str,
     now: datetime,
+    person: str,
     owner_id: int | None = None,
     identity: Identity | None = None,
 ) -> dict[str, int]:
     _validate_fix_times(fixes, now)
+    charge_fixes(person, len(fixes))  # a batch over the budget is refused before any write
     # The pooled connection is taken without the pool's pre-ping (two round trips of the
     # six a fix made): if it turns out dead at the lock, the first statement, nothing was
     # written, and the batch is tried again on a connection checked out with the ping.
@@ -675,7 +707,8 @@ def _lock_journey(
     if row.state != ACTIVE:
         db.session.rollback()
         raise Conflict("the journey has ended; fixes are no longer accepted")
-    return SimpleNamespace(**{name: getattr(row, name) for name in ("id", "owner_id", *_TRACKED)})
+    names = ("id", "owner_id", "started_at", *_TRACKED)
+    return SimpleNamespace(**{name: getattr(row, name) for name in names})
 
 
 def _ingest_once(
@@ -761,7 +794,7 @@ def _live_append(with_caller: bool) -> Any:
     t = bindparam("recorded_at", type_=_fixes.c.recorded_at.type)
     read = select(
         j.c.id,
-        _row_version.label("version"),
+        _row_version.label("xmin"),
         t.label("t"),
         j.c.last_fix_at,
         j.c.anchor_at,
@@ -775,6 +808,8 @@ def _live_append(with_caller: bool) -> Any:
     ).where(
         j.c.id == bindparam("journey_id"),
         j.c.state == literal_column(f"'{ACTIVE}'"),
+        # not before the journey (less the tolerance), else the locked path refuses it
+        j.c.started_at <= bindparam("since"),
         or_(j.c.latest_fix_at.is_(None), j.c.latest_fix_at < t),  # after everything stored
     )
     if with_caller:  # the caller as admit_principal admits them, else the locked path decides
@@ -788,7 +823,7 @@ def _live_append(with_caller: bool) -> Any:
     r = read.cte("read").c
     judged = select(  # _plan_rows: judged against the last plausible fix
         r.id,
-        r.version,
+        r.xmin,
         r.t,
         r.last_fix_at,
         r.anchor_at,
@@ -803,7 +838,7 @@ def _live_append(with_caller: bool) -> Any:
     g = judged.c
     plan = select(  # _advance and _move_anchor
         g.id,
-        g.version,
+        g.xmin,
         g.t,
         g.jump,
         and_(not_(g.jump), or_(g.last_fix_at.is_(None), g.t > g.last_fix_at)).label("newest"),
@@ -819,7 +854,7 @@ def _live_append(with_caller: bool) -> Any:
         update(j)
         .where(
             j.c.id == p.id,
-            _row_version == p.version,
+            _row_version == p.xmin,
             p.jump.is_not(None),  # every decision defined, else the locked path decides
             p.moves.is_not(None),
         )
@@ -935,6 +970,7 @@ def _append_unlocked(
     }
     values = {
         **row,
+        "since": recorded_at + timedelta(minutes=setting("PAST_FIX_TOLERANCE_MINUTES")),
         "max_speed": setting("MAX_PLAUSIBLE_SPEED_MPS"),
         "radius": setting("STATIONARY_RADIUS_M"),
         "grace_us": _microseconds(timedelta(minutes=setting("OVERDUE_GRACE_MINUTES"))),
@@ -975,6 +1011,7 @@ def _ingest_locked(
     before = dict(vars(journey))
     batch = _first_per_time(fixes)
     times = sorted(batch)
+    _refuse_fixes_before_start(fixes, times[0], journey.started_at)
     existing, stored = _stored_neighbours(conn, journey, times)
     new_times = [t for t in times if t not in existing]
     duplicates = len(fixes) - len(new_times)

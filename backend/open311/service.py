@@ -24,6 +24,7 @@ from backend.open311.models import Open311Key
 from backend.reports import service as reports
 from backend.reports.categories import BY_CODE, CATEGORIES, Category
 from backend.reports.models import Report, ReportUpdate
+from shared_schemas.common import utc_within_calendar
 from shared_schemas.reports import MAX_DESCRIPTION, ReportStatus
 
 DEFAULT_WINDOW = timedelta(days=90)
@@ -138,7 +139,10 @@ def parse_w3c(value: str, field: str) -> datetime:
         raise bad_request(f"{field}: not a W3C date-time (e.g. 2026-11-21T09:30:00Z)") from None
     if parsed.tzinfo is None:
         raise bad_request(f"{field}: give a time zone (e.g. 2026-11-21T09:30:00Z)")
-    return parsed.astimezone(UTC)
+    try:
+        return utc_within_calendar(parsed)
+    except OverflowError:
+        raise bad_request(f"{field}: outside the supported calendar range") from None
 
 
 def w3c(value: datetime | None) -> str | None:

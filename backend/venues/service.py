@@ -23,6 +23,7 @@ from backend.auth.models import User
 from backend.db import utcnow
 from backend.errors import Conflict, NotFound, ValidationError, field_error
 from backend.extensions import db
+from backend.guards import MAX_JSON_DEPTH, find_nul, json_too_deep
 from backend.responses import Prerendered, dumps
 from backend.venues import hours, policy
 from backend.venues import index as venue_index
@@ -785,6 +786,8 @@ class _Skip(Exception):
 def _feature_values(feature: Any) -> dict[str, Any]:
     if not isinstance(feature, dict) or feature.get("type") != "Feature":
         raise _Skip("not a GeoJSON Feature")
+    if find_nul(feature):  # PostgreSQL text cannot hold it: the whole import would abort
+        raise _Skip("contains a NUL character")
     geometry = feature.get("geometry") or {}
     coords = geometry.get("coordinates") if isinstance(geometry, dict) else None
     if geometry.get("type") != "Point" or not isinstance(coords, list) or len(coords) < 2:
@@ -963,7 +966,12 @@ def import_geojson(path: Path | str, *, progress: Progress | None = None) -> Imp
     """Import a GeoJSON FeatureCollection file as candidate venues (see import_features).
     Raises ValidationError naming ``file`` when it is not a FeatureCollection."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        raw = Path(path).read_bytes()
+        if json_too_deep(raw):  # json would recurse past the stack (a traceback)
+            raise field_error(
+                "file", f"cannot read GeoJSON: nested deeper than {MAX_JSON_DEPTH} levels"
+            )
+        data = json.loads(raw.decode("utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise field_error("file", f"cannot read GeoJSON: {exc}") from exc
     if not isinstance(data, dict) or data.get("type") != "FeatureCollection":

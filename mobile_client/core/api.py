@@ -238,6 +238,11 @@ class ApiClient:
     def register_device(self, fcm_token: str, platform: str = "android") -> Any:
         return self.post("/api/v1/me/devices", {"token": fcm_token, "platform": platform})
 
+    def remove_device(self, device_id: int) -> Any:
+        """On sign-out: this phone's token stops receiving the account's alerts and is free
+        for the next account to register (the server refuses it to others until then)."""
+        return self.request("DELETE", f"/api/v1/me/devices/{int(device_id)}")
+
     def export_me(self) -> Any:
         return self.get("/api/v1/me/export")
 

@@ -297,9 +297,19 @@ def create_request(
 # --- listings --------------------------------------------------------------------------
 
 
-def request_view(report: Report) -> dict[str, Any]:
-    """The public GeoReport v2 view of a report (see the module docstring for what is hidden)."""
+def request_view(
+    report: Report, public_photo: str | None = None, media_base: str = ""
+) -> dict[str, Any]:
+    """The public GeoReport v2 view of a report (see the module docstring for what is hidden).
+    ``public_photo`` is the token of a photo an officer made public: only then does a report
+    from the app get a ``media_url`` (under ``media_base``, this API's absolute root)."""
     lat, lon = reports.snap_to_grid(report.lat, report.lon)
+    if report.source == "open311":
+        media_url = report.media_url
+    elif public_photo:
+        media_url = f"{media_base.rstrip('/')}/media/{public_photo}"
+    else:
+        media_url = None
     category = BY_CODE.get(report.category)
     return {
         "service_request_id": str(report.id),
@@ -318,7 +328,7 @@ def request_view(report: Report) -> dict[str, Any]:
         "zipcode": None,
         "lat": lat,
         "long": lon,
-        "media_url": report.media_url if report.source == "open311" else None,
+        "media_url": media_url,
     }
 
 
@@ -349,7 +359,9 @@ def _id_list(raw: str) -> list[int]:
     return ids
 
 
-def find_requests(args: dict[str, str], *, now: datetime | None = None) -> list[dict[str, Any]]:
+def find_requests(
+    args: dict[str, str], *, now: datetime | None = None, media_base: str = ""
+) -> list[dict[str, Any]]:
     """GET requests with the spec's filters: ``service_request_id`` (overrides the rest),
     ``service_code``, ``start_date``/``end_date`` (default the last 90 days, at most 90 days
     apart), ``status`` (open, closed); newest first, at most 1000. Raises BadRequest."""
@@ -385,13 +397,16 @@ def find_requests(args: dict[str, str], *, now: datetime | None = None) -> list[
                 query = query.where(Report.status != ReportStatus.CLOSED.value)
             elif wanted == {"closed"}:
                 query = query.where(Report.status == ReportStatus.CLOSED.value)
-    rows = db.session.scalars(
-        query.order_by(Report.created_at.desc(), Report.id.desc()).limit(MAX_RESULTS)
+    rows = list(
+        db.session.scalars(
+            query.order_by(Report.created_at.desc(), Report.id.desc()).limit(MAX_RESULTS)
+        )
     )
-    return [request_view(r) for r in rows]
+    public = reports.public_photo_tokens([r.id for r in rows])
+    return [request_view(r, public.get(r.id), media_base) for r in rows]
 
 
-def get_request(request_id: str) -> dict[str, Any]:
+def get_request(request_id: str, *, media_base: str = "") -> dict[str, Any]:
     """One request by id; raises NotFound."""
     report_id = parse_request_id(request_id)
     if report_id is None:
@@ -399,7 +414,7 @@ def get_request(request_id: str) -> dict[str, Any]:
     report = db.session.get(Report, report_id)
     if report is None:
         raise NotFound(f"service_request_id {request_id} not found")
-    return request_view(report)
+    return request_view(report, reports.public_photo_tokens([report.id]).get(report.id), media_base)
 
 
 def find_updates(args: dict[str, str], *, now: datetime | None = None) -> list[dict[str, Any]]:

@@ -308,6 +308,7 @@ def test_at_most_1000_requests_are_listed(client):
             "anonymous": True,
             "consent_to_contact": False,
             "source": "app",
+            "reference": f"WGN-T{i:04d}",
         }
         for i in range(1005)
     ]

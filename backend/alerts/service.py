@@ -366,11 +366,20 @@ def acknowledge(actor: Any, alert_id: int, now: datetime | None = None) -> Alert
 # What an alert says once its journey's retention has passed: its kind, no name, no place.
 FORGOTTEN_BODY = "Details removed after the retention period."
 EXPIRED = "expired: the journey's retention period passed"
+# Titles name the person ("SOS from Alice"): what each kind is called once that is forgotten.
+FORGOTTEN_TITLES = {
+    "sos": "SOS",
+    "overdue": "Overdue",
+    "stationary": "Stopped for a while",
+    "arrival": "Arrived",
+    "contact_revoked": "Trusted contact ended",
+}
 
 
 def forget_journey_details(journey_ids: Sequence[int]) -> int:
     """For journeys whose retention has passed (the fix purge, caller commits): their alerts
-    keep only kind, title and journey id (the body's name and position, the data's position,
+    keep only kind, a title without the name and the journey id (the body's name and
+    position, the data's position,
     battery and fix time go), and deliveries still pending are given up (a day-old SOS is no
     longer news). Returns the number of alerts changed."""
     if not journey_ids:
@@ -389,6 +398,7 @@ def forget_journey_details(journey_ids: Sequence[int]) -> int:
     for alert in db.session.scalars(
         select(OutboxAlert).where(OutboxAlert.journey_id.in_(journey_ids))
     ):
+        alert.title = FORGOTTEN_TITLES.get(alert.kind, "Alert")
         alert.body = FORGOTTEN_BODY
         alert.data = json.dumps({"journey_id": str(alert.journey_id)}, sort_keys=True)
         changed += 1

@@ -379,9 +379,8 @@ FORGOTTEN_TITLES = {
 def forget_journey_details(journey_ids: Sequence[int]) -> int:
     """For journeys whose retention has passed (the fix purge, caller commits): their alerts
     keep only kind, a title without the name and the journey id (the body's name and
-    position, the data's position,
-    battery and fix time go), and deliveries still pending are given up (a day-old SOS is no
-    longer news). Returns the number of alerts changed."""
+    position, the data's position, battery and fix time go), and deliveries still pending
+    are given up (a day-old SOS is no longer news). Returns the number of alerts changed."""
     if not journey_ids:
         return 0
     alerts = OutboxAlert.__table__.c

@@ -177,7 +177,10 @@ class Gateway:
                             beat_at = loop.time() + self.heartbeat
                             await send(_body(b": keep-alive\n\n"))
                         continue
-                data_or_none, ends = stream.render(received)
+                if stream.is_resync(received):  # reads the database: off the loop
+                    data_or_none, ends = await loop.run_in_executor(self.executor, stream.resynced)
+                else:
+                    data_or_none, ends = stream.render(received)
                 if ends:
                     await send({"type": "http.response.body", "body": data_or_none or b""})
                     return

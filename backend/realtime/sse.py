@@ -17,7 +17,7 @@ from typing import Any
 from flask import Response, current_app, request
 
 from backend.errors import AppError
-from backend.realtime.broker import Message, Subscription, dumps, get_broker
+from backend.realtime.broker import RESYNC, Message, Subscription, dumps, get_broker
 from backend.realtime.slots import Slot, get_slots
 
 HEARTBEAT_S = 15.0
@@ -37,9 +37,29 @@ def format_event(message: dict[str, Any]) -> bytes:
     return f"event: {message.get('type', 'message')}\ndata: {dumps(message)}\n\n".encode()
 
 
+def in_app_context(
+    read: Callable[[], dict[str, Any] | None],
+) -> Callable[[], dict[str, Any] | None]:
+    """``read`` made callable from a stream's body, after its request has ended: it runs in
+    an app context of its own (whose teardown returns its database session)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def run() -> dict[str, Any] | None:
+        with app.app_context():
+            return read()
+
+    return run
+
+
 class LiveStream:
     """An opened stream: its subscription, the events it starts with, the rule that ends it
-    (that last message is still sent), what each message shows, and the slot it holds."""
+    (that last message is still sent), what each message shows, the slot it holds, and how
+    it answers the broker's ``resync`` marker.
+
+    When the broker says messages may have been missed (its marker, after Redis came back),
+    ``resync()`` gives the event to send instead: the journey's current state read again
+    through the stream's access rules, or None when the watcher may no longer see it (the
+    stream ends). It reads the database: the stream server calls it off its event loop."""
 
     def __init__(
         self,
@@ -48,12 +68,14 @@ class LiveStream:
         ends: Callable[[dict[str, Any]], bool],
         transform: Callable[[dict[str, Any]], dict[str, Any] | None] | None,
         slot: Slot | None,
+        resync: Callable[[], dict[str, Any] | None] | None = None,
     ) -> None:
         self.subscription = subscription
         self.first = first
         self.ends = ends
         self.transform = transform
         self.slot = slot
+        self.resync = resync
 
     def opening(self) -> tuple[bytes, bool]:
         """The stream's first bytes, and whether the stream already ends with them."""
@@ -64,9 +86,24 @@ class LiveStream:
                 return b"".join(out), True
         return b"".join(out), False
 
+    @staticmethod
+    def is_resync(received: Message) -> bool:
+        return received.data.get("type") == RESYNC  # the broker's marker, never published
+
+    def resynced(self) -> tuple[bytes | None, bool]:
+        """What the client is sent for a ``resync`` marker, and whether the stream ends
+        (reads the database)."""
+        if self.resync is None:
+            return None, False
+        current = self.resync()
+        if current is None:
+            return None, True
+        return format_event(current), self.ends(current)
+
     def render(self, received: Message) -> tuple[bytes | None, bool]:
         """What the client is sent for ``received`` (None: nothing), and whether it ends the
-        stream. Parsed and formatted once per process (shared by every watcher here)."""
+        stream; not for a ``resync`` marker (``resynced``). Parsed and formatted once per
+        process (shared by every watcher here)."""
         message = received.data
         ends = self.ends(message)
         shown = self.transform(message) if self.transform else message
@@ -87,10 +124,11 @@ def live_stream(
     ends: Callable[[dict[str, Any]], bool],
     holder: tuple[str, int],
     transform: Callable[[dict[str, Any]], dict[str, Any] | None] | None = None,
+    resync: Callable[[], dict[str, Any] | None] | None = None,
 ) -> Response:
     """Open a stream of ``channel`` for ``holder`` (``("person", user_id)`` or ``("link",
     link_id)``): take one of its slots, subscribe, then ``opening()`` authorises and gives the
-    first events. Raises TooManyStreams (429, Retry-After) past the holder's limit
+    first events; ``resync`` as LiveStream's. Raises TooManyStreams (429, Retry-After) past the holder's limit
     (``STREAMS_PER_PERSON`` / ``STREAMS_PER_LINK``), StreamsServedElsewhere (421) on an API
     server that does not serve streams, and whatever ``opening`` raises."""
     gateway = request.environ.get(GATEWAY_ENVIRON_KEY)
@@ -111,7 +149,7 @@ def live_stream(
             subscription.close()
         slot.release()
         raise
-    stream = LiveStream(subscription, first, ends, transform, slot)
+    stream = LiveStream(subscription, first, ends, transform, slot, resync)
     if gateway is not None:
         return gateway(stream, Response(mimetype="text/event-stream", headers=HEADERS))
     hangup = request.environ.get("werkzeug.socket") or request.environ.get("gunicorn.socket")
@@ -142,7 +180,10 @@ def sse_response(
                         beat_at = time.monotonic() + heartbeat
                         yield b": keep-alive\n\n"
                     continue
-                data_or_none, ends = stream.render(received)
+                if stream.is_resync(received):
+                    data_or_none, ends = stream.resynced()
+                else:
+                    data_or_none, ends = stream.render(received)
                 if data_or_none is not None:
                     yield data_or_none
                 if ends:

@@ -132,7 +132,7 @@ def test_a_watch_link_holds_five_streams_at_most(client, resident):
 
 
 def test_a_refused_or_unauthorised_stream_holds_no_slot(client, resident, other_resident):
-    journey = start_journey(client, resident)
+    journey = start_journey(client, resident, watch_link=True)
     url = f"/api/v1/journeys/{journey['id']}/stream"
     for _ in range(7):  # more than the cap: each refusal gave its slot back
         assert client.get(url, headers=other_resident.headers).status_code == 404

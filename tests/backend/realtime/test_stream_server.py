@@ -91,8 +91,8 @@ def test_a_resident_at_her_stream_cap_starves_no_one(
 ):
     carol = make_person("carol")
     with requests.Session() as http:
-        journey = start(http, production.url, resident.headers)
-        bob_journey = start(http, production.url, other_resident.headers)
+        journey = start(http, production.url, resident.headers, watch_link=True)
+        bob_journey = start(http, production.url, other_resident.headers, watch_link=True)
         stream_url = f"{production.url}/api/v1/journeys/{journey['id']}/stream"
         with contextlib.ExitStack() as streams:
             held = [streams.enter_context(opened(stream_url, resident.headers)) for _ in range(5)]

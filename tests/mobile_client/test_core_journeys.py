@@ -176,13 +176,13 @@ def test_the_app_watches_live_through_the_stream_server(
                 [_bob_id(alice)], destination={"lat": DEMO_ROUTE[-1][0], "lon": DEMO_ROUTE[-1][1]}
             )
             events: list[str] = []
-            real = bob.on_stream_event
+            real = bob.watching.on_stream_event
 
             def seen(event):  # type: ignore[no-untyped-def]
                 events.append(event.get("event", ""))
                 real(event)
 
-            bob.on_stream_event = seen  # type: ignore[method-assign]
+            bob.watching.on_stream_event = seen  # type: ignore[method-assign]
             got_sos = threading.Event()
             bob.state.subscribe(lambda changed: "alerts" in changed and got_sos.set())
             # a poll far slower than the test: what arrives comes on the stream

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import subprocess
@@ -220,6 +221,8 @@ def _watch_process(servers: list[str], plan: list[dict], window, ready, stop, ou
                         elif b"event: state" in block:
                             opened += 1
                             if opened + failed == total:
+                                gc.collect()  # the client's own pauses must not be measured
+                                gc.freeze()
                                 ready.set()
             finally:
                 writer.close()
@@ -498,6 +501,13 @@ def run_relay(
         if (j, at) in sent and start <= sent[(j, at)] <= start + seconds
     ]
     per_journey = sum(len(p["watchers"]) for p in posting) / max(len(posting), 1)
+    # the slowest delivery of each second of the window: a pause shows as a run of them
+    worst: dict[int, float] = {}
+    for j, at, t in received:
+        sent_at = sent.get((j, at))
+        if sent_at is not None and start <= sent_at <= start + seconds:
+            second = int(sent_at - start)
+            worst[second] = max(worst.get(second, 0.0), t - sent_at)
     cpu = meter.result
     fixes = max(accepted, 1)
     machine_cores_busy = cpu["machine_busy"] / seconds
@@ -512,6 +522,10 @@ def run_relay(
         "failed_streams": failed_streams,
         "p50_ms": round(pct(latencies, 50) * 1000, 2),
         "p99_ms": round(pct(latencies, 99) * 1000, 2),
+        "p999_ms": round(pct(latencies, 99.9) * 1000, 2),
+        "worst_delivery_ms_per_second": [
+            round(worst.get(n, 0.0) * 1000) for n in range(int(seconds))
+        ],
         "post_response_p50_ms": round(pct(responses, 50) * 1000, 2),
         "post_response_p99_ms": round(pct(responses, 99) * 1000, 2),
         "client_late_max_ms": round(late_max * 1000, 1),

@@ -12,6 +12,7 @@ hangs up is noticed at once (uvicorn reports the disconnect), which frees its sl
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -200,6 +201,11 @@ class Gateway:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                # The app's modules and objects live as long as the process: out of the
+                # cyclic collector's full passes, which otherwise walk them all while
+                # thousands of streams wait (they stall the event loop).
+                gc.collect()
+                gc.freeze()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self.executor.shutdown(wait=False, cancel_futures=True)

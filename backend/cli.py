@@ -77,8 +77,17 @@ def serve(host: str, port: int) -> None:
 def stream_server(host: str, port: int, workers: int, user_timeout: int) -> None:
     """Serve the live stream routes (and /healthz) on uvicorn: the production stream server
     (backend.realtime.gateway) that a load balancer sends the stream paths to."""
+    from backend.config import Settings
     from backend.realtime.server import run_stream_server
 
+    settings = Settings.from_env()
+    settings.check()
+    if not settings.redis_url:
+        # The in-process broker reaches only its own process: fixes posted to the API pool
+        # would never reach these streams.
+        raise click.ClickException(
+            "the stream server needs REDIS_URL (fixes reach it from the API pool through Redis)"
+        )
     run_stream_server(host, port, workers, user_timeout)
 
 

@@ -546,6 +546,13 @@ ROWS = [
         ACCEPT_INVITATION,
     ),
     Row(
+        "PATCH",
+        "/api/v1/contacts/<int:contact_id>",
+        lambda w: f"/api/v1/contacts/{w.contact_link_id}",
+        REVOKE_CONTACT,  # the same two people: either side shares their own number
+        json={"share_phone": True},
+    ),
+    Row(
         "DELETE",
         "/api/v1/contacts/<int:contact_id>",
         lambda w: f"/api/v1/contacts/{w.contact_link_id}",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from sqlalchemy import Boolean, Float, ForeignKey, Index, String, Text
@@ -9,6 +10,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.db import Base, utcnow
 from shared_schemas.reports import ReportStatus
+
+PUBLIC_ID_BYTES = 8  # 64 random bits, 16 hex digits
+
+
+def new_public_id() -> str:
+    """A report's Open311 ``service_request_id``: random, so that ids say nothing about how
+    many reports came in between or when, and cannot be guessed."""
+    return secrets.token_hex(PUBLIC_ID_BYTES)
 
 
 class Report(Base):
@@ -24,6 +33,9 @@ class Report(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(
+        String(16), nullable=False, unique=True, default=new_public_id
+    )
     category: Mapped[str] = mapped_column(String(40), nullable=False)
     description: Mapped[str] = mapped_column(Text, nullable=False)
     lat: Mapped[float] = mapped_column(Float, nullable=False)

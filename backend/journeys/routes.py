@@ -33,7 +33,7 @@ from backend.journeys.schemas import (
     load_plain_batch,
 )
 from backend.realtime.broker import get_broker, journey_channel
-from backend.realtime.sse import sse_response
+from backend.realtime.sse import in_app_context, sse_response
 from backend.reports.limits import hashed_ip
 from backend.responses import json_response
 
@@ -158,9 +158,24 @@ def stream(journey_id: int):
     def ends(message: dict[str, Any]) -> bool:
         if message.get("type") == "access_revoked":
             return message.get("user_id") == actor_id
-        return message.get("type") == "state" and message["journey"]["state"] != "active"
+        return _ends_journey(message)
 
-    return sse_response(subscription, [{"type": "state", "journey": snapshot}], ends)
+    def resync() -> dict[str, Any] | None:
+        current = service.stream_state(actor_id, journey_id)
+        return None if current is None else {"type": "resync", "journey": current}
+
+    return sse_response(
+        subscription,
+        [{"type": "state", "journey": snapshot}],
+        ends,
+        resync=in_app_context(resync),
+    )
+
+
+def _ends_journey(message: dict[str, Any]) -> bool:
+    """A ``state`` (or ``resync``) event saying the journey is no longer active."""
+    kind = message.get("type")
+    return kind in ("state", "resync") and message["journey"]["state"] != "active"
 
 
 # --- location clients ---------------------------------------------------------------------
@@ -350,11 +365,19 @@ def watch_events(token: str):
     def ends(message: dict[str, Any]) -> bool:
         if message.get("type") == "link_revoked":
             return message.get("link_id") == link_id
-        return message.get("type") == "state" and message["journey"]["state"] != "active"
+        return _ends_journey(message)
+
+    def resync() -> dict[str, Any] | None:
+        current = service.watch_state(token)
+        return None if current is None else {"type": "resync", "journey": current}
 
     return _private(
         sse_response(
-            subscription, [{"type": "state", "journey": snapshot}], ends, transform=_for_link
+            subscription,
+            [{"type": "state", "journey": snapshot}],
+            ends,
+            transform=_for_link,
+            resync=in_app_context(resync),
         )
     )
 

@@ -131,6 +131,31 @@ def open_stream(actor: User, journey_id: int) -> dict[str, Any]:
     return snapshot
 
 
+def stream_state(actor_id: int, journey_id: int) -> dict[str, Any] | None:
+    """The journey's current state for an open stream whose broker may have missed messages
+    (the ``resync`` event), read again through the stream's access rules: None when the
+    watcher may no longer see it (account disabled, contact or journey gone)."""
+    actor = db.session.get(User, actor_id)
+    journey = db.session.get(Journey, journey_id)
+    if actor is None or actor.disabled or journey is None or not policy.can_watch(actor, journey):
+        return None
+    return journey_dict(journey)
+
+
+def watch_state(token: str) -> dict[str, Any] | None:
+    """As ``stream_state`` for a watch link: the journey (also once ended, so that the page
+    shows it ended) while the link is not revoked, without contact ids; else None."""
+    link = db.session.scalar(select(WatchLink).where(WatchLink.token_hash == hash_secret(token)))
+    if link is None or link.revoked_at is not None:
+        return None
+    journey = db.session.get(Journey, link.journey_id)
+    if journey is None:
+        return None
+    snapshot = journey_dict(journey)
+    snapshot.pop("contact_ids", None)
+    return snapshot
+
+
 def active_journey_of(user_id: int) -> Journey | None:
     return db.session.scalar(select(Journey).where(Journey.active_owner_id == user_id))
 

@@ -340,7 +340,8 @@ class ApiClient:
         with response:
             if response.status_code >= 400:
                 self._decode(response, "GET", url, None, False)
-            yield from parse_sse(response.iter_lines(decode_unicode=True))
+            lines: Iterator[str] = response.iter_lines(decode_unicode=True)  # type: ignore[assignment]
+            yield from parse_sse(lines)
 
     # -- reports --------------------------------------------------------------------------
     def report_categories(self) -> list[dict[str, Any]]:
@@ -383,7 +384,8 @@ def _items(data: Any) -> list[Any]:
 
 def parse_sse(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
     """Server-sent events from text lines: ``{"event", "data", "id"}`` with JSON data decoded."""
-    event, data_lines, event_id = "message", [], None
+    event, event_id = "message", None
+    data_lines: list[str] = []
     for line in lines:
         if line is None:
             continue

@@ -169,17 +169,17 @@ def nearest(
     if not open_now:
         items = _search(search, lat, lon, limit, params, category, radius_m, reach, None)
     else:
-        # Places open long enough to get there and wait come first, then the nearest that are
-        # open when you arrive but close sooner (amber). One search usually: only when some of
-        # the nearest close soon is a second made for those that stay open long enough (if
-        # more of those are needed, the first search has seen every place in range).
+        # Up to ``limit`` places open long enough to get there and wait come first, then
+        # those among the ``limit`` nearest open on arrival that close sooner (amber): never
+        # dropped for being less useful, never ahead. One search usually: only when some of
+        # the nearest close soon is a second made for those that stay open long enough.
         items = _search(
             search, lat, lon, limit, params, category, radius_m, reach, reach.on_arrival
         )
         sooner = [item for item in items if _availability(item) != Availability.OPEN.value]
         if sooner:
             items = _search(search, lat, lon, limit, params, category, radius_m, reach, reach.long)
-            items += sooner[: limit - len(items)]
+            items += sooner
     return {
         "origin": {"lat": lat, "lon": lon, "postcode": postcode},
         "at": at,

@@ -115,8 +115,13 @@ class Core:
             try:
                 return fn(*args, **kwargs)
             except Offline:
+                # Only work that waits in the outbox is "saved": say nothing else was.
+                waiting = state.outbox_pending > 0
                 state.update(
-                    online=False, message="No connection. Saved; will send when back online."
+                    online=False,
+                    message="No signal. Saved; will send when back online."
+                    if waiting
+                    else "No signal.",
                 )
             except ApiError as exc:
                 state.update(message=exc.field_message())

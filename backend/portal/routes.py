@@ -18,6 +18,7 @@ from flask import (
     request,
     url_for,
 )
+from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from backend.auth.seed import DEMO_USERS
@@ -127,6 +128,18 @@ def csrf_token() -> str:
 def portal_has(endpoint: str) -> bool:
     """Whether a page exists (domain pages appear as their services land)."""
     return endpoint in current_app.view_functions
+
+
+@bp.app_template_global()
+def nav_current(endpoint: str) -> Markup:
+    """``aria-current`` for a navigation link: "page" on its own page, "true" on a page
+    within its section (a report within Reports)."""
+    here = request.endpoint or ""
+    if here == endpoint:
+        return Markup(' aria-current="page"')
+    if here.startswith(endpoint.removesuffix("s")):
+        return Markup(' aria-current="true"')
+    return Markup("")
 
 
 def _error_page(status: int, title: str, message: str, errors: dict[str, Any] | None = None):  # type: ignore[no-untyped-def]
@@ -309,8 +322,8 @@ def check_hours():  # type: ignore[no-untyped-def]
 
 
 @bp.app_template_filter("local_time")
-def local_time(value: Any, fmt: str = "%a %d %b %Y %H:%M") -> str:
-    """A UTC datetime shown in Europe/London."""
+def local_time(value: Any, fmt: str = "%a %d/%m/%Y %H:%M") -> str:
+    """A UTC datetime shown in Europe/London, UK style: dd/mm/yyyy and the 24-hour clock."""
     if value is None:
         return "-"
     return value.astimezone(service.LONDON).strftime(fmt)

@@ -271,7 +271,7 @@ def _when(change: datetime, now: datetime) -> str:
         return clock if local.hour < 6 else f"tomorrow {clock}"
     if local - here < timedelta(days=7):
         return f"{local.strftime('%a')} {clock}"
-    return local.strftime("%a %d %b %H:%M")
+    return local.strftime("%a %d/%m/%Y %H:%M")
 
 
 def hours_preview(value: str, at: datetime) -> HoursPreview:
@@ -627,17 +627,28 @@ def verify_venue(actor: User, venue_id: int, action: str, note: str, trained: st
 # --- reports and hotspots ---------------------------------------------------------------------
 
 
-def _day_start(day, field: str) -> datetime:  # type: ignore[no-untyped-def]
-    from datetime import date
+UK_DATE_HINT = "a date like 21/11/2026"
+
+
+def parse_uk_date(text: str, field: str):  # type: ignore[no-untyped-def]
+    """A date typed the UK way (dd/mm/yyyy, also d/m/yy) or as ISO yyyy-mm-dd; raises
+    ValidationError naming ``field``."""
 
     from backend.errors import field_error
 
-    if isinstance(day, date):
-        return datetime(day.year, day.month, day.day, tzinfo=LONDON)
-    try:
-        parsed = date.fromisoformat(str(day).strip())
-    except ValueError as exc:
-        raise field_error(field, "not a date (YYYY-MM-DD)") from exc
+    value = str(text).strip()
+    for fmt in ("%d/%m/%Y", "%d/%m/%y", "%d-%m-%Y", "%d.%m.%Y", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(value, fmt).date()  # noqa: DTZ007 - a calendar date
+        except ValueError:
+            continue
+    raise field_error(field, f"not a date: use {UK_DATE_HINT}")
+
+
+def _day_start(day, field: str) -> datetime:  # type: ignore[no-untyped-def]
+    from datetime import date
+
+    parsed = day if isinstance(day, date) else parse_uk_date(day, field)
     return datetime(parsed.year, parsed.month, parsed.day, tzinfo=LONDON)
 
 
@@ -649,35 +660,107 @@ class ReportFilters:
     date_from: str = ""
     date_to: str = ""
 
+    def query(self, **extra: object) -> dict[str, object]:
+        """The filters as query arguments (for paging links), blanks left out."""
+        found: dict[str, object] = {k: v for k, v in self.__dict__.items() if v}
+        found.update(extra)
+        return found
 
-def triage_reports(actor: User, filters: ReportFilters, limit: int = 200) -> list:  # type: ignore[type-arg]
-    """Admins: concern reports, newest first, filtered by category, ward, status and the
-    day they were observed (inclusive, Europe/London). Raises Forbidden, ValidationError."""
+
+@dataclass(frozen=True)
+class TriageRow:
+    number: int  # the row's number on this page, also its label on the map
+    report: object
+    waiting_minutes: int | None
+    overdue: bool
+    x: float
+    y: float
+
+
+@dataclass(frozen=True)
+class TriagePage:
+    rows: list[TriageRow]
+    total: int
+    page: int
+    pages: int
+    per_page: int
+
+    @property
+    def first(self) -> int:
+        return (self.page - 1) * self.per_page + 1 if self.total else 0
+
+    @property
+    def last(self) -> int:
+        return min(self.total, self.page * self.per_page)
+
+
+TRIAGE_PER_PAGE = 25
+
+
+def triage_reports(
+    actor: User,
+    filters: ReportFilters,
+    page: int = 1,
+    now: datetime | None = None,
+    per_page: int = TRIAGE_PER_PAGE,
+) -> TriagePage:
+    """Admins: concern reports in priority order (see reports.service.priority_order),
+    filtered by category, ward, status and the day they were observed (inclusive,
+    Europe/London), a page at a time, each with its place on the ward map. Raises
+    Forbidden, ValidationError."""
+    from sqlalchemy import func
+
     from backend.errors import field_error
     from backend.reports import policy as report_policy
+    from backend.reports import service as reports
     from backend.reports.categories import get_category
     from backend.reports.models import Report
     from shared_schemas.reports import REPORT_STATUSES
 
     report_policy.require_can_triage(actor)
-    stmt = select(Report).order_by(Report.observed_at.desc(), Report.id.desc()).limit(limit)
+    now = now or utcnow()
+    conditions = []
     if filters.category:
-        stmt = stmt.where(Report.category == get_category(filters.category).code)
+        conditions.append(Report.category == get_category(filters.category).code)
     if filters.ward:
-        stmt = stmt.where(Report.ward_code == filters.ward)
+        conditions.append(Report.ward_code == filters.ward)
     if filters.status:
         if filters.status not in REPORT_STATUSES:
             raise field_error("status", f"one of {', '.join(REPORT_STATUSES)}")
-        stmt = stmt.where(Report.status == filters.status)
+        conditions.append(Report.status == filters.status)
     start = _day_start(filters.date_from, "date_from") if filters.date_from else None
     end = _day_start(filters.date_to, "date_to") + timedelta(days=1) if filters.date_to else None
     if start and end and end <= start:
         raise field_error("date_to", "must be on or after 'from'")
     if start:
-        stmt = stmt.where(Report.observed_at >= start)
+        conditions.append(Report.observed_at >= start)
     if end:
-        stmt = stmt.where(Report.observed_at < end)
-    return list(db.session.scalars(stmt))
+        conditions.append(Report.observed_at < end)
+    total = int(db.session.scalar(select(func.count()).select_from(Report).where(*conditions)) or 0)
+    pages = max(1, math.ceil(total / per_page))
+    page = min(max(1, page), pages)
+    found = db.session.scalars(
+        select(Report)
+        .where(*conditions)
+        .order_by(*reports.priority_order())
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    )
+    shapes = ward_map()
+    rows = []
+    for number, report in enumerate(found, start=(page - 1) * per_page + 1):
+        x, y = shapes.project(report.lat, report.lon)
+        rows.append(
+            TriageRow(
+                number,
+                report,
+                reports.waiting_minutes(report, now),
+                reports.is_overdue(report, now),
+                x,
+                y,
+            )
+        )
+    return TriagePage(rows, total, page, pages, per_page)
 
 
 def report_for_admin(actor: User, report_id: int):  # type: ignore[no-untyped-def]
@@ -690,17 +773,76 @@ def report_for_admin(actor: User, report_id: int):  # type: ignore[no-untyped-de
 
 
 def triage(actor: User, report_id: int, status: str, note: str, now: datetime):  # type: ignore[no-untyped-def]
-    """Change a report's status and/or add a public note (shown to the reporter).
-    Raises Forbidden, NotFound, Conflict, ValidationError."""
+    """Change a report's status (not to closed: closing has its own confirmed step) and/or
+    add a public note (shown to the reporter). Raises Forbidden, NotFound, Conflict,
+    ValidationError."""
     from backend.errors import field_error
     from backend.reports.service import change_status
-    from shared_schemas.reports import REPORT_STATUSES
+    from shared_schemas.reports import REPORT_STATUSES, ReportStatus
 
     if status and status not in REPORT_STATUSES:
         raise field_error("status", f"one of {', '.join(REPORT_STATUSES)}")
+    if status == ReportStatus.CLOSED.value:
+        raise field_error("status", "use 'Close this report' below: closing asks you to confirm")
     if len(note) > 2000:
         raise field_error("public_note", "2,000 characters at most")
     return change_status(actor, report_id, status or None, note.strip() or None, now=now)
+
+
+def check_close(actor: User, report_id: int, note: str):  # type: ignore[no-untyped-def]
+    """The report about to be closed, once the closing note is there (the confirmation page
+    shows both). Raises Forbidden, NotFound, ValidationError (no note), Conflict (closed)."""
+    from backend.errors import Conflict, field_error
+    from shared_schemas.reports import ReportStatus
+
+    report = report_for_admin(actor, report_id)
+    if report.status == ReportStatus.CLOSED.value:
+        raise Conflict("this report is already closed", errors={"close_note": ["already closed"]})
+    if not note.strip():
+        raise field_error("close_note", "write what was done: the reporter sees this note")
+    if len(note) > 2000:
+        raise field_error("close_note", "2,000 characters at most")
+    return report
+
+
+def close_report(actor: User, report_id: int, note: str, now: datetime):  # type: ignore[no-untyped-def]
+    """Close a report with its public note, after the officer confirmed. Raises as
+    check_close."""
+    from backend.reports.service import change_status
+
+    check_close(actor, report_id, note)
+    return change_status(actor, report_id, "closed", note.strip(), now=now)
+
+
+def reopen_report(actor: User, report_id: int, reason: str, now: datetime):  # type: ignore[no-untyped-def]
+    """Reopen a closed report with a reason. Raises Forbidden, NotFound, ValidationError,
+    Conflict."""
+    from backend.reports.service import reopen
+
+    return reopen(actor, report_id, reason, now=now)
+
+
+def report_photo(actor: User, photo_id: int):  # type: ignore[no-untyped-def]
+    """Admins: a report photo to look at; raises Forbidden, NotFound."""
+    from backend.reports.service import photo_for_admin
+
+    return photo_for_admin(actor, photo_id)
+
+
+def set_photo_public(actor: User, photo_id: int, public: bool):  # type: ignore[no-untyped-def]
+    """Admins: make a report photo public or private again; raises Forbidden, NotFound."""
+    from backend.reports.service import set_photo_public as set_public
+
+    return set_public(actor, photo_id, public)
+
+
+STEP_WORDS = {
+    "received": "Received",
+    "status": "Status changed",
+    "note": "Public note",
+    "closed": "Closed",
+    "reopened": "Reopened",
+}
 
 
 def week_window(week_ending, now: datetime) -> tuple[datetime, datetime]:  # type: ignore[no-untyped-def]

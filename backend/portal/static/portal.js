@@ -94,7 +94,14 @@
     });
   }
 
+  // After a failed submit, take the reader to the error summary (its links go to the fields).
+  function initErrorSummary() {
+    var summary = document.querySelector("[data-error-summary]");
+    if (summary) summary.focus();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    initErrorSummary();
     initHours();
     initPostcode();
     initFirebase();

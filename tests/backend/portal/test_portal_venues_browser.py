@@ -73,7 +73,7 @@ def test_staff_edit_and_mark_unavailable(browser, venue_staff):
     assert "Leigh Late Shop" in browser.text
     browser.shot("13-my-venues")
     browser.click(f"a[href='/portal/venues/{venue.id}']")
-    assert "Next check due" in browser.text and "01 Jun 2027" in browser.text
+    assert "Next check due" in browser.text and "01/06/2027" in browser.text
     browser.click(f"a[href='/portal/venues/{venue.id}/edit']")
     browser.fill("#opening_hours", "Mo-Sa 06:00-23:00; Su 08:00-22:00")
     browser.click("button[name=action][value=save]")

@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from shared_schemas.common import Latitude, Longitude
+from shared_schemas.common import Latitude, Longitude, UtcDateTime
 
 MAX_DESCRIPTION = 4000
 MAX_NOTE = 2000
@@ -44,7 +44,7 @@ class ReportInSchema(Schema):
     lat = Latitude(load_default=None)
     lon = Longitude(load_default=None)
     postcode = fields.String(load_default=None, validate=validate.Length(max=10))
-    observed_at = fields.AwareDateTime(load_default=None, format="iso")
+    observed_at = UtcDateTime(load_default=None, format="iso")
     anonymous = fields.Boolean(load_default=False)
     consent_to_contact = fields.Boolean(load_default=False)
 
@@ -187,8 +187,8 @@ class NearbyReportSchema(Schema):
 
 
 class HotspotQuerySchema(Schema):
-    from_ = fields.AwareDateTime(data_key="from", load_default=None, format="iso")
-    to = fields.AwareDateTime(load_default=None, format="iso")
+    from_ = UtcDateTime(data_key="from", load_default=None, format="iso")
+    to = UtcDateTime(load_default=None, format="iso")
     by = fields.String(load_default="ward", validate=validate.OneOf(["ward"]))
     category = fields.String(load_default=None, validate=validate.Length(min=1, max=40))
 

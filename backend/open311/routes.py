@@ -96,11 +96,13 @@ def _open311_doc(success: int = 200):  # type: ignore[no-untyped-def]
     )
 
 
+@blp.route("/", methods=["GET"], defaults={"fmt": "json"})
 @blp.route("/discovery", methods=["GET"], defaults={"fmt": "json"})
 @blp.route("/discovery.<fmt>", methods=["GET"])
 @_open311_doc()
 def discovery(fmt: str):
-    """Where the endpoints are and what they speak."""
+    """Where the endpoints are and what they speak (also the base URL, which clients such as
+    FixMyStreet are configured with)."""
     _check_format(fmt)
     base = request.url_root.rstrip("/") + blp.url_prefix
     body = {

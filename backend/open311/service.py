@@ -24,6 +24,7 @@ from backend.open311.models import Open311Key
 from backend.reports import service as reports
 from backend.reports.categories import BY_CODE, CATEGORIES, Category
 from backend.reports.models import Report, ReportUpdate
+from shared_schemas.common import utc_within_calendar
 from shared_schemas.reports import MAX_DESCRIPTION, ReportStatus
 
 DEFAULT_WINDOW = timedelta(days=90)
@@ -138,7 +139,10 @@ def parse_w3c(value: str, field: str) -> datetime:
         raise bad_request(f"{field}: not a W3C date-time (e.g. 2026-11-21T09:30:00Z)") from None
     if parsed.tzinfo is None:
         raise bad_request(f"{field}: give a time zone (e.g. 2026-11-21T09:30:00Z)")
-    return parsed.astimezone(UTC)
+    try:
+        return utc_within_calendar(parsed)
+    except OverflowError:
+        raise bad_request(f"{field}: outside the supported calendar range") from None
 
 
 def w3c(value: datetime | None) -> str | None:
@@ -203,11 +207,18 @@ def create_request(
     if category is None:
         raise NotFound(f"service_code {code[:40]!r} not found")
     lat, lon = _float(form, "lat"), _float(form, "long")
-    postcode = (form.get("address_string") or "").strip() or None
+    address = (form.get("address_string") or "").strip() or None
+    postcode = reports.areas.postcode_in_address(address) if address else None
+    if address and postcode is None and lat is None:
+        raise bad_request(
+            "address_string: give a postcode in Wigan Borough, such as 'WN1 1BA' or "
+            "'Wallgate, Wigan WN1 1BA' (street and place names alone are not looked up), "
+            "or give lat and long"
+        )
     if (lat is None) != (lon is None):
         raise bad_request("lat and long: give both")
     if lat is None and postcode is None and not form.get("address_id"):
-        raise bad_request("location: give lat and long, or address_string (a postcode)")
+        raise bad_request("location: give lat and long, or address_string with a postcode")
     if lat is not None and not (-90 <= lat <= 90):
         raise bad_request("lat: out of range")
     if lon is not None and not (-180 <= lon <= 180):

@@ -553,6 +553,9 @@ def ward_category_counts(
     return [(w, c, int(cur or 0), int(prev or 0)) for w, c, cur, prev in db.session.execute(query)]
 
 
+ERASED_DESCRIPTION = ""  # the sender erased their account: the text went with it
+
+
 def export_user(user: User) -> dict[str, Any]:
     """The caller's named reports for ``GET /api/v1/me/export`` (anonymous ones hold no link)."""
     return {
@@ -587,8 +590,12 @@ def export_user(user: User) -> dict[str, Any]:
 
 
 def erase_user(user: User) -> None:
-    """Erasure: the person's reports stay (hotspot counts) but become anonymous with no
-    contact details; their name is removed from triage updates they wrote. No commit."""
+    """Erasure: the person's reports stay (hotspot counts: category, ward, times) but become
+    anonymous with no contact details, no text, photo or postcode, and their point moved to
+    the centre of its ~150 m grid square; their name is removed from triage updates they
+    wrote. No commit."""
+    for report in db.session.scalars(select(Report).where(Report.user_id == user.id)):
+        report.lat, report.lon = snap_to_grid(report.lat, report.lon)
     db.session.execute(
         update(Report)
         .where(Report.user_id == user.id)
@@ -599,7 +606,13 @@ def erase_user(user: User) -> None:
             contact_name=None,
             contact_email=None,
             contact_phone=None,
+            description=ERASED_DESCRIPTION,
+            postcode=None,
+            media_url=None,
+            external_url=None,
+            attributes=None,
         )
+        .execution_options(synchronize_session=False)
     )
     db.session.execute(
         update(ReportUpdate).where(ReportUpdate.actor_id == user.id).values(actor_id=None)

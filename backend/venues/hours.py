@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import opening_hours
@@ -182,3 +182,18 @@ def _is_clock(text: str) -> bool:
         and 0 <= int(hh) <= 24
         and 0 <= int(mm) < 60
     )
+
+
+WEEK_STEP = timedelta(minutes=15)
+
+
+def weekly_difference(before: str | None, after: str | None, start: datetime) -> timedelta:
+    """How much of the week from ``start`` (aware) the two expressions disagree on, open
+    against not open, sampled every 15 minutes (unknown hours count as not open)."""
+    slots = int(timedelta(days=7) / WEEK_STEP)
+    differing = sum(
+        1
+        for n in range(slots)
+        if is_open_at(before, start + n * WEEK_STEP) != is_open_at(after, start + n * WEEK_STEP)
+    )
+    return differing * WEEK_STEP

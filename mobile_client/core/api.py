@@ -238,6 +238,11 @@ class ApiClient:
     def register_device(self, fcm_token: str, platform: str = "android") -> Any:
         return self.post("/api/v1/me/devices", {"token": fcm_token, "platform": platform})
 
+    def remove_device(self, device_id: int) -> Any:
+        """On sign-out: this phone's token stops receiving the account's alerts and is free
+        for the next account to register (the server refuses it to others until then)."""
+        return self.request("DELETE", f"/api/v1/me/devices/{int(device_id)}")
+
     def export_me(self) -> Any:
         return self.get("/api/v1/me/export")
 
@@ -335,7 +340,8 @@ class ApiClient:
         with response:
             if response.status_code >= 400:
                 self._decode(response, "GET", url, None, False)
-            yield from parse_sse(response.iter_lines(decode_unicode=True))
+            lines: Iterator[str] = response.iter_lines(decode_unicode=True)  # type: ignore[assignment]
+            yield from parse_sse(lines)
 
     # -- reports --------------------------------------------------------------------------
     def report_categories(self) -> list[dict[str, Any]]:
@@ -378,7 +384,8 @@ def _items(data: Any) -> list[Any]:
 
 def parse_sse(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
     """Server-sent events from text lines: ``{"event", "data", "id"}`` with JSON data decoded."""
-    event, data_lines, event_id = "message", [], None
+    event, event_id = "message", None
+    data_lines: list[str] = []
     for line in lines:
         if line is None:
             continue

@@ -104,6 +104,19 @@ PORTAL_THIS_VENUE = portal(staff=200, staff_other_venue=403, admin=200)
 PORTAL_THIS_VENUE_POST = portal(staff=303, staff_other_venue=403, admin=303, post=True)
 
 
+def _sos_body() -> dict[str, Any]:
+    import uuid
+
+    from tests.support.journeys import iso
+
+    return {
+        "client_id": str(uuid.uuid4()),
+        "lat": 53.5430,
+        "lon": -2.6400,
+        "recorded_at": iso(datetime.now(UTC)),
+    }
+
+
 def _in_half_an_hour() -> str:
     from tests.support.journeys import iso
 
@@ -578,6 +591,28 @@ ROWS = [
         lambda w: f"/api/v1/journeys/{w.journey_id}/sos",
         JOURNEY_OWNER,
     ),
+    # SOS from anywhere: the resident (active journey with a contact) raises it, people with
+    # no trusted contact of their own are told there is no one to alert; only the owner reads
+    # it, only its recipient acknowledges its alert
+    Row(
+        "POST",
+        "/api/v1/sos",
+        "/api/v1/sos",
+        expect(409, anonymous=401, resident=201),
+        json=lambda w: _sos_body(),
+    ),
+    Row(
+        "GET",
+        "/api/v1/sos/<int:sos_id>",
+        lambda w: f"/api/v1/sos/{w.journey['sos']['id']}",
+        JOURNEY_OWNER,
+    ),
+    Row(
+        "POST",
+        "/api/v1/alerts/<int:alert_id>/received",
+        lambda w: f"/api/v1/alerts/{w.journey['sos']['alert_id']}/received",
+        expect(404, anonymous=401, contact_on_journey=200),
+    ),
     Row(
         "POST",
         "/api/v1/journeys/<int:journey_id>/cancel",
@@ -650,6 +685,7 @@ ROWS = [
         json={"token": "fcm-token-for-the-matrix-0123456789", "platform": "android"},
     ),
     # Open311: public reads (no names, blurred); writes need the client's api_key, not a person
+    Row("GET", "/open311/v2/", "/open311/v2/", PUBLIC),
     Row("GET", "/open311/v2/discovery", "/open311/v2/discovery", PUBLIC),
     Row("GET", "/open311/v2/media/<token>", "/open311/v2/media/not-public", expect(404)),
     Row("GET", "/open311/v2/discovery.<fmt>", "/open311/v2/discovery.xml", PUBLIC),
@@ -888,6 +924,8 @@ def _journeys(client, people) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     )
     gone = client.delete(f"/api/v1/contacts/{revoked}", headers=people["revoked_contact"].headers)
     assert gone.status_code == 200, gone.get_json()
+    sos = client.post("/api/v1/sos", json=_sos_body(), headers=owner.headers).get_json()
+    assert [r["user_id"] for r in sos["recipients"]] == [people["contact_on_journey"].id], sos
     code = client.post("/api/v1/contacts/invitations", headers=owner.headers).get_json()["code"]
     device = client.post(
         "/api/v1/location-clients", json={"label": "OwnTracks"}, headers=owner.headers
@@ -913,7 +951,9 @@ def _journeys(client, people) -> dict[str, Any]:  # type: ignore[no-untyped-def]
             "destination": {"lat": 53.5519, "lon": -2.6353, "label": "Mesnes Park"},
             "expected_arrival_at": iso(datetime.now(UTC) + timedelta(minutes=30)),
             "contact_ids": [],
+            "watch_link": True,  # a journey shared with no one is refused
         },
+        "sos": sos,
     }
 
 

@@ -1,8 +1,8 @@
 """Reports: a short random reference per report (existing reports get one), the hashed
 receipt of an anonymous report, the kind of each history step, and report photos.
 
-Revision ID: 0010_reports_follow
-Revises: 0009
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-06 06:30:00.000000
 
 """
@@ -13,8 +13,8 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = "0010_reports_follow"
-down_revision = "0009"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

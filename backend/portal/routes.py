@@ -8,6 +8,7 @@ import secrets
 from typing import Any
 from urllib.parse import urlsplit
 
+import jinja2
 from flask import (
     Blueprint,
     current_app,
@@ -311,14 +312,34 @@ def set_role(user_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/opening-hours/check")
 def check_hours():  # type: ignore[no-untyped-def]
-    """Live validation for the opening-hours field (JSON, for the page's script)."""
-    preview = service.hours_preview(request.args.get("value", ""), utcnow())
+    """Live check of the opening hours (JSON, for the page's script): ``value`` alone (the
+    OSM string), or the whole hours part of the venue form (editor rows, phrase or OSM
+    string by ``hours_source``); answers the OSM string and the week in words."""
+    if "hours_source" in request.args:
+        expression, _shown, errors = service.read_hours(request.args)
+    else:
+        expression, errors = request.args.get("value", ""), {}
+    if errors:
+        first = next(iter(errors.values()))[0]
+        return jsonify(valid=False, summary=first, error=None, errors=errors, osm=None)
+    preview = service.hours_preview(expression, utcnow())
     return jsonify(
         valid=preview.valid,
         summary=preview.summary,
         error=preview.error,
         normalized=preview.normalized,
+        words=preview.words,
+        osm=expression,
+        errors={},
     )
+
+
+@bp.app_template_filter("uk_date")
+def uk_date(value: Any) -> str:
+    """A date as dd/mm/yyyy (text passes through, so a mistyped value is shown again)."""
+    if value is None or value == "" or isinstance(value, jinja2.Undefined):
+        return ""
+    return value.strftime("%d/%m/%Y") if hasattr(value, "strftime") else str(value)
 
 
 @bp.app_template_filter("local_time")

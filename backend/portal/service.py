@@ -258,6 +258,7 @@ class HoursPreview:
     summary: str
     error: str | None = None
     normalized: str | None = None
+    words: str | None = None  # the week in words (backend.venues.hours.describe)
 
 
 def _when(change: datetime, now: datetime) -> str:
@@ -309,7 +310,161 @@ def hours_preview(value: str, at: datetime) -> HoursPreview:
             if change is None
             else f"Closed now - opens {_when(change, local)}"
         )
-    return HoursPreview(True, summary, None, str(oh.normalize()))
+    from backend.venues.hours import describe
+
+    return HoursPreview(True, summary, None, str(oh.normalize()), describe(text))
+
+
+# --- the opening hours editor -------------------------------------------------------------
+
+HOURS_DAYS = ("mo", "tu", "we", "th", "fr", "sa", "su")
+HOURS_DAY_NAMES = dict(
+    zip(
+        HOURS_DAYS,
+        ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+        strict=True,
+    )
+)
+HOURS_SOURCES = ("editor", "phrase", "expert")
+
+
+def hours_editor_rows(expression: str | None) -> tuple[dict[str, dict[str, str]], str]:
+    """The editor's rows (``mo``..``su`` and ``ph``, each ``{mode, open, close, late}``) for
+    an OSM string, and the input the form should start on: "editor" when the rows say it
+    all, else "expert" (split shifts, months, comments...)."""
+    from backend.errors import ValidationError as AppValidationError
+    from backend.venues.hours import week
+
+    blank = {"mode": "closed", "open": "", "close": "", "late": ""}
+    rows = {day: dict(blank) for day in HOURS_DAYS}
+    rows["ph"] = {"mode": "usual", "open": "", "close": "", "late": ""}
+    if not expression:
+        return rows, "editor"
+    try:
+        days, holiday = week(expression)
+    except AppValidationError:
+        return rows, "expert"
+    fits = True
+    for day, spans in zip(HOURS_DAYS, days, strict=True):
+        row = spans.editor_row()
+        if row is None:
+            fits = False
+        else:
+            rows[day] = row
+    if holiday is not None:
+        row = holiday.editor_row()
+        if row is None:
+            fits = False
+        else:
+            rows["ph"] = row
+    if fits:
+        # The rows must give back the same hours, or the expert string is the truth.
+        rebuilt, errors = hours_from_rows(rows)
+        fits = not errors and rebuilt is not None and week(rebuilt) == (days, holiday)
+    return rows, "editor" if fits else "expert"
+
+
+def read_hours_rows(form) -> dict[str, dict[str, str]]:  # type: ignore[no-untyped-def]
+    """The editor's rows as posted."""
+    return {
+        day: {
+            "mode": (form.get(f"hours_{day}_mode") or "").strip(),
+            "open": (form.get(f"hours_{day}_open") or "").strip()[:10],
+            "close": (form.get(f"hours_{day}_close") or "").strip()[:10],
+            "late": "on" if form.get(f"hours_{day}_late") else "",
+        }
+        for day in (*HOURS_DAYS, "ph")
+    }
+
+
+def _row_spans(day: str, row: dict[str, str], errors: dict[str, list[str]]) -> str | None:
+    from backend.venues.hours import parse_clock
+
+    field = f"hours_{day}"
+    try:
+        opens = parse_clock(row["open"])
+    except (ValueError, TypeError):
+        errors[f"{field}_open"] = ["give the opening time, like 17:00"]
+        return None
+    try:
+        closes = parse_clock(row["close"])
+    except (ValueError, TypeError):
+        errors[f"{field}_close"] = ["give the closing time, like 23:00"]
+        return None
+    late = bool(row["late"])
+    if closes == "00:00":
+        return f"{opens}-24:00"
+    if closes <= opens and not late:
+        errors[f"{field}_close"] = [
+            f"closes at {closes}, before it opens at {opens}: tick 'closes after midnight'"
+        ]
+        return None
+    if closes > opens and late:
+        errors[f"{field}_late"] = [
+            f"'closes after midnight' is ticked, but {closes} is later the same day"
+        ]
+        return None
+    return f"{opens}-{closes}"
+
+
+def hours_from_rows(rows: dict[str, dict[str, str]]) -> tuple[str | None, dict[str, list[str]]]:
+    """The OSM string the editor's rows make (backend.venues.hours.build), or the problems,
+    each named after its row's field (``hours_tu_close``...)."""
+    from backend.venues.hours import build
+
+    errors: dict[str, list[str]] = {}
+    per_day: list[str | None] = []
+    for day in HOURS_DAYS:
+        row = rows[day]
+        mode = row["mode"]
+        if mode == "closed":
+            per_day.append(None)
+        elif mode == "24h":
+            per_day.append("00:00-24:00")
+        elif mode == "hours":
+            per_day.append(_row_spans(day, row, errors))
+        else:
+            errors[f"hours_{day}_mode"] = ["choose open, closed or open 24 hours"]
+            per_day.append(None)
+    ph = rows.get("ph") or {"mode": "usual"}
+    bank: str | None = None
+    if ph["mode"] == "closed":
+        bank = "off"
+    elif ph["mode"] == "24h":
+        bank = "00:00-24:00"
+    elif ph["mode"] == "hours":
+        bank = _row_spans("ph", ph, errors)
+    elif ph["mode"] not in ("usual", ""):
+        errors["hours_ph_mode"] = ["choose how bank holidays differ"]
+    if errors:
+        return None, errors
+    return build(per_day, bank), {}
+
+
+def read_hours(form) -> tuple[str, dict[str, object], dict[str, list[str]]]:  # type: ignore[no-untyped-def]
+    """The opening hours a venue form gives, by the input the person used: the editor's
+    rows, a phrase in words, or the OSM string itself. Returns the OSM string ("" for none),
+    what to show again in the form, and problems named after the row or field."""
+    from backend.errors import ValidationError as AppValidationError
+    from backend.venues.hours import from_phrase
+
+    source = (form.get("hours_source") or "expert").strip()
+    if source not in HOURS_SOURCES:
+        source = "expert"
+    rows = read_hours_rows(form)
+    phrase = (form.get("hours_phrase") or "").strip()[:200]
+    expression = (form.get("opening_hours") or "").strip()
+    errors: dict[str, list[str]] = {}
+    if source == "editor":
+        built, errors = hours_from_rows(rows)
+        expression = built or ""
+    elif source == "phrase":
+        try:
+            expression = from_phrase(phrase)
+        except AppValidationError as exc:
+            errors = dict(exc.errors)
+    shown: dict[str, object] = {"hours_rows": rows, "hours_phrase": phrase, "hours_source": source}
+    return expression, shown, errors
 
 
 def require_portal(user: User | None) -> User:
@@ -437,10 +592,43 @@ def verification_queue(actor: User, now: datetime) -> dict[str, list[VenueRow]]:
         select(Venue).where(Venue.status == "pending").order_by(Venue.created_at, Venue.id)
     )
     due = recheck_due(actor, at=now, page=1, per_page=200)["items"]
+    pending_rows = [venue_row(v, now, names) for v in pending]
     return {
-        "pending": [venue_row(v, now, names) for v in pending],
+        "pending": pending_rows,
         "recheck": [venue_row(getattr(item, "venue", item), now, names) for item in due],
+        "registered": registrations([row.venue.id for row in pending_rows]),  # type: ignore[attr-defined]
     }
+
+
+@dataclass(frozen=True)
+class Registration:
+    who: str
+    at: datetime
+
+
+def registrations(venue_ids: list[int]) -> dict[int, Registration]:
+    """Who registered each venue and when (from its history's "created" entry)."""
+    from backend.venues.models import VenueChange
+
+    if not venue_ids:
+        return {}
+    rows = db.session.execute(
+        select(
+            VenueChange.venue_id,
+            VenueChange.actor_label,
+            VenueChange.created_at,
+            User.display_name,
+            User.email,
+        )
+        .outerjoin(User, User.id == VenueChange.actor_id)
+        .where(VenueChange.venue_id.in_(venue_ids), VenueChange.action == "created")
+        .order_by(VenueChange.id)
+    ).all()
+    found: dict[int, Registration] = {}
+    for venue_id, label, at, name, email in rows:
+        who = name or email or label or "an import"
+        found.setdefault(venue_id, Registration(who, at))
+    return found
 
 
 def _friday_of(day) -> datetime:  # type: ignore[no-untyped-def]
@@ -524,7 +712,6 @@ VENUE_TEXT_FIELDS = (
 def read_venue_form(form, *, locate: bool = False) -> VenueForm:  # type: ignore[no-untyped-def]
     """Turn the posted venue form into service values; a postcode gives the location when no
     point is set (or when ``locate`` asks for it). Problems are collected per field."""
-    from datetime import date
 
     from backend.areas.service import lookup_postcode
     from backend.errors import ValidationError as AppValidationError
@@ -533,6 +720,9 @@ def read_venue_form(form, *, locate: bool = False) -> VenueForm:  # type: ignore
     errors: dict[str, list[str]] = {}
     for name in VENUE_TEXT_FIELDS:
         values[name] = (form.get(name) or "").strip()
+    values["opening_hours"], shown, hours_errors = read_hours(form)
+    values.update(shown)
+    errors.update(hours_errors)
     values["schemes"] = form.getlist("schemes")
     for name in ("lat", "lon"):
         raw = (form.get(name) or "").strip()
@@ -553,9 +743,10 @@ def read_venue_form(form, *, locate: bool = False) -> VenueForm:  # type: ignore
     values["staff_trained_until"] = None
     if trained:
         try:
-            values["staff_trained_until"] = date.fromisoformat(trained)
-        except ValueError:
-            errors["staff_trained_until"] = ["use the date picker (YYYY-MM-DD)"]
+            values["staff_trained_until"] = parse_uk_date(trained, "staff_trained_until")
+        except AppValidationError as exc:
+            errors.update(exc.errors)
+            values["staff_trained_until"] = trained
     if values["postcode"] and (locate or values["lat"] is None or values["lon"] is None):
         try:
             row = lookup_postcode(str(values["postcode"]))
@@ -568,7 +759,7 @@ def read_venue_form(form, *, locate: bool = False) -> VenueForm:  # type: ignore
             errors.setdefault("name", ["required"])
         if values["lat"] is None or values["lon"] is None:
             errors.setdefault("postcode", ["give a postcode (or a latitude and longitude)"])
-        if values["opening_hours"]:
+        if values["opening_hours"] and not hours_errors:
             check = hours_preview(str(values["opening_hours"]), utcnow())
             if not check.valid:
                 errors["opening_hours"] = [check.error or "not valid opening hours"]
@@ -604,23 +795,39 @@ def set_unavailable(actor: User, venue_id: int, until_local: str, reason: str, n
     return venues.set_unavailable(actor, venue_id, until=until, reason=reason, now=now)
 
 
-def verify_venue(actor: User, venue_id: int, action: str, note: str, trained: str, now: datetime):  # type: ignore[no-untyped-def]
-    """Approve, reject or suspend with a note (admins); raises ValidationError, Conflict."""
-    from datetime import date
+VERIFY_CHECKLIST = (
+    ("staff_trained", "Staff are trained (Safe Haven / Ask for Angela)"),
+    ("phone_answered", "I rang the venue and the phone was answered"),
+    ("hours_confirmed", "The opening hours were confirmed with the venue"),
+)
+
+
+def verify_venue(  # type: ignore[no-untyped-def]
+    actor: User,
+    venue_id: int,
+    action: str,
+    note: str,
+    trained: str,
+    now: datetime,
+    checklist: dict[str, bool] | None = None,
+):
+    """Approve, reject or suspend with a note and the checklist (admins); raises
+    ValidationError, Conflict."""
 
     from backend.errors import field_error
     from backend.venues import service as venues
 
     if len(note.strip()) < 3:
         raise field_error("note", "write a short note (at least 3 characters)")
-    trained_date = None
-    if trained.strip():
-        try:
-            trained_date = date.fromisoformat(trained.strip())
-        except ValueError as exc:
-            raise field_error("staff_trained_until", "use the date picker") from exc
+    trained_date = parse_uk_date(trained, "staff_trained_until") if trained.strip() else None
     return venues.verify(
-        actor, venue_id, action=action, note=note.strip(), staff_trained_until=trained_date, now=now
+        actor,
+        venue_id,
+        action=action,
+        note=note.strip(),
+        staff_trained_until=trained_date,
+        now=now,
+        checklist=checklist,
     )
 
 

@@ -750,8 +750,10 @@ def verify(
     note: str,
     staff_trained_until: date | None = None,
     now: datetime | None = None,
+    checklist: dict[str, bool] | None = None,
 ) -> Venue:
-    """Approve (also re-confirms a verified venue), reject or suspend, with a note; admins only.
+    """Approve (also re-confirms a verified venue), reject or suspend, with a note and the
+    officer's checklist (recorded in the history with the decision); admins only.
     Raises NotFound, Forbidden, Conflict (action not possible from the current status)."""
     venue = get_venue(venue_id)
     policy.require_can_verify(actor)
@@ -789,6 +791,8 @@ def verify(
         venue.staff_trained_until = staff_trained_until
     venue.verification_note = note
     changes["status"] = {"from": before, "to": venue.status}
+    if checklist is not None:
+        changes["checklist"] = {key: bool(value) for key, value in checklist.items()}
     _record(venue, actor, f"verification:{action}", changes, note=note)
     db.session.commit()
     return venue

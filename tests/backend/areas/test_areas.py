@@ -82,6 +82,21 @@ def test_reloading_wards_is_idempotent(app):
     from backend.areas.models import Ward
     from backend.extensions import db
 
-    summary = service.load_wards()
-    assert summary.imported == 25 and summary.skipped == 0
+    summary = service.load_wards()  # already loaded by the session's app
+    assert (summary.imported, summary.updated, summary.skipped) == (0, 0, 25)
+    assert summary.reasons == {"unchanged": 25}
     assert db.session.scalar(select(func.count()).select_from(Ward)) == 25
+
+
+def test_reloading_postcodes_updates_only_what_changed(app):
+    from sqlalchemy import update
+
+    from backend.areas.models import Postcode
+    from backend.extensions import db
+
+    db.session.execute(update(Postcode).where(Postcode.postcode == "WN1 1AA").values(lat=0.0))
+    db.session.commit()
+    summary = service.load_postcodes()  # puts the shipped point back
+    assert (summary.imported, summary.updated) == (0, 1)
+    assert summary.reasons == {"unchanged": 7642}
+    assert db.session.get(Postcode, "WN1 1AA").lat != 0.0

@@ -30,11 +30,14 @@ class AppError(Exception):
         message: str | None = None,
         errors: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
+        error: str | None = None,
     ) -> None:
         super().__init__(message or self.default_message)
         self.message = message or self.default_message
         self.errors = errors or {}
         self.headers = headers or {}
+        # A stable reason a client can branch on (the body's ``error``), when one is needed.
+        self.error = error
 
 
 class BadRequest(AppError):
@@ -88,23 +91,33 @@ def field_error(field: str, message: str, cls: type[AppError] = ValidationError)
 
 
 def error_body(
-    code: int, message: str | None = None, errors: dict[str, Any] | None = None
+    code: int,
+    message: str | None = None,
+    errors: dict[str, Any] | None = None,
+    error: str | None = None,
 ) -> dict[str, Any]:
-    """The shared error payload for an HTTP status."""
+    """The shared error payload for an HTTP status (``error`` only when there is a reason)."""
     status = HTTPStatus(code)
-    return {
+    body = {
         "code": code,
         "status": status.phrase,
         "message": message or status.description or status.phrase,
         "errors": errors or {},
     }
+    if error:
+        body["error"] = error
+    return body
 
 
 def error_response(
-    code: int, message: str | None = None, errors: dict[str, Any] | None = None, headers=None
+    code: int,
+    message: str | None = None,
+    errors: dict[str, Any] | None = None,
+    headers=None,
+    error: str | None = None,
 ):  # type: ignore[no-untyped-def]
     """A JSON response carrying the shared error payload."""
-    response = jsonify(error_body(code, message, errors))
+    response = jsonify(error_body(code, message, errors, error))
     response.status_code = code
     for key, value in (headers or {}).items():
         response.headers[key] = value
@@ -164,7 +177,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(AppError)
     def _app_error(exc: AppError):  # type: ignore[no-untyped-def]
-        return error_response(exc.http_status, exc.message, exc.errors, exc.headers)
+        return error_response(exc.http_status, exc.message, exc.errors, exc.headers, exc.error)
 
     @app.errorhandler(RateLimitExceeded)
     def _rate_limited(exc: RateLimitExceeded):  # type: ignore[no-untyped-def]

@@ -17,11 +17,12 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 
 from backend.account.models import Device
-from backend.alerts.models import AlertDelivery, OutboxAlert
+from backend.alerts.models import AlertDelivery, AlertReceipt, OutboxAlert
 from backend.db import utcnow
-from backend.errors import ValidationError
+from backend.errors import NotFound, ValidationError
 from backend.extensions import db
 from backend.realtime.broker import journey_channel, publish
 
@@ -144,6 +145,7 @@ def expand_pending(now: datetime | None = None, limit: int = 200) -> int:
                 AlertDelivery(
                     alert_id=alert.id,
                     device_id=device.id,
+                    user_id=device.user_id,
                     token=device.token,
                     status="pending",
                     next_attempt_at=now,
@@ -332,3 +334,28 @@ def deliver_due(
             )
             counts[outcome] += 1
     return counts
+
+
+# --- receipts -----------------------------------------------------------------------------
+
+
+def acknowledge(actor: Any, alert_id: int, now: datetime | None = None) -> AlertReceipt:
+    """Record that ``actor``'s phone received the alert (the first receipt is kept); raises
+    NotFound unless ``actor`` is one of its recipients (others learn nothing about it)."""
+    alert = db.session.get(OutboxAlert, alert_id)
+    if alert is None or actor.id not in json.loads(alert.recipients):
+        raise NotFound(f"no alert {alert_id}")
+    receipt = db.session.get(AlertReceipt, (alert_id, actor.id))
+    if receipt is not None:
+        return receipt
+    receipt = AlertReceipt(alert_id=alert_id, user_id=actor.id, received_at=now or utcnow())
+    db.session.add(receipt)
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same phone acknowledged twice at once
+        db.session.rollback()
+        found = db.session.get(AlertReceipt, (alert_id, actor.id))
+        if found is None:
+            raise
+        return found
+    return receipt

@@ -55,10 +55,13 @@ from backend.journeys.models import (
 )
 from backend.realtime.broker import journey_channel, publish
 from backend.spatial import float8, haversine_m, haversine_sql
+from backend.uktime import clock
 from backend.venues.policy import PUBLIC_STATUSES
 from backend.venues.service import get_venue
 
 ACTIVE = "active"
+EMERGENCY = "emergency"
+EMERGENCY_SHARE_HOURS = 24  # an emergency share's expected end: the longest a journey may run
 WATCH_TOKEN_BYTES = 24  # 192 bits
 CLIENT_SECRET_BYTES = 24
 DEFAULTS: dict[str, float] = {
@@ -191,6 +194,13 @@ def start_journey(
         raise ValidationError(
             "contact_ids: not your trusted contacts",
             errors={"contact_ids": [f"not your trusted contacts: {refused}"]},
+        )
+    if not contact_ids and not data.get("watch_link"):
+        raise ValidationError(
+            "Choose at least one trusted contact or ask for a watch link: a journey shared "
+            "with no one would alert no one.",
+            errors={"contact_ids": ["choose at least one contact, or set watch_link"]},
+            error="no_recipients",
         )
     start = data.get("start")
     expected = data.get("expected_arrival_at")
@@ -1054,7 +1064,7 @@ def _schedule(journey: Any) -> None:
     the tracking columns the fix path holds; also in SQL in _live_append)."""
     due: list[datetime] = []
     if journey.state == ACTIVE:
-        if not journey.overdue:
+        if not journey.overdue and getattr(journey, "kind", None) != EMERGENCY:
             due.append(
                 journey.expected_arrival_at + timedelta(minutes=setting("OVERDUE_GRACE_MINUTES"))
             )
@@ -1070,9 +1080,24 @@ def _watchers(journey: Journey) -> list[int]:
     return sorted(active_contact_ids(journey.owner_id, journey.contact_user_ids))
 
 
+def watchers(journey: Journey) -> list[int]:
+    """The chosen contacts of ``journey`` who still hold the owner's consent."""
+    return _watchers(journey)
+
+
+def add_watchers(journey: Journey, contact_ids: list[int]) -> None:
+    """Add contacts to ``journey`` (caller commits; e.g. an SOS on a journey nobody watches)."""
+    have = set(journey.contact_user_ids)
+    for contact_id in sorted(set(contact_ids) - have):
+        journey.contacts.append(JourneyContact(contact_user_id=contact_id))
+
+
+UNNAMED_OWNER = "Your contact"  # what alerts call a resident who has set no display name
+
+
 def _name(journey: Journey) -> str:
     owner = db.session.get(User, journey.owner_id)
-    return (owner.display_name if owner else None) or "Your contact"
+    return (owner.display_name if owner else None) or UNNAMED_OWNER
 
 
 def _position_data(journey: Journey) -> dict[str, str]:
@@ -1095,7 +1120,7 @@ def _alert(
         recipients=_watchers(journey) if recipients is None else recipients,
         title=title,
         body=body,
-        data=_position_data(journey),
+        data={**_position_data(journey), "name": _name(journey)},
         journey_id=journey.id,
         subject_user_id=journey.owner_id,
     )
@@ -1129,7 +1154,8 @@ def arrive(actor: User, journey_id: int, now: datetime | None = None) -> Journey
     now = now or utcnow()
     journey = _owned_active(actor, journey_id)
     _end(journey, "arrived", now)
-    _alert(journey, "arrival", "Arrived safely", f"{_name(journey)} has arrived safely.")
+    name = _name(journey)
+    _alert(journey, "arrival", f"{name} arrived safely", f"{name} has arrived safely.")
     db.session.commit()
     _publish_state(journey)
     return journey
@@ -1149,17 +1175,104 @@ def sos(actor: User, journey_id: int, now: datetime | None = None) -> Journey:
     """Raise SOS: contacts get the last position and battery at once. Raises NotFound,
     Conflict."""
     journey = _owned_active(actor, journey_id)
-    journey.sos = True
-    where = ""
-    if journey.last_lat is not None:
-        where = f" Last seen at {journey.last_lat:.5f}, {journey.last_lon:.5f}"
-        if journey.last_battery is not None:
-            where += f", battery {journey.last_battery:.0f}%"
-        where += "."
-    _alert(journey, "sos", "SOS", f"{_name(journey)} pressed SOS.{where}")
+    raise_sos_on(journey, now or utcnow())
     db.session.commit()
     _publish_state(journey)
     return journey
+
+
+def raise_sos_on(journey: Journey, now: datetime, recipients: list[int] | None = None) -> Any:
+    """Mark ``journey`` in SOS and queue the SOS alert to its watchers (or ``recipients``) in
+    the caller's transaction, WITHOUT committing; returns the outbox alert. The text names
+    the resident, the last position as a place and the time in UK local time."""
+    journey.sos = True
+    journey.sos_at = journey.sos_at or now
+    name = _name(journey)
+    title = "SOS from your contact" if name == UNNAMED_OWNER else f"SOS from {name}"
+    where = ""
+    if journey.last_lat is not None and journey.last_lon is not None:
+        from backend.areas.service import place_label
+
+        place = place_label(journey.last_lat, journey.last_lon)
+        coords = f"{journey.last_lat:.4f}, {journey.last_lon:.4f}"
+        where = f" {place} ({coords})" if place else f" At {coords}"
+        if journey.last_fix_at is not None:
+            where += f" at {clock(journey.last_fix_at)}"
+        if journey.last_battery is not None:
+            where += f", battery {journey.last_battery:.0f}%"
+        where += "."
+    from backend.alerts import service as alerts
+
+    return alerts.enqueue(
+        kind="sos",
+        recipients=_watchers(journey) if recipients is None else recipients,
+        title=title,
+        body=f"{name} pressed SOS.{where}",
+        data={**_position_data(journey), "name": name},
+        journey_id=journey.id,
+        subject_user_id=journey.owner_id,
+    )
+
+
+def start_emergency_share(
+    owner: User, contact_ids: list[int], lat: float, lon: float, now: datetime
+) -> Journey:
+    """An emergency share (no destination, no overdue check) with ``contact_ids`` from where
+    the SOS was raised, flushed but NOT committed; raises IntegrityError when a journey is
+    already active (the caller decides)."""
+    journey = Journey(
+        owner_id=owner.id,
+        active_owner_id=owner.id,
+        kind=EMERGENCY,
+        state=ACTIVE,
+        started_at=now,
+        expected_arrival_at=now + timedelta(hours=EMERGENCY_SHARE_HOURS),
+        dest_lat=lat,
+        dest_lon=lon,
+        destination_label="Emergency share (where SOS was raised)",
+    )
+    journey.contacts = [JourneyContact(contact_user_id=c) for c in sorted(set(contact_ids))]
+    _schedule(journey)
+    db.session.add(journey)
+    db.session.flush()
+    return journey
+
+
+def record_sos_position(
+    journey: Journey,
+    lat: float,
+    lon: float,
+    recorded_at: datetime,
+    accuracy_m: float | None,
+    battery: float | None,
+    now: datetime,
+) -> None:
+    """Store the position sent with an SOS as a fix of ``journey`` and, when it is the newest,
+    as its last position (caller commits). An older or already stored time is kept out."""
+    if journey.latest_fix_at is not None and recorded_at <= journey.latest_fix_at:
+        return
+    db.session.add(
+        LocationFix(
+            journey_id=journey.id,
+            recorded_at=recorded_at,
+            received_at=now,
+            lat=lat,
+            lon=lon,
+            accuracy_m=accuracy_m,
+            battery=battery,
+            source="sos",
+        )
+    )
+    journey.latest_fix_at = journey.last_fix_at = recorded_at
+    journey.last_lat, journey.last_lon = lat, lon
+    journey.last_accuracy_m = accuracy_m
+    if battery is not None:
+        journey.last_battery = battery
+
+
+def publish_state(journey: Journey) -> None:
+    """Tell every watcher of ``journey`` its new state (after the commit)."""
+    _publish_state(journey)
 
 
 def remove_contact_from_journeys(owner_id: int, contact_user_id: int) -> list[int]:
@@ -1236,16 +1349,19 @@ def sweep_due(now: datetime | None = None, limit: int = 1000) -> int:
     still = timedelta(minutes=setting("STATIONARY_MINUTES"))
     changed = []
     for journey in journeys:
-        name = names.get(journey.owner_id) or "Your contact"
+        name = names.get(journey.owner_id) or UNNAMED_OWNER
         watchers = sorted(chosen.get(journey.id, []))
-        if not journey.overdue and now >= journey.expected_arrival_at + grace:
+        if (
+            not journey.overdue
+            and journey.kind != EMERGENCY  # no destination, so nothing to be late for
+            and now >= journey.expected_arrival_at + grace
+        ):
             journey.overdue = True
             _alert(
                 journey,
                 "overdue",
-                "Not arrived yet",
-                f"{name} was expected by "
-                f"{journey.expected_arrival_at.strftime('%H:%M')} UTC and has not arrived.",
+                f"{name} has not arrived",
+                f"{name} was expected by {clock(journey.expected_arrival_at)} and has not arrived.",
                 watchers,
             )
             changed.append(journey)
@@ -1258,7 +1374,7 @@ def sweep_due(now: datetime | None = None, limit: int = 1000) -> int:
             _alert(
                 journey,
                 "stationary",
-                "Not moving",
+                f"{name} is not moving",
                 f"{name} has not moved for {int(still.total_seconds() // 60)} minutes.",
                 watchers,
             )
@@ -1291,9 +1407,11 @@ def _state_dict(
         "id": journey.id,
         "owner_id": journey.owner_id,
         "owner_name": owner_name,
+        "kind": journey.kind,
         "state": journey.state,
         "overdue": journey.overdue,
         "sos": journey.sos,
+        "sos_at": journey.sos_at,
         "stationary": journey.stationary,
         "destination": {
             "lat": journey.dest_lat,
@@ -1306,8 +1424,17 @@ def _state_dict(
         "expected_arrival_at": journey.expected_arrival_at,
         "ended_at": journey.ended_at,
         "last_fix": last,
+        "last_place": _place(last),
         "contact_ids": sorted(chosen.get(journey.id, [])),
     }
+
+
+def _place(last: dict[str, Any] | None) -> str | None:
+    if last is None:
+        return None
+    from backend.areas.service import place_label
+
+    return place_label(last["lat"], last["lon"])
 
 
 def purge_expired_fixes(now: datetime | None = None, limit: int = 500) -> int:

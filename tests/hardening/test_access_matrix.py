@@ -16,6 +16,7 @@ are emptied again after it)."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -377,6 +378,34 @@ ROWS = [
         ADMIN_ONLY,
         json={"status": "in_progress", "public_note": "looking into it"},
     ),
+    Row(
+        "POST",
+        "/api/v1/reports/follow",
+        "/api/v1/reports/follow",
+        expect(404),  # the world's report is named: no receipt follows it
+        json=lambda w: {"reference": _reference(w.report_id), "receipt": "z" * 32},
+    ),
+    Row(
+        "POST",
+        "/api/v1/reports/<reference>/photos",
+        lambda w: f"/api/v1/reports/{_reference(w.report_id)}/photos",
+        expect(404, resident=201),  # only its sender; nobody else learns it exists
+        form=lambda w: {"photo": (io.BytesIO(_tiny_jpeg()), "p.jpg")},  # type: ignore[dict-item]
+    ),
+    Row(
+        "POST",
+        "/api/v1/reports/<int:report_id>/reopen",
+        lambda w: f"/api/v1/reports/{w.report_id}/reopen",
+        expect(anonymous=401, signed_in=403, admin=409),  # 409: it is not closed
+        json={"reason": "seen again"},
+    ),
+    Row(
+        "PATCH",
+        "/api/v1/reports/photos/<int:photo_id>",
+        "/api/v1/reports/photos/999999",
+        expect(anonymous=401, signed_in=403, admin=404),
+        json={"public": True},
+    ),
     # insights: aggregates (small groups suppressed) for anyone signed in
     Row("GET", "/api/v1/insights/hotspots", f"/api/v1/insights/hotspots?{PERIOD}", SIGNED_IN),
     Row(
@@ -662,8 +691,24 @@ ROWS = [
         SIGNED_IN_201,
         json={"token": "fcm-token-for-the-matrix-0123456789", "platform": "android"},
     ),
+    Row(
+        "DELETE",
+        "/api/v1/me/devices/<int:device_id>",
+        lambda w: f"/api/v1/me/devices/{w.journey_phone_id}",
+        OWNER_204,
+    ),
+    Row("GET", "/api/v1/app-config", "/api/v1/app-config", PUBLIC),
+    # No offline map pack is configured in the tests: nobody gets one.
+    Row(
+        "GET",
+        "/api/v1/app-config/offline-map.mbtiles",
+        "/api/v1/app-config/offline-map.mbtiles",
+        expect(404),
+    ),
     # Open311: public reads (no names, blurred); writes need the client's api_key, not a person
+    Row("GET", "/open311/v2/", "/open311/v2/", PUBLIC),
     Row("GET", "/open311/v2/discovery", "/open311/v2/discovery", PUBLIC),
+    Row("GET", "/open311/v2/media/<token>", "/open311/v2/media/not-public", expect(404)),
     Row("GET", "/open311/v2/discovery.<fmt>", "/open311/v2/discovery.xml", PUBLIC),
     Row("GET", "/open311/v2/services.<fmt>", "/open311/v2/services.json", PUBLIC),
     Row("GET", "/open311/v2/services/<code>.<fmt>", "/open311/v2/services/asb.json", PUBLIC),
@@ -907,8 +952,14 @@ def _journeys(client, people) -> dict[str, Any]:  # type: ignore[no-untyped-def]
         "/api/v1/location-clients", json={"label": "OwnTracks"}, headers=owner.headers
     ).get_json()
     credential = base64.b64encode(f"{device['username']}:{device['secret']}".encode()).decode()
+    phone = client.post(
+        "/api/v1/me/devices",
+        json={"token": "owner-phone-token-for-the-matrix-0123456789", "platform": "android"},
+        headers=owner.headers,
+    ).get_json()
     return {
         "id": journey["id"],
+        "phone_id": phone["id"],
         "contact_link_id": link,
         "watch_link_id": journey["watch_link_id"],
         "watch_token": journey["watch_url"].rstrip("/").rsplit("/", 1)[-1],
@@ -960,6 +1011,21 @@ def _surveys(client, people):  # type: ignore[no-untyped-def]
     )
     assert answered.status_code == 201, answered.get_json()
     return survey_id, draft_id, body
+
+
+def _reference(report_id: int) -> str:
+    from backend.extensions import db
+    from backend.reports.models import Report
+
+    return db.session.get(Report, report_id).reference  # type: ignore[union-attr]
+
+
+def _tiny_jpeg() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (90, 90, 90)).save(out, "JPEG")
+    return out.getvalue()
 
 
 def _app_routes(app) -> set[tuple[str, str]]:  # type: ignore[no-untyped-def]

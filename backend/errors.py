@@ -34,10 +34,13 @@ class AppError(Exception):
     ) -> None:
         super().__init__(message or self.default_message)
         self.message = message or self.default_message
-        self.errors = errors or {}
+        self.errors = dict(errors or {})
         self.headers = headers or {}
-        # A stable reason a client can branch on (the body's ``error``), when one is needed.
+        # A stable reason a client can branch on, kept inside the one shape as
+        # ``errors["code"] == [reason]`` (e.g. ``no_trusted_contacts``, ``no_recipients``).
         self.error = error
+        if error:
+            self.errors["code"] = [error]
 
 
 class BadRequest(AppError):
@@ -91,33 +94,23 @@ def field_error(field: str, message: str, cls: type[AppError] = ValidationError)
 
 
 def error_body(
-    code: int,
-    message: str | None = None,
-    errors: dict[str, Any] | None = None,
-    error: str | None = None,
+    code: int, message: str | None = None, errors: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """The shared error payload for an HTTP status (``error`` only when there is a reason)."""
+    """The shared error payload for an HTTP status."""
     status = HTTPStatus(code)
-    body = {
+    return {
         "code": code,
         "status": status.phrase,
         "message": message or status.description or status.phrase,
         "errors": errors or {},
     }
-    if error:
-        body["error"] = error
-    return body
 
 
 def error_response(
-    code: int,
-    message: str | None = None,
-    errors: dict[str, Any] | None = None,
-    headers=None,
-    error: str | None = None,
+    code: int, message: str | None = None, errors: dict[str, Any] | None = None, headers=None
 ):  # type: ignore[no-untyped-def]
     """A JSON response carrying the shared error payload."""
-    response = jsonify(error_body(code, message, errors, error))
+    response = jsonify(error_body(code, message, errors))
     response.status_code = code
     for key, value in (headers or {}).items():
         response.headers[key] = value
@@ -177,7 +170,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(AppError)
     def _app_error(exc: AppError):  # type: ignore[no-untyped-def]
-        return error_response(exc.http_status, exc.message, exc.errors, exc.headers, exc.error)
+        return error_response(exc.http_status, exc.message, exc.errors, exc.headers)
 
     @app.errorhandler(RateLimitExceeded)
     def _rate_limited(exc: RateLimitExceeded):  # type: ignore[no-untyped-def]

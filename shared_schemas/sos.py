@@ -12,7 +12,7 @@ SOS_STATUSES = ("active", "ended")
 # delivered: a device of the recipient acknowledged it; sent: FCM accepted it; pending: not
 # sent yet (or being retried); no_device: the recipient has no registered phone.
 DELIVERY_STATES = ("delivered", "sent", "pending", "no_device")
-# The refusal when there is no one to alert (409); also in the error body's ``error`` field.
+# The refusal when there is no one to alert (409), as ``errors["code"]`` of the error body.
 NO_TRUSTED_CONTACTS = "no_trusted_contacts"
 
 

@@ -38,3 +38,13 @@ class User(Base):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.uid} {self.role}>"
+
+
+class ErasedAccount(Base):
+    """An erased account's tombstone: only a hash of its uid, so that the erased person's old
+    tokens cannot sign the account back up (``backend.auth.service.user_for_identity``)."""
+
+    __tablename__ = "erased_accounts"
+
+    uid_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    erased_at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow)

@@ -46,6 +46,7 @@ from backend.direct import PG_IDLE, PooledConnection, StatementCache, eligible
 from backend.errors import Conflict, Gone, NotFound, Unauthorized, ValidationError, field_error
 from backend.extensions import db
 from backend.journeys import policy
+from backend.journeys.limits import charge_fixes
 from backend.journeys.models import (
     Journey,
     JourneyContact,
@@ -72,7 +73,12 @@ DEFAULTS: dict[str, float] = {
     "STATIONARY_MINUTES": 5,
     "STATIONARY_RADIUS_M": 40,
     "MAX_PLAUSIBLE_SPEED_MPS": 70,  # 250 km/h: faster than that between fixes is a jump
-    "FUTURE_FIX_TOLERANCE_MINUTES": 10,
+    # A fix is refused more than this ahead of the server's clock (a phone's clock drifts by
+    # seconds; minutes ahead is a wrong clock or a forged time) ...
+    "FUTURE_FIX_TOLERANCE_MINUTES": 2,
+    # ... or recorded more than this before the journey started (the last fix the phone had
+    # when the journey started, and a slow clock): older fixes are not part of this journey.
+    "PAST_FIX_TOLERANCE_MINUTES": 10,
 }
 
 
@@ -91,11 +97,15 @@ def setting(name: str) -> float:
 # --- reading ------------------------------------------------------------------------------
 
 
-def journey_dict(journey: Journey) -> dict[str, Any]:
-    """The journey as its owner and watchers see it (also the stream's ``state`` event)."""
+def journey_dict(journey: Journey, viewer_id: int | None = None) -> dict[str, Any]:
+    """The journey as ``viewer_id`` sees it (None: as a watcher, e.g. the stream's ``state``
+    event). Once it has ended only its owner sees its last position (see :func:`_state_dict`)."""
     owner = db.session.get(User, journey.owner_id)
     return _state_dict(
-        journey, owner.display_name if owner else None, {journey.id: journey.contact_user_ids}
+        journey,
+        owner.display_name if owner else None,
+        {journey.id: journey.contact_user_ids},
+        for_owner=viewer_id is not None and viewer_id == journey.owner_id,
     )
 
 
@@ -114,7 +124,7 @@ def get_journey(actor: User, journey_id: int, now: datetime | None = None) -> di
     Forbidden."""
     journey = _get(journey_id)
     policy.require_can_watch(actor, journey)
-    result = journey_dict(journey)
+    result = journey_dict(journey, actor.id)
     record_view(journey.owner_id, "api", viewer_id=actor.id, journey_id=journey.id, now=now)
     return result
 
@@ -123,8 +133,33 @@ def open_stream(actor: User, journey_id: int) -> dict[str, Any]:
     """Authorise a live stream and log the look; returns the current snapshot."""
     journey = _get(journey_id)
     policy.require_can_watch(actor, journey)
-    snapshot = journey_dict(journey)
+    snapshot = journey_dict(journey, actor.id)
     record_view(journey.owner_id, "stream", viewer_id=actor.id, journey_id=journey.id)
+    return snapshot
+
+
+def stream_state(actor_id: int, journey_id: int) -> dict[str, Any] | None:
+    """The journey's current state for an open stream whose broker may have missed messages
+    (the ``resync`` event), read again through the stream's access rules: None when the
+    watcher may no longer see it (account disabled, contact or journey gone)."""
+    actor = db.session.get(User, actor_id)
+    journey = db.session.get(Journey, journey_id)
+    if actor is None or actor.disabled or journey is None or not policy.can_watch(actor, journey):
+        return None
+    return journey_dict(journey)
+
+
+def watch_state(token: str) -> dict[str, Any] | None:
+    """As ``stream_state`` for a watch link: the journey (also once ended, so that the page
+    shows it ended) while the link is not revoked, without contact ids; else None."""
+    link = db.session.scalar(select(WatchLink).where(WatchLink.token_hash == hash_secret(token)))
+    if link is None or link.revoked_at is not None:
+        return None
+    journey = db.session.get(Journey, link.journey_id)
+    if journey is None:
+        return None
+    snapshot = journey_dict(journey)
+    snapshot.pop("contact_ids", None)
     return snapshot
 
 
@@ -313,6 +348,23 @@ def _validate_fix_times(fixes: list[dict[str, Any]], now: datetime) -> None:
             raise field_error(f"fixes.{i}.recorded_at", "is in the future")
 
 
+def _earliest_fix(started_at: datetime) -> datetime:
+    return started_at - timedelta(minutes=setting("PAST_FIX_TOLERANCE_MINUTES"))
+
+
+def _refuse_fixes_before_start(
+    fixes: list[dict[str, Any]], first: datetime, started_at: datetime
+) -> None:
+    """Raises ValidationError (after rolling back) naming the first fix recorded more than
+    the tolerance before the journey started: the whole batch is refused, nothing stored."""
+    earliest = _earliest_fix(started_at)
+    if first >= earliest:
+        return
+    db.session.rollback()
+    i = next(i for i, fix in enumerate(fixes) if fix["recorded_at"] < earliest)
+    raise field_error(f"fixes.{i}.recorded_at", "is before the journey started")
+
+
 def add_fixes(
     actor: User,
     journey_id: int,
@@ -320,8 +372,9 @@ def add_fixes(
     source: str = "app",
     now: datetime | None = None,
 ) -> dict[str, int]:
-    """Store a batch of fixes on the caller's active journey; raises NotFound, Conflict."""
-    return _ingest(journey_id, fixes, source, now or utcnow(), owner_id=actor.id)
+    """Store a batch of fixes on the caller's active journey; raises NotFound, Conflict,
+    ValidationError, TooManyRequests (over the fix budget)."""
+    return _ingest(journey_id, fixes, source, now or utcnow(), actor.uid, owner_id=actor.id)
 
 
 def add_fixes_as(
@@ -333,18 +386,19 @@ def add_fixes_as(
     """The app's live path: store a batch on the caller's active journey, the caller read
     from their verified token in the same locked statement as the journey. Raises
     Unauthorized (disabled account), NotFound (no such journey of theirs), Conflict (ended),
-    ValidationError."""
-    return _ingest(journey_id, fixes, "app", now or utcnow(), identity=identity)
+    ValidationError, TooManyRequests (over the fix budget)."""
+    return _ingest(journey_id, fixes, "app", now or utcnow(), identity["uid"], identity=identity)
 
 
 def add_fixes_to_active(
     user: User, fixes: list[dict[str, Any]], source: str, now: datetime | None = None
 ) -> dict[str, int] | None:
-    """Feed fixes from a location client into the user's active journey (None if none)."""
+    """Feed fixes from a location client into the user's active journey (None if none);
+    raises as add_fixes."""
     journey = active_journey_of(user.id)
     if journey is None:
         return None
-    return _ingest(journey.id, fixes, source, now or utcnow(), owner_id=user.id)
+    return _ingest(journey.id, fixes, source, now or utcnow(), user.uid, owner_id=user.id)
 
 
 # Storing fixes is the hot path (one post per second per walking resident): it runs on Core
@@ -376,7 +430,12 @@ _TRACKED = (
     "next_check_at",
 )
 _WRITTEN = _TRACKED[4:] + ("stationary",)
-_tracked_columns = [_journeys.c.id, _journeys.c.owner_id, *(_journeys.c[n] for n in _TRACKED)]
+_tracked_columns = [
+    _journeys.c.id,
+    _journeys.c.owner_id,
+    _journeys.c.started_at,
+    *(_journeys.c[n] for n in _TRACKED),
+]
 # The journey's tracking columns (with the caller's account when read by identity),
 # row-locked by the locked path.
 _peek_owned = select(*_tracked_columns).where(
@@ -419,46 +478,61 @@ class _FixWriter:
     """Runs the fix path's statements on one connection: straight on its DBAPI cursor when
     eligible, else through ``Connection.execute`` (same statements, same values)."""
 
-    __slots__ = ("conn", "cursor", "dialect", "kept")
+    __slots__ = ("conn", "cursor", "dialect", "direct")
 
     def __init__(self, conn: Connection | PooledConnection) -> None:
         self.conn: Any = conn  # a PooledConnection only where every statement runs direct
         self.dialect = conn.dialect
-        self.kept = self.dialect.driver == "psycopg"
+        self.direct = eligible(conn)
         self.cursor = None
-        if not eligible(conn):
-            return
-        dbapi_conn = conn.connection.dbapi_connection
-        if not self.kept:
-            self.cursor = dbapi_conn.cursor()  # type: ignore[union-attr]
+        if not self.direct or self.dialect.driver != "psycopg":
             return
         # One psycopg cursor per DBAPI connection, kept in the pool's info for it (cleared
         # when that connection is closed): a new cursor and its adapters cost a third of the
         # live statement's own Python side, and a psycopg cursor holds nothing on the server
-        # between statements (its results are fetched whole). A sqlite3 cursor may keep its
-        # last statement open: there it is made and closed per use, as before.
+        # between statements (its results are fetched whole). A sqlite3 cursor is made and
+        # closed around each statement instead: it belongs to its connection, which a commit
+        # or rollback here gives back to the pool, where another request takes it or the
+        # pool closes it (closing the cursor afterwards then failed: "Cannot operate on a
+        # closed database", a 500 after the fix was stored).
         info = conn.connection.info
         self.cursor = info.get(_CURSOR_KEY)
         if self.cursor is None:
+            dbapi_conn = conn.connection.dbapi_connection
             self.cursor = info[_CURSOR_KEY] = dbapi_conn.cursor()  # type: ignore[union-attr]
 
-    def first(self, stmt: Any, values: dict[str, Any]) -> Any:
+    def _statement_cursor(self) -> Any:
         if self.cursor is not None:
+            return self.cursor
+        return self.conn.connection.dbapi_connection.cursor()
+
+    def first(self, stmt: Any, values: dict[str, Any]) -> Any:
+        if self.direct:
             direct = _direct.get(stmt, self.dialect)
             if direct is not None:
-                return direct.first(self.conn, self.cursor, values)
+                cursor = self._statement_cursor()
+                try:
+                    return direct.first(self.conn, cursor, values)
+                finally:
+                    if cursor is not self.cursor:
+                        cursor.close()
         return self.conn.execute(stmt, values).first()
 
     def execute(self, stmt: Any, values: Any, keys: list[str] | None = None) -> int:
         """Run ``stmt``; returns the rows it changed (-1 when unknown)."""
-        if self.cursor is not None:
+        if self.direct:
             direct = _direct.get(stmt, self.dialect, keys)
             if direct is not None:
-                if isinstance(values, list):
-                    direct.executemany(self.conn, self.cursor, values)
-                else:
-                    direct.execute(self.conn, self.cursor, values)
-                return int(self.cursor.rowcount)
+                cursor = self._statement_cursor()
+                try:
+                    if isinstance(values, list):
+                        direct.executemany(self.conn, cursor, values)
+                    else:
+                        direct.execute(self.conn, cursor, values)
+                    return int(cursor.rowcount)
+                finally:
+                    if cursor is not self.cursor:
+                        cursor.close()
         return int(self.conn.execute(stmt, values).rowcount)
 
     def autocommit_ready(self) -> bool:
@@ -470,11 +544,6 @@ class _FixWriter:
             and dbapi_conn.info.transaction_status == PG_IDLE  # type: ignore[union-attr]
             and not dbapi_conn.autocommit  # type: ignore[union-attr]
         )
-
-    def close(self) -> None:
-        if self.cursor is not None and not self.kept:
-            self.cursor.close()
-        self.cursor = None
 
 
 def _write_back(writer: _FixWriter, journey: SimpleNamespace, before: dict[str, Any]) -> None:
@@ -523,10 +592,12 @@ def _ingest(
     fixes: list[dict[str, Any]],
     source: str,
     now: datetime,
+    person: str,
     owner_id: int | None = None,
     identity: Identity | None = None,
 ) -> dict[str, int]:
     _validate_fix_times(fixes, now)
+    charge_fixes(person, len(fixes))  # a batch over the budget is refused before any write
     # The pooled connection is taken without the pool's pre-ping (two round trips of the
     # six a fix made): if it turns out dead at the lock, the first statement, nothing was
     # written, and the batch is tried again on a connection checked out with the ping.
@@ -636,7 +707,8 @@ def _lock_journey(
     if row.state != ACTIVE:
         db.session.rollback()
         raise Conflict("the journey has ended; fixes are no longer accepted")
-    return SimpleNamespace(**{name: getattr(row, name) for name in ("id", "owner_id", *_TRACKED)})
+    names = ("id", "owner_id", "started_at", *_TRACKED)
+    return SimpleNamespace(**{name: getattr(row, name) for name in names})
 
 
 def _ingest_once(
@@ -656,22 +728,16 @@ def _ingest_once(
         tried_unlocked = True
         with _checkout(ping, _live_connection) as own:
             writer = _FixWriter(own)
-            try:
-                done = _append_unlocked(writer, journey_id, fixes, source, now, owner_id, identity)
-            finally:
-                writer.close()
+            done = _append_unlocked(writer, journey_id, fixes, source, now, owner_id, identity)
         if done is not None:
             return done
     conn = _checkout(ping, db.session.connection)
     writer = _FixWriter(conn)
-    try:
-        if not tried_unlocked and writer.autocommit_ready():
-            done = _append_unlocked(writer, journey_id, fixes, source, now, owner_id, identity)
-            if done is not None:
-                return done
-        return _ingest_locked(writer, journey_id, fixes, source, now, owner_id, identity)
-    finally:
-        writer.close()
+    if not tried_unlocked and writer.autocommit_ready():
+        done = _append_unlocked(writer, journey_id, fixes, source, now, owner_id, identity)
+        if done is not None:
+            return done
+    return _ingest_locked(writer, journey_id, fixes, source, now, owner_id, identity)
 
 
 def _live_connection() -> Connection | PooledConnection:
@@ -728,7 +794,7 @@ def _live_append(with_caller: bool) -> Any:
     t = bindparam("recorded_at", type_=_fixes.c.recorded_at.type)
     read = select(
         j.c.id,
-        _row_version.label("version"),
+        _row_version.label("xmin"),
         t.label("t"),
         j.c.last_fix_at,
         j.c.anchor_at,
@@ -742,6 +808,8 @@ def _live_append(with_caller: bool) -> Any:
     ).where(
         j.c.id == bindparam("journey_id"),
         j.c.state == literal_column(f"'{ACTIVE}'"),
+        # not before the journey (less the tolerance), else the locked path refuses it
+        j.c.started_at <= bindparam("since"),
         or_(j.c.latest_fix_at.is_(None), j.c.latest_fix_at < t),  # after everything stored
     )
     if with_caller:  # the caller as admit_principal admits them, else the locked path decides
@@ -755,7 +823,7 @@ def _live_append(with_caller: bool) -> Any:
     r = read.cte("read").c
     judged = select(  # _plan_rows: judged against the last plausible fix
         r.id,
-        r.version,
+        r.xmin,
         r.t,
         r.last_fix_at,
         r.anchor_at,
@@ -770,7 +838,7 @@ def _live_append(with_caller: bool) -> Any:
     g = judged.c
     plan = select(  # _advance and _move_anchor
         g.id,
-        g.version,
+        g.xmin,
         g.t,
         g.jump,
         and_(not_(g.jump), or_(g.last_fix_at.is_(None), g.t > g.last_fix_at)).label("newest"),
@@ -786,7 +854,7 @@ def _live_append(with_caller: bool) -> Any:
         update(j)
         .where(
             j.c.id == p.id,
-            _row_version == p.version,
+            _row_version == p.xmin,
             p.jump.is_not(None),  # every decision defined, else the locked path decides
             p.moves.is_not(None),
         )
@@ -902,6 +970,7 @@ def _append_unlocked(
     }
     values = {
         **row,
+        "since": recorded_at + timedelta(minutes=setting("PAST_FIX_TOLERANCE_MINUTES")),
         "max_speed": setting("MAX_PLAUSIBLE_SPEED_MPS"),
         "radius": setting("STATIONARY_RADIUS_M"),
         "grace_us": _microseconds(timedelta(minutes=setting("OVERDUE_GRACE_MINUTES"))),
@@ -942,6 +1011,7 @@ def _ingest_locked(
     before = dict(vars(journey))
     batch = _first_per_time(fixes)
     times = sorted(batch)
+    _refuse_fixes_before_start(fixes, times[0], journey.started_at)
     existing, stored = _stored_neighbours(conn, journey, times)
     new_times = [t for t in times if t not in existing]
     duplicates = len(fixes) - len(new_times)
@@ -1301,10 +1371,21 @@ def remove_contact_from_journeys(owner_id: int, contact_user_id: int) -> list[in
     return ids
 
 
-def announce_access_removed(journey_ids: list[int], user_id: int) -> None:
-    """End ``user_id``'s open streams of these journeys, on every server process."""
+def announce_access_removed(
+    journey_ids: list[int], user_id: int, by_display_name: str, at: datetime
+) -> None:
+    """End ``user_id``'s open streams of these journeys, on every server process; their last
+    event says who stopped sharing and when."""
     for journey_id in journey_ids:
-        publish(journey_channel(journey_id), {"type": "access_revoked", "user_id": user_id})
+        publish(
+            journey_channel(journey_id),
+            {
+                "type": "access_revoked",
+                "user_id": user_id,
+                "by_display_name": by_display_name,
+                "at": at.isoformat(),
+            },
+        )
 
 
 # --- the worker's sweeps ------------------------------------------------------------------
@@ -1391,11 +1472,17 @@ def sweep_due(now: datetime | None = None, limit: int = 1000) -> int:
 
 
 def _state_dict(
-    journey: Journey, owner_name: str | None, chosen: dict[int, list[int]]
+    journey: Journey,
+    owner_name: str | None,
+    chosen: dict[int, list[int]],
+    for_owner: bool = False,
 ) -> dict[str, Any]:
-    """``journey_dict`` without its per-journey queries (for the sweep's batch)."""
+    """``journey_dict`` without its per-journey queries (for the sweep's batch). The last
+    position (and battery) is shown while the journey is active; after it ends, only to its
+    owner (until the retention purge): contacts see the final state and no position."""
     last = None
-    if journey.last_lat is not None and journey.last_fix_at is not None:
+    shown = journey.state == ACTIVE or for_owner
+    if shown and journey.last_lat is not None and journey.last_fix_at is not None:
         last = {
             "lat": journey.last_lat,
             "lon": journey.last_lon,
@@ -1439,7 +1526,8 @@ def _place(last: dict[str, Any] | None) -> str | None:
 
 def purge_expired_fixes(now: datetime | None = None, limit: int = 500) -> int:
     """Delete the fixes (and last position) of journeys ended longer ago than the retention
-    period; returns the number of fixes deleted."""
+    period, and the names and positions in their alerts; returns the number of fixes
+    deleted."""
     now = now or utcnow()
     ids = list(
         db.session.scalars(
@@ -1453,7 +1541,10 @@ def purge_expired_fixes(now: datetime | None = None, limit: int = 500) -> int:
     if not ids:
         db.session.rollback()
         return 0
+    from backend.alerts import service as alerts
+
     deleted = db.session.execute(delete(LocationFix).where(LocationFix.journey_id.in_(ids)))
+    alerts.forget_journey_details(ids)
     db.session.execute(
         update(Journey)
         .where(Journey.id.in_(ids))

@@ -28,7 +28,7 @@ SOS_LIMIT = "10/minute;60/hour"
 def raise_sos(data):
     """Raise SOS: on your active journey, or an emergency share with all your trusted
     contacts. Safe to resend with the same ``client_id`` (200 with the first SOS). 409 with
-    ``error: no_trusted_contacts`` when there is no one to alert (nothing is stored)."""
+    ``errors.code == ["no_trusted_contacts"]`` when there is no one to alert (nothing is stored)."""
     event, created = service.raise_sos(current_user(), data)
     return service.sos_dict(event), 201 if created else 200
 

@@ -221,6 +221,18 @@ class Core:
     def destination_from_map(self, lat: float, lon: float) -> dict[str, Any]:
         return self.places.destination_from_map(lat, lon)
 
+    def select_place(self, place: dict[str, Any] | None) -> None:
+        self.places.select_place(place)
+
+    def directions(self, place: dict[str, Any], android: bool) -> str:
+        return self.places.directions(place, android)
+
+    def load_app_config(self) -> dict[str, Any] | None:
+        return self.places.load_app_config()
+
+    def download_offline_map(self) -> Path | None:
+        return self.places.download_offline_map()
+
     # -- contacts -------------------------------------------------------------------------
     def load_contacts(self) -> list[dict[str, Any]]:
         return self.contacts.load_contacts()

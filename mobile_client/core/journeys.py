@@ -90,7 +90,7 @@ class Positioning:
         """A new position: shown at once; queued for the journey when one is active."""
         ctx = self.ctx
         self.last_fix = fix
-        ctx.state.update(position=(fix.lat, fix.lon))
+        ctx.state.update(position=(fix.lat, fix.lon), accuracy_m=fix.accuracy_m)
         journey = ctx.state.journey
         if journey and journey.get("state", journey.get("status")) in ACTIVE_STATES:
             ctx.outbox.enqueue_fix(int(journey["id"]), fix.to_json())

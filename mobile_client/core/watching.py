@@ -182,7 +182,8 @@ class Watching:
 
     def on_stream_event(self, event: dict[str, Any]) -> None:
         """A live event of a watched journey: ``fix`` moves the marker, ``alert`` is shown,
-        ``state`` replaces the journey."""
+        ``state`` (and ``resync``, sent after the server's broker may have missed updates)
+        replaces the journey."""
         state = self.ctx.state
         kind, data = event.get("event"), event.get("data")
         if not isinstance(data, dict):
@@ -206,7 +207,7 @@ class Watching:
             if alert_id is not None:
                 alert["alert_id"] = alert_id
             self.record_alert(alert)
-        elif kind == "state" and isinstance(data.get("journey"), dict):
+        elif kind in ("state", "resync") and isinstance(data.get("journey"), dict):
             self.apply_watched(data["journey"])
         elif kind == "revoked":
             self.revoked(data)

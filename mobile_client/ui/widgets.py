@@ -18,6 +18,14 @@ from kivy.uix.stencilview import StencilView
 
 from mobile_client.core import geo
 
+# A place's marker colour by its hours (``describe_place``'s tone): amber closes soon.
+TONE_COLOURS = {
+    "open": (0.5, 0.82, 0.73, 1),
+    "amber": (0.96, 0.73, 0.26, 1),
+    "closed": (0.62, 0.66, 0.72, 1),
+    "unknown": (0.62, 0.66, 0.72, 1),
+}
+
 
 class Banner(Label):
     """A coloured panel of text (amber by default; red for danger)."""
@@ -232,7 +240,7 @@ class WardMap(StencilView):
                     continue
                 x, y = self.to_xy(float(place["lat"]), float(place["lon"]))
                 r = dp(13)
-                Color(0.5, 0.82, 0.73, 1)
+                Color(*TONE_COLOURS.get(str(place.get("tone")), TONE_COLOURS["open"]))
                 Ellipse(pos=(x - r, y - r), size=(2 * r, 2 * r))
                 tex = self._label(str(i), sp(14))
                 Color(0.04, 0.06, 0.12, 1)

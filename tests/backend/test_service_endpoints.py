@@ -20,8 +20,10 @@ def test_healthz_is_503_when_the_broker_is_unreachable(database_url):
     assert response.get_json()["broker"] == {
         "ok": False,
         "kind": "redis",
+        "failed": "ping",
         "error": "ConnectionError",
     }
+    assert response.get_json()["failed"] == ["broker"]
 
 
 def test_openapi_documents_every_api_route(app, client):

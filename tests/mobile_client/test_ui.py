@@ -93,8 +93,10 @@ def launch(
     params: dict | None = None,
     feats=(),
     speedup: float = 1.0,
+    size: tuple[int, int] | None = None,
+    data_name: str | None = None,
 ):  # type: ignore[no-untyped-def]
-    data = tmp_path / f"app-{prefix or person.uid}"
+    data = tmp_path / f"app-{data_name or prefix or person.uid}"
     result = tmp_path / f"result-{prefix or person.uid}.json"
     (data / "kivy").mkdir(parents=True, exist_ok=True)
     env = os.environ | {
@@ -131,6 +133,8 @@ def launch(
         "--timeout",
         str(SCENARIO_TIMEOUT_S - 10),
     ]
+    if size:
+        argv += ["--width", str(size[0]), "--height", str(size[1])]
     for f in feats:
         argv += ["--feature", f]
     for k, v in (params or {}).items():

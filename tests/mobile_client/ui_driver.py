@@ -129,6 +129,16 @@ class Driver:
         touch.touch_up()
         yield Frames(2)
 
+    def hold_at(self, x: float, y: float, seconds: float) -> Iterator[Any]:
+        """Press and hold a window point (a spot on a map, not a widget)."""
+        from kivy.tests.common import UnitTestTouch
+
+        touch = UnitTestTouch(x, y)
+        touch.touch_down()
+        yield seconds
+        touch.touch_up()
+        yield Frames(2)
+
     def type_into(self, field: Any, text: str) -> Iterator[Any]:
         yield from self.tap(field)
         field.text = text  # the soft keyboard's job; focus came from the tap
@@ -166,8 +176,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     os.environ.setdefault("KIVY_NO_ARGS", "1")
     from kivy.config import Config
 
-    Config.set("graphics", "width", str(WIDTH))
-    Config.set("graphics", "height", str(HEIGHT))
+    Config.set("graphics", "width", str(args.width))
+    Config.set("graphics", "height", str(args.height))
     Config.set("graphics", "resizable", "0")
     Config.set("kivy", "exit_on_escape", "0")
     from kivy.clock import Clock
@@ -278,6 +288,8 @@ def main() -> int:
     parser.add_argument("--prefix", default="")
     parser.add_argument("--speedup", type=float, default=1.0)
     parser.add_argument("--timeout", type=float, default=100.0)
+    parser.add_argument("--width", type=int, default=WIDTH)
+    parser.add_argument("--height", type=int, default=HEIGHT)
     parser.add_argument("--param", action="append", default=[], help="key=value for the scenario")
     args = parser.parse_args()
     args.params = dict(p.split("=", 1) for p in args.param)

@@ -56,12 +56,15 @@ def Longitude(**kwargs) -> fields.Float:  # noqa: N802
 
 
 class ErrorSchema(Schema):
-    """The one error shape: ``{code, status, message, errors}``."""
+    """The one error shape: ``{code, status, message, errors}``, plus ``error``, a stable
+    machine-readable reason, on the refusals a client must tell apart (e.g.
+    ``no_trusted_contacts``, ``no_recipients``)."""
 
     code = fields.Integer(required=True, metadata={"example": 422})
     status = fields.String(required=True, metadata={"example": "Unprocessable Entity"})
     message = fields.String(required=True)
     errors = fields.Dict(keys=fields.String(), load_default=dict)
+    error = fields.String(metadata={"example": "no_trusted_contacts"})
 
 
 class PointSchema(Schema):

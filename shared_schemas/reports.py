@@ -60,18 +60,35 @@ class ReportInSchema(Schema):
             raise ValidationError("give lat/lon or a postcode, not both", field_name="postcode")
 
 
+REPORT_STEP_KINDS = ("received", "status", "note", "closed", "reopened")
+MAX_PHOTOS = 3
+
+
 class ReportUpdateSchema(Schema):
-    """One step in a report's handling as the reporter sees it."""
+    """One step in a report's handling as the reporter sees it: ``kind`` says whether it
+    was received, a status change, a public note, the closing or a reopening."""
 
     status = fields.String(required=True)
+    kind = fields.String(validate=validate.OneOf(REPORT_STEP_KINDS))
     note = fields.String(allow_none=True)
     created_at = fields.DateTime(required=True)
+
+
+class ReportPhotoSchema(Schema):
+    """A photo on a report as its sender sees it (stored without EXIF)."""
+
+    id = fields.Integer(required=True)
+    content_type = fields.String(required=True)
+    width = fields.Integer()
+    height = fields.Integer()
+    public = fields.Boolean()
 
 
 class ReportSchema(Schema):
     """A report as its own author (or an admin) sees it."""
 
     id = fields.Integer(required=True)
+    reference = fields.String(required=True, metadata={"example": "WGN-7K3QX"})
     category = fields.String(required=True)
     category_name = fields.String()
     team = fields.String()
@@ -88,12 +105,17 @@ class ReportSchema(Schema):
     anonymous = fields.Boolean()
     consent_to_contact = fields.Boolean()
     updates = fields.List(fields.Nested(ReportUpdateSchema))
+    photos = fields.List(fields.Nested(ReportPhotoSchema))
 
 
 class ReportReceiptSchema(Schema):
-    """What the sender gets back; an anonymous report is not linked to anyone afterwards."""
+    """What the sender gets back; an anonymous report is not linked to anyone afterwards.
+    ``receipt`` (anonymous reports only) is given once: keep it on the phone to follow the
+    report with ``POST /api/v1/reports/follow`` and to add photos."""
 
     id = fields.Integer(required=True)
+    reference = fields.String(required=True, metadata={"example": "WGN-7K3QX"})
+    receipt = fields.String(allow_none=True)
     category = fields.String(required=True)
     status = fields.String(required=True)
     ward_code = fields.String(allow_none=True)
@@ -101,6 +123,39 @@ class ReportReceiptSchema(Schema):
     team = fields.String()
     guidance = fields.String()
     created_at = fields.DateTime()
+
+
+class FollowInSchema(Schema):
+    """An anonymous report's reference and the receipt its sender was given."""
+
+    reference = fields.String(required=True, validate=validate.Length(min=4, max=20))
+    receipt = fields.String(required=True, validate=validate.Length(min=16, max=64))
+
+
+class FollowedReportSchema(Schema):
+    """An anonymous report as the holder of its receipt sees it: its handling, not its text."""
+
+    reference = fields.String(required=True)
+    category = fields.String(required=True)
+    category_name = fields.String()
+    team = fields.String()
+    status = fields.String(validate=validate.OneOf(REPORT_STATUSES))
+    public_note = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    updates = fields.List(fields.Nested(ReportUpdateSchema))
+
+
+class PhotoPublicSchema(Schema):
+    """Admin: whether a report photo is public."""
+
+    public = fields.Boolean(required=True)
+
+
+class ReopenSchema(Schema):
+    """Admin: reopen a closed report, saying why."""
+
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=MAX_NOTE))
 
 
 class ReportStatusChangeSchema(Schema):

@@ -50,6 +50,20 @@ class LoadSummary:
         )
 
 
+# A postcode anywhere in a line of address text ("Wallgate, Wigan WN1 1BA").
+POSTCODE_IN_TEXT_RE = re.compile(r"\b([A-Z]{1,2}[0-9][A-Z0-9]?)\s*([0-9][A-Z]{2})\b", re.IGNORECASE)
+
+
+def postcode_in_address(text: str) -> str | None:
+    """The last UK postcode written in an address line, normalised, or None when there is
+    none (street and place names are not looked up)."""
+    matches = POSTCODE_IN_TEXT_RE.findall(text or "")
+    if not matches:
+        return None
+    outward, inward = matches[-1]
+    return f"{outward.upper()} {inward.upper()}"
+
+
 def normalise_postcode(raw: str) -> str:
     """``"wn11aa"`` -> ``"WN1 1AA"``; raises ValidationError naming ``postcode``."""
     cleaned = re.sub(r"\s+", "", (raw or "").upper())
@@ -265,3 +279,30 @@ def clear_areas() -> None:
     db.session.execute(delete(Ward))
     db.session.commit()
     forget_ward_index()
+
+
+PLACE_RADIUS_M = 400.0  # beyond this from every postcode point a place label would mislead
+
+
+def place_label(lat: float, lon: float) -> str | None:
+    """A person-readable place near a point from the shipped postcode data: ``"Near WN1 1LJ,
+    Wigan Central"`` (the nearest postcode point within 400 m and its ward), else None."""
+    from backend.spatial import haversine_m
+
+    pad = 0.006  # about 670 m of latitude, 400 m of longitude at Wigan: a superset of 400 m
+    rows = db.session.execute(
+        select(Postcode.postcode, Postcode.lat, Postcode.lon, Ward.name)
+        .outerjoin(Ward, Ward.code == Postcode.ward_code)
+        .where(
+            Postcode.lat.between(lat - pad, lat + pad),
+            Postcode.lon.between(lon - 2 * pad, lon + 2 * pad),
+        )
+    ).all()
+    best = None
+    for code, plat, plon, ward in rows:
+        metres = haversine_m(lat, lon, plat, plon)
+        if metres <= PLACE_RADIUS_M and (best is None or metres < best[0]):
+            best = (metres, code, ward)
+    if best is None:
+        return None
+    return f"Near {best[1]}, {best[2]}" if best[2] else f"Near {best[1]}"

@@ -101,7 +101,8 @@ def live_fix_request() -> bool:
 @blp.response(200, JourneySchema)
 def arrived(journey_id: int):
     """Arrived safely: ends the journey and tells the contacts."""
-    return service.journey_dict(service.arrive(current_user(), journey_id))
+    actor = current_user()
+    return service.journey_dict(service.arrive(actor, journey_id), actor.id)
 
 
 @blp.post("/api/v1/journeys/<int:journey_id>/sos")
@@ -112,7 +113,8 @@ def arrived(journey_id: int):
 @blp.response(200, JourneySchema)
 def raise_sos(journey_id: int):
     """SOS: contacts are alerted at once with the last position and battery."""
-    return service.journey_dict(service.sos(current_user(), journey_id))
+    actor = current_user()
+    return service.journey_dict(service.sos(actor, journey_id), actor.id)
 
 
 @blp.post("/api/v1/journeys/<int:journey_id>/cancel")
@@ -120,7 +122,8 @@ def raise_sos(journey_id: int):
 @blp.response(200, JourneySchema)
 def cancel(journey_id: int):
     """Stop sharing the journey without an arrival."""
-    return service.journey_dict(service.cancel(current_user(), journey_id))
+    actor = current_user()
+    return service.journey_dict(service.cancel(actor, journey_id), actor.id)
 
 
 @blp.post("/api/v1/journeys/<int:journey_id>/watch-links")
@@ -144,8 +147,8 @@ def revoke_watch_link(journey_id: int, link_id: int):
 @login_required
 @blp.doc(responses={"200": {"description": "text/event-stream of state, fix and alert events"}})
 def stream(journey_id: int):
-    """Live server-sent events: ``state``, ``fix``, ``alert``; ends when the journey ends or
-    your access is revoked."""
+    """Live server-sent events: ``state``, ``fix``, ``alert`` (with ``alert_id``); ends when
+    the journey ends, or with ``revoked`` (``by_display_name``, ``at``) when your access is."""
     actor = current_user()
     actor_id = actor.id  # the generator outlives the request's database session
     subscription = get_broker().subscribe(journey_channel(journey_id))
@@ -164,10 +167,21 @@ def stream(journey_id: int):
         current = service.stream_state(actor_id, journey_id)
         return None if current is None else {"type": "resync", "journey": current}
 
+    def for_watcher(message: dict[str, Any]) -> dict[str, Any]:
+        # The watcher whose access ended is told who stopped sharing and when (``revoked``).
+        if message.get("type") == "access_revoked" and message.get("user_id") == actor_id:
+            return {
+                "type": "revoked",
+                "by_display_name": message.get("by_display_name"),
+                "at": message.get("at"),
+            }
+        return message
+
     return sse_response(
         subscription,
         [{"type": "state", "journey": snapshot}],
         ends,
+        transform=for_watcher,
         resync=in_app_context(resync),
     )
 

@@ -128,12 +128,9 @@ def test_the_one_statement_append_decides_as_the_locked_path(resident, journey_i
 
     with db.engine.connect() as conn:
         writer = service._FixWriter(conn)
-        try:
-            done = service._append_unlocked(
-                writer, journey_id, [fix], "app", now, None, {"uid": resident.uid}
-            )
-        finally:
-            writer.close()
+        done = service._append_unlocked(
+            writer, journey_id, [fix], "app", now, None, {"uid": resident.uid}
+        )
 
     rows, jumps, columns = decided_in_python(journey_id, state, fix, now)
     assert done is not None, "the one statement wrote nothing: the locked path would decide"
@@ -159,19 +156,15 @@ def test_a_fix_with_the_same_time_as_the_latest_is_left_to_the_locked_path(resid
     db.session.commit()
     for at in (T0, T0 - timedelta(seconds=1)):
         with db.engine.connect() as conn:
-            writer = service._FixWriter(conn)
-            try:
-                done = service._append_unlocked(
-                    writer,
-                    journey_id,
-                    [{"lat": PIER[0], "lon": PIER[1], "recorded_at": at}],
-                    "app",
-                    T0,
-                    None,
-                    {"uid": resident.uid},
-                )
-            finally:
-                writer.close()
+            done = service._append_unlocked(
+                service._FixWriter(conn),
+                journey_id,
+                [{"lat": PIER[0], "lon": PIER[1], "recorded_at": at}],
+                "app",
+                T0,
+                None,
+                {"uid": resident.uid},
+            )
         assert done is None
     assert db.session.scalars(select(LocationFix)).all() == []
 

@@ -65,3 +65,12 @@ def register_device(args):
     """Register your phone's FCM token to receive alerts."""
     device, _created = service.register_device(current_user(), args["token"], args["platform"])
     return device
+
+
+@blp.delete("/devices/<int:device_id>")
+@login_required
+@blp.response(204)
+def remove_device(device_id: int):
+    """Stop alerts to one of your devices (on sign-out); its token is then free for another
+    account. A token registered to another account is refused (409) until then."""
+    service.remove_device(current_user(), device_id)

@@ -17,11 +17,12 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 
 from backend.account.models import Device
-from backend.alerts.models import AlertDelivery, OutboxAlert
+from backend.alerts.models import AlertDelivery, AlertReceipt, OutboxAlert
 from backend.db import utcnow
-from backend.errors import ValidationError
+from backend.errors import NotFound, ValidationError
 from backend.extensions import db
 from backend.realtime.broker import journey_channel, publish
 
@@ -144,6 +145,7 @@ def expand_pending(now: datetime | None = None, limit: int = 200) -> int:
                 AlertDelivery(
                     alert_id=alert.id,
                     device_id=device.id,
+                    user_id=device.user_id,
                     token=device.token,
                     status="pending",
                     next_attempt_at=now,
@@ -334,18 +336,51 @@ def deliver_due(
     return counts
 
 
+# --- receipts -----------------------------------------------------------------------------
+
+
+def acknowledge(actor: Any, alert_id: int, now: datetime | None = None) -> AlertReceipt:
+    """Record that ``actor``'s phone received the alert (the first receipt is kept); raises
+    NotFound unless ``actor`` is one of its recipients (others learn nothing about it)."""
+    alert = db.session.get(OutboxAlert, alert_id)
+    if alert is None or actor.id not in json.loads(alert.recipients):
+        raise NotFound(f"no alert {alert_id}")
+    receipt = db.session.get(AlertReceipt, (alert_id, actor.id))
+    if receipt is not None:
+        return receipt
+    receipt = AlertReceipt(alert_id=alert_id, user_id=actor.id, received_at=now or utcnow())
+    db.session.add(receipt)
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same phone acknowledged twice at once
+        db.session.rollback()
+        found = db.session.get(AlertReceipt, (alert_id, actor.id))
+        if found is None:
+            raise
+        return found
+    return receipt
+
+
 # --- retention, export and erasure ----------------------------------------------------------
 
 # What an alert says once its journey's retention has passed: its kind, no name, no place.
 FORGOTTEN_BODY = "Details removed after the retention period."
 EXPIRED = "expired: the journey's retention period passed"
+# Titles name the person ("SOS from Alice"): what each kind is called once that is forgotten.
+FORGOTTEN_TITLES = {
+    "sos": "SOS",
+    "overdue": "Overdue",
+    "stationary": "Stopped for a while",
+    "arrival": "Arrived",
+    "contact_revoked": "Trusted contact ended",
+}
 
 
 def forget_journey_details(journey_ids: Sequence[int]) -> int:
     """For journeys whose retention has passed (the fix purge, caller commits): their alerts
-    keep only kind, title and journey id (the body's name and position, the data's position,
-    battery and fix time go), and deliveries still pending are given up (a day-old SOS is no
-    longer news). Returns the number of alerts changed."""
+    keep only kind, a title without the name and the journey id (the body's name and
+    position, the data's position, battery and fix time go), and deliveries still pending
+    are given up (a day-old SOS is no longer news). Returns the number of alerts changed."""
     if not journey_ids:
         return 0
     alerts = OutboxAlert.__table__.c
@@ -362,6 +397,7 @@ def forget_journey_details(journey_ids: Sequence[int]) -> int:
     for alert in db.session.scalars(
         select(OutboxAlert).where(OutboxAlert.journey_id.in_(journey_ids))
     ):
+        alert.title = FORGOTTEN_TITLES.get(alert.kind, "Alert")
         alert.body = FORGOTTEN_BODY
         alert.data = json.dumps({"journey_id": str(alert.journey_id)}, sort_keys=True)
         changed += 1

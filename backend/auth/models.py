@@ -21,6 +21,8 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(20), nullable=False, default=Role.RESIDENT.value)
     display_name: Mapped[str | None] = mapped_column(String(80))
     email: Mapped[str | None] = mapped_column(String(254))
+    # E.164 (e.g. +447700900123); shown only to contacts the person chose (Contact.*_shares_phone).
+    phone: Mapped[str | None] = mapped_column(String(16))
     ward_code: Mapped[str | None] = mapped_column(ForeignKey("wards.code", ondelete="SET NULL"))
     disabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     created_at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow)

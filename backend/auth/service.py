@@ -312,17 +312,19 @@ def seen_recently_since(now: datetime) -> datetime:
     return now - LAST_SEEN_RESOLUTION
 
 
-def ensure_user(uid: str, role: str) -> User:
-    """Create or update the user ``uid`` with ``role`` (CLI and seeding)."""
-    if role not in ROLES:
+def ensure_user(uid: str, role: str | None) -> User:
+    """Create the user ``uid`` or set its role (CLI and seeding). With ``role=None`` an
+    existing user keeps its role and a new one is a resident; raises ValidationError for an
+    unknown role."""
+    if role is not None and role not in ROLES:
         raise ValidationError(
             f"role must be one of {', '.join(ROLES)}", errors={"role": ["unknown role"]}
         )
     user = db.session.scalar(select(User).where(User.uid == uid))
     if user is None:
-        user = User(uid=uid, role=role)
+        user = User(uid=uid, role=role or Role.RESIDENT.value)
         db.session.add(user)
-    else:
+    elif role is not None:
         user.role = role
     db.session.commit()
     return user

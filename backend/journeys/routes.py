@@ -20,7 +20,7 @@ from backend.auth.current import (
 from backend.contacts.service import record_view
 from backend.errors import AppError, Unauthorized, field_error
 from backend.extensions import limiter
-from backend.journeys import clients, service
+from backend.journeys import clients, limits, service
 from backend.journeys.schemas import (
     FixBatchResultSchema,
     FixBatchSchema,
@@ -33,7 +33,7 @@ from backend.journeys.schemas import (
     load_plain_batch,
 )
 from backend.realtime.broker import get_broker, journey_channel
-from backend.realtime.sse import sse_response
+from backend.realtime.sse import in_app_context, sse_response
 from backend.reports.limits import hashed_ip
 from backend.responses import json_response
 
@@ -53,6 +53,7 @@ def _watch_url(token: str) -> str:
 
 @blp.post("/api/v1/journeys")
 @login_required
+@limiter.limit(limits.journey_start_limit, key_func=rate_limit_key)
 @blp.arguments(JourneyCreateSchema)
 @blp.response(201, JourneyCreatedSchema)
 def start_journey(data):
@@ -160,9 +161,24 @@ def stream(journey_id: int):
     def ends(message: dict[str, Any]) -> bool:
         if message.get("type") == "access_revoked":
             return message.get("user_id") == actor_id
-        return message.get("type") == "state" and message["journey"]["state"] != "active"
+        return _ends_journey(message)
 
-    return sse_response(subscription, [{"type": "state", "journey": snapshot}], ends)
+    def resync() -> dict[str, Any] | None:
+        current = service.stream_state(actor_id, journey_id)
+        return None if current is None else {"type": "resync", "journey": current}
+
+    return sse_response(
+        subscription,
+        [{"type": "state", "journey": snapshot}],
+        ends,
+        resync=in_app_context(resync),
+    )
+
+
+def _ends_journey(message: dict[str, Any]) -> bool:
+    """A ``state`` (or ``resync``) event saying the journey is no longer active."""
+    kind = message.get("type")
+    return kind in ("state", "resync") and message["journey"]["state"] != "active"
 
 
 # --- location clients ---------------------------------------------------------------------
@@ -223,15 +239,21 @@ def _basic_auth() -> tuple[str, str]:
 def owntracks():
     """OwnTracks HTTP mode: stores location/transition fixes on your active journey and
     replies with the contacts sharing with you (OwnTracks ``location`` and ``card``)."""
+    source = hashed_ip()
+    limits.refuse_throttled_source(source)
     username, password = _basic_auth()
     user = service.authenticate_client(username, password)
     if user is None:
+        throttled = limits.login_failed(source, f"owntracks:{username}")
+        if throttled is not None:
+            raise throttled
         raise Unauthorized(
             "unknown or revoked credential", headers={"WWW-Authenticate": 'Basic realm="SafeHaven"'}
         )
     # OwnTracks re-queues (and resends forever) any message not answered by a 2xx JSON array,
-    # so a message that can never be stored is acknowledged, not stored, and the reason
-    # named in a header.
+    # so a message that can never be stored (malformed, or timed before the journey or in
+    # the future) is acknowledged, not stored, and the reason named in a header. Over the
+    # fix budget it is 429: OwnTracks keeps it and sends it again later, as it should.
     rejected = None
     payload = request.get_json(force=True, silent=True)
     try:
@@ -265,16 +287,29 @@ def osmand():
             params.update(body)
         else:
             params.update(request.form.items())
-    device, fix = clients.osmand_fix(params)
+    source = hashed_ip()
+    limits.refuse_throttled_source(source)
+    device = clients.osmand_device(params)
     user = service.authenticate_client(None, device)
     if user is None:
+        throttled = limits.login_failed(source, f"osmand:{device}")
+        if throttled is not None:
+            raise throttled
         raise Unauthorized("unknown or revoked device identifier")
+    # Traccar Client keeps a position and resends it until it is answered 200, before any
+    # later one: a fix that can never be stored (malformed, or timed before the journey or
+    # in the future) is acknowledged, not stored, and the reason named in a header, as for
+    # OwnTracks. Over the fix budget it is 429: the client keeps it and sends it again.
+    response = Response(status=200)
     try:
+        _device, fix = clients.osmand_fix(params)
         service.add_fixes_to_active(user, [fix], source="traccar")
     except AppError as exc:
-        if exc.http_status != 409:
+        if exc.http_status not in (409, 422):
             raise
-    return Response(status=200)
+        if exc.http_status == 422:
+            response.headers["X-SafeHaven-Rejected"] = exc.message[:200]
+    return response
 
 
 # --- watch page ---------------------------------------------------------------------------
@@ -333,11 +368,19 @@ def watch_events(token: str):
     def ends(message: dict[str, Any]) -> bool:
         if message.get("type") == "link_revoked":
             return message.get("link_id") == link_id
-        return message.get("type") == "state" and message["journey"]["state"] != "active"
+        return _ends_journey(message)
+
+    def resync() -> dict[str, Any] | None:
+        current = service.watch_state(token)
+        return None if current is None else {"type": "resync", "journey": current}
 
     return _private(
         sse_response(
-            subscription, [{"type": "state", "journey": snapshot}], ends, transform=_for_link
+            subscription,
+            [{"type": "state", "journey": snapshot}],
+            ends,
+            transform=_for_link,
+            resync=in_app_context(resync),
         )
     )
 

@@ -21,6 +21,11 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 QUEUE_SIZE = 1000
+# Waits between attempts to subscribe again after Redis is lost (then the last, for ever).
+RESUBSCRIBE_BACKOFF_S = (0.1, 0.25, 0.5, 1.0, 2.0)
+# The marker a local subscription gets when messages may have been missed (the Redis
+# subscription was lost and is back): a stream answers it with the journey's current state.
+RESYNC = "resync"
 
 
 def _json_default(value: Any) -> Any:
@@ -154,12 +159,24 @@ class LocalBroker:
                     if not subs:
                         del self._subs[channel]
 
+    def _resync_all(self) -> None:
+        """Put a ``resync`` marker on every local subscription's channels."""
+        with self._lock:
+            channels = list(self._subs)
+        for channel in channels:
+            self._deliver(channel, dumps({"type": RESYNC, "channel": channel}))
+
     def subscriber_count(self) -> int:
         with self._lock:
             return sum(len(s) for s in self._subs.values())
 
     def ping(self) -> None:
         """Raise if the broker cannot be reached (in-process: always reachable)."""
+
+    def status(self) -> dict[str, Any]:
+        """For ``/healthz``: ``ok``, ``kind``, and when not ok the part that ``failed`` and
+        the ``error``."""
+        return {"ok": True, "kind": self.kind}
 
     def close(self) -> None:
         """Release connections and threads (nothing to release in-process)."""
@@ -182,7 +199,10 @@ class RedisBroker(LocalBroker):
         self._pubsub: Any = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
-        self._ready = threading.Event()
+        self._ready = threading.Event()  # set while the pattern subscription is live
+        self._tried = threading.Event()  # the first attempt to subscribe has ended
+        self._lost = False  # the subscription failed since it was last live
+        self._failures = 0  # attempts failed in a row
         self._start_lock = threading.Lock()
         # Idle connections kept for PUBLISH (one per concurrent publisher): redis-py's pool
         # polls the socket and records metrics on every checkout, several times the CPU of
@@ -228,40 +248,90 @@ class RedisBroker(LocalBroker):
         """Round trip to Redis on a kept connection; raises ``redis.RedisError``."""
         self._probe.ping()
 
+    def status(self) -> dict[str, Any]:
+        """Reachable (a round trip on the kept probe connection) and subscribed (this
+        process's listener holds its pattern subscription; the first check starts it): a
+        process that cannot hear other processes' messages is failing even when Redis
+        answers."""
+        import redis
+
+        try:
+            self.ping()
+        except redis.RedisError as exc:
+            failed = {"failed": "ping", "error": exc.__class__.__name__}
+            return {"ok": False, "kind": self.kind, **failed}
+        if not self.start(wait=1.0):
+            failed = {"failed": "subscription", "error": "not subscribed"}
+            return {"ok": False, "kind": self.kind, **failed}
+        return {"ok": True, "kind": self.kind}
+
     def subscribe(self, *channels: str) -> Subscription:
+        """A subscription to ``channels``; while Redis is unreachable it is made all the same
+        and gets a ``resync`` marker once the broker is subscribed again."""
         self._ensure_listener()
         return super().subscribe(*channels)
 
-    def _ensure_listener(self) -> None:
+    @property
+    def subscribed(self) -> bool:
+        """Whether this process's pattern subscription is live (Redis confirmed it and the
+        connection has not failed since)."""
+        return self._ready.is_set()
+
+    def start(self, wait: float = 5.0) -> bool:
+        """Start the listener if it is not running and wait up to ``wait`` seconds for
+        the subscription; returns whether it is subscribed."""
+        self._ensure_listener(wait)
+        return self.subscribed
+
+    def _ensure_listener(self, wait: float = 5.0) -> None:
         with self._start_lock:
-            if self._thread is not None and self._thread.is_alive():
-                return
-            self._stop.clear()
-            self._ready.clear()
-            self._pubsub = self._redis.pubsub(ignore_subscribe_messages=False)
-            self._pubsub.psubscribe(self.prefix + "*")
-            self._thread = threading.Thread(
-                target=self._listen, name="safehaven-redis-broker", daemon=True
-            )
-            self._thread.start()
-        # The subscription is live once Redis confirms it: later publishes reach us.
-        self._ready.wait(timeout=5)
+            if self._thread is None or not self._thread.is_alive():
+                self._stop.clear()
+                self._ready.clear()
+                self._tried.clear()
+                self._thread = threading.Thread(
+                    target=self._listen, name="safehaven-redis-broker", daemon=True
+                )
+                self._thread.start()
+        # The subscription is live once Redis confirms it: later publishes reach us. When
+        # the first attempt fails (Redis down) this returns at once; the listener keeps
+        # trying and the subscriptions made meanwhile get a resync marker.
+        self._tried.wait(timeout=wait)
 
     def _listen(self) -> None:
+        """Subscribe, read, and on any failure subscribe again after a bounded backoff
+        (RESUBSCRIBE_BACKOFF_S), for as long as the broker is open. A failed subscribe
+        leaves no pubsub behind: redis-py's ``get_message`` on an unsubscribed pubsub
+        returns None forever, which once hid a listener that had given up."""
         while not self._stop.is_set():
             try:
+                if self._pubsub is None:
+                    pubsub = self._redis.pubsub(ignore_subscribe_messages=False)
+                    self._pubsub = pubsub
+                    pubsub.psubscribe(self.prefix + "*")
                 self._read_messages()
-            except Exception:  # noqa: BLE001 - reconnect on any connection failure
+            except Exception:  # noqa: BLE001 - resubscribe on any connection failure
                 if self._stop.is_set():
                     break
-                log.warning("redis broker: connection lost, resubscribing", exc_info=True)
-                self._stop.wait(1.0)
-                try:
-                    self._pubsub.close()
-                    self._pubsub = self._redis.pubsub(ignore_subscribe_messages=False)
-                    self._pubsub.psubscribe(self.prefix + "*")
-                except Exception:  # noqa: BLE001, S112
-                    continue
+                self._ready.clear()
+                self._lost = True
+                pubsub, self._pubsub = self._pubsub, None
+                if pubsub is not None:
+                    try:
+                        pubsub.close()
+                    except Exception:  # noqa: BLE001, S110 - the connection is gone anyway
+                        pass
+                failures = self._failures
+                self._failures += 1
+                self._tried.set()
+                delay = RESUBSCRIBE_BACKOFF_S[min(failures, len(RESUBSCRIBE_BACKOFF_S) - 1)]
+                log.warning(
+                    "redis broker: not subscribed (attempt %d), trying again in %.2f s",
+                    failures + 1,
+                    delay,
+                    exc_info=failures == 0,
+                )
+                self._stop.wait(delay)
 
     def _read_messages(self) -> None:
         """Deliver messages until stopped; raises when the connection fails. With hiredis
@@ -300,7 +370,13 @@ class RedisBroker(LocalBroker):
 
     def _on_reply(self, kind: str, channel: Any, data: Any) -> None:
         if kind == "psubscribe":
+            self._failures = 0
             self._ready.set()
+            self._tried.set()
+            if self._lost:  # messages may have been missed: every local watcher resyncs
+                self._lost = False
+                log.warning("redis broker: subscribed again; watchers resync")
+                self._resync_all()
         elif kind == "pmessage":
             name = channel.decode() if isinstance(channel, bytes) else channel
             self._deliver(

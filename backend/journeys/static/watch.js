@@ -86,6 +86,15 @@
     if (journey.last_fix && !track.length) { track.push(journey.last_fix); }
     render();
   }
+  function onResync(ev) {
+    // Updates may have been missed (the server's broker lost Redis for a while): the state
+    // now, its last position joining the track.
+    journey = JSON.parse(ev.data).journey;
+    var f = journey.last_fix, last = track[track.length - 1];
+    if (f && (!last || f.recorded_at > last.recorded_at)) { track.push(f); }
+    render();
+    if (journey.state !== "active") { source.close(); }
+  }
   function onFix(ev) {
     var fix = JSON.parse(ev.data);
     if (fix.jump) { return; }
@@ -105,6 +114,7 @@
   }
   var source = new EventSource("/watch/" + encodeURIComponent(token) + "/events");
   source.addEventListener("state", onState);
+  source.addEventListener("resync", onResync);
   source.addEventListener("fix", onFix);
   source.addEventListener("alert", onAlert);
   source.addEventListener("link_revoked", function () {

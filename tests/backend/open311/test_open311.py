@@ -68,6 +68,9 @@ def test_discovery_lists_the_endpoint_in_both_formats(client):
     assert body["endpoints"][0]["url"].endswith("/open311/v2")
     assert set(body["endpoints"][0]["formats"]) == {"text/xml", "application/json"}
     assert client.get(f"{BASE}/discovery").get_json() == body
+    # The base URL clients are configured with answers with discovery too.
+    base = client.get(f"{BASE}/")
+    assert base.status_code == 200 and base.get_json() == body
     record = xml_record(client.get(f"{BASE}/discovery.xml").data, "discovery")
     assert record["contact"] == body["contact"]
 
@@ -121,10 +124,10 @@ def test_a_fixmystreet_post_gets_the_service_requests_xml_it_expects(client, api
     requests_ = tree.findall("request")
     assert len(requests_) == 1
     request_id = requests_[0].findtext("service_request_id")
-    # A random id, not the row id: it says nothing about how many reports came in.
-    assert request_id and len(request_id) == 16 and int(request_id, 16) >= 0
+    # The report's random reference, not the row id: it says nothing about how many came in.
+    assert request_id and service.parse_request_id(request_id) == request_id
     row = (
-        db.session.execute(text("SELECT * FROM reports WHERE public_id = :id"), {"id": request_id})
+        db.session.execute(text("SELECT * FROM reports WHERE reference = :id"), {"id": request_id})
         .mappings()
         .one()
     )
@@ -166,7 +169,7 @@ def test_a_json_post_by_postcode_with_attributes(client, api_key):
     body = response.get_json()
     assert list(body[0]) == ["service_request_id", "service_notice", "account_id"]
     row = db.session.execute(
-        text("SELECT postcode, attributes FROM reports WHERE public_id = :id"),
+        text("SELECT postcode, attributes FROM reports WHERE reference = :id"),
         {"id": body[0]["service_request_id"]},
     ).one()
     assert row.postcode == "WN1 1AA"
@@ -187,6 +190,12 @@ def test_a_json_post_by_postcode_with_attributes(client, api_key):
         ({"lat": str(MANCHESTER[0]), "long": str(MANCHESTER[1])}, 400, "outside Wigan"),
         ({"lat": None, "long": None, "address_string": "ZZ99 9ZZ"}, 400, "address_string"),
         ({"lat": None, "long": None, "address_string": None}, 400, "location"),
+        # A street and town alone: the error says what is accepted.
+        (
+            {"lat": None, "long": None, "address_string": "Wallgate, Wigan"},
+            400,
+            "such as 'WN1 1BA'",
+        ),
         ({"description": "x" * 4001}, 400, "description"),
         ({"description": None}, 400, "description"),
         ({"attribute[observed_at]": "last tuesday"}, 400, "observed_at"),
@@ -272,7 +281,7 @@ def test_filters_dates_status_codes_ids_and_the_90_day_window(client, admin, api
         assert response.status_code == 200, response.get_json()
         return [r["service_request_id"] for r in response.get_json()]
 
-    a, b, c = (SimpleNamespace(id=r.public_id) for r in (a, b, c))
+    a, b, c = (SimpleNamespace(id=r.reference) for r in (a, b, c))
 
     window = "start_date=2026-02-01T00:00:00Z&end_date=2026-03-31T00:00:00Z"
     assert ids(window) == [b.id, a.id]  # newest first
@@ -308,6 +317,7 @@ def test_at_most_1000_requests_are_listed(client, api_key):
             "anonymous": True,
             "consent_to_contact": False,
             "source": "app",
+            "reference": f"WGN-T{i:04d}",
         }
         for i in range(1005)
     ]
@@ -353,7 +363,7 @@ def test_servicerequestupdates_carry_admin_status_changes(client, admin, api_key
         client.post(f"{BASE}/requests.xml", data=fixmystreet_form(api_key)).data
     ).findtext("request/service_request_id")
     report_id = db.session.execute(
-        text("SELECT id FROM reports WHERE public_id = :id"), {"id": request_id}
+        text("SELECT id FROM reports WHERE reference = :id"), {"id": request_id}
     ).scalar_one()
     for change in (
         {"status": "acknowledged", "public_note": "PSPO patrol booked"},
@@ -393,3 +403,18 @@ def test_create_key_command_prints_a_key_once_and_stores_only_its_hash(app):
     assert key not in dump
     assert service.check_key(key).name == "FixMyStreet"
     assert app.test_cli_runner().invoke(args=["open311", "create-key", " "]).exit_code != 0
+
+
+def test_an_address_line_with_a_postcode_in_it_is_placed_at_that_postcode(client, api_key):
+    from sqlalchemy import select
+
+    from backend.areas.service import lookup_postcode
+    from backend.extensions import db
+    from backend.reports.models import Report
+
+    form = fixmystreet_form(api_key, lat=None, long=None, address_string="Wallgate, Wigan wn1 1aa")
+    response = client.post(f"{BASE}/requests.json", data=form)
+    assert response.status_code == 201, response.get_json()
+    stored = db.session.scalars(select(Report)).one()
+    point = lookup_postcode("WN1 1AA")
+    assert (stored.lat, stored.lon) == (point.lat, point.lon)

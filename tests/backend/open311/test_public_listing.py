@@ -104,22 +104,22 @@ def test_adding_app_reports_changes_nothing_in_the_public_listing(client, report
     assert listing() == before
 
 
-def test_public_ids_are_random_and_app_reports_are_not_found_by_id(client, reported):
+def test_references_are_random_and_app_reports_are_not_found_by_id(client, reported):
     listed = client.get(f"{BASE}/requests.json").get_json()
     ids = [r["service_request_id"] for r in listed]
-    rows = {r.public_id: r for r in reported}
+    rows = {r.reference: r for r in reported}
     assert len(ids) == 6 and len(set(ids)) == 6
-    for public_id in ids:
-        assert len(public_id) == 16 and public_id != str(rows[public_id].id)
+    for reference in ids:
+        assert reference.startswith("WGN-") and reference != str(rows[reference].id)
     # Consecutive rows get unrelated ids (no order, no gaps to count).
-    by_row = [r.public_id for r in sorted(reported, key=lambda r: r.id)]
+    by_row = [r.reference for r in sorted(reported, key=lambda r: r.id)]
     assert by_row != sorted(by_row) or by_row != sorted(by_row, reverse=True)
     app_report = next(r for r in reported if r.source == "app")
-    assert client.get(f"{BASE}/requests/{app_report.public_id}.json").status_code == 404
+    assert client.get(f"{BASE}/requests/{app_report.reference}.json").status_code == 404
     assert client.get(f"{BASE}/requests/{app_report.id}.json").status_code == 404
     # A partner with a key finds it (by category and grid square only).
     key = service.create_key("FixMyStreet")[1]
-    found = client.get(f"{BASE}/requests/{app_report.public_id}.json?api_key={key}")
+    found = client.get(f"{BASE}/requests/{app_report.reference}.json?api_key={key}")
     assert found.status_code == 200 and found.get_json()[0]["description"] is None
     # A key that is not valid is refused rather than treated as the public.
     refused = client.get(f"{BASE}/requests.json?api_key=sh311_not-a-key")
@@ -132,12 +132,12 @@ def test_updates_of_app_reports_are_not_public(client, admin, reported):
     for report in (app_report, mine):
         response = client.patch(
             f"/api/v1/reports/{report.id}",
-            json={"status": "acknowledged", "public_note": f"note {report.public_id}"},
+            json={"status": "acknowledged", "public_note": f"note {report.reference}"},
             headers=admin.headers,
         )
         assert response.status_code == 200, response.get_json()
     public = client.get(f"{BASE}/servicerequestupdates.json").get_json()
-    assert [u["service_request_id"] for u in public] == [mine.public_id]
+    assert [u["service_request_id"] for u in public] == [mine.reference]
     key = service.create_key("FixMyStreet")[1]
     partner = client.get(f"{BASE}/servicerequestupdates.json?api_key={key}").get_json()
-    assert {u["service_request_id"] for u in partner} == {mine.public_id, app_report.public_id}
+    assert {u["service_request_id"] for u in partner} == {mine.reference, app_report.reference}

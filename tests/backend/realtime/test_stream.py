@@ -94,7 +94,8 @@ def test_arrival_sends_the_final_state_and_alert_then_ends(
         assert kind == "state" and data["journey"]["sos"] is True
         run_once(app)  # no FCM configured: the alert still reaches the stream
         kind, data = events.next_event()
-        assert (kind, data["kind"], data["title"]) == ("alert", "sos", "SOS")
+        assert (kind, data["kind"], data["title"]) == ("alert", "sos", "SOS from your contact")
+        assert isinstance(data["alert_id"], int)  # the watcher's phone acknowledges by it
         client.post(f"/api/v1/journeys/{journey['id']}/arrived", headers=resident.headers)
         kind, data = events.next_event()
         assert kind == "state" and data["journey"]["state"] == "arrived"
@@ -117,6 +118,93 @@ def test_the_watch_link_stream_hides_contact_ids_and_ends_on_revocation(client, 
             headers=resident.headers,
         )
         assert events.next_event()[0] == "link_revoked"
+        assert events.ended()
+    finally:
+        response.close()
+
+
+def _miss_messages(app, journey_id, change):  # type: ignore[no-untyped-def]
+    """Apply ``change`` to the database with no message published (as while the broker had
+    lost Redis), then have the broker tell its watchers they may have missed messages."""
+    from backend.extensions import db
+
+    with app.app_context():
+        change(db)
+        db.session.commit()
+    get_broker()._resync_all()
+
+
+def test_after_missed_messages_each_watcher_gets_the_state_through_its_access_rules(
+    app, client, resident, other_resident, shared
+):
+    """The broker's resync marker (sent when it is subscribed again after losing Redis):
+    the owner's stream and the watch page get the journey as it is now, shaped as their
+    ``state`` event; a contact whose consent ended meanwhile gets nothing and is cut off."""
+    from sqlalchemy import update
+
+    from backend.contacts.models import Contact
+    from backend.journeys.models import Journey
+
+    journey, _ = shared
+    token = journey["watch_url"].rsplit("/", 1)[1]
+    owner_response, owner_events = open_stream(client, journey["id"], resident)
+    contact_response, contact_events = open_stream(client, journey["id"], other_resident)
+    page_response = client.get(f"/watch/{token}/events", buffered=False)
+    page_events = SSEReader(page_response.response)
+    try:
+        owner_state = owner_events.next_event()[1]["journey"]
+        contact_events.next_event()
+        page_state = page_events.next_event()[1]["journey"]
+        moved_at = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=3)
+
+        def move_and_revoke(db):  # type: ignore[no-untyped-def]
+            db.session.execute(
+                update(Journey)
+                .where(Journey.id == journey["id"])
+                .values(last_lat=53.5441, last_lon=-2.6388, last_fix_at=moved_at, sos=True)
+            )
+            db.session.execute(
+                update(Contact).where(Contact.owner_id == resident.id).values(status="revoked")
+            )
+
+        _miss_messages(app, journey["id"], move_and_revoke)
+        kind, data = owner_events.next_event()
+        assert kind == "resync"
+        assert set(data["journey"]) == set(owner_state)  # the state event's shape
+        assert data["journey"]["sos"] is True
+        last = data["journey"]["last_fix"]
+        assert (last["lat"], last["lon"]) == (53.5441, -2.6388)
+        kind, data = page_events.next_event()
+        assert kind == "resync" and set(data["journey"]) == set(page_state)
+        assert "contact_ids" not in data["journey"]
+        assert data["journey"]["last_fix"]["lat"] == 53.5441
+        assert contact_events.ended()  # no longer a contact: no position, stream over
+    finally:
+        owner_response.close()
+        contact_response.close()
+        page_response.close()
+
+
+def test_a_resync_showing_the_journey_ended_ends_the_stream(app, client, resident, shared):
+    from sqlalchemy import update
+
+    from backend.journeys.models import Journey
+
+    journey, _ = shared
+    response, events = open_stream(client, journey["id"], resident)
+    try:
+        events.next_event()
+
+        def end(db):  # type: ignore[no-untyped-def]
+            db.session.execute(
+                update(Journey)
+                .where(Journey.id == journey["id"])
+                .values(state="arrived", active_owner_id=None, ended_at=datetime.now(UTC))
+            )
+
+        _miss_messages(app, journey["id"], end)
+        kind, data = events.next_event()
+        assert kind == "resync" and data["journey"]["state"] == "arrived"
         assert events.ended()
     finally:
         response.close()

@@ -683,6 +683,7 @@ REVIEW_MOVE_M = 25.0
 REVIEW_HOURS_CHANGE = timedelta(hours=3)
 
 
+REVIEW_WORDS = {"category": "kind", "opening_hours": "opening hours"}
 # History steps after which a venue's details count as checked by the partnership.
 REVIEWED_ACTIONS = ("created", "imported", "import_updated", "verification:approve")
 
@@ -769,7 +770,9 @@ def update_venue(
                 "status": {"from": VenueStatus.VERIFIED.value, "to": venue.status},
                 "because": reasons,
             },
-            note=f"changed by its staff: {', '.join(reasons)}",
+            note="Back to the partnership for review: "
+            + ", ".join(REVIEW_WORDS.get(r, r) for r in reasons)
+            + " changed by the venue's staff.",
         )
     db.session.commit()
     return venue

@@ -25,6 +25,8 @@ API_DOMAINS = [
     "venues",
     "contacts",
     "journeys",
+    "sos",
+    "alerts",
     "reports",
     "open311",
     "insights",

@@ -72,6 +72,18 @@ def _int(
     return value
 
 
+def _limit(env: dict[str, str], name: str, default: str) -> str:
+    """A rate limit in the limits library's notation (``10/minute;100/hour``)."""
+    from limits import parse_many
+
+    raw = env.get(name) or default
+    try:
+        parse_many(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a rate limit such as 10/minute, got {raw!r}") from exc
+    return raw
+
+
 @dataclass
 class Settings:
     """Everything the app reads from the environment, already validated."""
@@ -99,6 +111,12 @@ class Settings:
     max_content_length: int = 1 * 1024 * 1024
     location_retention_hours: int = 24
     ratelimit_enabled: bool = True
+    # Abuse limits (backend/journeys/limits.py): fixes a person may send a minute (0: none),
+    # journey starts, failed location-client logins per source and per credential.
+    fix_budget_per_minute: int = 1200
+    journey_start_rate_limit: str = "5/minute;30/hour"
+    location_client_failures_per_source: str = "20/15 minutes"
+    location_client_failures_per_credential: str = "10/15 minutes"
     db_pool_size: int = 10
     db_max_overflow: int = 20
     # The phone's map and late-night advice, announced by GET /api/v1/app-config.
@@ -149,6 +167,18 @@ class Settings:
             max_content_length=_int(env, "SAFEHAVEN_MAX_CONTENT_LENGTH", 1 * 1024 * 1024),
             location_retention_hours=_int(env, "SAFEHAVEN_LOCATION_RETENTION_HOURS", 24),
             ratelimit_enabled=_bool(env.get("SAFEHAVEN_RATELIMIT"), default=True),
+            fix_budget_per_minute=_int(
+                env, "SAFEHAVEN_FIX_BUDGET_PER_MINUTE", 1200, low=0, high=1_000_000
+            ),
+            journey_start_rate_limit=_limit(
+                env, "SAFEHAVEN_JOURNEY_START_RATE_LIMIT", "5/minute;30/hour"
+            ),
+            location_client_failures_per_source=_limit(
+                env, "SAFEHAVEN_LOCATION_CLIENT_FAILURES_PER_SOURCE", "20/15 minutes"
+            ),
+            location_client_failures_per_credential=_limit(
+                env, "SAFEHAVEN_LOCATION_CLIENT_FAILURES_PER_CREDENTIAL", "10/15 minutes"
+            ),
             db_pool_size=_int(env, "SAFEHAVEN_DB_POOL_SIZE", 10),
             db_max_overflow=_int(env, "SAFEHAVEN_DB_MAX_OVERFLOW", 20),
             tile_url=env.get("SAFEHAVEN_TILE_URL") or DEFAULT_TILE_URL,
@@ -264,7 +294,19 @@ class Settings:
             "FCM_CONCURRENCY": self.fcm_concurrency,
             "LOCATION_RETENTION_HOURS": self.location_retention_hours,
             "RATELIMIT_ENABLED": self.ratelimit_enabled,
+            "FIX_BUDGET_PER_MINUTE": self.fix_budget_per_minute,
+            "JOURNEY_START_RATE_LIMIT": self.journey_start_rate_limit,
+            "LOCATION_CLIENT_FAILURES_PER_SOURCE": self.location_client_failures_per_source,
+            "LOCATION_CLIENT_FAILURES_PER_CREDENTIAL": self.location_client_failures_per_credential,
             "RATELIMIT_STORAGE_URI": self.redis_url or "memory://",
+            # Redis unreachable: count in this process instead (the same limits), and never
+            # turn a storage error into a refusal: an SOS must not fail because the limiter's
+            # counters are away (docs/OPERATIONS.md, "Faults").
+            "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+            "RATELIMIT_SWALLOW_ERRORS": True,
+            "RATELIMIT_STORAGE_OPTIONS": (
+                {"socket_connect_timeout": 1, "socket_timeout": 1} if self.redis_url else {}
+            ),
             "RATELIMIT_HEADERS_ENABLED": True,
             "RATELIMIT_KEY_PREFIX": "safehaven",
             "API_TITLE": "SafeHaven API",

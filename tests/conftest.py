@@ -121,8 +121,10 @@ def _app_context(request: pytest.FixtureRequest) -> Iterator[None]:
         return
     app = request.getfixturevalue("app")
     from backend.extensions import db, limiter
+    from backend.journeys.limits import reset_fix_budget
 
     limiter.reset()
+    reset_fix_budget()
     with app.app_context():
         yield
         db.session.remove()

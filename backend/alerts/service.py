@@ -17,11 +17,12 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 
 from backend.account.models import Device
-from backend.alerts.models import AlertDelivery, OutboxAlert
+from backend.alerts.models import AlertDelivery, AlertReceipt, OutboxAlert
 from backend.db import utcnow
-from backend.errors import ValidationError
+from backend.errors import NotFound, ValidationError
 from backend.extensions import db
 from backend.realtime.broker import journey_channel, publish
 
@@ -30,6 +31,9 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 12
 BASE_BACKOFF_S = 5.0  # the default of SAFEHAVEN_FCM_BACKOFF_S
 MAX_BACKOFF_S = 15 * 60
+# An SOS alert whose journey is still active is never given up for a number of attempts: it
+# is retried for as long as the SOS lasts, at most this long apart (docs/OPERATIONS.md).
+SOS_MAX_BACKOFF_S = 60.0
 MAX_RETRY_AFTER_S = 60 * 60
 # Deliveries one worker claims at a time (SAFEHAVEN_FCM_CONCURRENCY); all of them are in
 # flight at once, so a claim's lease only has to outlast one send, and a worker killed
@@ -97,10 +101,12 @@ class SendResult:
 Pusher = Callable[[dict[str, Any]], SendResult]
 
 
-def backoff(attempts: int, base_s: float = BASE_BACKOFF_S) -> timedelta:
-    """Exponential backoff after ``attempts`` failures: base, 2x, 4x ... capped at 15 min
-    (5 s, 10 s, 20 s ... with the default base)."""
-    return timedelta(seconds=min(base_s * 2 ** max(attempts - 1, 0), MAX_BACKOFF_S))
+def backoff(
+    attempts: int, base_s: float = BASE_BACKOFF_S, cap_s: float = MAX_BACKOFF_S
+) -> timedelta:
+    """Exponential backoff after ``attempts`` failures: base, 2x, 4x ... capped at ``cap_s``
+    (15 min; 60 s for an active SOS): 5 s, 10 s, 20 s ... with the default base."""
+    return timedelta(seconds=min(base_s * 2 ** min(max(attempts - 1, 0), 30), cap_s))
 
 
 def lease(timeout_s: float = DEFAULT_TIMEOUT_S) -> timedelta:
@@ -144,6 +150,7 @@ def expand_pending(now: datetime | None = None, limit: int = 200) -> int:
                 AlertDelivery(
                     alert_id=alert.id,
                     device_id=device.id,
+                    user_id=device.user_id,
                     token=device.token,
                     status="pending",
                     next_attempt_at=now,
@@ -224,11 +231,13 @@ def record(
     result: SendResult,
     at: datetime,
     backoff_base_s: float = BASE_BACKOFF_S,
+    active_sos: bool = False,
 ) -> str:
     """Record FCM's answer for one delivery at once (its own commit) and return the outcome:
     ``sent``; ``unregistered`` (the device is removed, with its other pending deliveries);
-    ``failed`` (permanent, or ``MAX_ATTEMPTS`` used); ``retry`` (due again after the backoff
-    or the server's Retry-After, whichever is later; the lease is released, so a row still
+    ``failed`` (permanent, or ``MAX_ATTEMPTS`` used, except for an ``active_sos``: retried
+    while the SOS lasts, backoff capped at ``SOS_MAX_BACKOFF_S``); ``retry`` (due again after
+    the backoff or the server's Retry-After, whichever is later; the lease is released, so a row still
     ``pending`` with a ``claimed_by`` is one in flight). A retry or failure only touches a row
     this claim still holds; success is recorded whoever holds it."""
     row = AlertDelivery.__table__.c
@@ -257,7 +266,7 @@ def record(
                 .values(status="unregistered")
             )
             db.session.execute(delete(Device).where(Device.id == device_id))
-    elif result.kind == "permanent" or attempts >= MAX_ATTEMPTS:
+    elif result.kind == "permanent" or (attempts >= MAX_ATTEMPTS and not active_sos):
         outcome = "failed"
         db.session.execute(
             update(AlertDelivery.__table__)
@@ -266,8 +275,11 @@ def record(
         )
     else:
         outcome = "retry"
-        wait = backoff(attempts, backoff_base_s)
+        cap = SOS_MAX_BACKOFF_S if active_sos else MAX_BACKOFF_S
+        wait = backoff(attempts, backoff_base_s, cap)
         if result.retry_after_s is not None:
+            # Google's Retry-After is honoured even during an SOS: sending sooner only earns
+            # more refusals (it is capped at an hour where it is read).
             wait = max(wait, timedelta(seconds=result.retry_after_s))
         db.session.execute(
             update(AlertDelivery.__table__)
@@ -303,13 +315,27 @@ def deliver_due(
     claim, ids = claim_due(clock(), lease(timeout_s), limit or concurrency())
     if not ids:
         return counts
+    from backend.journeys.models import Journey
+
     rows = db.session.execute(
-        select(AlertDelivery.id, AlertDelivery.token, AlertDelivery.attempts, OutboxAlert)
+        select(
+            AlertDelivery.id,
+            AlertDelivery.token,
+            AlertDelivery.attempts,
+            OutboxAlert,
+            Journey.state,
+        )
         .join(OutboxAlert, OutboxAlert.id == AlertDelivery.alert_id)
+        .outerjoin(Journey, Journey.id == OutboxAlert.journey_id)
         .where(AlertDelivery.id.in_(ids))
         .order_by(AlertDelivery.id)
     ).all()
-    attempts = {delivery_id: n for delivery_id, _token, n, _alert in rows}
+    attempts = {delivery_id: n for delivery_id, _token, n, _alert, _state in rows}
+    # An SOS lasts while its journey (or emergency share) is active.
+    active_sos = {
+        delivery_id: alert.kind == "sos" and state == "active"
+        for delivery_id, _token, _n, alert, state in rows
+    }
     items = {
         delivery_id: {
             "token": token,
@@ -317,7 +343,7 @@ def deliver_due(
             "body": alert.body,
             "data": {**json.loads(alert.data), "alert_id": str(alert.id), "kind": alert.kind},
         }
-        for delivery_id, token, _n, alert in rows
+        for delivery_id, token, _n, alert, _state in rows
     }
     db.session.rollback()  # end the read transaction before the network waits
     with ThreadPoolExecutor(max_workers=len(items), thread_name_prefix="fcm-send") as pool:
@@ -328,7 +354,143 @@ def deliver_due(
         for done in as_completed(sending):
             delivery_id = sending[done]
             outcome = record(
-                delivery_id, claim, attempts[delivery_id], done.result(), clock(), backoff_base_s
+                delivery_id,
+                claim,
+                attempts[delivery_id],
+                done.result(),
+                clock(),
+                backoff_base_s,
+                active_sos[delivery_id],
             )
             counts[outcome] += 1
     return counts
+
+
+# --- receipts -----------------------------------------------------------------------------
+
+
+def acknowledge(actor: Any, alert_id: int, now: datetime | None = None) -> AlertReceipt:
+    """Record that ``actor``'s phone received the alert (the first receipt is kept); raises
+    NotFound unless ``actor`` is one of its recipients (others learn nothing about it)."""
+    alert = db.session.get(OutboxAlert, alert_id)
+    if alert is None or actor.id not in json.loads(alert.recipients):
+        raise NotFound(f"no alert {alert_id}")
+    receipt = db.session.get(AlertReceipt, (alert_id, actor.id))
+    if receipt is not None:
+        return receipt
+    receipt = AlertReceipt(alert_id=alert_id, user_id=actor.id, received_at=now or utcnow())
+    db.session.add(receipt)
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same phone acknowledged twice at once
+        db.session.rollback()
+        found = db.session.get(AlertReceipt, (alert_id, actor.id))
+        if found is None:
+            raise
+        return found
+    return receipt
+
+
+# --- retention, export and erasure ----------------------------------------------------------
+
+# What an alert says once its journey's retention has passed: its kind, no name, no place.
+FORGOTTEN_BODY = "Details removed after the retention period."
+EXPIRED = "expired: the journey's retention period passed"
+# Titles name the person ("SOS from Alice"): what each kind is called once that is forgotten.
+FORGOTTEN_TITLES = {
+    "sos": "SOS",
+    "overdue": "Overdue",
+    "stationary": "Stopped for a while",
+    "arrival": "Arrived",
+    "contact_revoked": "Trusted contact ended",
+}
+
+
+def forget_journey_details(journey_ids: Sequence[int]) -> int:
+    """For journeys whose retention has passed (the fix purge, caller commits): their alerts
+    keep only kind, a title without the name and the journey id (the body's name and
+    position, the data's position, battery and fix time go), and deliveries still pending
+    are given up (a day-old SOS is no longer news). Returns the number of alerts changed."""
+    if not journey_ids:
+        return 0
+    alerts = OutboxAlert.__table__.c
+    row = AlertDelivery.__table__.c
+    db.session.execute(
+        update(AlertDelivery.__table__)
+        .where(
+            row.status == "pending",
+            row.alert_id.in_(select(alerts.id).where(alerts.journey_id.in_(journey_ids))),
+        )
+        .values(status="failed", last_error=EXPIRED)
+    )
+    changed = 0
+    for alert in db.session.scalars(
+        select(OutboxAlert).where(OutboxAlert.journey_id.in_(journey_ids))
+    ):
+        alert.title = FORGOTTEN_TITLES.get(alert.kind, "Alert")
+        alert.body = FORGOTTEN_BODY
+        alert.data = json.dumps({"journey_id": str(alert.journey_id)}, sort_keys=True)
+        changed += 1
+    return changed
+
+
+def _alert_view(alert: OutboxAlert) -> dict[str, Any]:
+    return {
+        "id": alert.id,
+        "kind": alert.kind,
+        "journey_id": alert.journey_id,
+        "title": alert.title,
+        "body": alert.body,
+        "data": json.loads(alert.data),
+        "status": alert.status,
+        "created_at": alert.created_at.isoformat(),
+    }
+
+
+def export_user(user: Any) -> dict[str, Any]:
+    """For ``GET /api/v1/me/export``: the alerts about the person (their SOS, arrivals,
+    overdue and stationary alerts as their contacts received them) and those sent to them
+    alone (e.g. a report's status changing)."""
+    about = db.session.scalars(
+        select(OutboxAlert).where(OutboxAlert.subject_user_id == user.id).order_by(OutboxAlert.id)
+    ).all()
+    to_them = [a for a in _received_by(user.id) if a.subject_user_id is None]
+    return {
+        "about_you": [_alert_view(a) for a in about],
+        "sent_to_you": [_alert_view(a) for a in to_them],
+    }
+
+
+def _received_by(user_id: int) -> list[OutboxAlert]:
+    """Alerts whose recipients include ``user_id`` (a text match narrows, JSON decides)."""
+    candidates = db.session.scalars(
+        select(OutboxAlert)
+        .where(OutboxAlert.recipients.contains(str(user_id)))
+        .order_by(OutboxAlert.id)
+    )
+    return [a for a in candidates if user_id in json.loads(a.recipients)]
+
+
+def erase_user(user: Any) -> None:
+    """For ``DELETE /api/v1/me`` (caller commits): the alerts about the person go, with their
+    deliveries; deliveries to the person's devices go (they hold its push token); the person
+    leaves the recipients of other alerts, and an alert left with no recipient goes."""
+    db.session.execute(
+        delete(AlertDelivery).where(
+            AlertDelivery.device_id.in_(select(Device.id).where(Device.user_id == user.id))
+        )
+    )
+    about = select(OutboxAlert.id).where(OutboxAlert.subject_user_id == user.id)
+    db.session.execute(delete(AlertDelivery).where(AlertDelivery.alert_id.in_(about)))
+    db.session.execute(
+        delete(OutboxAlert)
+        .where(OutboxAlert.subject_user_id == user.id)
+        .execution_options(synchronize_session=False)
+    )
+    for alert in _received_by(user.id):
+        left = [r for r in json.loads(alert.recipients) if r != user.id]
+        if left:
+            alert.recipients = json.dumps(left)
+        else:
+            db.session.execute(delete(AlertDelivery).where(AlertDelivery.alert_id == alert.id))
+            db.session.delete(alert)

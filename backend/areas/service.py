@@ -9,9 +9,11 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from shapely import STRtree
-from shapely.geometry import Point, shape
+from shapely.geometry import MultiPolygon, Point, mapping, shape
+from shapely.geometry.polygon import orient
 from shapely.prepared import prep
 from sqlalchemy import delete, select
 
@@ -46,6 +48,20 @@ class LoadSummary:
             f"{what}: imported {self.imported}, updated {self.updated}, "
             f"skipped {self.skipped} ({why})"
         )
+
+
+# A postcode anywhere in a line of address text ("Wallgate, Wigan WN1 1BA").
+POSTCODE_IN_TEXT_RE = re.compile(r"\b([A-Z]{1,2}[0-9][A-Z0-9]?)\s*([0-9][A-Z]{2})\b", re.IGNORECASE)
+
+
+def postcode_in_address(text: str) -> str | None:
+    """The last UK postcode written in an address line, normalised, or None when there is
+    none (street and place names are not looked up)."""
+    matches = POSTCODE_IN_TEXT_RE.findall(text or "")
+    if not matches:
+        return None
+    outward, inward = matches[-1]
+    return f"{outward.upper()} {inward.upper()}"
 
 
 def normalise_postcode(raw: str) -> str:
@@ -138,6 +154,16 @@ def ward_names() -> dict[str, str]:
     return dict(_ward_index().names)
 
 
+def rfc7946_rings(geom: Any) -> dict[str, Any]:
+    """A (Multi)Polygon as GeoJSON with its rings wound as RFC 7946 section 3.1.6 requires:
+    exterior rings counterclockwise, holes clockwise (ONS files wind them the other way)."""
+    if geom.geom_type == "Polygon":
+        return dict(mapping(orient(geom, sign=1.0)))
+    if geom.geom_type == "MultiPolygon":
+        return dict(mapping(MultiPolygon([orient(part, sign=1.0) for part in geom.geoms])))
+    raise ValueError(f"not a polygon: {geom.geom_type}")
+
+
 def load_wards(path: Path = WARDS_FILE, progress: Progress | None = None) -> LoadSummary:
     """Insert new wards and update changed ones from an ONS GeoJSON FeatureCollection
     (``area_code``, ``area_name``); wards already stored as they are count as unchanged."""
@@ -155,6 +181,9 @@ def load_wards(path: Path = WARDS_FILE, progress: Progress | None = None) -> Loa
             )
             continue
         geom = shape(geometry)
+        if geom.geom_type not in ("Polygon", "MultiPolygon"):
+            reasons["not a polygon"] = reasons.get("not a polygon", 0) + 1
+            continue
         if geom.is_empty or not geom.is_valid:
             reasons["invalid polygon"] = reasons.get("invalid polygon", 0) + 1
             continue
@@ -163,7 +192,7 @@ def load_wards(path: Path = WARDS_FILE, progress: Progress | None = None) -> Loa
         values = {
             "code": code,
             "name": name,
-            "geometry": json.dumps(geometry, separators=(",", ":")),
+            "geometry": json.dumps(rfc7946_rings(geom), separators=(",", ":")),
             "area_m2": float(props.get("area") or 0.0),
             "min_lat": min_lat,
             "min_lon": min_lon,
@@ -250,3 +279,30 @@ def clear_areas() -> None:
     db.session.execute(delete(Ward))
     db.session.commit()
     forget_ward_index()
+
+
+PLACE_RADIUS_M = 400.0  # beyond this from every postcode point a place label would mislead
+
+
+def place_label(lat: float, lon: float) -> str | None:
+    """A person-readable place near a point from the shipped postcode data: ``"Near WN1 1LJ,
+    Wigan Central"`` (the nearest postcode point within 400 m and its ward), else None."""
+    from backend.spatial import haversine_m
+
+    pad = 0.006  # about 670 m of latitude, 400 m of longitude at Wigan: a superset of 400 m
+    rows = db.session.execute(
+        select(Postcode.postcode, Postcode.lat, Postcode.lon, Ward.name)
+        .outerjoin(Ward, Ward.code == Postcode.ward_code)
+        .where(
+            Postcode.lat.between(lat - pad, lat + pad),
+            Postcode.lon.between(lon - 2 * pad, lon + 2 * pad),
+        )
+    ).all()
+    best = None
+    for code, plat, plon, ward in rows:
+        metres = haversine_m(lat, lon, plat, plon)
+        if metres <= PLACE_RADIUS_M and (best is None or metres < best[0]):
+            best = (metres, code, ward)
+    if best is None:
+        return None
+    return f"Near {best[1]}, {best[2]}" if best[2] else f"Near {best[1]}"

@@ -20,7 +20,7 @@ from backend.auth.current import (
 from backend.contacts.service import record_view
 from backend.errors import AppError, Unauthorized, field_error
 from backend.extensions import limiter
-from backend.journeys import clients, service
+from backend.journeys import clients, limits, service
 from backend.journeys.schemas import (
     FixBatchResultSchema,
     FixBatchSchema,
@@ -53,6 +53,7 @@ def _watch_url(token: str) -> str:
 
 @blp.post("/api/v1/journeys")
 @login_required
+@limiter.limit(limits.journey_start_limit, key_func=rate_limit_key)
 @blp.arguments(JourneyCreateSchema)
 @blp.response(201, JourneyCreatedSchema)
 def start_journey(data):
@@ -100,7 +101,8 @@ def live_fix_request() -> bool:
 @blp.response(200, JourneySchema)
 def arrived(journey_id: int):
     """Arrived safely: ends the journey and tells the contacts."""
-    return service.journey_dict(service.arrive(current_user(), journey_id))
+    actor = current_user()
+    return service.journey_dict(service.arrive(actor, journey_id), actor.id)
 
 
 @blp.post("/api/v1/journeys/<int:journey_id>/sos")
@@ -111,7 +113,8 @@ def arrived(journey_id: int):
 @blp.response(200, JourneySchema)
 def raise_sos(journey_id: int):
     """SOS: contacts are alerted at once with the last position and battery."""
-    return service.journey_dict(service.sos(current_user(), journey_id))
+    actor = current_user()
+    return service.journey_dict(service.sos(actor, journey_id), actor.id)
 
 
 @blp.post("/api/v1/journeys/<int:journey_id>/cancel")
@@ -119,7 +122,8 @@ def raise_sos(journey_id: int):
 @blp.response(200, JourneySchema)
 def cancel(journey_id: int):
     """Stop sharing the journey without an arrival."""
-    return service.journey_dict(service.cancel(current_user(), journey_id))
+    actor = current_user()
+    return service.journey_dict(service.cancel(actor, journey_id), actor.id)
 
 
 @blp.post("/api/v1/journeys/<int:journey_id>/watch-links")
@@ -143,8 +147,8 @@ def revoke_watch_link(journey_id: int, link_id: int):
 @login_required
 @blp.doc(responses={"200": {"description": "text/event-stream of state, fix and alert events"}})
 def stream(journey_id: int):
-    """Live server-sent events: ``state``, ``fix``, ``alert``; ends when the journey ends or
-    your access is revoked."""
+    """Live server-sent events: ``state``, ``fix``, ``alert`` (with ``alert_id``); ends when
+    the journey ends, or with ``revoked`` (``by_display_name``, ``at``) when your access is."""
     actor = current_user()
     actor_id = actor.id  # the generator outlives the request's database session
     subscription = get_broker().subscribe(journey_channel(journey_id))
@@ -163,10 +167,21 @@ def stream(journey_id: int):
         current = service.stream_state(actor_id, journey_id)
         return None if current is None else {"type": "resync", "journey": current}
 
+    def for_watcher(message: dict[str, Any]) -> dict[str, Any]:
+        # The watcher whose access ended is told who stopped sharing and when (``revoked``).
+        if message.get("type") == "access_revoked" and message.get("user_id") == actor_id:
+            return {
+                "type": "revoked",
+                "by_display_name": message.get("by_display_name"),
+                "at": message.get("at"),
+            }
+        return message
+
     return sse_response(
         subscription,
         [{"type": "state", "journey": snapshot}],
         ends,
+        transform=for_watcher,
         resync=in_app_context(resync),
     )
 
@@ -235,15 +250,21 @@ def _basic_auth() -> tuple[str, str]:
 def owntracks():
     """OwnTracks HTTP mode: stores location/transition fixes on your active journey and
     replies with the contacts sharing with you (OwnTracks ``location`` and ``card``)."""
+    source = hashed_ip()
+    limits.refuse_throttled_source(source)
     username, password = _basic_auth()
     user = service.authenticate_client(username, password)
     if user is None:
+        throttled = limits.login_failed(source, f"owntracks:{username}")
+        if throttled is not None:
+            raise throttled
         raise Unauthorized(
             "unknown or revoked credential", headers={"WWW-Authenticate": 'Basic realm="SafeHaven"'}
         )
     # OwnTracks re-queues (and resends forever) any message not answered by a 2xx JSON array,
-    # so a message that can never be stored is acknowledged, not stored, and the reason
-    # named in a header.
+    # so a message that can never be stored (malformed, or timed before the journey or in
+    # the future) is acknowledged, not stored, and the reason named in a header. Over the
+    # fix budget it is 429: OwnTracks keeps it and sends it again later, as it should.
     rejected = None
     payload = request.get_json(force=True, silent=True)
     try:
@@ -277,16 +298,29 @@ def osmand():
             params.update(body)
         else:
             params.update(request.form.items())
-    device, fix = clients.osmand_fix(params)
+    source = hashed_ip()
+    limits.refuse_throttled_source(source)
+    device = clients.osmand_device(params)
     user = service.authenticate_client(None, device)
     if user is None:
+        throttled = limits.login_failed(source, f"osmand:{device}")
+        if throttled is not None:
+            raise throttled
         raise Unauthorized("unknown or revoked device identifier")
+    # Traccar Client keeps a position and resends it until it is answered 200, before any
+    # later one: a fix that can never be stored (malformed, or timed before the journey or
+    # in the future) is acknowledged, not stored, and the reason named in a header, as for
+    # OwnTracks. Over the fix budget it is 429: the client keeps it and sends it again.
+    response = Response(status=200)
     try:
+        _device, fix = clients.osmand_fix(params)
         service.add_fixes_to_active(user, [fix], source="traccar")
     except AppError as exc:
-        if exc.http_status != 409:
+        if exc.http_status not in (409, 422):
             raise
-    return Response(status=200)
+        if exc.http_status == 422:
+            response.headers["X-SafeHaven-Rejected"] = exc.message[:200]
+    return response
 
 
 # --- watch page ---------------------------------------------------------------------------

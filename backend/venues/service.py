@@ -23,6 +23,7 @@ from backend.auth.models import User
 from backend.db import utcnow
 from backend.errors import Conflict, NotFound, ValidationError, field_error
 from backend.extensions import db
+from backend.guards import MAX_JSON_DEPTH, find_nul, json_too_deep
 from backend.responses import Prerendered, dumps
 from backend.venues import hours, policy
 from backend.venues import index as venue_index
@@ -674,11 +675,38 @@ def create_venue(actor: User, data: dict[str, Any]) -> Venue:
     return venue
 
 
-def update_venue(actor: User, venue_id: int, changes: dict[str, Any]) -> Venue:
-    """Change a venue's details (its own staff or an admin); records the difference.
-    Raises NotFound, Forbidden, ValidationError."""
+# A verified venue goes back to review when its staff change what a frightened person
+# relies on to find it: its name or category, its position by more than this, or its hours
+# by more than this much of a week.
+REVIEW_MOVE_M = 25.0
+REVIEW_HOURS_CHANGE = timedelta(hours=3)
+
+
+def review_reasons(venue: Venue, values: dict[str, Any], now: datetime) -> list[str]:
+    """Which of ``values`` (cleaned changes to ``venue``) need the partnership's review:
+    ``name``, ``category``, ``position`` (moved over REVIEW_MOVE_M), ``opening_hours`` (over
+    REVIEW_HOURS_CHANGE of the coming week differs)."""
+    reasons = [n for n in ("name", "category") if n in values and values[n] != getattr(venue, n)]
+    lat, lon = values.get("lat", venue.lat), values.get("lon", venue.lon)
+    if spatial.haversine_m(venue.lat, venue.lon, lat, lon) > REVIEW_MOVE_M:
+        reasons.append("position")
+    if "opening_hours" in values and values["opening_hours"] != venue.opening_hours:
+        change = hours.weekly_difference(venue.opening_hours, values["opening_hours"], now)
+        if change > REVIEW_HOURS_CHANGE:
+            reasons.append("opening_hours")
+    return reasons
+
+
+def update_venue(
+    actor: User, venue_id: int, changes: dict[str, Any], now: datetime | None = None
+) -> Venue:
+    """Change a venue's details (its own staff or an admin); records the difference and who
+    made it. A verified venue changed by its staff in name, category, position or (much) its
+    hours goes back to ``pending``: out of every search until an admin approves it again
+    (admins' own edits are the review). Raises NotFound, Forbidden, ValidationError."""
     venue = get_venue(venue_id)
     policy.require_can_edit(actor, venue)
+    now = now or utcnow()
     values = _clean({k: v for k, v in changes.items() if k in EDITABLE_FIELDS})
     for name in ("name", "category", "lat", "lon"):
         if name in values and values[name] is None:
@@ -690,11 +718,26 @@ def update_venue(actor: User, venue_id: int, changes: dict[str, Any]) -> Venue:
     }
     if not diff:
         return venue
+    reasons = []
+    if venue.status == VenueStatus.VERIFIED.value and not actor.is_admin:
+        reasons = review_reasons(venue, values, now)
     for name, value in values.items():
         setattr(venue, name, value)
     if "lat" in diff or "lon" in diff:
         venue.ward_code = areas.ward_code_for_point(venue.lat, venue.lon)
     _record(venue, actor, "updated", diff)
+    if reasons:
+        venue.status = VenueStatus.PENDING.value
+        _record(
+            venue,
+            actor,
+            "review:required",
+            {
+                "status": {"from": VenueStatus.VERIFIED.value, "to": venue.status},
+                "because": reasons,
+            },
+            note=f"changed by its staff: {', '.join(reasons)}",
+        )
     db.session.commit()
     return venue
 
@@ -707,8 +750,10 @@ def verify(
     note: str,
     staff_trained_until: date | None = None,
     now: datetime | None = None,
+    checklist: dict[str, bool] | None = None,
 ) -> Venue:
-    """Approve (also re-confirms a verified venue), reject or suspend, with a note; admins only.
+    """Approve (also re-confirms a verified venue), reject or suspend, with a note and the
+    officer's checklist (recorded in the history with the decision); admins only.
     Raises NotFound, Forbidden, Conflict (action not possible from the current status)."""
     venue = get_venue(venue_id)
     policy.require_can_verify(actor)
@@ -746,6 +791,8 @@ def verify(
         venue.staff_trained_until = staff_trained_until
     venue.verification_note = note
     changes["status"] = {"from": before, "to": venue.status}
+    if checklist is not None:
+        changes["checklist"] = {key: bool(value) for key, value in checklist.items()}
     _record(venue, actor, f"verification:{action}", changes, note=note)
     db.session.commit()
     return venue
@@ -846,6 +893,8 @@ class _Skip(Exception):
 def _feature_values(feature: Any) -> dict[str, Any]:
     if not isinstance(feature, dict) or feature.get("type") != "Feature":
         raise _Skip("not a GeoJSON Feature")
+    if find_nul(feature):  # PostgreSQL text cannot hold it: the whole import would abort
+        raise _Skip("contains a NUL character")
     geometry = feature.get("geometry") or {}
     coords = geometry.get("coordinates") if isinstance(geometry, dict) else None
     if geometry.get("type") != "Point" or not isinstance(coords, list) or len(coords) < 2:
@@ -1024,7 +1073,12 @@ def import_geojson(path: Path | str, *, progress: Progress | None = None) -> Imp
     """Import a GeoJSON FeatureCollection file as candidate venues (see import_features).
     Raises ValidationError naming ``file`` when it is not a FeatureCollection."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        raw = Path(path).read_bytes()
+        if json_too_deep(raw):  # json would recurse past the stack (a traceback)
+            raise field_error(
+                "file", f"cannot read GeoJSON: nested deeper than {MAX_JSON_DEPTH} levels"
+            )
+        data = json.loads(raw.decode("utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise field_error("file", f"cannot read GeoJSON: {exc}") from exc
     if not isinstance(data, dict) or data.get("type") != "FeatureCollection":

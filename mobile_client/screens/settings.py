@@ -11,6 +11,10 @@ from kivy.uix.screenmanager import Screen
 class SettingsScreen(Screen):
     """Bound to ``app.ui.server_url`` and ``app.ui.signed_in``."""
 
+    def save_name(self, name: str) -> None:
+        app = App.get_running_app()
+        app.core.submit(app.core.set_display_name, name)
+
     def save_server(self, url: str) -> None:
         App.get_running_app().core.set_server(url)
 

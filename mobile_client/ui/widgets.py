@@ -1,4 +1,5 @@
-"""Shared widgets: the press-and-hold button and the offline ward map."""
+"""Shared widgets: the SOS panel, lasting notices, the press-and-hold button and the
+offline ward map."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from kivy.core.text import Label as CoreLabel
 from kivy.graphics import Color, Ellipse, Line, Rectangle
 from kivy.metrics import dp, sp
 from kivy.properties import BooleanProperty, ListProperty, NumericProperty, ObjectProperty
+from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
 from kivy.uix.label import Label
 from kivy.uix.stencilview import StencilView
@@ -31,6 +33,26 @@ class Banner(Label):
     bg = ListProperty([0.96, 0.73, 0.26, 1])
 
 
+class SosPanel(BoxLayout):
+    """The SOS on screen (``app.ui.sos``): one headline from the phone's record or the
+    server's answer, per-recipient delivery, and what to do next. Stays until dismissed."""
+
+    sos = ObjectProperty(None, allownone=True)
+    compact = BooleanProperty(False)
+
+    def on_sos(self, _panel: Any, sos: dict[str, Any] | None) -> None:
+        self.ids.lines.text = "\n".join(
+            [*(sos or {}).get("lines", []), (sos or {}).get("raised_text", "")]
+        ).strip()
+
+
+class NoticeBar(BoxLayout):
+    """A confirmation that stays until "OK" (``app.ui.notice``): arrival, revoke, a report
+    sent, a share refused. Never a line that vanishes after a few seconds."""
+
+    notice = ObjectProperty(None, allownone=True)
+
+
 class HoldButton(Button):
     """A button that acts only after being held for ``hold_seconds`` (SOS, deleting the
     account): a stray touch in a pocket does nothing. A ring fills while it is held;
@@ -39,7 +61,7 @@ class HoldButton(Button):
     hold_seconds = NumericProperty(2.0)
     progress = NumericProperty(0.0)
     ring_color = ListProperty([1, 1, 1, 1])
-    __events__ = ("on_hold",)
+    __events__ = ("on_hold", "on_short")
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -81,10 +103,14 @@ class HoldButton(Button):
         self.state = "normal"
         if not self._done:
             self.progress = 0.0
+            self.dispatch("on_short")
         return True
 
     def on_hold(self) -> None:
         """Held long enough."""
+
+    def on_short(self) -> None:
+        """Let go too early: nothing was done."""
 
     def reset(self) -> None:
         self.progress, self._done = 0.0, False

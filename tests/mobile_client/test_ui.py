@@ -105,6 +105,7 @@ def launch(
         "KIVY_NO_FILELOG": "1",
         "KIVY_LOG_MODE": "PYTHON",
         "PYTHONWARNINGS": "ignore",
+        "BROWSER": "true",  # "Open in maps" on a desktop: record the link, open no browser
         "KIVY_CLIPBOARD": "sdl2",
     }
     env.pop("SDL_VIDEODRIVER", None)
@@ -186,6 +187,8 @@ def trust(tmp_path: Path, server: str, owner, watcher) -> None:  # type: ignore[
     try:
         a.sign_in(owner.token)
         b.sign_in(watcher.token)
+        a.set_display_name("Alice")
+        b.set_display_name("Bob")
         b.accept_invitation(a.create_invitation()["code"])
     finally:
         a.close()

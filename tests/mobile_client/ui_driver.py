@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-WIDTH, HEIGHT = 420, 860
+WIDTH, HEIGHT = 360, 640  # a small phone, in dp (density 1 on the desktop)
 
 
 class Abort(Exception):
@@ -147,12 +147,14 @@ class Driver:
 
         yield 0.4  # let a screen transition finish
         yield Frames(6)
-        from tests.mobile_client.ui_scenarios import min_target_ok
+        from tests.mobile_client.ui_scenarios import min_target_ok, raw_text_on
 
         current = self.app.root.current
         if current != "blank":
             ok, detail = min_target_ok(self, current)
             self.check(f"touch targets >= 48dp on {current} ({name})", ok, detail)
+        raw = raw_text_on(self, current)
+        self.check(f"no raw dict, ISO time or None on {current} ({name})", not raw, raw)
         final = self.out / f"{self.prefix}{name}.png"
         final.unlink(missing_ok=True)
         tmp = self.out / f".{self.prefix}{name}.png"
@@ -260,7 +262,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "outbox_pending",
             "outbox_failed",
             "message",
-            "sos_sent",
+            "sos",
+            "notice",
         )
     }
     return result

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -28,6 +29,21 @@ def min_target_ok(d: Driver, screen_name: str) -> tuple[bool, str]:
             if w.height < dp(48) - 0.5 or w.width < dp(48) - 0.5:
                 small.append(f"{w.text!r} {w.width:.0f}x{w.height:.0f}")
     return not small, ", ".join(small)
+
+
+RAW = re.compile(r"\{'|\{\"|\['|\[\{|\d{4}-\d\d-\d\d[T ]\d\d:\d\d|\bNone\b|\+00:00|\d\d:\d\d:\d\d")
+
+
+def raw_text_on(d: Driver, screen_name: str) -> list[str]:
+    """Every Label and Button text on a screen that shows a raw dict or list, an ISO time
+    or "None" (a person reads names and UK clock times, never Python)."""
+    from kivy.uix.label import Label
+
+    bad = []
+    for w in d.screen(screen_name).walk(restrict=True):
+        if isinstance(w, Label) and RAW.search(str(w.text or "")):
+            bad.append(str(w.text)[:120])
+    return bad
 
 
 def tour(d: Driver) -> Iterator[Any]:
@@ -104,13 +120,17 @@ def tour(d: Driver) -> Iterator[Any]:
         yield from d.go("home")
         sos = d.screen("home").ids.sos
         yield from d.hold(sos, 0.6)  # too short: nothing happens
-        d.check("a short press does not send SOS", not core.state.sos_sent, core.state.sos_sent)
-        yield from d.hold(sos, 2.4)
-        yield Until(lambda: core.state.sos_sent, 10, "SOS sent")
         d.check(
-            "press-and-hold sends SOS",
-            core.state.sos_sent and core.state.journey.get("sos"),
-            core.state.journey,
+            "a short press saves no SOS and says keep holding",
+            core.state.sos is None and core.state.message == "Keep holding to send SOS",
+            (core.state.sos, core.state.message),
+        )
+        yield from d.hold(sos, 2.4)
+        yield Until(lambda: (core.state.sos or {}).get("phase") == "answered", 10, "SOS answered")
+        d.check(
+            "press-and-hold sends SOS and names who it reached",
+            core.state.sos["headline"].startswith("Delivered to "),
+            core.state.sos,
         )
         yield from d.shot("05_home_sos")
     else:
@@ -169,9 +189,17 @@ def tour(d: Driver) -> Iterator[Any]:
         yield from d.shot("08_report")
         yield from d.tap(report.ids.send)
         yield Until(
-            lambda: "Thank you" in core.state.message or core.state.outbox_failed, 15, "report sent"
+            lambda: (
+                "Thank you" in (core.state.notice or {}).get("text", "") or core.state.outbox_failed
+            ),
+            15,
+            "report sent",
         )
-        d.check("report sent", "Thank you" in core.state.message, core.state.message)
+        d.check(
+            "report sent, and the thanks stays until dismissed",
+            "Thank you" in (core.state.notice or {}).get("text", ""),
+            core.state.notice,
+        )
     else:
         d.check("report (reports API not merged: skipped)", True, "skipped")
         yield from d.shot("08_report")
@@ -285,8 +313,12 @@ def walker(d: Driver) -> Iterator[Any]:
     yield from d.shot("walking")
     yield from d.go("home")
     yield from d.hold(d.screen("home").ids.sos, 2.4)
-    yield Until(lambda: core.state.sos_sent and core.state.outbox_pending == 0, 15, "SOS delivered")
-    d.check("A pressed SOS", bool(core.state.journey.get("sos")), core.state.journey)
+    yield Until(lambda: (core.state.sos or {}).get("phase") == "answered", 15, "SOS answered")
+    d.check(
+        "A pressed SOS and the server names B",
+        core.state.sos["headline"] == "Delivered to Bob",
+        core.state.sos,
+    )
     yield from d.shot("sos")
     yield float(params.get("linger_s", 8))  # keep walking while B watches
 

@@ -56,7 +56,7 @@ def walk(client, resident, other_resident, make_person):  # type: ignore[no-unty
     return {"journey": journey, "alice": resident, "bob": other_resident, "carol": carol}
 
 
-def test_device_registration_validates_and_moves_a_token_to_its_new_owner(
+def test_device_registration_validates_and_never_moves_a_token_to_another_account(
     client, resident, other_resident
 ):
     short = client.post("/api/v1/me/devices", json={"token": "x"}, headers=resident.headers)
@@ -70,9 +70,13 @@ def test_device_registration_validates_and_moves_a_token_to_its_new_owner(
     huge = client.post("/api/v1/me/devices", json={"token": "h" * 5000}, headers=resident.headers)
     assert huge.status_code == 422 and "token" in huge.get_json()["errors"]
     first = register(client, resident, "shared-phone-token-" + "s" * 40)
-    second = register(client, other_resident, "shared-phone-token-" + "s" * 40)
-    assert first == second
-    assert db.session.get(Device, first).user_id == other_resident.id
+    taken = client.post(
+        "/api/v1/me/devices",
+        json={"token": "shared-phone-token-" + "s" * 40},
+        headers=other_resident.headers,
+    )
+    assert taken.status_code == 409  # the token's owner must let it go (tests/backend/account)
+    assert db.session.get(Device, first).user_id == resident.id
     assert client.post("/api/v1/me/devices", json={"token": "z" * 30}).status_code == 401
 
 
@@ -88,9 +92,13 @@ def test_an_arrival_reaches_every_contact_device_with_the_exact_fcm_body(app, cl
         {
             "message": {
                 "token": TOKENS[name],
-                "notification": {"title": "Arrived safely", "body": "Alice has arrived safely."},
+                "notification": {
+                    "title": "Alice arrived safely",
+                    "body": "Alice has arrived safely.",
+                },
                 "data": {
                     "journey_id": str(walk["journey"]["id"]),
+                    "name": "Alice",
                     "alert_id": str(alert.id),
                     "kind": "arrival",
                 },
@@ -123,9 +131,12 @@ def test_an_sos_body_carries_position_and_battery(app, client, walk, fcm):
     run_once(app, pusher)
     bodies = [r["message"] for r in fake.requests]
     assert len(bodies) == 3
+    from backend.uktime import clock
+
     assert bodies[0]["notification"] == {
-        "title": "SOS",
-        "body": "Alice pressed SOS. Last seen at 53.54410, -2.63970, battery 23%.",
+        "title": "SOS from Alice",
+        "body": f"Alice pressed SOS. Near WN3 4BW, Douglas (53.5441, -2.6397) at {clock(t)}, "
+        "battery 23%.",
     }
     assert {k: v for k, v in bodies[0]["data"].items() if k != "alert_id"} == {
         "journey_id": str(journey_id),
@@ -134,6 +145,7 @@ def test_an_sos_body_carries_position_and_battery(app, client, walk, fcm):
         "fix_at": t.isoformat(),
         "battery": "23",
         "kind": "sos",
+        "name": "Alice",
     }
 
 
@@ -268,7 +280,12 @@ def test_the_worker_sweep_raises_overdue_and_delivers_it(app, client, walk, fcm)
     summary = run_once(app, pusher, now=expected + timedelta(minutes=10, seconds=1))
     assert (summary["checked"], summary["expanded"], summary["sent"]) == (1, 1, 3)
     assert {r["message"]["data"]["kind"] for r in fake.requests} == {"overdue"}
-    assert fake.requests[0]["message"]["notification"]["title"] == "Not arrived yet"
+    from backend.uktime import clock
+
+    assert fake.requests[0]["message"]["notification"] == {
+        "title": "Alice has not arrived",
+        "body": f"Alice was expected by {clock(expected)} and has not arrived.",
+    }
 
 
 @pytest.mark.postgis

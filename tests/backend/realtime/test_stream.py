@@ -60,9 +60,13 @@ def test_revoking_the_contact_ends_their_stream_at_once(client, resident, other_
     try:
         events.next_event()
         owner_events.next_event()
+        client.patch("/api/v1/me", json={"display_name": "Alice"}, headers=resident.headers)
+        before = datetime.now(UTC)
         client.delete(f"/api/v1/contacts/{link_id}", headers=resident.headers)
         kind, data = events.next_event()
-        assert (kind, data["user_id"]) == ("access_revoked", other_resident.id)
+        assert kind == "revoked" and set(data) == {"type", "by_display_name", "at"}
+        assert data["by_display_name"] == "Alice"
+        assert before <= datetime.fromisoformat(data["at"]) <= datetime.now(UTC)
         assert events.ended()
         # the owner's own stream carries on
         client.post(
@@ -94,7 +98,8 @@ def test_arrival_sends_the_final_state_and_alert_then_ends(
         assert kind == "state" and data["journey"]["sos"] is True
         run_once(app)  # no FCM configured: the alert still reaches the stream
         kind, data = events.next_event()
-        assert (kind, data["kind"], data["title"]) == ("alert", "sos", "SOS")
+        assert (kind, data["kind"], data["title"]) == ("alert", "sos", "SOS from your contact")
+        assert isinstance(data["alert_id"], int)  # the watcher's phone acknowledges by it
         client.post(f"/api/v1/journeys/{journey['id']}/arrived", headers=resident.headers)
         kind, data = events.next_event()
         assert kind == "state" and data["journey"]["state"] == "arrived"

@@ -8,11 +8,11 @@ import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from mobile_client.core import geo
 from mobile_client.core.api import Offline
 from mobile_client.core.context import Context, iso
+from mobile_client.core.sms import geo_uri
 from mobile_client.core.timefmt import uk_clock
 from shared_schemas.venues import (
     DEFAULT_STAY_MIN,
@@ -140,8 +140,7 @@ def directions_url(place: dict[str, Any], origin: tuple[float, float] | None, an
     maps app answers), OpenStreetMap's walking directions elsewhere."""
     lat, lon = float(place["lat"]), float(place["lon"])
     if android:
-        label = quote(str(place.get("name") or "Safe place"))
-        return f"geo:{lat:.6f},{lon:.6f}?q={lat:.6f},{lon:.6f}({label})"
+        return geo_uri(lat, lon, str(place.get("name") or "Safe place"))
     start = f"{origin[0]:.6f}%2C{origin[1]:.6f}" if origin else ""
     return (
         "https://www.openstreetmap.org/directions?engine=fossgis_osrm_foot"

@@ -65,6 +65,8 @@ class DrainResult:
     offline: bool = False
     retry_at: float | None = None
     responses: list[Any] | None = None
+    # (outbox id, kind, answer) of each single request the server accepted (not fixes)
+    delivered: list[tuple[int, str, Any]] | None = None
 
 
 class Outbox:
@@ -193,6 +195,8 @@ class Outbox:
         result = DrainResult()
         responses: list[Any] = []
         result.responses = responses
+        delivered: list[tuple[int, str, Any]] = []
+        result.delivered = delivered
         while True:
             batch = self._head()
             if not batch:
@@ -239,6 +243,8 @@ class Outbox:
             self._delete(ids)
             result.sent += len(ids)
             responses.append(response)
+            if head.kind != "fix":
+                delivered.append((head.id, head.kind, response))
             force = True  # the server answered: what was waiting on the network can go now
         result.pending = self.pending_count()
         return result

@@ -157,8 +157,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     os.environ.setdefault("KIVY_NO_ARGS", "1")
     from kivy.config import Config
 
-    Config.set("graphics", "width", str(WIDTH))
-    Config.set("graphics", "height", str(HEIGHT))
+    # ``--param size=360x640`` runs the window at a small phone's size.
+    width, _x, height = str(args.params.get("size") or f"{WIDTH}x{HEIGHT}").partition("x")
+    Config.set("graphics", "width", width)
+    Config.set("graphics", "height", height)
     Config.set("graphics", "resizable", "0")
     Config.set("kivy", "exit_on_escape", "0")
     from kivy.clock import Clock

@@ -109,7 +109,7 @@ def test_an_unsupported_xlsform_row_is_named(client, admin):
     response = _create(client, {"borough_wide": "on"}, {"xlsform": (io.BytesIO(bad), "bad.xlsx")})
     assert response.status_code == 422
     html = response.get_data(as_text=True)
-    assert "The survey was not created" in html and "geopoint" in html
+    assert "the survey was not created" in html and "geopoint" in html
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ from backend.extensions import LazyCookieSessionInterface, db, limiter, make_api
 
 # Domains with a ``routes.blp`` flask-smorest blueprint, in registration order.
 API_DOMAINS = [
+    "appconfig",
     "areas",
     "account",
     "auth",

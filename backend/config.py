@@ -9,6 +9,10 @@ from pathlib import Path
 DEFAULT_SECRET = "dev-secret-change-me"  # noqa: S105 - the known default production refuses
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 ENVIRONMENTS = ("development", "testing", "production")
+# OpenStreetMap's own tiles suit development only (their tile usage policy): a deployment
+# sets its provider's template and attribution.
+DEFAULT_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+DEFAULT_TILE_ATTRIBUTION = "© OpenStreetMap contributors"
 AUTH_MODES = ("dev", "firebase")
 
 
@@ -115,6 +119,13 @@ class Settings:
     location_client_failures_per_credential: str = "10/15 minutes"
     db_pool_size: int = 10
     db_max_overflow: int = 20
+    # The phone's map and late-night advice, announced by GET /api/v1/app-config.
+    tile_url: str = DEFAULT_TILE_URL
+    tile_attribution: str = DEFAULT_TILE_ATTRIBUTION
+    offline_map_file: str | None = None  # an MBTiles pack of the borough, served as it is
+    open_long_enough_min: int = 30
+    long_walk_min: int = 20
+    late_night_file: str | None = None  # the partnership's JSON (docs/OPERATIONS.md)
     extra: dict[str, object] = field(default_factory=dict)
 
     @classmethod
@@ -170,6 +181,12 @@ class Settings:
             ),
             db_pool_size=_int(env, "SAFEHAVEN_DB_POOL_SIZE", 10),
             db_max_overflow=_int(env, "SAFEHAVEN_DB_MAX_OVERFLOW", 20),
+            tile_url=env.get("SAFEHAVEN_TILE_URL") or DEFAULT_TILE_URL,
+            tile_attribution=env.get("SAFEHAVEN_TILE_ATTRIBUTION") or DEFAULT_TILE_ATTRIBUTION,
+            offline_map_file=env.get("SAFEHAVEN_OFFLINE_MAP_FILE") or None,
+            open_long_enough_min=_int(env, "SAFEHAVEN_OPEN_LONG_ENOUGH_MIN", 30, low=0, high=240),
+            long_walk_min=_int(env, "SAFEHAVEN_LONG_WALK_MIN", 20, low=1, high=240),
+            late_night_file=env.get("SAFEHAVEN_LATE_NIGHT_FILE") or None,
         )
 
     def check(self) -> None:
@@ -182,6 +199,30 @@ class Settings:
                 "SAFEHAVEN_FCM_ENDPOINT must be http://127.0.0.1:PORT, http://localhost:PORT "
                 f"or http://[::1]:PORT, got {self.fcm_endpoint!r}"
             )
+        if not all(part in self.tile_url for part in ("{z}", "{x}", "{y}")) or not (
+            self.tile_url.startswith(("https://", "http://"))
+        ):
+            raise ConfigError(
+                "SAFEHAVEN_TILE_URL must be an http(s) URL with {z}, {x} and {y}, "
+                f"got {self.tile_url!r}"
+            )
+        for name, path in (
+            ("SAFEHAVEN_OFFLINE_MAP_FILE", self.offline_map_file),
+            ("SAFEHAVEN_LATE_NIGHT_FILE", self.late_night_file),
+        ):
+            if path and not Path(path).is_file():
+                raise ConfigError(f"{name} names no file: {path!r}")
+        if self.late_night_file:
+            import json
+
+            from marshmallow import ValidationError
+
+            from shared_schemas.appconfig import LateNightSchema
+
+            try:
+                LateNightSchema().load(json.loads(Path(self.late_night_file).read_text("utf-8")))
+            except (ValueError, ValidationError) as exc:
+                raise ConfigError(f"SAFEHAVEN_LATE_NIGHT_FILE is not valid: {exc}") from exc
         if self.db_pool_size < 1:
             raise ConfigError("SAFEHAVEN_DB_POOL_SIZE must be at least 1")
         if self.db_max_overflow < 0:
@@ -258,6 +299,14 @@ class Settings:
             "LOCATION_CLIENT_FAILURES_PER_SOURCE": self.location_client_failures_per_source,
             "LOCATION_CLIENT_FAILURES_PER_CREDENTIAL": self.location_client_failures_per_credential,
             "RATELIMIT_STORAGE_URI": self.redis_url or "memory://",
+            # Redis unreachable: count in this process instead (the same limits), and never
+            # turn a storage error into a refusal: an SOS must not fail because the limiter's
+            # counters are away (docs/OPERATIONS.md, "Faults").
+            "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+            "RATELIMIT_SWALLOW_ERRORS": True,
+            "RATELIMIT_STORAGE_OPTIONS": (
+                {"socket_connect_timeout": 1, "socket_timeout": 1} if self.redis_url else {}
+            ),
             "RATELIMIT_HEADERS_ENABLED": True,
             "RATELIMIT_KEY_PREFIX": "safehaven",
             "API_TITLE": "SafeHaven API",
@@ -268,5 +317,11 @@ class Settings:
             "OPENAPI_SWAGGER_UI_PATH": "docs",
             "OPENAPI_SWAGGER_UI_URL": "/docs/static/",
             "JSON_SORT_KEYS": False,
+            "TILE_URL": self.tile_url,
+            "TILE_ATTRIBUTION": self.tile_attribution,
+            "OFFLINE_MAP_FILE": self.offline_map_file,
+            "OPEN_LONG_ENOUGH_MIN": self.open_long_enough_min,
+            "LONG_WALK_MIN": self.long_walk_min,
+            "LATE_NIGHT_FILE": self.late_night_file,
             **self.extra,
         }

@@ -140,12 +140,14 @@ def venue_update(venue_id: int):  # type: ignore[no-untyped-def]
     form = service.read_venue_form(request.form, locate=locate)
     if locate:
         return _form_page(form, venue=found, status=422 if form.errors else 200)
+    was = found.status
     try:
-        service.save_venue(g.portal_user, form, venue_id)
+        venue = service.save_venue(g.portal_user, form, venue_id)
     except (ValidationError, Conflict) as exc:
         form.errors.update(exc.errors or {"name": [exc.message]})
         return _form_page(form, venue=found, status=exc.http_status)
-    return redirect(url_for("portal.venue", venue_id=venue_id, saved="updated"), code=303)
+    saved = "review" if venue.status != was else "updated"
+    return redirect(url_for("portal.venue", venue_id=venue_id, saved=saved), code=303)
 
 
 @bp.post("/venues/<int:venue_id>/unavailable")

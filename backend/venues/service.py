@@ -31,17 +31,21 @@ from backend.venues.models import RECHECK_INTERVAL, Venue, VenueChange, VenueSta
 from shared_schemas.venues import (
     CATEGORIES,
     DEFAULT_RADIUS_M,
+    DEFAULT_STAY_MIN,
     SCHEMES,
     STATUSES,
+    Availability,
     VenueCategory,
     VenueStatus,
     VerificationAction,
+    availability,
+    hours_text,
+    walking_minutes,
 )
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 CANDIDATES_FILE = DATA_DIR / "wigan_candidate_safe_places.geojson"
 
-WALKING_M_PER_MIN = 80.0  # 4.8 km/h, an unhurried adult pace
 RECHECK_AFTER = RECHECK_INTERVAL
 MAX_UNAVAILABLE = timedelta(days=30)  # longer than this is a suspension, not an override
 DUPLICATE_WITHIN_M = 25.0
@@ -161,25 +165,101 @@ def nearest(
     if category:
         search = _NEAREST_IN_CATEGORIES
         params["categories"] = sorted(set(category))
-    clock = hours.Clock(at)
-    items: list[Any] | None = None
-    if current_app.config.get("VENUE_INDEX", True):
-        items = _items_from_index(lat, lon, limit, params, category, radius_m, clock, open_now)
-    if items is None:
-        accept = (lambda row: clock.is_open(row.opening_hours)) if open_now else None
-        found = search.nearest(
-            db.session, lat, lon, limit, params=params, max_distance_m=radius_m, accept=accept
+    reach = Reach(hours.Clock(at), open_long_enough_s())
+    if not open_now:
+        items = _search(search, lat, lon, limit, params, category, radius_m, reach, None)
+    else:
+        # Up to ``limit`` places open long enough to get there and wait come first, then
+        # those among the ``limit`` nearest open on arrival that close sooner (amber): never
+        # dropped for being less useful, never ahead. One search usually: only when some of
+        # the nearest close soon is a second made for those that stay open long enough.
+        items = _search(
+            search, lat, lon, limit, params, category, radius_m, reach, reach.on_arrival
         )
-        items = [
-            {**_fixed_fields(row), **_moving_fields(distance, lat, lon, row, clock)}
-            for row, distance in found
-        ]
+        sooner = [item for item in items if _availability(item) != Availability.OPEN.value]
+        if sooner:
+            items = _search(search, lat, lon, limit, params, category, radius_m, reach, reach.long)
+            items += sooner
     return {
         "origin": {"lat": lat, "lon": lon, "postcode": postcode},
         "at": at,
         "radius_m": radius_m,
+        "open_long_enough_min": round(reach.stay_s / 60),
         "items": items,
     }
+
+
+def open_long_enough_s() -> float:
+    """How long a place must stay open after you arrive to come first (deployment config)."""
+    return 60.0 * current_app.config.get("OPEN_LONG_ENOUGH_MIN", DEFAULT_STAY_MIN)
+
+
+class Reach:
+    """The opening-hours rule of one search: a moment, and how long a place must stay open
+    after you could walk there (``shared_schemas.venues.availability``)."""
+
+    __slots__ = ("clock", "stay_s", "_at_s")
+
+    def __init__(self, clock: hours.Clock, stay_s: float) -> None:
+        self.clock = clock
+        self.stay_s = stay_s
+        self._at_s = clock.at.timestamp()
+
+    def arrive_s(self, distance_m: float) -> float:
+        return self._at_s + 60.0 * walking_minutes(distance_m)
+
+    def of(self, expression: str | None, distance_m: float) -> Availability:
+        state = self.clock.state(expression)
+        return availability(state.open_now, state.closes_s, self.arrive_s(distance_m), self.stay_s)
+
+    def long(self, expression: str | None, distance_m: float) -> bool:
+        """Open when you arrive and for at least the stay after it."""
+        return self.of(expression, distance_m) == Availability.OPEN
+
+    def on_arrival(self, expression: str | None, distance_m: float) -> bool:
+        """Open when you arrive, however soon it closes after."""
+        return self.of(expression, distance_m) in _OPEN_ON_ARRIVAL
+
+
+_OPEN_ON_ARRIVAL = frozenset((Availability.OPEN, Availability.CLOSING_SOON))
+
+
+def _availability(item: Any) -> str:
+    fields = item.fields if isinstance(item, Prerendered) else item
+    return str(fields["availability"])
+
+
+def _search(
+    search: spatial.PointSearch,
+    lat: float,
+    lon: float,
+    limit: int,
+    params: dict[str, Any],
+    category: Sequence[str] | None,
+    radius_m: float,
+    reach: Reach,
+    accept: Callable[[str | None, float], bool] | None,
+) -> list[Any]:
+    """The answer's items for one acceptance test, from the index when it is current, else
+    from the database."""
+    items: list[Any] | None = None
+    if current_app.config.get("VENUE_INDEX", True):
+        items = _items_from_index(lat, lon, limit, params, category, radius_m, reach, accept)
+    if items is None:
+        distance_to = spatial.distance_from(lat, lon)
+        row_accept = (
+            None
+            if accept is None
+            else (lambda row: accept(row.opening_hours, distance_to(row.lat, row.lon)))
+        )
+        found = search.nearest(
+            db.session, lat, lon, limit, params=params, max_distance_m=radius_m, accept=row_accept
+        )
+        items = [
+            {**_fixed_fields(row), **_moving_fields(distance, lat, lon, row, reach)}
+            for row, distance in found
+        ]
+    return items
 
 
 def _fixed_fields(venue: Any) -> dict[str, Any]:
@@ -202,19 +282,42 @@ def _fixed_fields(venue: Any) -> dict[str, Any]:
 
 
 def _moving_fields(
-    distance: float, lat: float, lon: float, venue: Any, clock: hours.Clock
+    distance: float, lat: float, lon: float, venue: Any, reach: Reach
 ) -> dict[str, Any]:
     """A nearest item's fields that depend on the search's point and time."""
     bearing = spatial.bearing_deg(lat, lon, venue.lat, venue.lon)
+    clock = reach.clock
     state = clock.state(venue.opening_hours)
+    walk = walking_minutes(distance)
+    arrive_s = reach.arrive_s(distance)
+    kind = availability(state.open_now, state.closes_s, arrive_s, reach.stay_s)
+    closes_at = state.closes_at
     return {
         "distance_m": round(distance, 1),
         "bearing_deg": round(bearing, 1),
         "compass": spatial.compass_point(bearing),
-        "walking_minutes": max(1, math.ceil(distance / WALKING_M_PER_MIN)),
+        "walking_minutes": walk,
         "open_now": state.open_now,
-        "closes_at": state.closes_at,
+        "closes_at": closes_at,
+        "closes_at_local": state.closes_at_local,
         "opens_at": state.opens_at,
+        "open_24_7": state.open_24_7,
+        "arrives_at": datetime.fromtimestamp(arrive_s, UTC),
+        "minutes_left_on_arrival": (
+            math.floor((state.closes_s - arrive_s) / 60)
+            if state.closes_s is not None and kind in _OPEN_ON_ARRIVAL
+            else None
+        ),
+        "availability": kind.value,
+        "hours_text": hours_text(
+            kind,
+            now=clock.at,
+            closes_at=closes_at,
+            opens_at=state.opens_at,
+            open_24_7=state.open_24_7,
+        ),
+        "transitions": state.transition_items,
+        "hours_known_until": state.known_until or clock.at,
     }
 
 
@@ -261,8 +364,8 @@ def _items_from_index(
     params: dict[str, Any],
     category: Sequence[str] | None,
     radius_m: float,
-    clock: hours.Clock,
-    open_now: bool,
+    reach: Reach,
+    accept: Callable[[str | None, float], bool] | None,
 ) -> list[Prerendered] | None:
     """The answer's items from the in-process index, or None when there is no index yet or
     it is not current (it is then rebuilt, and the caller searches the database)."""
@@ -295,7 +398,7 @@ def _items_from_index(
         categories=params.get("categories") if category else None,
         at_us=venue_index.micros(params["at"]),
         limit_m=spatial._limit(radius_m),
-        is_open=clock.is_open if open_now else None,
+        accept=accept,
     )
     index.served += 1
     lats, lons, expressions, codes = (
@@ -312,7 +415,7 @@ def _items_from_index(
                 lat,
                 lon,
                 _Position(lats[position], lons[position], expressions[codes[position]]),
-                clock,
+                reach,
             ),
         )
         for position, distance in hits

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -28,6 +28,7 @@ SCHEMAS: dict[str, str] = {
     "ward_at_point": "areas:WardAtPointSchema",
     "venue.nearest": "venues:NearestResultSchema",
     "venue": "venues:VenueSchema",
+    "app_config": "appconfig:AppConfigSchema",
     "contact": "contacts:ContactSchema",
     "contacts": "contacts:ContactListSchema",
     "invitation": "contacts:InvitationCreatedSchema",
@@ -80,6 +81,7 @@ class ApiError(Exception):
         errors: dict[str, Any] | None = None,
         local: bool = False,
         retry_after: float | None = None,
+        body: Any = None,
     ) -> None:
         super().__init__(f"{status}: {message}")
         self.status = status
@@ -87,6 +89,12 @@ class ApiError(Exception):
         self.errors = errors or {}
         self.local = local
         self.retry_after = retry_after
+        self.body = body  # the server's whole error payload, for codes beyond the status
+
+    def mentions(self, code: str) -> bool:
+        """The server's payload names ``code`` (an error code such as
+        ``no_trusted_contacts``) as its code, in its message or among its errors."""
+        return code in json.dumps(self.body) if self.body is not None else code in self.message
 
     @property
     def retryable(self) -> bool:
@@ -208,6 +216,7 @@ class ApiClient:
                 str(shape.get("message") or response.reason or "request failed"),
                 shape.get("errors") if isinstance(shape.get("errors"), dict) else {},
                 retry_after=float(retry_after) if retry_after and retry_after.isdigit() else None,
+                body=data,
             )
         if response_schema and data is not None:
             items = _items(data) if many else data
@@ -287,6 +296,36 @@ class ApiClient:
         )
         return _items(data)
 
+    def app_config(self) -> dict[str, Any]:
+        return self.get("/api/v1/app-config", response_schema="app_config", signed=False)
+
+    def download(
+        self, url: str, dest: Path, progress: Callable[[int, int], None] | None = None
+    ) -> int:
+        """Stream ``url`` (a file the server announced) to ``dest``; returns its size.
+        Written beside ``dest`` first, so an interrupted download leaves the old file."""
+        part = dest.with_name(dest.name + ".part")
+        try:
+            with self._session.get(url, stream=True, timeout=self.timeout) as response:
+                if response.status_code >= 400:
+                    raise ApiError(response.status_code, "the download was refused", {})
+                total = int(response.headers.get("Content-Length") or 0)
+                done = 0
+                with open(part, "wb") as out:
+                    for chunk in response.iter_content(64 * 1024):
+                        out.write(chunk)
+                        done += len(chunk)
+                        if progress:
+                            progress(done, total)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            part.unlink(missing_ok=True)
+            raise Offline(f"GET {url}: {exc.__class__.__name__}") from exc
+        if total and done != total:
+            part.unlink(missing_ok=True)
+            raise Offline(f"GET {url}: got {done} of {total} bytes")
+        part.replace(dest)
+        return done
+
     def venue(self, venue_id: int) -> dict[str, Any]:
         return self.get(f"/api/v1/venues/{int(venue_id)}", response_schema="venue")
 
@@ -330,6 +369,21 @@ class ApiClient:
         if action not in ("arrived", "sos", "cancel"):
             raise ValueError(f"unknown journey action {action!r}")
         return self.post(f"/api/v1/journeys/{int(journey_id)}/{action}", body or {})
+
+    def raise_sos(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``POST /api/v1/sos``: idempotent on ``body["client_id"]``."""
+        return self.post("/api/v1/sos", body)
+
+    def sos(self, sos_id: int) -> dict[str, Any]:
+        return self.get(f"/api/v1/sos/{int(sos_id)}")
+
+    def alert_received(self, alert_id: int) -> Any:
+        return self.post(f"/api/v1/alerts/{int(alert_id)}/received", {})
+
+    def set_contact_phone_sharing(self, contact_id: int, share: bool) -> Any:
+        return self.request(
+            "PATCH", f"/api/v1/contacts/{int(contact_id)}", body={"share_phone": bool(share)}
+        )
 
     def stream(self, journey_id: int, timeout: float = 30.0) -> Iterator[dict[str, Any]]:
         """Server-sent events of a journey as dicts ``{"event": ..., "data": ...}``; ends when

@@ -143,7 +143,11 @@ class Reports:
         result = ctx.flush(force=True)
         if result.offline:
             ctx.state.update(
-                message="No connection: your report is saved and will be sent when you are back online."
+                notice={
+                    "kind": "report",
+                    "text": "No connection: your report is saved on this phone and will be "
+                    "sent when you are back online.",
+                }
             )
         elif result.failed:
             ctx.state.update(
@@ -152,17 +156,19 @@ class Reports:
         else:
             sent = ctx.state.last_report or {}
             reference = sent.get("reference")
+            text = "Thank you. Your report was sent."
             ctx.state.update(
-                message=f"Thank you. Your report was sent. Reference {reference}."
-                if reference
-                else "Thank you. Your report was sent."
+                notice={
+                    "kind": "report",
+                    "text": f"{text} Your reference is {reference}." if reference else text,
+                }
             )
         return result
 
     def _after_flush(self, result: DrainResult) -> None:
         """Reports the server accepted: keep their reference (and an anonymous one's receipt)
         on this phone, then send their photos."""
-        delivered = [(i, r) for i, kind, r in result.delivered or [] if kind == "report"]
+        delivered = [(item.id, r) for item, r in result.answered if item.kind == "report"]
         book = self._book()
         if delivered:
             for item_id, answer in delivered:

@@ -24,7 +24,15 @@ class AppState:
     busy: bool = False
     message: str = ""
     position: tuple[float, float] | None = None
+    accuracy_m: float | None = None
     places: list[dict[str, Any]] = field(default_factory=list)
+    # "as of 04:31, not updated: no signal" while the list is the stored one, else ""
+    places_note: str = ""
+    # the partnership's late-night options, shown when the nearest walk is long (else None)
+    late_night: dict[str, Any] | None = None
+    app_config: dict[str, Any] | None = None
+    offline_map: str | None = None  # the downloaded MBTiles pack's path
+    offline_map_note: str = ""
     selected_place: dict[str, Any] | None = None
     destination: dict[str, Any] | None = None
     journey: dict[str, Any] | None = None
@@ -45,7 +53,14 @@ class AppState:
     survey: dict[str, Any] | None = None
     outbox_pending: int = 0
     outbox_failed: int = 0
-    sos_sent: bool = False
+    # the SOS on screen (``sos.describe``): stays until dismissed, also across restarts
+    sos: dict[str, Any] | None = None
+    # who the next journey is shared with (user ids): what the screen shows is what is sent
+    share_selection: list[int] = field(default_factory=list)
+    # a confirmation that stays until dismissed: ``{"kind", "text"}``
+    notice: dict[str, Any] | None = None
+    # a watched person stopped sharing: "Sam stopped sharing with you at 04:37"
+    watch_ended: str | None = None
 
     def __post_init__(self) -> None:
         self._lock = threading.RLock()

@@ -64,7 +64,7 @@ def test_a_report_with_a_pin_and_a_photo_is_followed_to_the_officers_note(
     )
     assert (result.sent, result.failed) == (1, 0)
     reference = core.state.last_report["reference"]
-    assert reference.startswith("WGN-") and reference in core.state.message
+    assert reference.startswith("WGN-") and reference in core.state.notice["text"]
     assert core.state.last_report["photos_sent"] == 1 and core.state.report_photos == []
 
     photos = stored_photos(reference)
@@ -143,7 +143,7 @@ def test_photos_wait_for_the_report_when_offline(core_factory, live_server, resi
         "asb", "Fireworks at the bus stop", anonymous=False, observed_at=SEEN
     )
     assert result.offline and core.state.last_report is None  # no reference until the server has it
-    assert "saved" in core.state.message
+    assert "saved" in core.state.notice["text"]
     live_server.start()
     core.flush(force=True)
     record = core.state.last_report

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import JSON, Float, Numeric, String, Text, inspect, select, table
 from sqlalchemy import column as sa_column
 
+from backend.areas.service import place_label
 from backend.extensions import db
 from tests.support.fcm import intercepted_fcm
 from tests.support.journeys import befriend, fix, start_journey
@@ -30,11 +31,16 @@ SHIPPED = {"wards", "postcodes", "alembic_version"}  # public reference data
 
 
 def position_texts(*values: float) -> set[str]:
-    """Every way the code writes a coordinate: f"{v:.6f}" (alert data), f"{v:.5f}" (SOS
-    text), 4 decimals, and the float itself (JSON and str)."""
+    """Every way the code writes a coordinate: f"{v:.6f}" (alert data), f"{v:.5f}",
+    4 decimals (SOS text), and the float itself (JSON and str); and, for each (lat, lon)
+    pair, the place label alerts use ("WN3 4DG, Douglas": a postcode is a position too)."""
     out = set()
     for value in values:
         out |= {f"{value:.6f}", f"{value:.5f}", f"{value:.4f}", repr(value), str(value)}
+    for lat, lon in zip(values[::2], values[1::2], strict=True):
+        label = place_label(lat, lon)
+        if label:
+            out.add(label.removeprefix("Near "))
     return out
 
 
@@ -138,9 +144,9 @@ def test_the_setup_does_write_every_kind_of_trace_the_walk_looks_for(
     assert {("alert_outbox", "body"), ("alert_outbox", "data"), ("users", "display_name")} <= places
     assert ("location_fixes", "lat") in places and ("journeys", "last_lat") in places
     sos = [m["message"] for m in fake.requests if m["message"]["data"]["kind"] == "sos"]
-    assert sos[0]["notification"]["body"] == (
-        f"{NAME} pressed SOS. Last seen at {LAT:.5f}, {LON:.5f}, battery 70%."
-    )
+    body = sos[0]["notification"]["body"]
+    assert body.startswith(f"{NAME} pressed SOS.") and "battery 70%" in body
+    assert f"{LAT:.4f}" in body and place_label(LAT, LON).removeprefix("Near ") in body
 
 
 def test_after_the_retention_purge_no_position_or_name_is_left_outside_the_account(
@@ -185,7 +191,7 @@ def test_the_export_lists_the_alerts_about_the_person(app, client, alice, other_
         ("stationary", journey_id),
         ("arrival", journey_id),
     ]
-    assert mine["about_you"][0]["body"].startswith(f"{NAME} pressed SOS. Last seen at")
+    assert mine["about_you"][0]["body"].startswith(f"{NAME} pressed SOS.")
     assert mine["about_you"][0]["data"]["lat"] == f"{LAT:.6f}"
     # Bob received them, but they are Alice's: his export does not carry them.
     assert theirs["data"]["alerts"] == {"about_you": [], "sent_to_you": []}

@@ -71,30 +71,30 @@ def test_an_sos_is_stored_and_answered_under_gunicorn_while_redis_is_down(
     }
     with gunicorn(env) as server, requests.Session() as http:
         http.headers.update(resident.headers)
-        before = http.post(f"{server}/api/v1/sos", json=sos_body(), timeout=10)
+        before = http.post(f"{server}/api/v1/sos", json=sos_body(), timeout=60)
         assert before.status_code == 201, before.text
         assert before.headers.get("X-RateLimit-Limit")  # the limiter was counting in Redis
 
         private_redis.stop()  # Redis dies mid-emergency
         during = sos_body()
-        answer = http.post(f"{server}/api/v1/sos", json=during, timeout=10)
+        answer = http.post(f"{server}/api/v1/sos", json=during, timeout=60)
         assert answer.status_code == 201, answer.text
         body = answer.json()
         assert body["status"] == "active"
         assert [r["user_id"] for r in body["recipients"]] == [other_resident.id]
-        resent = http.post(f"{server}/api/v1/sos", json=during, timeout=10)
+        resent = http.post(f"{server}/api/v1/sos", json=during, timeout=60)
         assert resent.status_code == 200 and resent.json()["id"] == body["id"]
-        on_journey = http.post(f"{server}/api/v1/journeys/{body['journey_id']}/sos", timeout=10)
+        on_journey = http.post(f"{server}/api/v1/journeys/{body['journey_id']}/sos", timeout=60)
         assert on_journey.status_code == 200, on_journey.text
         assert on_journey.json()["sos"] is True
 
         # still limited, counted in the process: 10 a minute (one thread, one worker)
         codes = [
-            http.post(f"{server}/api/v1/sos", json=sos_body(), timeout=10).status_code
+            http.post(f"{server}/api/v1/sos", json=sos_body(), timeout=60).status_code
             for _ in range(12)
         ]
         assert 429 in codes and codes[0] == 201, codes
-        refused = http.post(f"{server}/api/v1/sos", json=sos_body(), timeout=10)
+        refused = http.post(f"{server}/api/v1/sos", json=sos_body(), timeout=60)
         assert refused.status_code == 429
         assert set(refused.json()) == {"code", "status", "message", "errors"}
 

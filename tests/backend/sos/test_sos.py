@@ -301,3 +301,17 @@ def test_the_sos_and_its_alert_are_stored_together_or_not_at_all(client, circle,
         0,
         0,
     )
+
+
+def test_erasure_removes_the_persons_sos_and_a_recipients_erasure_drops_them(client, circle):
+    alice, bob, sam = circle["alice"], circle["bob"], circle["sam"]
+    answer = client.post("/api/v1/sos", json=sos_body(), headers=alice.headers).get_json()
+    assert client.delete("/api/v1/me", headers=sam.headers).status_code == 200
+    after = client.get(f"/api/v1/sos/{answer['id']}", headers=alice.headers).get_json()
+    assert [r["user_id"] for r in after["recipients"]] == [bob.id]
+    export = client.get("/api/v1/me/export", headers=alice.headers)
+    assert [e["client_id"] for e in export.get_json()["data"]["sos"]["sos"]] == [
+        answer["client_id"]
+    ]
+    assert client.delete("/api/v1/me", headers=alice.headers).status_code == 200
+    assert count(SosEvent) == 0

@@ -270,11 +270,15 @@ def test_delivery_moves_from_pending_to_sent_to_delivered_and_only_recipients_ac
 def test_the_sos_ends_when_the_share_ends(client, circle):
     alice = circle["alice"]
     answer = client.post("/api/v1/sos", json=sos_body(), headers=alice.headers).get_json()
+    listed = client.get("/api/v1/contacts", headers=alice.headers).get_json()["trusted"]
+    assert [c["watching_my_sos"] for c in listed] == [True, True]  # warn before revoking
     client.post(f"/api/v1/journeys/{answer['journey_id']}/cancel", headers=alice.headers)
     assert (
         client.get(f"/api/v1/sos/{answer['id']}", headers=alice.headers).get_json()["status"]
         == "ended"
     )
+    listed = client.get("/api/v1/contacts", headers=alice.headers).get_json()["trusted"]
+    assert [c["watching_my_sos"] for c in listed] == [False, False]
 
 
 def test_the_sos_is_documented_in_openapi(client):

@@ -319,3 +319,19 @@ def test_erasure_removes_the_persons_sos_and_a_recipients_erasure_drops_them(cli
     ]
     assert client.delete("/api/v1/me", headers=alice.headers).status_code == 200
     assert count(SosEvent) == 0
+
+
+def test_resending_one_sos_never_uses_up_the_limit_but_a_flood_of_new_ones_does(client, circle):
+    alice = circle["alice"]
+    body = sos_body()
+    codes = [client.post("/api/v1/sos", json=body, headers=alice.headers).status_code]
+    codes += [
+        client.post("/api/v1/sos", json=body, headers=alice.headers).status_code for _ in range(15)
+    ]
+    assert codes == [201] + [200] * 15
+    fresh = [
+        client.post("/api/v1/sos", json=sos_body(), headers=alice.headers).status_code
+        for _ in range(10)
+    ]
+    assert fresh == [201] * 9 + [429]
+    assert count(SosEvent) == 10

@@ -716,8 +716,9 @@ ROWS = [
     Row(
         "GET",
         "/open311/v2/requests/<request_id>.<fmt>",
-        lambda w: f"/open311/v2/requests/{w.report_id}.json",
-        PUBLIC,
+        # An app report is not in the public (keyless) Open311 view, whoever asks.
+        lambda w: f"/open311/v2/requests/{w.report_reference}.json",
+        expect(404),
     ),
     Row(
         "GET",
@@ -760,6 +761,7 @@ class PortalBrowser:
 class World:
     people: dict[str, Any]
     report_id: int
+    report_reference: str
     postcode: str
     open311_key: str
     venue_id: int
@@ -890,6 +892,7 @@ def _build_world(app, client, make_person) -> World:  # type: ignore[no-untyped-
     return World(
         people,
         report.id,
+        report.reference,
         postcode,
         open311.create_key("matrix")[1],
         here.id,

@@ -47,6 +47,28 @@ def raw_text_on(d: Driver, screen_name: str) -> list[str]:
     return bad
 
 
+def in_sight_unscrolled(widget: Any) -> bool:
+    """The widget is wholly inside its page's view with the page at its top: seen at once,
+    without scrolling (the window is a 360x640 dp phone)."""
+    from kivy.uix.scrollview import ScrollView
+
+    page = widget.parent
+    while page is not None and not isinstance(page, ScrollView):
+        page = page.parent if page.parent is not page else None
+    x, y = widget.to_window(widget.x, widget.y)
+    if page is None:
+        return widget.height > 0 and y >= 0
+    px, py = page.to_window(page.x, page.y)
+    at_top = page.scroll_y >= 0.999 or page.viewport_size[1] <= page.height
+    return (
+        at_top
+        and widget.opacity > 0
+        and widget.height > 0
+        and y >= py - 0.5
+        and y + widget.height <= py + page.height + 0.5
+    )
+
+
 def tour(d: Driver) -> Iterator[Any]:
     """Open every screen and drive the main flow with touches; a screenshot per screen."""
     app, core = d.app, d.app.core
@@ -56,6 +78,11 @@ def tour(d: Driver) -> Iterator[Any]:
         "home shows the signed-in resident",
         "Signed in as" in _texts(d, "home"),
         _texts(d, "home")[:200],
+    )
+    d.check(
+        "SOS is in sight on the home screen without scrolling",
+        in_sight_unscrolled(d.screen("home").ids.sos),
+        "",
     )
     yield from d.shot("01_home")
 
@@ -116,6 +143,12 @@ def tour(d: Driver) -> Iterator[Any]:
         )
         yield 3
         yield Until(lambda: core.state.outbox_pending == 0, 15, "fixes delivered")
+        live = d.screen("journey").view.ids
+        d.check(
+            "I've arrived, SOS and Stop sharing are in sight without scrolling",
+            all(in_sight_unscrolled(live[k]) for k in ("arrived", "sos", "cancel")),
+            {k: in_sight_unscrolled(live[k]) for k in ("arrived", "sos", "cancel")},
+        )
         yield from d.shot("04_journey_live")
         # SOS from home, press and hold.
         yield from d.go("home")
@@ -321,6 +354,16 @@ def walker(d: Driver) -> Iterator[Any]:
         core.state.sos,
     )
     yield from d.shot("sos")
+    yield from d.go("journey")
+    yield Frames(5)
+    live = d.screen("journey").view.ids
+    d.check(
+        "with the SOS panel, I've arrived, SOS and Stop sharing are in sight unscrolled",
+        all(in_sight_unscrolled(live[k]) for k in ("arrived", "sos", "cancel")),
+        {k: in_sight_unscrolled(live[k]) for k in ("arrived", "sos", "cancel")},
+    )
+    yield from d.shot("journey_sos")
+    yield from d.go("home")
     if params.get("revoke"):
         yield from revoke_during_sos(d)
     yield float(params.get("linger_s", 8))  # keep walking while B watches

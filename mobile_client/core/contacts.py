@@ -173,7 +173,8 @@ class Contacts:
         self.load_contacts()
         name = row["name"] if row else "That contact"
         self.ctx.state.update(
-            notice={"kind": "revoke", "text": f"{name} can no longer see your journeys."}
+            message="",  # the hold's warning is answered
+            notice={"kind": "revoke", "text": f"{name} can no longer see your journeys."},
         )
 
     def share_my_phone(self, contact_id: int, share: bool) -> None:

@@ -84,7 +84,9 @@ class ContactsScreen(Screen):
         box.clear_widgets()
         for v in viewers or []:
             box.add_widget(Factory.Muted(text=str(v.get("text") or "Someone looked")))
-        if not viewers:
+        if not viewers and not getattr(self, "_asked", False):
+            box.add_widget(Factory.Muted(text="Tap above to see who has seen your location."))
+        elif not viewers:
             box.add_widget(Factory.Muted(text="Nobody has looked at your location."))
 
     def invite(self) -> None:
@@ -111,8 +113,17 @@ class ContactsScreen(Screen):
         app.core.submit(app.core.revoke_contact, contact["link_id"])
 
     def who_can_see(self) -> None:
+        from kivy.clock import Clock
+
+        self._asked = True
         app = App.get_running_app()
-        app.core.submit(app.core.load_viewers)
+        future = app.core.submit(app.core.load_viewers)
+        # an empty answer changes no state: redraw when it is in, to say "nobody"
+        future.add_done_callback(
+            lambda _f: Clock.schedule_once(
+                lambda _dt: self._show_viewers(None, app.ui.viewers), 0.3
+            )
+        )
 
     @staticmethod
     def invitation_text(invitation: dict[str, Any] | None) -> str:

@@ -383,6 +383,14 @@ def revoke_during_sos(d: Driver) -> Iterator[Any]:
 
     yield Until(warning, 10, "the warning that Bob watches the SOS")
     d.check("revoking warns that Bob watches the SOS", warning().startswith("Bob is watching"), "")
+    yield from d.tap(d.by_text(contacts, "Who has seen my location?"))
+    yield Until(lambda: core.state.viewers, 10, "who has seen my location")
+    seen = [v["text"] for v in core.state.viewers]
+    d.check(
+        "who has seen my location names Bob and a UK time",
+        any(re.fullmatch(r"Bob saw your location \(\d\d:\d\d\)", t) for t in seen),
+        seen,
+    )
     revoke = d.find(contacts.ids.list, lambda w: str(getattr(w, "text", "")).startswith("Hold to"))
     yield from d.hold(revoke, 0.5)
     d.check("a tap revokes nobody", len(core.state.contacts) == 1, core.state.contacts)

@@ -443,6 +443,23 @@ def watcher(d: Driver) -> Iterator[Any]:
     d.check("B receives A's SOS", True, core.state.alerts)
     yield 1
     yield from d.shot("sos")
+    watching = d.screen("watching")
+    yield Until(lambda: watching.ids.sos_banner.text, 20, "the red SOS line")
+    d.check(
+        "the SOS is at the top in red with A's name and a UK time",
+        re.match(r"SOS from Alice at \d\d:\d\d\.", watching.ids.sos_banner.text) is not None,
+        watching.ids.sos_banner.text,
+    )
+    yield from d.tap(watching.ids.open_maps)
+    d.check(
+        "Open in maps gives an OpenStreetMap link to A's last position (desktop)",
+        re.fullmatch(
+            r"https://www\.openstreetmap\.org/\?mlat=53\.\d{5}&mlon=-2\.\d{5}#map=17/53\.\d{5}/-2\.\d{5}",
+            app.last_map_link,
+        )
+        is not None,
+        app.last_map_link,
+    )
     if d.args.params.get("revoke"):
         yield Until(lambda: core.state.watch_ended, 60, "A stops sharing")
         d.check(

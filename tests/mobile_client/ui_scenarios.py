@@ -779,3 +779,24 @@ def street_map(d: Driver) -> Iterator[Any]:
         )
         yield Frames(6)
         yield from d.shot("offline_fallback")
+        # Every open place is over the long-walk threshold here: the late-night options.
+        yield Until(lambda: core.state.late_night, 10, "the late-night options")
+        yield Frames(4)
+        box = next(w for w in screen.ids.list.children if w.__class__.__name__ == "LateNightBox")
+        screen.ids.scroll.scroll_y = 1
+        yield Frames(4)
+        texts = " | ".join(
+            w.text for w in box.walk(restrict=True) if getattr(w, "text", "") and w.opacity > 0
+        )
+        taxi = core.state.late_night["taxis"][0]
+        d.check(
+            "late-night options with the licensed-taxi reminder, numbers and sources",
+            "Use a licensed taxi" in texts
+            and taxi["phone"] in texts
+            and f"Source: {taxi['source']}" in texts,
+            texts[-300:],
+        )
+        d.check("the nearest staffed place is named", "Nearest: " in texts, texts[:300])
+        heading = next(w for w in box.walk(restrict=True) if "other ways" in getattr(w, "text", ""))
+        d.check("the late-night options head the list, on screen", _on_screen(heading), texts[:80])
+        yield from d.shot("late_night")

@@ -141,6 +141,10 @@
       (data.at ? " at " + ukTime(data.at) : ""));
     $("state").setAttribute("data-state", "ended");
     $("sos").hidden = true;
+    // Consent was withdrawn: the position already shown goes too.
+    $("maps").hidden = true;
+    $("details").hidden = true;
+    setText("note", "This page no longer updates. In an emergency call 999.");
   });
   source.onerror = function () {
     if (journey && journey.state !== "active") { source.close(); }

@@ -213,3 +213,63 @@ def test_an_sos_arriving_live_is_shown_first_in_red_and_announced(
             assert errors == [], errors
     finally:
         close_broker(worker)
+
+
+def test_an_emergency_share_page_has_no_trip_rows_and_says_who_revoked_the_link(
+    app, client, database_url, browser, resident, other_resident
+):
+    import uuid
+
+    from selenium.webdriver.common.by import By
+
+    from backend.uktime import clock
+    from tests.support.browser import ARTIFACTS
+    from tests.support.journeys import PIER, befriend
+
+    env = {
+        "SAFEHAVEN_ENV": "testing",
+        "SAFEHAVEN_AUTH": "dev",
+        "SECRET_KEY": TEST_SECRET,
+        "DATABASE_URL": database_url,
+        "SAFEHAVEN_RATELIMIT": "false",
+    }
+    client.patch("/api/v1/me", json={"display_name": "Alice Ashton"}, headers=resident.headers)
+    befriend(client, resident, other_resident)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with gunicorn(env) as server, requests.Session() as http:
+        http.headers.update(resident.headers)
+        sos = http.post(
+            f"{server}/api/v1/sos",
+            json={
+                "client_id": str(uuid.uuid4()),
+                "lat": PIER[0],
+                "lon": PIER[1],
+                "accuracy_m": 15,
+                "battery": 9,
+                "recorded_at": iso(datetime.now(UTC)),
+            },
+        ).json()
+        link = http.post(f"{server}/api/v1/journeys/{sos['journey_id']}/watch-links").json()
+        browser.set_window_size(*PHONE)
+        browser.get(link["url"])
+        assert text_becomes(browser, "title", "Emergency share from Alice Ashton")
+        raised = clock(datetime.fromisoformat(sos["raised_at"]))
+        assert text_becomes(browser, "sos", f"pressed SOS at {raised}")
+        assert browser.find_element(By.ID, "battery").text == "9%"
+        assert browser.find_element(By.ID, "position").text.startswith("WN")
+        assert not browser.find_element(By.ID, "destination").is_displayed()
+        assert not browser.find_element(By.ID, "distance").is_displayed()
+        visible_text_is_for_people(browser.find_element(By.TAG_NAME, "body").text)
+        browser.save_screenshot(str(ARTIFACTS / "watch_page_emergency_share.png"))
+
+        gone = http.delete(f"{server}/api/v1/journeys/{sos['journey_id']}/watch-links/{link['id']}")
+        assert gone.status_code == 204
+        revoked = text_becomes(browser, "state", "Alice Ashton stopped sharing this link at ")
+        assert revoked.rsplit(" ", 1)[-1] == clock(datetime.now(UTC))
+        assert not browser.find_element(By.ID, "sos").is_displayed()
+        # consent withdrawn: the position shown before is taken away
+        assert not browser.find_element(By.ID, "position").is_displayed()
+        assert not browser.find_element(By.ID, "maps").is_displayed()
+        assert "no longer updates" in browser.find_element(By.ID, "note").text
+        visible_text_is_for_people(browser.find_element(By.TAG_NAME, "body").text)
+        browser.save_screenshot(str(ARTIFACTS / "watch_page_link_revoked.png"))

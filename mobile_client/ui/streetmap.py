@@ -27,6 +27,7 @@ from kivy_garden.mapview import MapLayer, MapSource, MapView
 from kivy_garden.mapview.downloader import Downloader
 from kivy_garden.mapview.mbtsource import MBTilesMapSource
 
+from mobile_client.core.geo import cluster_markers, marker_text
 from mobile_client.core.tiles import TileCache
 from mobile_client.ui.widgets import WardMap
 
@@ -119,19 +120,17 @@ class PlaceLayer(MapLayer):
         self.clear_widgets()
         self.markers = []
         size = dp(MARKER_DP)
-        groups: list[tuple[float, float, list[tuple[int, dict[str, Any]]]]] = []
-        for number, place in enumerate(self.owner.places, start=1):
-            if place.get("lat") is None:
-                continue
-            x, y = mapview.get_window_xy_from(
-                float(place["lat"]), float(place["lon"]), mapview.zoom
+        placed = [
+            (
+                *mapview.get_window_xy_from(float(p["lat"]), float(p["lon"]), mapview.zoom),
+                number,
+                p,
             )
-            for gx, gy, members in groups:
-                if abs(gx - x) < size * 1.15 and abs(gy - y) < size * 1.15:
-                    members.append((number, place))
-                    break
-            else:
-                groups.append((x, y, [(number, place)]))
+            for number, p in enumerate(self.owner.places, start=1)
+            if p.get("lat") is not None
+        ]
+        # (wider than a marker: a cluster's label makes it wider than a single one)
+        groups = cluster_markers(placed, size * 1.6)
         selected = self.owner.selected_id
         margin = size / 2
         for x, y, members in groups:
@@ -152,13 +151,9 @@ class PlaceLayer(MapLayer):
                     lon=float(place["lon"]),
                 )
             else:
-                numbers = [n for n, _p in members]
-                consecutive = numbers == list(range(numbers[0], numbers[-1] + 1))
                 marker = PlaceMarker(
-                    # the list numbers it holds: "3-5" (zoom in to part them)
-                    text=f"{numbers[0]}-{numbers[-1]}"
-                    if consecutive
-                    else ",".join(map(str, numbers)),
+                    # the list numbers it holds: "3-5" (tap to zoom in and part them)
+                    text=marker_text([n for n, _p in members]),
                     members=[p for _n, p in members],
                     tone="cluster",
                     lat=sum(float(p["lat"]) for _n, p in members) / len(members),

@@ -28,6 +28,7 @@ from backend.responses import Prerendered, dumps
 from backend.venues import hours, policy
 from backend.venues import index as venue_index
 from backend.venues.models import RECHECK_INTERVAL, Venue, VenueChange, VenueStaff
+from shared_schemas.enums import Role
 from shared_schemas.venues import (
     CATEGORIES,
     DEFAULT_RADIUS_M,
@@ -708,16 +709,49 @@ REVIEW_MOVE_M = 25.0
 REVIEW_HOURS_CHANGE = timedelta(hours=3)
 
 
+REVIEW_WORDS = {"category": "kind", "opening_hours": "opening hours"}
+# History steps after which a venue's details count as checked by the partnership.
+REVIEWED_ACTIONS = ("created", "imported", "import_updated", "verification:approve")
+
+
+def _as_reviewed(venue: Venue, names: Sequence[str]) -> dict[str, Any]:
+    """``names`` of ``venue`` as they were when last reviewed (approved, imported, or edited by
+    an admin): each field's value before the first staff edit since, from the history. Small
+    staff edits therefore add up: ten 20 m nudges are a 200 m move."""
+    steps = db.session.execute(
+        select(VenueChange.action, VenueChange.changes, User.role)
+        .outerjoin(User, User.id == VenueChange.actor_id)
+        .where(VenueChange.venue_id == venue.id)
+        .order_by(VenueChange.id.desc())
+    ).all()
+    since: list[dict[str, Any]] = []
+    for action, changes, role in steps:
+        if action in REVIEWED_ACTIONS or (action == "updated" and role == Role.ADMIN.value):
+            break
+        if action == "updated":
+            since.append(changes or {})
+    values = {name: getattr(venue, name) for name in names}
+    for changes in since:  # newest first: the oldest "from" is written last
+        for name in names:
+            if name in changes:
+                values[name] = changes[name]["from"]
+    return values
+
+
 def review_reasons(venue: Venue, values: dict[str, Any], now: datetime) -> list[str]:
     """Which of ``values`` (cleaned changes to ``venue``) need the partnership's review:
-    ``name``, ``category``, ``position`` (moved over REVIEW_MOVE_M), ``opening_hours`` (over
-    REVIEW_HOURS_CHANGE of the coming week differs)."""
+    ``name``, ``category``, ``position`` (over REVIEW_MOVE_M from where it was last reviewed),
+    ``opening_hours`` (over REVIEW_HOURS_CHANGE of the coming week differs from the reviewed
+    hours)."""
     reasons = [n for n in ("name", "category") if n in values and values[n] != getattr(venue, n)]
+    if not {"lat", "lon", "opening_hours"} & set(values):
+        return reasons
+    reviewed = _as_reviewed(venue, ("lat", "lon", "opening_hours"))
     lat, lon = values.get("lat", venue.lat), values.get("lon", venue.lon)
-    if spatial.haversine_m(venue.lat, venue.lon, lat, lon) > REVIEW_MOVE_M:
+    if spatial.haversine_m(reviewed["lat"], reviewed["lon"], lat, lon) > REVIEW_MOVE_M:
         reasons.append("position")
-    if "opening_hours" in values and values["opening_hours"] != venue.opening_hours:
-        change = hours.weekly_difference(venue.opening_hours, values["opening_hours"], now)
+    if "opening_hours" in values and values["opening_hours"] != reviewed["opening_hours"]:
+        change = hours.weekly_difference(reviewed["opening_hours"], values["opening_hours"], now)
         if change > REVIEW_HOURS_CHANGE:
             reasons.append("opening_hours")
     return reasons
@@ -762,7 +796,9 @@ def update_venue(
                 "status": {"from": VenueStatus.VERIFIED.value, "to": venue.status},
                 "because": reasons,
             },
-            note=f"changed by its staff: {', '.join(reasons)}",
+            note="Back to the partnership for review: "
+            + ", ".join(REVIEW_WORDS.get(r, r) for r in reasons)
+            + " changed by the venue's staff.",
         )
     db.session.commit()
     return venue

@@ -80,7 +80,10 @@ def test_staff_edit_and_mark_unavailable(browser, venue_staff):
     browser.find("input[name=hours_source][value=expert]").click()
     browser.fill("#opening_hours", "Mo-Sa 06:00-23:00; Su 08:00-22:00")
     browser.click("button[name=action][value=save]")
-    assert "Changes saved" in browser.text
+    # New hours for most of the week: the verified shop goes back to the partnership.
+    assert "Changes saved. The partnership will check them" in browser.text
+    assert "pending" in browser.find("h1").text
+    browser.shot("13b-venue-changed-back-to-review")
     browser.driver.execute_script(
         "document.getElementById('until').value = arguments[0]", "2099-01-01T10:00"
     )

@@ -299,6 +299,14 @@ class Settings:
             "LOCATION_CLIENT_FAILURES_PER_SOURCE": self.location_client_failures_per_source,
             "LOCATION_CLIENT_FAILURES_PER_CREDENTIAL": self.location_client_failures_per_credential,
             "RATELIMIT_STORAGE_URI": self.redis_url or "memory://",
+            # Redis unreachable: count in this process instead (the same limits), and never
+            # turn a storage error into a refusal: an SOS must not fail because the limiter's
+            # counters are away (docs/OPERATIONS.md, "Faults").
+            "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+            "RATELIMIT_SWALLOW_ERRORS": True,
+            "RATELIMIT_STORAGE_OPTIONS": (
+                {"socket_connect_timeout": 1, "socket_timeout": 1} if self.redis_url else {}
+            ),
             "RATELIMIT_HEADERS_ENABLED": True,
             "RATELIMIT_KEY_PREFIX": "safehaven",
             "API_TITLE": "SafeHaven API",

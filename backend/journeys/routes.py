@@ -147,8 +147,8 @@ def revoke_watch_link(journey_id: int, link_id: int):
 @login_required
 @blp.doc(responses={"200": {"description": "text/event-stream of state, fix and alert events"}})
 def stream(journey_id: int):
-    """Live server-sent events: ``state``, ``fix``, ``alert``; ends when the journey ends or
-    your access is revoked."""
+    """Live server-sent events: ``state``, ``fix``, ``alert`` (with ``alert_id``); ends when
+    the journey ends, or with ``revoked`` (``by_display_name``, ``at``) when your access is."""
     actor = current_user()
     actor_id = actor.id  # the generator outlives the request's database session
     subscription = get_broker().subscribe(journey_channel(journey_id))
@@ -167,10 +167,21 @@ def stream(journey_id: int):
         current = service.stream_state(actor_id, journey_id)
         return None if current is None else {"type": "resync", "journey": current}
 
+    def for_watcher(message: dict[str, Any]) -> dict[str, Any]:
+        # The watcher whose access ended is told who stopped sharing and when (``revoked``).
+        if message.get("type") == "access_revoked" and message.get("user_id") == actor_id:
+            return {
+                "type": "revoked",
+                "by_display_name": message.get("by_display_name"),
+                "at": message.get("at"),
+            }
+        return message
+
     return sse_response(
         subscription,
         [{"type": "state", "journey": snapshot}],
         ends,
+        transform=for_watcher,
         resync=in_app_context(resync),
     )
 

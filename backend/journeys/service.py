@@ -1371,10 +1371,21 @@ def remove_contact_from_journeys(owner_id: int, contact_user_id: int) -> list[in
     return ids
 
 
-def announce_access_removed(journey_ids: list[int], user_id: int) -> None:
-    """End ``user_id``'s open streams of these journeys, on every server process."""
+def announce_access_removed(
+    journey_ids: list[int], user_id: int, by_display_name: str, at: datetime
+) -> None:
+    """End ``user_id``'s open streams of these journeys, on every server process; their last
+    event says who stopped sharing and when."""
     for journey_id in journey_ids:
-        publish(journey_channel(journey_id), {"type": "access_revoked", "user_id": user_id})
+        publish(
+            journey_channel(journey_id),
+            {
+                "type": "access_revoked",
+                "user_id": user_id,
+                "by_display_name": by_display_name,
+                "at": at.isoformat(),
+            },
+        )
 
 
 # --- the worker's sweeps ------------------------------------------------------------------

@@ -2,7 +2,8 @@
 intake (FixMyStreet-compatible), public request listings and status updates.
 
 Listings follow the privacy rules: positions snapped to the ~150 m grid, no names, emails
-or phone numbers ever, and request ids that are random (``Report.reference``), not row ids.
+or phone numbers ever, and request ids that are the reports' random references
+(``Report.reference``, also what the reporter is given), not row ids.
 Who sees what (docs/PRIVACY.md): a caller without a key sees only requests that arrived over
 Open311 (already public at their sender, e.g. FixMyStreet), so the public listing says nothing
 about app reports and cannot rebuild a hotspot cell that suppression hides; a caller with a
@@ -353,14 +354,15 @@ def request_view(
 
 
 REQUEST_ID = re.compile(
-    re.escape(references.PREFIX) + f"[{re.escape(references.ALPHABET)}]{{{references.LENGTH}}}"
+    re.escape(references.PREFIX) + f"[{references.ALPHABET}]{{{references.LENGTH}}}"
 )
 
 
 def parse_request_id(text: str) -> str | None:
-    """A request id: the report's random reference (``WGN-7K3QX``, see
-    ``backend.reports.references``), else None."""
-    return text if REQUEST_ID.fullmatch(text) else None
+    """A request id: the report's reference (``WGN-7K3QX``, see ``Report.reference``), in any
+    case, else None."""
+    reference = references.normalise(text)
+    return reference if REQUEST_ID.fullmatch(reference) else None
 
 
 def _id_list(raw: str) -> list[str]:
@@ -430,8 +432,8 @@ def find_requests(
 def get_request(
     request_id: str, api_key: str | None = None, *, media_base: str = ""
 ) -> dict[str, Any]:
-    """One request by id, if the caller may list it; raises NotFound, Forbidden (a key that
-    is not valid)."""
+    """One request by its reference, if the caller may list it; raises NotFound, Forbidden
+    (a key that is not valid)."""
     visible = _visible(is_partner(api_key))
     found = parse_request_id(request_id)
     report = (

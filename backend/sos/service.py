@@ -15,6 +15,7 @@ from backend.account.models import Device
 from backend.alerts.models import AlertDelivery, AlertReceipt, OutboxAlert
 from backend.auth.models import User
 from backend.contacts.models import Contact
+from backend.contacts.service import UNNAMED
 from backend.db import utcnow
 from backend.errors import Conflict, NotFound, field_error
 from backend.extensions import db
@@ -25,7 +26,6 @@ from shared_schemas.sos import NO_TRUSTED_CONTACTS
 
 FUTURE_TOLERANCE = timedelta(minutes=2)  # phone clocks drift; more than this is refused
 ATTEMPTS = 3  # a lost race (a concurrent duplicate or journey start) is retried this often
-UNNAMED = "Unnamed contact"  # a recipient who has not set a display name
 
 
 class NoTrustedContacts(Conflict):

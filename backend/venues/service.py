@@ -170,17 +170,17 @@ def nearest(
     if not open_now:
         items = _search(search, lat, lon, limit, params, category, radius_m, reach, None)
     else:
-        # Places open long enough to get there and wait come first, then the nearest that are
-        # open when you arrive but close sooner (amber). One search usually: only when some of
-        # the nearest close soon is a second made for those that stay open long enough (if
-        # more of those are needed, the first search has seen every place in range).
+        # Up to ``limit`` places open long enough to get there and wait come first, then
+        # those among the ``limit`` nearest open on arrival that close sooner (amber): never
+        # dropped for being less useful, never ahead. One search usually: only when some of
+        # the nearest close soon is a second made for those that stay open long enough.
         items = _search(
             search, lat, lon, limit, params, category, radius_m, reach, reach.on_arrival
         )
         sooner = [item for item in items if _availability(item) != Availability.OPEN.value]
         if sooner:
             items = _search(search, lat, lon, limit, params, category, radius_m, reach, reach.long)
-            items += sooner[: limit - len(items)]
+            items += sooner
     return {
         "origin": {"lat": lat, "lon": lon, "postcode": postcode},
         "at": at,
@@ -786,8 +786,10 @@ def verify(
     note: str,
     staff_trained_until: date | None = None,
     now: datetime | None = None,
+    checklist: dict[str, bool] | None = None,
 ) -> Venue:
-    """Approve (also re-confirms a verified venue), reject or suspend, with a note; admins only.
+    """Approve (also re-confirms a verified venue), reject or suspend, with a note and the
+    officer's checklist (recorded in the history with the decision); admins only.
     Raises NotFound, Forbidden, Conflict (action not possible from the current status)."""
     venue = get_venue(venue_id)
     policy.require_can_verify(actor)
@@ -825,6 +827,8 @@ def verify(
         venue.staff_trained_until = staff_trained_until
     venue.verification_note = note
     changes["status"] = {"from": before, "to": venue.status}
+    if checklist is not None:
+        changes["checklist"] = {key: bool(value) for key, value in checklist.items()}
     _record(venue, actor, f"verification:{action}", changes, note=note)
     db.session.commit()
     return venue

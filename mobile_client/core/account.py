@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mobile_client.core.api import ApiClient
+from mobile_client.core.api import ApiClient, ApiError
 from mobile_client.core.auth import Credentials, demo_token
 from mobile_client.core.context import Context
 
@@ -60,6 +60,25 @@ class Account:
         if not self.ctx.creds.token:
             return None
         return self.sign_in(self.ctx.creds.token)
+
+    def set_display_name(self, name: str) -> dict[str, Any]:
+        """The name my contacts see on every screen, alert and watch page."""
+        name = " ".join(name.split())
+        if not name:
+            raise ApiError(422, "Type the name your contacts know you by.", local=True)
+        me = self.ctx.client.update_me({"display_name": name})
+        shown = me.get("display_name") or name
+        self.ctx.state.update(
+            display_name=shown,
+            notice={"kind": "name", "text": f"Your contacts now see you as {shown}."},
+        )
+        return me
+
+    def set_my_phone(self, phone: str) -> dict[str, Any]:
+        """My own number, which I may then share with chosen contacts (``share_phone``)."""
+        me = self.ctx.client.update_me({"phone": phone.strip() or None})
+        self.ctx.state.update(message="Your number is saved. Choose in Contacts who may see it.")
+        return me
 
     def forget(self) -> None:
         """Sign out here: the queued work and the token are dropped."""

@@ -79,6 +79,7 @@ class ApiError(Exception):
         errors: dict[str, Any] | None = None,
         local: bool = False,
         retry_after: float | None = None,
+        body: Any = None,
     ) -> None:
         super().__init__(f"{status}: {message}")
         self.status = status
@@ -86,6 +87,12 @@ class ApiError(Exception):
         self.errors = errors or {}
         self.local = local
         self.retry_after = retry_after
+        self.body = body  # the server's whole error payload, for codes beyond the status
+
+    def mentions(self, code: str) -> bool:
+        """The server's payload names ``code`` (an error code such as
+        ``no_trusted_contacts``) as its code, in its message or among its errors."""
+        return code in json.dumps(self.body) if self.body is not None else code in self.message
 
     @property
     def retryable(self) -> bool:
@@ -207,6 +214,7 @@ class ApiClient:
                 str(shape.get("message") or response.reason or "request failed"),
                 shape.get("errors") if isinstance(shape.get("errors"), dict) else {},
                 retry_after=float(retry_after) if retry_after and retry_after.isdigit() else None,
+                body=data,
             )
         if response_schema and data is not None:
             items = _items(data) if many else data
@@ -359,6 +367,21 @@ class ApiClient:
         if action not in ("arrived", "sos", "cancel"):
             raise ValueError(f"unknown journey action {action!r}")
         return self.post(f"/api/v1/journeys/{int(journey_id)}/{action}", body or {})
+
+    def raise_sos(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``POST /api/v1/sos``: idempotent on ``body["client_id"]``."""
+        return self.post("/api/v1/sos", body)
+
+    def sos(self, sos_id: int) -> dict[str, Any]:
+        return self.get(f"/api/v1/sos/{int(sos_id)}")
+
+    def alert_received(self, alert_id: int) -> Any:
+        return self.post(f"/api/v1/alerts/{int(alert_id)}/received", {})
+
+    def set_contact_phone_sharing(self, contact_id: int, share: bool) -> Any:
+        return self.request(
+            "PATCH", f"/api/v1/contacts/{int(contact_id)}", body={"share_phone": bool(share)}
+        )
 
     def stream(self, journey_id: int, timeout: float = 30.0) -> Iterator[dict[str, Any]]:
         """Server-sent events of a journey as dicts ``{"event": ..., "data": ...}``; ends when

@@ -67,14 +67,18 @@ class Reports:
         result = ctx.flush(force=True)
         if result.offline:
             ctx.state.update(
-                message="No connection: your report is saved and will be sent when you are back online."
+                notice={
+                    "kind": "report",
+                    "text": "No connection: your report is saved on this phone and will be "
+                    "sent when you are back online.",
+                }
             )
         elif result.failed:
             ctx.state.update(
                 message=f"The report was refused: {ctx.outbox.failed()[-1].last_error}"
             )
         else:
-            ctx.state.update(message="Thank you. Your report was sent.")
+            ctx.state.update(notice={"kind": "report", "text": "Thank you. Your report was sent."})
         return result
 
     def load_my_reports(self) -> list[dict[str, Any]]:

@@ -49,7 +49,14 @@ class AppState:
     survey: dict[str, Any] | None = None
     outbox_pending: int = 0
     outbox_failed: int = 0
-    sos_sent: bool = False
+    # the SOS on screen (``sos.describe``): stays until dismissed, also across restarts
+    sos: dict[str, Any] | None = None
+    # who the next journey is shared with (user ids): what the screen shows is what is sent
+    share_selection: list[int] = field(default_factory=list)
+    # a confirmation that stays until dismissed: ``{"kind", "text"}``
+    notice: dict[str, Any] | None = None
+    # a watched person stopped sharing: "Sam stopped sharing with you at 04:37"
+    watch_ended: str | None = None
 
     def __post_init__(self) -> None:
         self._lock = threading.RLock()

@@ -52,6 +52,8 @@ class SafeHavenApp(App):
         self.speedup = speedup
         self.ui = UIState(core.state)
         self.sm: ScreenManager | None = None
+        self.last_directions: str | None = None
+        self.last_map_link = ""
         self._clear_message = Clock.create_trigger(lambda *_: core.state.update(message=""), 8)
         self.ui.bind(message=lambda *_: self._clear_message())
 
@@ -145,6 +147,52 @@ class SafeHavenApp(App):
             call.makecall(tel=number)
         except Exception:  # noqa: BLE001 - no dialer on a desktop
             self.core.state.update(message=f"Call {number} from your phone.")
+
+    def open_directions(self, url: str) -> None:
+        """Hand the walk to the phone's own maps app (Android: a ``geo:`` intent any maps app
+        answers); on a desktop, OpenStreetMap's walking directions in the browser."""
+        self.last_directions = url
+        if platform == "android":
+            try:
+                from jnius import autoclass
+
+                intent_cls = autoclass("android.content.Intent")
+                uri = autoclass("android.net.Uri").parse(url)
+                intent = intent_cls(intent_cls.ACTION_VIEW, uri)
+                autoclass("org.kivy.android.PythonActivity").mActivity.startActivity(intent)
+                return
+            except Exception:  # noqa: BLE001 - no maps app: say so
+                self.core.state.update(message="No maps app found to show directions.")
+                return
+        import webbrowser
+
+        if not webbrowser.open(url):
+            self.core.state.update(message=f"Directions: {url}")
+
+    def text_contacts(self) -> None:
+        """Text the last position to the numbers kept for contacts (SOS fallback)."""
+        self.core.submit(self.core.text_contacts)
+
+    def open_in_maps(self, lat: float, lon: float, name: str) -> None:
+        """A pin in the phone's map app (``geo:``); an OpenStreetMap page on a desktop."""
+        from mobile_client.core.sms import geo_uri, osm_link
+
+        if platform == "android":
+            try:
+                from jnius import autoclass, cast
+
+                intent_cls = autoclass("android.content.Intent")
+                uri = autoclass("android.net.Uri").parse(geo_uri(lat, lon, name))
+                intent = intent_cls(intent_cls.ACTION_VIEW, uri)
+                activity = autoclass("org.kivy.android.PythonActivity").mActivity
+                cast("android.app.Activity", activity).startActivity(intent)
+                return
+            except Exception:  # noqa: BLE001 - fall back to the browser
+                log.warning("no map app took the geo: link")
+        import webbrowser
+
+        self.last_map_link = osm_link(lat, lon)
+        webbrowser.open(self.last_map_link)
 
     def later(self, fn: Any, delay: float = 0) -> None:
         Clock.schedule_once(lambda *_: fn(), delay)

@@ -1,4 +1,5 @@
-"""Shared widgets: the press-and-hold button and the offline ward map."""
+"""Shared widgets: the SOS panel, lasting notices, the press-and-hold button and the
+offline ward map."""
 
 from __future__ import annotations
 
@@ -10,17 +11,46 @@ from kivy.core.text import Label as CoreLabel
 from kivy.graphics import Color, Ellipse, Line, Rectangle
 from kivy.metrics import dp, sp
 from kivy.properties import BooleanProperty, ListProperty, NumericProperty, ObjectProperty
+from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
 from kivy.uix.label import Label
 from kivy.uix.stencilview import StencilView
 
 from mobile_client.core import geo
 
+# A place's marker colour by its hours (``describe_place``'s tone): amber closes soon.
+TONE_COLOURS = {
+    "open": (0.5, 0.82, 0.73, 1),
+    "amber": (0.96, 0.73, 0.26, 1),
+    "closed": (0.62, 0.66, 0.72, 1),
+    "unknown": (0.62, 0.66, 0.72, 1),
+}
+
 
 class Banner(Label):
     """A coloured panel of text (amber by default; red for danger)."""
 
     bg = ListProperty([0.96, 0.73, 0.26, 1])
+
+
+class SosPanel(BoxLayout):
+    """The SOS on screen (``app.ui.sos``): one headline from the phone's record or the
+    server's answer, per-recipient delivery, and what to do next. Stays until dismissed."""
+
+    sos = ObjectProperty(None, allownone=True)
+    compact = BooleanProperty(False)
+
+    def on_sos(self, _panel: Any, sos: dict[str, Any] | None) -> None:
+        self.ids.lines.text = "\n".join(
+            [*(sos or {}).get("lines", []), (sos or {}).get("raised_text", "")]
+        ).strip()
+
+
+class NoticeBar(BoxLayout):
+    """A confirmation that stays until "OK" (``app.ui.notice``): arrival, revoke, a report
+    sent, a share refused. Never a line that vanishes after a few seconds."""
+
+    notice = ObjectProperty(None, allownone=True)
 
 
 class HoldButton(Button):
@@ -31,7 +61,7 @@ class HoldButton(Button):
     hold_seconds = NumericProperty(2.0)
     progress = NumericProperty(0.0)
     ring_color = ListProperty([1, 1, 1, 1])
-    __events__ = ("on_hold",)
+    __events__ = ("on_hold", "on_short")
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -73,10 +103,14 @@ class HoldButton(Button):
         self.state = "normal"
         if not self._done:
             self.progress = 0.0
+            self.dispatch("on_short")
         return True
 
     def on_hold(self) -> None:
         """Held long enough."""
+
+    def on_short(self) -> None:
+        """Let go too early: nothing was done."""
 
     def reset(self) -> None:
         self.progress, self._done = 0.0, False
@@ -204,7 +238,7 @@ class WardMap(StencilView):
                     continue
                 x, y = self.to_xy(float(place["lat"]), float(place["lon"]))
                 r = dp(13)
-                Color(0.5, 0.82, 0.73, 1)
+                Color(*TONE_COLOURS.get(str(place.get("tone")), TONE_COLOURS["open"]))
                 Ellipse(pos=(x - r, y - r), size=(2 * r, 2 * r))
                 tex = self._label(str(i), sp(14))
                 Color(0.04, 0.06, 0.12, 1)

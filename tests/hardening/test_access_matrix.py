@@ -546,6 +546,13 @@ ROWS = [
         ACCEPT_INVITATION,
     ),
     Row(
+        "PATCH",
+        "/api/v1/contacts/<int:contact_id>",
+        lambda w: f"/api/v1/contacts/{w.contact_link_id}",
+        REVOKE_CONTACT,  # the same two people: either side shares their own number
+        json={"share_phone": True},
+    ),
+    Row(
         "DELETE",
         "/api/v1/contacts/<int:contact_id>",
         lambda w: f"/api/v1/contacts/{w.contact_link_id}",
@@ -683,6 +690,20 @@ ROWS = [
         "/api/v1/me/devices",
         SIGNED_IN_201,
         json={"token": "fcm-token-for-the-matrix-0123456789", "platform": "android"},
+    ),
+    Row(
+        "DELETE",
+        "/api/v1/me/devices/<int:device_id>",
+        lambda w: f"/api/v1/me/devices/{w.journey_phone_id}",
+        OWNER_204,
+    ),
+    Row("GET", "/api/v1/app-config", "/api/v1/app-config", PUBLIC),
+    # No offline map pack is configured in the tests: nobody gets one.
+    Row(
+        "GET",
+        "/api/v1/app-config/offline-map.mbtiles",
+        "/api/v1/app-config/offline-map.mbtiles",
+        expect(404),
     ),
     # Open311: public reads (no names, blurred); writes need the client's api_key, not a person
     Row("GET", "/open311/v2/", "/open311/v2/", PUBLIC),
@@ -934,8 +955,14 @@ def _journeys(client, people) -> dict[str, Any]:  # type: ignore[no-untyped-def]
         "/api/v1/location-clients", json={"label": "OwnTracks"}, headers=owner.headers
     ).get_json()
     credential = base64.b64encode(f"{device['username']}:{device['secret']}".encode()).decode()
+    phone = client.post(
+        "/api/v1/me/devices",
+        json={"token": "owner-phone-token-for-the-matrix-0123456789", "platform": "android"},
+        headers=owner.headers,
+    ).get_json()
     return {
         "id": journey["id"],
+        "phone_id": phone["id"],
         "contact_link_id": link,
         "watch_link_id": journey["watch_link_id"],
         "watch_token": journey["watch_url"].rstrip("/").rsplit("/", 1)[-1],

@@ -19,6 +19,8 @@ T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
 def pair(core_factory, resident, other_resident):  # type: ignore[no-untyped-def]
     """Alice (walking) and Bob (her trusted contact), each in their own app."""
     alice, bob = core_factory(resident), core_factory(other_resident)
+    bob.set_display_name("  Bob ")
+    assert bob.state.display_name == "Bob"
     invitation = alice.create_invitation()
     assert invitation["code"] and alice.state.invitation == invitation
     bob.accept_invitation(invitation["code"])
@@ -62,7 +64,7 @@ def test_journey_fixes_reach_the_contact_and_arrival_ends_it(pair):
     assert bob.refresh_watch(journey["id"])["state"] == "arrived"
 
 
-def test_offline_fixes_and_sos_arrive_in_order_when_back(pair, live_server):
+def test_offline_fixes_wait_behind_the_sos_and_all_arrive_when_back(pair, live_server):
     alice, bob = pair
     journey = alice.start_journey(
         [_bob_id(alice)], destination={"postcode": "WN3 4EU", "label": "home"}
@@ -73,13 +75,14 @@ def test_offline_fixes_and_sos_arrive_in_order_when_back(pair, live_server):
     live_server.stop()  # into a dead zone
     offline = walk.advance(40)
     alice.sos()
-    assert alice.state.sos_sent and alice.state.outbox_pending == len(offline) + 1
-    assert "queued" in alice.state.message
+    assert alice.state.sos["headline"].startswith("Not sent yet: no signal")
+    assert alice.state.outbox_pending == len(offline) + 1
     live_server.start()
     result = alice.flush(force=True)
     assert (result.sent, result.pending, result.failed) == (len(offline) + 1, 0, 0)
-    assert result.responses[0]["accepted"] == len(offline)  # the fixes went first, as one batch
-    assert result.responses[1]["sos"] is True
+    assert result.responses[0]["journey_id"] == journey["id"]  # the SOS first, on this journey
+    assert result.responses[1]["accepted"] == len(offline)  # then the fixes, as one batch
+    assert alice.state.sos["headline"] == "Delivered to Bob"
     seen = bob.refresh_watch(journey["id"])
     assert seen["sos"] and seen["last_fix"]["lat"] == pytest.approx(offline[-1].lat)
     assert [a["kind"] for a in bob.state.alerts] == ["sos"]
@@ -149,6 +152,8 @@ def test_push_payload_makes_a_journey_watchable(pair, tmp_path):
     )
     assert bob.poll_push_inbox() == 1 and not list(inbox.iterdir())
     assert [j["id"] for j in bob.load_shared_with_me()] == [journey["id"]]
-    assert bob.state.alerts == [{"kind": "sos", "journey_id": journey["id"], "battery": "71"}]
+    assert [{k: v for k, v in a.items() if k != "received_at"} for a in bob.state.alerts] == [
+        {"kind": "sos", "journey_id": journey["id"], "battery": "71"}
+    ]
     alice.cancel_journey()
     assert bob.load_shared_with_me() == []

@@ -166,9 +166,9 @@ def test_contacts_in_either_direction_become_rows():
             ],
         }
     )
-    assert [(r["id"], r["user_id"], r["name"], r["direction"]) for r in rows] == [
+    assert [(r["link_id"], r["user_id"], r["name"], r["direction"]) for r in rows] == [
         (1, 5, "Bob", "i_trust"),
-        (2, 7, "Resident 7", "trusts_me"),
+        (2, 7, "A contact with no name set", "trusts_me"),  # a person, never an id
     ]
 
 

@@ -92,8 +92,10 @@ def launch(
     params: dict | None = None,
     feats=(),
     speedup: float = 1.0,
+    size: tuple[int, int] | None = None,
+    data_name: str | None = None,
 ):  # type: ignore[no-untyped-def]
-    data = tmp_path / f"app-{prefix or person.uid}"
+    data = tmp_path / f"app-{data_name or prefix or person.uid}"
     result = tmp_path / f"result-{prefix or person.uid}.json"
     (data / "kivy").mkdir(parents=True, exist_ok=True)
     env = os.environ | {
@@ -103,6 +105,7 @@ def launch(
         "KIVY_NO_FILELOG": "1",
         "KIVY_LOG_MODE": "PYTHON",
         "PYTHONWARNINGS": "ignore",
+        "BROWSER": "true",  # "Open in maps" on a desktop: record the link, open no browser
         "KIVY_CLIPBOARD": "sdl2",
     }
     env.pop("SDL_VIDEODRIVER", None)
@@ -129,6 +132,8 @@ def launch(
         "--timeout",
         str(SCENARIO_TIMEOUT_S - 10),
     ]
+    if size:
+        argv += ["--width", str(size[0]), "--height", str(size[1])]
     for f in feats:
         argv += ["--feature", f]
     for k, v in (params or {}).items():
@@ -182,6 +187,8 @@ def trust(tmp_path: Path, server: str, owner, watcher) -> None:  # type: ignore[
     try:
         a.sign_in(owner.token)
         b.sign_in(watcher.token)
+        a.set_display_name("Alice")
+        b.set_display_name("Bob")
         b.accept_invitation(a.create_invitation()["code"])
     finally:
         a.close()

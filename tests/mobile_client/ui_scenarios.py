@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -28,6 +29,21 @@ def min_target_ok(d: Driver, screen_name: str) -> tuple[bool, str]:
             if w.height < dp(48) - 0.5 or w.width < dp(48) - 0.5:
                 small.append(f"{w.text!r} {w.width:.0f}x{w.height:.0f}")
     return not small, ", ".join(small)
+
+
+RAW = re.compile(r"\{'|\{\"|\['|\[\{|\d{4}-\d\d-\d\d[T ]\d\d:\d\d|\bNone\b|\+00:00|\d\d:\d\d:\d\d")
+
+
+def raw_text_on(d: Driver, screen_name: str) -> list[str]:
+    """Every Label and Button text on a screen that shows a raw dict or list, an ISO time
+    or "None" (a person reads names and UK clock times, never Python)."""
+    from kivy.uix.label import Label
+
+    bad = []
+    for w in d.screen(screen_name).walk(restrict=True):
+        if isinstance(w, Label) and RAW.search(str(w.text or "")):
+            bad.append(str(w.text)[:120])
+    return bad
 
 
 def tour(d: Driver) -> Iterator[Any]:
@@ -57,14 +73,16 @@ def tour(d: Driver) -> Iterator[Any]:
     yield 0.5
     yield from d.shot("02_places")
 
-    # Pick a destination: the first place's "Go here", or a tap on the map.
+    # Pick a destination: the first place's "Share my walk there", or a long press on the map.
     places_screen = d.screen("places")
     if core.state.places:
-        go_here = d.find(places_screen.ids.list, lambda w: getattr(w, "text", "") == "Go here")
-        yield from d.tap(go_here)
+        share = d.find(
+            places_screen.ids.list, lambda w: getattr(w, "text", "") == "Share my walk there"
+        )
+        yield from d.tap(share)
     else:
         map_widget = places_screen.ids.map
-        yield from d.tap(map_widget)
+        yield from d.hold(map_widget, 1.0)
         app.go("journey")
     yield Until(lambda: core.state.destination is not None, 10, "a destination")
     d.check(
@@ -102,13 +120,17 @@ def tour(d: Driver) -> Iterator[Any]:
         yield from d.go("home")
         sos = d.screen("home").ids.sos
         yield from d.hold(sos, 0.6)  # too short: nothing happens
-        d.check("a short press does not send SOS", not core.state.sos_sent, core.state.sos_sent)
-        yield from d.hold(sos, 2.4)
-        yield Until(lambda: core.state.sos_sent, 10, "SOS sent")
         d.check(
-            "press-and-hold sends SOS",
-            core.state.sos_sent and core.state.journey.get("sos"),
-            core.state.journey,
+            "a short press saves no SOS and says keep holding",
+            core.state.sos is None and core.state.message == "Keep holding to send SOS",
+            (core.state.sos, core.state.message),
+        )
+        yield from d.hold(sos, 2.4)
+        yield Until(lambda: (core.state.sos or {}).get("phase") == "answered", 10, "SOS answered")
+        d.check(
+            "press-and-hold sends SOS and names who it reached",
+            core.state.sos["headline"].startswith("Delivered to "),
+            core.state.sos,
         )
         yield from d.shot("05_home_sos")
     else:
@@ -167,9 +189,17 @@ def tour(d: Driver) -> Iterator[Any]:
         yield from d.shot("08_report")
         yield from d.tap(report.ids.send)
         yield Until(
-            lambda: "Thank you" in core.state.message or core.state.outbox_failed, 15, "report sent"
+            lambda: (
+                "Thank you" in (core.state.notice or {}).get("text", "") or core.state.outbox_failed
+            ),
+            15,
+            "report sent",
         )
-        d.check("report sent", "Thank you" in core.state.message, core.state.message)
+        d.check(
+            "report sent, and the thanks stays until dismissed",
+            "Thank you" in (core.state.notice or {}).get("text", ""),
+            core.state.notice,
+        )
     else:
         d.check("report (reports API not merged: skipped)", True, "skipped")
         yield from d.shot("08_report")
@@ -283,8 +313,12 @@ def walker(d: Driver) -> Iterator[Any]:
     yield from d.shot("walking")
     yield from d.go("home")
     yield from d.hold(d.screen("home").ids.sos, 2.4)
-    yield Until(lambda: core.state.sos_sent and core.state.outbox_pending == 0, 15, "SOS delivered")
-    d.check("A pressed SOS", bool(core.state.journey.get("sos")), core.state.journey)
+    yield Until(lambda: (core.state.sos or {}).get("phase") == "answered", 15, "SOS answered")
+    d.check(
+        "A pressed SOS and the server names B",
+        core.state.sos["headline"] == "Delivered to Bob",
+        core.state.sos,
+    )
     yield from d.shot("sos")
     yield float(params.get("linger_s", 8))  # keep walking while B watches
 
@@ -327,3 +361,201 @@ def watcher(d: Driver) -> Iterator[Any]:
     d.check("B receives A's SOS", True, core.state.alerts)
     yield 1
     yield from d.shot("sos")
+
+
+# --- the street map (test_ui_map) --------------------------------------------------------------
+
+
+def _map_tiles_shown(street_map: Any) -> int:
+    mapview = street_map.mapview
+    if mapview is None:
+        return 0
+    return sum(1 for tile in mapview._tiles if getattr(tile, "texture", None) is not None)
+
+
+def _on_screen(widget: Any) -> bool:
+    from kivy.core.window import Window
+
+    x, y = widget.to_window(widget.x, widget.y)
+    return (
+        widget.opacity > 0
+        and widget.width > 4
+        and 0 <= x
+        and x + widget.width <= Window.width + 0.5
+        and 0 <= y
+        and y + widget.height <= Window.height + 0.5
+    )
+
+
+def _row_visible(d: Driver, row: Any) -> bool:
+    scroll = d.screen("places").ids.scroll
+    _, ry = row.to_window(row.x, row.y)
+    _, sy = scroll.to_window(scroll.x, scroll.y)
+    return sy - 1 <= ry and ry + min(row.height, scroll.height) <= sy + scroll.height + 1
+
+
+def street_map(d: Driver) -> Iterator[Any]:
+    """``phase``: online (tiles fetched, markers, clusters, pack downloaded), cache (tile
+    server stopped), pack (no signal at all), wards (no tiles, no pack)."""
+    from mobile_client.ui.streetmap import CachedTileSource
+
+    app, core = d.app, d.app.core
+    phase = d.args.params["phase"]
+    app.open_directions = lambda url: core.state.update(message=f"directions {url}")
+    yield Until(lambda: app.root is not None, 20, "the app")
+    if phase != "pack":
+        yield Until(lambda: core.state.signed_in, 20, "sign-in")
+    yield from d.go("places")
+    yield Until(lambda: core.state.app_config is not None, 15, "the app config")
+    core.submit(core.find_safe_places)
+    yield Until(lambda: core.state.places, 15, "safe places")
+    screen = d.screen("places")
+    street = screen.ids.map
+    attribution = core.state.app_config["tiles"]["attribution"]
+
+    if phase in ("online", "cache"):
+        yield Until(lambda: isinstance(street.source, CachedTileSource), 10, "the tile source")
+        yield Until(lambda: _map_tiles_shown(street) >= 4, 20, "street tiles on screen")
+        source = street.source
+        if phase == "online":
+            d.check("tiles fetched from the tile server", source.fetched >= 4, source.fetched)
+        else:
+            d.check(
+                "tiles shown from the phone's cache, none fetched",
+                source.cached >= 4 and source.fetched == 0,
+                (source.cached, source.fetched, source.failed),
+            )
+        d.check("the street map is shown, not the wards", street.mode == "tiles", street.mode)
+        label = street.ids.attribution
+        d.check(
+            "attribution visible on the map",
+            label.text == attribution and _on_screen(label),
+            (label.text, label.opacity, label.pos),
+        )
+
+    if phase == "online":
+        street.show_all()
+        yield Frames(8)
+        yield Until(lambda: _map_tiles_shown(street) >= 4, 20, "street tiles after fitting")
+        yield Frames(4)
+        yield from d.shot("street_tiles")
+        # Tap a single marker: its venue is selected and its row scrolled into view.
+        yield Until(lambda: street._place_layer.markers, 5, "markers")
+        singles = [m for m in street._place_layer.markers if m.place is not None]
+        far = max(singles, key=lambda m: m.place.get("distance_m") or 0)
+        yield from d.tap(far)
+        yield Until(
+            lambda: (core.state.selected_place or {}).get("id") == far.place["id"],
+            5,
+            "the tapped marker's venue selected",
+        )
+        yield Frames(4)
+        rows = [r for r in screen._rows if r.selected]
+        d.check(
+            "the tapped marker's row is selected and in view",
+            len(rows) == 1 and rows[0].place["id"] == far.place["id"] and _row_visible(d, rows[0]),
+            [r.place.get("name") for r in rows],
+        )
+        d.check(
+            "tapping a marker does not set a map point",
+            core.state.destination is None,
+            core.state.destination,
+        )
+        # Zoomed out, nearby places cluster and no marker covers another.
+        street.mapview.zoom = street.mapview.zoom - 1
+        yield Frames(8)
+        markers = street._place_layer.markers
+        clusters = [m for m in markers if len(m.members) >= 2]
+        overlapping = [
+            (a.text, b.text)
+            for i, a in enumerate(markers)
+            for b in markers[i + 1 :]
+            if abs(a.center_x - b.center_x) < a.width and abs(a.center_y - b.center_y) < a.height
+        ]
+        d.check("places cluster when zoomed out", bool(clusters), [m.text for m in markers])
+        d.check("no marker covers another", not overlapping, overlapping)
+        yield from d.shot("clustered")
+        # A destination set by holding the map is confirmed on screen.
+        street.mapview.zoom = 15
+        street.centre_on_me()
+        yield Frames(6)
+        # Hold a spot of the map at least two markers' width from every marker.
+        spots = [
+            (street.x + street.width * fx, street.y + street.height * fy)
+            for fx in (0.1, 0.3, 0.5, 0.7, 0.9)
+            for fy in (0.2, 0.5, 0.8)
+        ]
+        markers = street._place_layer.markers
+        spot = max(
+            spots,
+            key=lambda p: min(
+                [abs(m.center_x - p[0]) + abs(m.center_y - p[1]) for m in markers] or [1e9]
+            ),
+        )
+        mv = street.mapview
+        held = mv.get_latlon_at(spot[0] - mv.x, spot[1] - mv.y)
+        yield from d.hold_at(*street.to_window(*spot), 1.0)
+        yield Until(lambda: core.state.destination is not None, 5, "a map destination")
+        yield Frames(4)
+        dest = core.state.destination
+        d.check(
+            "the destination is the point the map was held at",
+            abs(dest["lat"] - held[0]) < 1e-6 and abs(dest["lon"] - held[1]) < 1e-6,
+            (dest, held),
+        )
+        note = screen.ids.note
+        d.check(
+            "the map destination is confirmed on screen",
+            note.text.startswith("Destination set: Map point") and _on_screen(note),
+            note.text,
+        )
+        # The closing-soon place is listed after those open long enough, in amber.
+        amber = [r for r in screen._rows if r.place.get("tone") == "amber"]
+        d.check(
+            "a place closing soon is amber and listed after the long-open ones",
+            len(amber) == 1
+            and amber[0].place["hours_text"].startswith("Closes in")
+            and screen._rows.index(amber[0]) == len(core.state.places) - 1,
+            [(r.place.get("name"), r.place.get("hours_text")) for r in screen._rows],
+        )
+        screen.ids.scroll.scroll_to(amber[0], padding=4, animate=False)
+        yield Frames(4)
+        yield from d.shot("closing_soon")
+        # Settings: download the borough's offline map pack.
+        yield from d.go("settings")
+        button = d.screen("settings").ids.offline_map
+        yield from d.tap(button)
+        yield Until(lambda: core.state.offline_map, 20, "the offline map downloaded")
+        d.check("the offline map pack is saved", bool(core.state.offline_map), core.state)
+
+    if phase == "pack":
+        yield Until(lambda: core.state.online is False, 10, "no signal noticed")
+        yield Until(lambda: street.mode == "pack", 10, "the offline map pack in use")
+        yield Until(lambda: _map_tiles_shown(street) >= 4, 20, "pack tiles on screen")
+        note = screen.ids.note
+        d.check(
+            "the stored list says how old it is",
+            core.state.places_note.startswith("as of ")
+            and "not updated: no signal" in note.text
+            and _on_screen(note),
+            note.text,
+        )
+        label = street.ids.attribution
+        d.check("the pack's attribution is visible", _on_screen(label) and label.text, label.text)
+        d.check(
+            "no false 'saved' message",
+            "Saved" not in (core.state.message or ""),
+            core.state.message,
+        )
+        yield from d.shot("offline_list")
+
+    if phase == "wards":
+        yield Until(lambda: street.mode == "wards", 20, "the ward outlines fallback")
+        offline = street.ids.offline
+        d.check(
+            "'map offline' is on screen",
+            offline.text == "map offline" and _on_screen(offline),
+            offline.opacity,
+        )
+        yield Frames(6)
+        yield from d.shot("offline_fallback")

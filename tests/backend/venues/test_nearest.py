@@ -202,8 +202,13 @@ def brute_force(rows, lat, lon, *, limit, open_now, at, radius_m, category, incl
                 sooner.append((distance, r["id"]))
                 continue
         ranked.append((distance, r["id"]))
-    first = [i for _d, i in sorted(ranked)[:limit]]
-    return first + [i for _d, i in sorted(sooner)[: limit - len(first)]]
+    if not open_now:
+        return [i for _d, i in sorted(ranked)[:limit]]
+    # Among the nearest ``limit`` open on arrival, those closing soon follow the nearest
+    # ``limit`` open long enough.
+    nearest = sorted(ranked + sooner)[:limit]
+    soon = {i for _d, i in sooner}
+    return [i for _d, i in sorted(ranked)[:limit]] + [i for _d, i in nearest if i in soon]
 
 
 def test_nearest_agrees_with_brute_force_on_many_random_points(app):

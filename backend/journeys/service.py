@@ -309,7 +309,15 @@ def revoke_watch_link(actor: User, journey_id: int, link_id: int) -> None:
     if link.revoked_at is None:
         link.revoked_at = utcnow()
         db.session.commit()
-    publish(journey_channel(journey.id), {"type": "link_revoked", "link_id": link.id})
+    publish(
+        journey_channel(journey.id),
+        {
+            "type": "link_revoked",
+            "link_id": link.id,
+            "by_display_name": _name(journey),
+            "at": link.revoked_at.isoformat() if link.revoked_at else None,
+        },
+    )
 
 
 def journey_for_watch_token(token: str) -> tuple[Journey, WatchLink]:

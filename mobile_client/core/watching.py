@@ -97,6 +97,8 @@ class Watching:
                 state.update(shared_with_me=[*known, entry])
         if data.get("kind") in ("sos", "overdue", "stationary", "arrival"):
             alert = {"kind": data["kind"], "journey_id": journey_id, "battery": data.get("battery")}
+            if data.get("owner_name"):
+                alert["owner_name"] = data["owner_name"]
             alert_id = parse_alert_id(data.get("alert_id"))
             if alert_id is not None:
                 alert["alert_id"] = alert_id
@@ -144,6 +146,12 @@ class Watching:
 
     def record_alert(self, alert: dict[str, Any]) -> None:
         alert.setdefault("received_at", datetime.now(UTC).isoformat())
+        if not alert.get("owner_name"):
+            known = [self.ctx.state.watching or {}, *self.ctx.state.shared_with_me]
+            for journey in known:
+                if journey.get("id") == alert.get("journey_id") and journey.get("owner_name"):
+                    alert["owner_name"] = journey["owner_name"]
+                    break
         self._record(alert)
 
     def _record(self, alert: dict[str, Any]) -> None:
@@ -215,6 +223,9 @@ class Watching:
         self.ctx.state.update(
             watch_ended=text,
             watching=None,
+            watch_track=[],
+            # what they shared is no longer mine to show, their old alerts included
+            alerts=[a for a in self.ctx.state.alerts if a.get("journey_id") != gone],
             shared_with_me=[j for j in self.ctx.state.shared_with_me if j.get("id") != gone],
         )
 
@@ -240,7 +251,10 @@ class Watching:
                 except ApiError as exc:
                     if exc.status in (403, 404, 410):
                         if exc.status != 404 or not use_stream:
-                            if exc.status == 403 and not self.ctx.state.watch_ended:
+                            # Seen before and now hidden (the server answers 403 or 404
+                            # alike once consent ends): the person stopped sharing.
+                            seen = (self.ctx.state.watching or {}).get("id") == journey_id
+                            if seen and exc.status in (403, 404):
                                 self.revoked({})
                             elif not self.ctx.state.watch_ended:
                                 self.ctx.state.update(

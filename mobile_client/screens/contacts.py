@@ -51,6 +51,7 @@ class ContactsScreen(Screen):
                 )
             else:
                 row.remove_widget(row.ids.phone_row)
+                row.remove_widget(row.ids.phone_note)
             box.add_widget(row)
 
     def hold_hint(self, contact: dict[str, Any]) -> None:

@@ -16,6 +16,16 @@ class HomeScreen(Screen):
         label = journey.get("_label") or "your destination"
         return f"Sharing your journey to {label}. Tap to see it."
 
+    @staticmethod
+    def who(signed_in: bool | None, name: str | None, online: bool | None) -> str:
+        if not signed_in:
+            return "Not signed in: open Settings"
+        if name:
+            return f"Signed in as {name}" + (" (no connection)" if online is False else "")
+        if online is False:
+            return "Signed in (no connection)"
+        return "Signed in. Add your name in Settings so contacts know it is you."
+
     def find_safe_place(self) -> None:
         app = App.get_running_app()
         app.go("places")

@@ -44,7 +44,20 @@ class LateNightBox(BoxLayout):
 
     options = DictProperty({})
 
+    def nearest_text(self, place: dict[str, Any] | None) -> str:
+        if not place:
+            return ""
+        return (
+            f"Nearest: {place.get('name')}, {place.get('distance_text')} "
+            f"{place.get('direction')}, {place.get('walk_min')} min walk"
+        )
+
+    def on_kv_post(self, base_widget: Any) -> None:
+        self.on_options(self, self.options)
+
     def on_options(self, _box: Any, options: dict[str, Any]) -> None:
+        if "taxis" not in self.ids:  # set before the kv rule built the box: on_kv_post fills it
+            return
         taxis = self.ids.taxis
         taxis.clear_widgets()
         for taxi in options.get("taxis") or []:

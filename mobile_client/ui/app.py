@@ -148,22 +148,28 @@ class SafeHavenApp(App):
         except Exception:  # noqa: BLE001 - no dialer on a desktop
             self.core.state.update(message=f"Call {number} from your phone.")
 
+    def _android_view(self, uri: str) -> bool:
+        """Hand ``uri`` to whichever Android app views it (ACTION_VIEW); False if none did."""
+        try:
+            from jnius import autoclass, cast
+
+            intent_cls = autoclass("android.content.Intent")
+            intent = intent_cls(intent_cls.ACTION_VIEW, autoclass("android.net.Uri").parse(uri))
+            activity = autoclass("org.kivy.android.PythonActivity").mActivity
+            cast("android.app.Activity", activity).startActivity(intent)
+            return True
+        except Exception:  # noqa: BLE001 - no app takes it
+            log.warning("no app took %s", uri.split(":", 1)[0])
+            return False
+
     def open_directions(self, url: str) -> None:
         """Hand the walk to the phone's own maps app (Android: a ``geo:`` intent any maps app
         answers); on a desktop, OpenStreetMap's walking directions in the browser."""
         self.last_directions = url
         if platform == "android":
-            try:
-                from jnius import autoclass
-
-                intent_cls = autoclass("android.content.Intent")
-                uri = autoclass("android.net.Uri").parse(url)
-                intent = intent_cls(intent_cls.ACTION_VIEW, uri)
-                autoclass("org.kivy.android.PythonActivity").mActivity.startActivity(intent)
-                return
-            except Exception:  # noqa: BLE001 - no maps app: say so
+            if not self._android_view(url):
                 self.core.state.update(message="No maps app found to show directions.")
-                return
+            return
         import webbrowser
 
         if not webbrowser.open(url):
@@ -177,18 +183,8 @@ class SafeHavenApp(App):
         """A pin in the phone's map app (``geo:``); an OpenStreetMap page on a desktop."""
         from mobile_client.core.sms import geo_uri, osm_link
 
-        if platform == "android":
-            try:
-                from jnius import autoclass, cast
-
-                intent_cls = autoclass("android.content.Intent")
-                uri = autoclass("android.net.Uri").parse(geo_uri(lat, lon, name))
-                intent = intent_cls(intent_cls.ACTION_VIEW, uri)
-                activity = autoclass("org.kivy.android.PythonActivity").mActivity
-                cast("android.app.Activity", activity).startActivity(intent)
-                return
-            except Exception:  # noqa: BLE001 - fall back to the browser
-                log.warning("no map app took the geo: link")
+        if platform == "android" and self._android_view(geo_uri(lat, lon, name)):
+            return
         import webbrowser
 
         self.last_map_link = osm_link(lat, lon)

@@ -369,7 +369,8 @@ class StreetMap(FloatLayout):
             self.show_all()
         elif not self._centred and self.position:
             self.mapview.center_on(*self.position)
-        self.mapview.trigger_update(True)
+        # Layers only: the tiles already loaded stay (a GPS fix must not reload the map).
+        self.mapview.trigger_update(False)
 
     def centre_on_me(self) -> None:
         if self.mapview is not None and self.position:

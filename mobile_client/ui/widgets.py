@@ -68,13 +68,14 @@ class HoldButton(Button):
         self._held_for = 0.0
         self._ticker = None
         self._done = False
+        self._fired = False  # on_hold fired during this touch (reset() may clear _done)
         self.bind(pos=self._draw, size=self._draw, progress=self._draw)
 
     def on_touch_down(self, touch: Any) -> bool:
         if not self.collide_point(*touch.pos) or self.disabled:
             return super().on_touch_down(touch)
         touch.grab(self)
-        self._held_for, self._done = 0.0, False
+        self._held_for, self._done, self._fired = 0.0, False, False
         self.state = "down"
         self._ticker = Clock.schedule_interval(self._tick, 1 / 30)
         return True
@@ -83,7 +84,7 @@ class HoldButton(Button):
         self._held_for += dt
         self.progress = min(1.0, self._held_for / self.hold_seconds)
         if self.progress >= 1.0 and not self._done:
-            self._done = True
+            self._done = self._fired = True
             self._stop()
             self.dispatch("on_hold")
 
@@ -103,6 +104,7 @@ class HoldButton(Button):
         self.state = "normal"
         if not self._done:
             self.progress = 0.0
+        if not self._fired:
             self.dispatch("on_short")
         return True
 

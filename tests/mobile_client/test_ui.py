@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from tests.support.databases import IN_CI
 
@@ -178,17 +179,18 @@ def seed_demo_venues() -> None:
     service.import_features(demo_features(), label="test", new_status="verified", is_demo=True)
 
 
-def trust(tmp_path: Path, server: str, owner, watcher) -> None:  # type: ignore[no-untyped-def]
-    """``watcher`` accepts ``owner``'s invitation through the API, as the Contacts screen does."""
+def trust(tmp_path: Path, server: str, owner, watcher, names=("Alice", "Bob")) -> None:  # type: ignore[no-untyped-def]
+    """``watcher`` accepts ``owner``'s invitation through the API, as the Contacts screen
+    does; both set their names in Settings first."""
     from mobile_client.core.controller import Core
 
-    a = Core(tmp_path / "setup-owner", server_url=server)
-    b = Core(tmp_path / "setup-watcher", server_url=server)
+    a = Core(tmp_path / f"setup-{owner.uid}", server_url=server)
+    b = Core(tmp_path / f"setup-{watcher.uid}", server_url=server)
     try:
         a.sign_in(owner.token)
         b.sign_in(watcher.token)
-        a.set_display_name("Alice")
-        b.set_display_name("Bob")
+        a.set_display_name(names[0])
+        b.set_display_name(names[1])
         b.accept_invitation(a.create_invitation()["code"])
     finally:
         a.close()
@@ -237,6 +239,103 @@ def test_a_walks_and_presses_sos_while_b_watches_in_a_second_app(
     """End to end: two app processes. A (Alice) starts a journey shared with B (Bob), walks
     and presses SOS; B sees the journey move and receives the SOS. FCM cannot run here, so
     the harness hands B the push that announces the journey (``<data_dir>/push``)."""
+    a, b = two_apps(display, tmp_path, app, live_server, resident, other_resident, {})
+    assert b["checks"]["B receives A's SOS"][0] and b["checks"]["B sees A's journey move"][0]
+    for name in ("A_walking", "A_sos", "B_watching", "B_sos"):
+        assert (ARTIFACTS / f"{name}.png").exists(), name
+
+
+@pytest.mark.slow
+def test_revoke_during_an_sos_warns_and_the_watcher_is_told_who_and_when(
+    display, tmp_path, app, live_server, resident, other_resident, client
+):
+    """Alice's SOS reaches Bob, who watches it; Alice opens Contacts, is warned that Bob is
+    watching her SOS, and holds to stop sharing. Bob's app says who stopped and when; the
+    server no longer lets Bob see the journey."""
+    from backend.contacts.models import Contact
+    from backend.extensions import db
+    from backend.sos.models import SosEvent
+
+    a, b = two_apps(
+        display, tmp_path, app, live_server, resident, other_resident, {"revoke": 1, "linger_s": 2}
+    )
+    assert a["checks"]["revoking warns that Bob watches the SOS"][0]
+    assert b["checks"]["B is told who stopped sharing and when"][0]
+    links = db.session.scalars(select(Contact).where(Contact.owner_id == resident.id)).all()
+    assert [link.status for link in links] == ["revoked"]
+    event = db.session.scalars(select(SosEvent).where(SosEvent.user_id == resident.id)).one()
+    answer = client.get(f"/api/v1/journeys/{event.journey_id}", headers=other_resident.headers)
+    assert answer.status_code in (403, 404), answer.json
+    for name in ("A_revoke_warning", "A_revoked", "B_revoked"):
+        assert (ARTIFACTS / f"{name}.png").exists(), name
+
+
+@pytest.mark.slow
+def test_offline_sos_with_no_journey_is_one_sos_with_its_recipient_when_back(
+    display, tmp_path, app, live_server, resident, other_resident
+):
+    """No signal and no journey: the app saves the SOS and says it is not sent; the network
+    returns and the server holds exactly one SOS, alerting Bob."""
+    import json
+    import time
+
+    from backend.alerts.models import OutboxAlert
+    from backend.extensions import db
+    from backend.sos.models import SosEvent
+
+    trust(tmp_path, live_server.url, resident, other_resident)
+    live_server.stop()
+    proc, result, log = launch(display, tmp_path, live_server.url, resident, "sos_offline")
+    marker = tmp_path / f"app-{resident.uid}" / "network_may_return"
+    deadline = time.monotonic() + 60
+    while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert db.session.scalars(select(SosEvent)).all() == []  # nothing reached the server yet
+    live_server.start()
+    data = finish(proc, result, log, tmp_path)
+    assert_passed(data)
+    events = db.session.scalars(select(SosEvent).where(SosEvent.user_id == resident.id)).all()
+    assert len(events) == 1
+    alert = db.session.get(OutboxAlert, events[0].alert_id)
+    assert json.loads(alert.recipients) == [other_resident.id]
+    for name in ("sos_keep_holding", "sos_not_sent", "sos_delivered"):
+        assert (ARTIFACTS / f"{name}.png").exists(), name
+
+
+@pytest.mark.slow
+def test_share_selection_after_an_earlier_journey_is_what_is_shown(
+    display, tmp_path, app, live_server, resident, other_resident, make_person, client
+):
+    """Alice trusts Bob and Jo. Sharing with no one is refused; the first journey goes to
+    Bob; after arriving nobody is shown chosen; the second goes to Jo only (the server's
+    journeys say so)."""
+    from backend.extensions import db
+    from backend.journeys.models import Journey
+
+    jo = make_person("resident-jo")
+    trust(tmp_path, live_server.url, resident, other_resident)
+    trust(tmp_path, live_server.url, resident, jo, names=("Alice", "Jo"))
+    params = {"dest_lat": 53.5415, "dest_lon": -2.6395}
+    proc, result, log = launch(
+        display, tmp_path, live_server.url, resident, "share_twice", params=params
+    )
+    data = finish(proc, result, log, tmp_path)
+    assert_passed(data)
+    journeys = db.session.scalars(
+        select(Journey).where(Journey.owner_id == resident.id).order_by(Journey.id)
+    ).all()
+    shared = [
+        client.get(f"/api/v1/journeys/{j.id}", headers=resident.headers).json["contact_ids"]
+        for j in journeys
+    ]
+    assert shared == [[other_resident.id], [jo.id]]
+    for name in ("share_no_one", "share_first_live", "arrived", "share_second_plan"):
+        assert (ARTIFACTS / f"{name}.png").exists(), name
+
+
+def two_apps(display, tmp_path, app, live_server, resident, other_resident, extra):  # type: ignore[no-untyped-def]
+    """Alice walks and presses SOS in one app while Bob watches in another; returns both
+    results (checked)."""
     import threading
     import time
 
@@ -244,7 +343,7 @@ def test_a_walks_and_presses_sos_while_b_watches_in_a_second_app(
         pytest.skip("the journeys and contacts API are not merged into this branch yet")
     trust(tmp_path, live_server.url, resident, other_resident)
 
-    params = {"dest_lat": 53.5415, "dest_lon": -2.6395, "walk_s": 6, "linger_s": 10}
+    params = {"dest_lat": 53.5415, "dest_lon": -2.6395, "walk_s": 6, "linger_s": 10} | extra
     a_proc, a_result, a_log = launch(
         display,
         tmp_path,
@@ -256,7 +355,7 @@ def test_a_walks_and_presses_sos_while_b_watches_in_a_second_app(
         speedup=10,
     )
     b_proc, b_result, b_log = launch(
-        display, tmp_path, live_server.url, other_resident, "watcher", prefix="B_"
+        display, tmp_path, live_server.url, other_resident, "watcher", prefix="B_", params=extra
     )
 
     # Stand-in for FCM: when Alice's journey exists, push its id to Bob's app.
@@ -291,6 +390,4 @@ def test_a_walks_and_presses_sos_while_b_watches_in_a_second_app(
         pusher.join(timeout=5)
     assert_passed(a)
     assert_passed(b)
-    assert b["checks"]["B receives A's SOS"][0] and b["checks"]["B sees A's journey move"][0]
-    for name in ("A_walking", "A_sos", "B_watching", "B_sos"):
-        assert (ARTIFACTS / f"{name}.png").exists(), name
+    return a, b

@@ -259,7 +259,12 @@ def test_street_tiles_then_cache_then_pack_then_wards_markers_and_offline_list(
     run_phase(display, tmp_path, live_server.url, resident, "pack", "phone")
     live_server.start()
 
-    # 4. A phone with no cache and no pack, tiles unreachable: the ward outlines.
+    # 4. A phone with no cache and no pack, tiles unreachable: the ward outlines. Walks over
+    # 1 min count as long here, so the partnership's late-night options show too.
+    monkeypatch.setitem(app.config, "LONG_WALK_MIN", 1)
+    monkeypatch.setitem(
+        app.config, "LATE_NIGHT_FILE", "backend/appconfig/data/late_night.example.json"
+    )
     run_phase(display, tmp_path, live_server.url, resident, "wards", "fresh")
 
     for name in (
@@ -268,6 +273,7 @@ def test_street_tiles_then_cache_then_pack_then_wards_markers_and_offline_list(
         "map_online_closing_soon",
         "map_pack_offline_list",
         "map_wards_offline_fallback",
+        "map_wards_late_night",
     ):
         shot = ARTIFACTS / f"{name}.png"
         assert shot.exists() and shot.stat().st_size > 5_000, f"screenshot {name} missing"

@@ -109,16 +109,23 @@ class Driver:
         touch.touch_up()
         yield Frames(2)
 
-    def hold(self, widget: Any, seconds: float) -> Iterator[Any]:
+    def hold(
+        self, widget: Any, seconds: float, done: Callable[[], Any] | None = None
+    ) -> Iterator[Any]:
+        """Press ``widget`` for ``seconds``; with ``done``, keep holding (up to 10 s more)
+        until it is true: a loaded machine draws few frames, and a hold counts frames' time."""
         from kivy.tests.common import UnitTestTouch
 
         yield Until(lambda: not self.app.root.transition.is_active, 3, "the screen transition")
         self._visible(widget)
         yield Frames(3)
         x, y = widget.to_window(*widget.center)
+        self.log(f"hold {getattr(widget, 'text', widget.__class__.__name__)!r} at {x:.0f},{y:.0f}")
         touch = UnitTestTouch(x, y)
         touch.touch_down()
         yield seconds
+        if done is not None:
+            yield Until(done, 10, "the hold to take effect")
         touch.touch_up()
         yield Frames(2)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from tests.mobile_client.ui_driver import Abort, Driver, Frames, Until
@@ -125,7 +126,7 @@ def tour(d: Driver) -> Iterator[Any]:
             core.state.sos is None and core.state.message == "Keep holding to send SOS",
             (core.state.sos, core.state.message),
         )
-        yield from d.hold(sos, 2.4)
+        yield from d.hold(sos, 2.4, done=lambda: core.state.sos)
         yield Until(lambda: (core.state.sos or {}).get("phase") == "answered", 10, "SOS answered")
         d.check(
             "press-and-hold sends SOS and names who it reached",
@@ -312,7 +313,7 @@ def walker(d: Driver) -> Iterator[Any]:
     yield float(params.get("walk_s", 6))
     yield from d.shot("walking")
     yield from d.go("home")
-    yield from d.hold(d.screen("home").ids.sos, 2.4)
+    yield from d.hold(d.screen("home").ids.sos, 2.4, done=lambda: core.state.sos)
     yield Until(lambda: (core.state.sos or {}).get("phase") == "answered", 15, "SOS answered")
     d.check(
         "A pressed SOS and the server names B",
@@ -320,7 +321,37 @@ def walker(d: Driver) -> Iterator[Any]:
         core.state.sos,
     )
     yield from d.shot("sos")
+    if params.get("revoke"):
+        yield from revoke_during_sos(d)
     yield float(params.get("linger_s", 8))  # keep walking while B watches
+
+
+def revoke_during_sos(d: Driver) -> Iterator[Any]:
+    """A stops sharing with B while B watches the SOS: warned, then press and hold."""
+    app, core = d.app, d.app.core
+    yield Until(lambda: app.root.current == "home", 3, "home")
+    yield from d.tap(d.screen("home").ids.nav_contacts)
+    yield Until(lambda: app.root.current == "contacts", 3, "contacts screen")
+    contacts = d.screen("contacts")
+
+    def warning() -> str:
+        w = d.find(contacts.ids.list, lambda w: "watching your SOS" in str(getattr(w, "text", "")))
+        return str(w.text) if w is not None else ""
+
+    yield Until(warning, 10, "the warning that Bob watches the SOS")
+    d.check("revoking warns that Bob watches the SOS", warning().startswith("Bob is watching"), "")
+    revoke = d.find(contacts.ids.list, lambda w: str(getattr(w, "text", "")).startswith("Hold to"))
+    yield from d.hold(revoke, 0.5)
+    d.check("a tap revokes nobody", len(core.state.contacts) == 1, core.state.contacts)
+    yield from d.shot("revoke_warning")
+    yield from d.hold(revoke, 2.4, done=lambda: core.state.busy or not core.state.contacts)
+    yield Until(lambda: not core.state.contacts, 10, "Bob revoked")
+    d.check(
+        "the revoke is confirmed until dismissed",
+        (core.state.notice or {}).get("text") == "Bob can no longer see your journeys.",
+        core.state.notice,
+    )
+    yield from d.shot("revoked")
 
 
 def watcher(d: Driver) -> Iterator[Any]:
@@ -361,6 +392,127 @@ def watcher(d: Driver) -> Iterator[Any]:
     d.check("B receives A's SOS", True, core.state.alerts)
     yield 1
     yield from d.shot("sos")
+    if d.args.params.get("revoke"):
+        yield Until(lambda: core.state.watch_ended, 60, "A stops sharing")
+        d.check(
+            "B is told who stopped sharing and when",
+            re.fullmatch(r"Alice stopped sharing with you at \d\d:\d\d", core.state.watch_ended)
+            is not None,
+            core.state.watch_ended,
+        )
+        yield Frames(5)
+        yield from d.shot("revoked")
+
+
+def _headline(core: Any) -> str:
+    return str((core.state.sos or {}).get("headline", ""))
+
+
+def sos_offline(d: Driver) -> Iterator[Any]:
+    """No signal, no journey: hold SOS. The phone saves it and says it is not sent; when
+    the network returns the outbox sends it and the panel names who it reached."""
+    app, core = d.app, d.app.core
+    yield Until(lambda: app.root is not None and core.state.position is not None, 20, "start")
+    yield Frames(5)
+    home = d.screen("home")
+    yield from d.hold(home.ids.sos, 0.5)
+    d.check(
+        "a short press says keep holding and saves nothing",
+        core.state.message == "Keep holding to send SOS" and core.state.sos is None,
+        (core.state.message, core.state.sos),
+    )
+    yield from d.shot("sos_keep_holding")
+    yield from d.hold(home.ids.sos, 2.4, done=lambda: core.state.sos)
+    yield Until(lambda: (core.state.sos or {}).get("phase") == "not_sent", 20, "SOS not sent")
+    d.check(
+        "offline: the panel says not sent, no signal",
+        _headline(core)
+        == "Not sent yet: no signal. Keep holding to retry, call 999, or text your contacts",
+        core.state.sos,
+    )
+    texts = _texts(d, "home")
+    d.check("offline: nothing on screen claims delivery", "Delivered" not in texts, texts)
+    yield from d.shot("sos_not_sent")
+    # The test restarts the server when it sees this file.
+    (Path(d.args.data_dir) / "network_may_return").write_text("1")
+    yield Until(lambda: (core.state.sos or {}).get("phase") == "answered", 40, "SOS answered")
+    d.check(
+        "back online: the panel names who it reached",
+        _headline(core) == "Delivered to Bob",
+        core.state.sos,
+    )
+    yield Frames(5)
+    yield from d.shot("sos_delivered")
+
+
+def share_twice(d: Driver) -> Iterator[Any]:
+    """Share with no one (refused, plainly); then with Bob; arrive; then with Jo only."""
+    app, core = d.app, d.app.core
+    params = d.args.params
+    yield Until(lambda: app.root is not None and core.state.signed_in, 20, "sign-in")
+    core.submit(core.load_contacts)
+    yield Until(lambda: len(core.state.contacts) >= 2, 10, "two contacts")
+    dest = (float(params["dest_lat"]), float(params["dest_lon"]))
+    core.destination_from_map(*dest)
+    yield from d.tap(d.screen("home").ids.share)
+    yield Until(lambda: app.root.current == "journey", 3, "journey screen")
+    yield 0.5
+    journey_screen = d.screen("journey")
+    yield from d.tap(d.by_text(journey_screen, "Start sharing"))
+    yield Until(lambda: core.state.notice, 10, "the refusal")
+    d.check(
+        "sharing with no one is refused in a sentence",
+        (core.state.notice or {}).get("kind") == "no_recipients" and core.state.journey is None,
+        core.state.notice,
+    )
+    yield from d.shot("share_no_one")
+    yield from d.tap(d.by_text(journey_screen, "OK"))  # the refusal stays until dismissed
+    d.check("the refusal is dismissed by OK", core.state.notice is None, core.state.notice)
+
+    def toggles() -> dict[str, Any]:
+        return {
+            w.text: w
+            for w in journey_screen.walk(restrict=True)
+            if w.__class__.__name__ == "Toggle"
+        }
+
+    yield from d.tap(toggles()["Bob"])
+    d.check(
+        "Bob chosen",
+        core.state.share_selection == [params_id(core, "Bob")],
+        core.state.share_selection,
+    )
+    yield from d.tap(d.by_text(journey_screen, "Start sharing"))
+    yield Until(lambda: core.state.journey, 15, "first journey")
+    yield Frames(5)
+    yield from d.shot("share_first_live")
+    yield from d.tap(journey_screen.view.ids.arrived)
+    yield Until(lambda: core.state.journey is None, 15, "arrived")
+    d.check(
+        "arrival confirmed and kept on screen",
+        (core.state.notice or {}).get("text", "").startswith("You've arrived"),
+        core.state.notice,
+    )
+    yield from d.shot("arrived")
+    core.destination_from_map(*dest)
+    yield 0.5
+    shown = {name: t.state for name, t in toggles().items()}
+    d.check("after a journey nobody is chosen", shown == {"Bob": "normal", "Jo": "normal"}, shown)
+    yield from d.tap(toggles()["Jo"])
+    yield from d.shot("share_second_plan")
+    shown = {name: t.state for name, t in toggles().items()}
+    d.check("only Jo is shown chosen", shown == {"Bob": "normal", "Jo": "down"}, shown)
+    yield from d.tap(d.by_text(journey_screen, "Start sharing"))
+    yield Until(lambda: core.state.journey, 15, "second journey")
+    d.check(
+        "the second journey goes to Jo only",
+        core.state.journey.get("contact_ids") == [params_id(core, "Jo")],
+        core.state.journey,
+    )
+
+
+def params_id(core: Any, name: str) -> int:
+    return next(int(c["user_id"]) for c in core.state.contacts if c["name"] == name)
 
 
 # --- the street map (test_ui_map) --------------------------------------------------------------
@@ -559,3 +711,24 @@ def street_map(d: Driver) -> Iterator[Any]:
         )
         yield Frames(6)
         yield from d.shot("offline_fallback")
+        # Every open place is over the long-walk threshold here: the late-night options.
+        yield Until(lambda: core.state.late_night, 10, "the late-night options")
+        yield Frames(4)
+        box = next(w for w in screen.ids.list.children if w.__class__.__name__ == "LateNightBox")
+        screen.ids.scroll.scroll_y = 1
+        yield Frames(4)
+        texts = " | ".join(
+            w.text for w in box.walk(restrict=True) if getattr(w, "text", "") and w.opacity > 0
+        )
+        taxi = core.state.late_night["taxis"][0]
+        d.check(
+            "late-night options with the licensed-taxi reminder, numbers and sources",
+            "Use a licensed taxi" in texts
+            and taxi["phone"] in texts
+            and f"Source: {taxi['source']}" in texts,
+            texts[-300:],
+        )
+        d.check("the nearest staffed place is named", "Nearest: " in texts, texts[:300])
+        heading = next(w for w in box.walk(restrict=True) if "other ways" in getattr(w, "text", ""))
+        d.check("the late-night options head the list, on screen", _on_screen(heading), texts[:80])
+        yield from d.shot("late_night")

@@ -167,7 +167,7 @@ class Browser:
         """axe-core's WCAG 2.x A/AA (and 2.2) violations on the current page, each as
         ``{id, impact, help, nodes: [target...]}`` (axe.min.js from npm, see AXE_JS)."""
         if not AXE_JS.exists():
-            raise AssertionError(f"{AXE_JS} is missing: run .ci/run's axe-core step")
+            raise AssertionError(f"{AXE_JS} is missing: `make test` installs it (npm axe-core)")
         self.driver.execute_script(AXE_JS.read_text(encoding="utf-8"))
         result = self.driver.execute_async_script(
             "var done = arguments[arguments.length - 1];"

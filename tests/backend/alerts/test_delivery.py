@@ -135,7 +135,7 @@ def test_an_sos_body_carries_position_and_battery(app, client, walk, fcm):
 
     assert bodies[0]["notification"] == {
         "title": "SOS from Alice",
-        "body": f"Alice pressed SOS. Near WN3 4BW, Douglas (53.5441, -2.6397) at {clock(t)}, "
+        "body": f"Alice pressed SOS. Near WN3 4BW, Douglas ward (53.5441, -2.6397) at {clock(t)}, "
         "battery 23%.",
     }
     assert {k: v for k, v in bodies[0]["data"].items() if k != "alert_id"} == {

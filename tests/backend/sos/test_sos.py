@@ -282,3 +282,22 @@ def test_the_sos_is_documented_in_openapi(client):
     post = spec["paths"]["/api/v1/sos"]["post"]
     assert {"200", "201", "409"} <= set(post["responses"])
     assert "/api/v1/alerts/{alert_id}/received" in spec["paths"]
+
+
+def test_the_sos_and_its_alert_are_stored_together_or_not_at_all(client, circle, monkeypatch):
+    from backend.alerts import service as alerts
+
+    def broken(**_kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("the outbox write failed")
+
+    monkeypatch.setattr(alerts, "enqueue", broken)
+    response = client.post("/api/v1/sos", json=sos_body(), headers=circle["alice"].headers)
+    assert response.status_code == 500
+    assert set(response.get_json()) == {"code", "status", "message", "errors"}
+    db.session.rollback()
+    assert (count(SosEvent), count(OutboxAlert), count(Journey), count(LocationFix)) == (
+        0,
+        0,
+        0,
+        0,
+    )

@@ -172,9 +172,9 @@ def test_any_text_in_a_report_description_or_display_name(client, resident, text
     assert_ok_or_names_field(report, "description")
     me = client.patch("/api/v1/me", json={"display_name": text}, headers=resident.headers)
     assert_ok_or_names_field(me, "display_name")
-    if me.status_code == 200:
+    if me.status_code == 200:  # kept as written, less the spaces around it
         assert client.get("/api/v1/me", headers=resident.headers).get_json()["display_name"] == (
-            text
+            text.strip()
         )
 
 

@@ -12,8 +12,6 @@ import pytest
 from mobile_client.core.api import ApiError
 from mobile_client.core.location import DEMO_ROUTE, SimulatedWalk
 
-T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
-
 
 @pytest.fixture
 def pair(core_factory, resident, other_resident):  # type: ignore[no-untyped-def]
@@ -34,7 +32,10 @@ def _bob_id(alice) -> int:  # type: ignore[no-untyped-def]
     return int(rows[0]["user_id"])
 
 
-def _walk(core, start=T0):  # type: ignore[no-untyped-def]
+def _walk(core):  # type: ignore[no-untyped-def]
+    """A walk whose first fix is 5 minutes ago, worked out when the test runs (a time taken at
+    import is minutes old by then, and fixes from before a journey started are refused)."""
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
     return SimulatedWalk(core.on_fix, route=DEMO_ROUTE, start_time=start, interval_s=5)
 
 

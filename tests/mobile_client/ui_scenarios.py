@@ -47,6 +47,28 @@ def raw_text_on(d: Driver, screen_name: str) -> list[str]:
     return bad
 
 
+def in_sight_unscrolled(widget: Any) -> bool:
+    """The widget is wholly inside its page's view with the page at its top: seen at once,
+    without scrolling (the window is a 360x640 dp phone)."""
+    from kivy.uix.scrollview import ScrollView
+
+    page = widget.parent
+    while page is not None and not isinstance(page, ScrollView):
+        page = page.parent if page.parent is not page else None
+    x, y = widget.to_window(widget.x, widget.y)
+    if page is None:
+        return widget.height > 0 and y >= 0
+    px, py = page.to_window(page.x, page.y)
+    at_top = page.scroll_y >= 0.999 or page.viewport_size[1] <= page.height
+    return (
+        at_top
+        and widget.opacity > 0
+        and widget.height > 0
+        and y >= py - 0.5
+        and y + widget.height <= py + page.height + 0.5
+    )
+
+
 def tour(d: Driver) -> Iterator[Any]:
     """Open every screen and drive the main flow with touches; a screenshot per screen."""
     app, core = d.app, d.app.core
@@ -56,6 +78,11 @@ def tour(d: Driver) -> Iterator[Any]:
         "home shows the signed-in resident",
         "Signed in as" in _texts(d, "home"),
         _texts(d, "home")[:200],
+    )
+    d.check(
+        "SOS is in sight on the home screen without scrolling",
+        in_sight_unscrolled(d.screen("home").ids.sos),
+        "",
     )
     yield from d.shot("01_home")
 
@@ -116,6 +143,12 @@ def tour(d: Driver) -> Iterator[Any]:
         )
         yield 3
         yield Until(lambda: core.state.outbox_pending == 0, 15, "fixes delivered")
+        live = d.screen("journey").view.ids
+        d.check(
+            "I've arrived, SOS and Stop sharing are in sight without scrolling",
+            all(in_sight_unscrolled(live[k]) for k in ("arrived", "sos", "cancel")),
+            {k: in_sight_unscrolled(live[k]) for k in ("arrived", "sos", "cancel")},
+        )
         yield from d.shot("04_journey_live")
         # SOS from home, press and hold.
         yield from d.go("home")
@@ -321,6 +354,16 @@ def walker(d: Driver) -> Iterator[Any]:
         core.state.sos,
     )
     yield from d.shot("sos")
+    yield from d.go("journey")
+    yield Frames(5)
+    live = d.screen("journey").view.ids
+    d.check(
+        "with the SOS panel, I've arrived, SOS and Stop sharing are in sight unscrolled",
+        all(in_sight_unscrolled(live[k]) for k in ("arrived", "sos", "cancel")),
+        {k: in_sight_unscrolled(live[k]) for k in ("arrived", "sos", "cancel")},
+    )
+    yield from d.shot("journey_sos")
+    yield from d.go("home")
     if params.get("revoke"):
         yield from revoke_during_sos(d)
     yield float(params.get("linger_s", 8))  # keep walking while B watches
@@ -340,6 +383,14 @@ def revoke_during_sos(d: Driver) -> Iterator[Any]:
 
     yield Until(warning, 10, "the warning that Bob watches the SOS")
     d.check("revoking warns that Bob watches the SOS", warning().startswith("Bob is watching"), "")
+    yield from d.tap(d.by_text(contacts, "Who has seen my location?"))
+    yield Until(lambda: core.state.viewers, 10, "who has seen my location")
+    seen = [v["text"] for v in core.state.viewers]
+    d.check(
+        "who has seen my location names Bob and a UK time",
+        any(re.fullmatch(r"Bob saw your location \(\d\d:\d\d\)", t) for t in seen),
+        seen,
+    )
     revoke = d.find(contacts.ids.list, lambda w: str(getattr(w, "text", "")).startswith("Hold to"))
     yield from d.hold(revoke, 0.5)
     d.check("a tap revokes nobody", len(core.state.contacts) == 1, core.state.contacts)
@@ -392,6 +443,23 @@ def watcher(d: Driver) -> Iterator[Any]:
     d.check("B receives A's SOS", True, core.state.alerts)
     yield 1
     yield from d.shot("sos")
+    watching = d.screen("watching")
+    yield Until(lambda: watching.ids.sos_banner.text, 20, "the red SOS line")
+    d.check(
+        "the SOS is at the top in red with A's name and a UK time",
+        re.match(r"SOS from Alice at \d\d:\d\d\.", watching.ids.sos_banner.text) is not None,
+        watching.ids.sos_banner.text,
+    )
+    yield from d.tap(watching.ids.open_maps)
+    d.check(
+        "Open in maps gives an OpenStreetMap link to A's last position (desktop)",
+        re.fullmatch(
+            r"https://www\.openstreetmap\.org/\?mlat=53\.\d{5}&mlon=-2\.\d{5}#map=17/53\.\d{5}/-2\.\d{5}",
+            app.last_map_link,
+        )
+        is not None,
+        app.last_map_link,
+    )
     if d.args.params.get("revoke"):
         yield Until(lambda: core.state.watch_ended, 60, "A stops sharing")
         d.check(

@@ -35,6 +35,8 @@ class ContactSchema(Schema):
     display_name = fields.String()
     phone = fields.String(allow_none=True)
     share_phone = fields.Boolean()
+    # They are a chosen contact of your active journey while it is in SOS (warn before revoking).
+    watching_my_sos = fields.Boolean()
 
 
 class ContactUpdateSchema(Schema):

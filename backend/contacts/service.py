@@ -30,9 +30,12 @@ def display_name_of(user: User | None) -> str:
     return (user.display_name if user is not None else None) or UNNAMED
 
 
-def contact_view(actor: User, contact: Contact) -> dict[str, Any]:
+def contact_view(
+    actor: User, contact: Contact, sos_watchers: set[int] | None = None
+) -> dict[str, Any]:
     """One link as ``actor`` sees it: the other person's name, their phone if they share it
-    with ``actor``, and whether ``actor`` shares theirs."""
+    with ``actor``, whether ``actor`` shares theirs, and whether they are watching
+    ``actor``'s active SOS (``sos_watchers``: so an app can warn before revoking them)."""
     mine_is_owner = contact.owner_id == actor.id
     other = contact.contact_user if mine_is_owner else contact.owner
     they_share = contact.contact_shares_phone if mine_is_owner else contact.owner_shares_phone
@@ -49,7 +52,21 @@ def contact_view(actor: User, contact: Contact) -> dict[str, Any]:
         "display_name": display_name_of(other),
         "phone": other.phone if (active and they_share) else None,
         "share_phone": bool(i_share),
+        "watching_my_sos": other.id in (sos_watchers or set()),
     }
+
+
+def sos_watchers(owner_id: int) -> set[int]:
+    """The chosen contacts of ``owner_id``'s active journey when it is in SOS, else empty."""
+    from backend.journeys.models import Journey, JourneyContact
+
+    return set(
+        db.session.scalars(
+            select(JourneyContact.contact_user_id)
+            .join(Journey, Journey.id == JourneyContact.journey_id)
+            .where(Journey.active_owner_id == owner_id, Journey.sos.is_(True))
+        )
+    )
 
 
 def hash_secret(value: str) -> str:
@@ -125,8 +142,9 @@ def list_contacts(actor: User) -> dict[str, list[dict[str, Any]]]:
         .where(Contact.contact_user_id == actor.id, Contact.status == "active")
         .order_by(Contact.id)
     ).all()
+    watching = sos_watchers(actor.id)
     return {
-        "trusted": [contact_view(actor, c) for c in trusted],
+        "trusted": [contact_view(actor, c, watching) for c in trusted],
         "trusted_by": [contact_view(actor, c) for c in trusted_by],
     }
 

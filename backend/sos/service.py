@@ -233,3 +233,26 @@ def forget_journeys(journey_ids: list[int]) -> int:
         .execution_options(synchronize_session=False)
     )
     return int(getattr(deleted, "rowcount", 0) or 0)
+
+
+def export_user(user: User) -> dict[str, Any]:
+    """For ``GET /api/v1/me/export``: every SOS the person raised, with its position."""
+    events = db.session.scalars(
+        select(SosEvent).where(SosEvent.user_id == user.id).order_by(SosEvent.id)
+    ).all()
+    return {
+        "sos": [
+            {
+                "id": e.id,
+                "client_id": e.client_id,
+                "journey_id": e.journey_id,
+                "lat": e.lat,
+                "lon": e.lon,
+                "accuracy_m": e.accuracy_m,
+                "battery": e.battery,
+                "recorded_at": e.recorded_at.isoformat(),
+                "raised_at": e.raised_at.isoformat(),
+            }
+            for e in events
+        ]
+    }

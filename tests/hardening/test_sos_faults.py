@@ -71,30 +71,30 @@ def test_an_sos_is_stored_and_answered_under_gunicorn_while_redis_is_down(
     }
     with gunicorn(env) as server, requests.Session() as http:
         http.headers.update(resident.headers)
-        before = http.post(f"{server}/api/v1/sos", json=sos_body(), timeout=10)
+        before = http.post(f"{server}/api/v1/sos", json=sos_body(), timeout=60)
         assert before.status_code == 201, before.text
         assert before.headers.get("X-RateLimit-Limit")  # the limiter was counting in Redis
 
         private_redis.stop()  # Redis dies mid-emergency
         during = sos_body()
-        answer = http.post(f"{server}/api/v1/sos", json=during, timeout=10)
+        answer = http.post(f"{server}/api/v1/sos", json=during, timeout=60)
         assert answer.status_code == 201, answer.text
         body = answer.json()
         assert body["status"] == "active"
         assert [r["user_id"] for r in body["recipients"]] == [other_resident.id]
-        resent = http.post(f"{server}/api/v1/sos", json=during, timeout=10)
+        resent = http.post(f"{server}/api/v1/sos", json=during, timeout=60)
         assert resent.status_code == 200 and resent.json()["id"] == body["id"]
-        on_journey = http.post(f"{server}/api/v1/journeys/{body['journey_id']}/sos", timeout=10)
+        on_journey = http.post(f"{server}/api/v1/journeys/{body['journey_id']}/sos", timeout=60)
         assert on_journey.status_code == 200, on_journey.text
         assert on_journey.json()["sos"] is True
 
         # still limited, counted in the process: 10 a minute (one thread, one worker)
         codes = [
-            http.post(f"{server}/api/v1/sos", json=sos_body(), timeout=10).status_code
+            http.post(f"{server}/api/v1/sos", json=sos_body(), timeout=60).status_code
             for _ in range(12)
         ]
         assert 429 in codes and codes[0] == 201, codes
-        refused = http.post(f"{server}/api/v1/sos", json=sos_body(), timeout=10)
+        refused = http.post(f"{server}/api/v1/sos", json=sos_body(), timeout=60)
         assert refused.status_code == 429
         assert set(refused.json()) == {"code", "status", "message", "errors"}
 
@@ -152,3 +152,51 @@ def test_an_sos_is_stored_when_the_broker_is_down_and_fcm_fails(
         from backend.extensions import limiter
 
         limiter.init_app(app)  # give the session app its in-memory limiter storage back
+
+
+def test_a_catch_up_batch_of_fixes_is_stored_while_redis_is_down(
+    database_url,
+    app,
+    private_redis,
+    resident,
+    other_resident,
+):
+    """Past a tenth of the per-minute fix budget the count goes to the limiter's shared storage;
+    with Redis stopped it is counted in the process instead of failing the batch."""
+    from backend.journeys.limits import reset_fix_budget
+    from backend.journeys.models import LocationFix
+    from backend.realtime.broker import close_broker
+    from tests.support.journeys import fix, start_journey
+
+    live = make_test_app(
+        database_url,
+        env={"REDIS_URL": f"redis://127.0.0.1:{private_redis.port}/0"},
+        SAFEHAVEN_REDIS_PREFIX=f"sosfault-{uuid.uuid4().hex[:8]}:",
+    )
+    client = live.test_client()
+    reset_fix_budget()
+    try:
+        befriend(client, resident, other_resident)
+        journey = start_journey(client, resident, [other_resident])
+        private_redis.stop()
+        start = datetime.now(UTC) - timedelta(minutes=5)
+        batch = [
+            fix(53.5425 + i / 100000, -2.6405, start + timedelta(seconds=i)) for i in range(300)
+        ]
+        response = client.post(
+            f"/api/v1/journeys/{journey['id']}/locations",
+            json={"fixes": batch},
+            headers=resident.headers,
+        )
+        assert response.status_code == 200, response.get_json()
+        assert response.get_json()["accepted"] == 300
+        with live.app_context():
+            stored = db.session.query(LocationFix).filter_by(journey_id=journey["id"]).count()
+            db.session.remove()
+        assert stored == 300
+    finally:
+        reset_fix_budget()
+        close_broker(live)
+        from backend.extensions import limiter
+
+        limiter.init_app(app)

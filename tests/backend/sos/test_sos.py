@@ -270,11 +270,15 @@ def test_delivery_moves_from_pending_to_sent_to_delivered_and_only_recipients_ac
 def test_the_sos_ends_when_the_share_ends(client, circle):
     alice = circle["alice"]
     answer = client.post("/api/v1/sos", json=sos_body(), headers=alice.headers).get_json()
+    listed = client.get("/api/v1/contacts", headers=alice.headers).get_json()["trusted"]
+    assert [c["watching_my_sos"] for c in listed] == [True, True]  # warn before revoking
     client.post(f"/api/v1/journeys/{answer['journey_id']}/cancel", headers=alice.headers)
     assert (
         client.get(f"/api/v1/sos/{answer['id']}", headers=alice.headers).get_json()["status"]
         == "ended"
     )
+    listed = client.get("/api/v1/contacts", headers=alice.headers).get_json()["trusted"]
+    assert [c["watching_my_sos"] for c in listed] == [False, False]
 
 
 def test_the_sos_is_documented_in_openapi(client):
@@ -301,3 +305,33 @@ def test_the_sos_and_its_alert_are_stored_together_or_not_at_all(client, circle,
         0,
         0,
     )
+
+
+def test_erasure_removes_the_persons_sos_and_a_recipients_erasure_drops_them(client, circle):
+    alice, bob, sam = circle["alice"], circle["bob"], circle["sam"]
+    answer = client.post("/api/v1/sos", json=sos_body(), headers=alice.headers).get_json()
+    assert client.delete("/api/v1/me", headers=sam.headers).status_code == 200
+    after = client.get(f"/api/v1/sos/{answer['id']}", headers=alice.headers).get_json()
+    assert [r["user_id"] for r in after["recipients"]] == [bob.id]
+    export = client.get("/api/v1/me/export", headers=alice.headers)
+    assert [e["client_id"] for e in export.get_json()["data"]["sos"]["sos"]] == [
+        answer["client_id"]
+    ]
+    assert client.delete("/api/v1/me", headers=alice.headers).status_code == 200
+    assert count(SosEvent) == 0
+
+
+def test_resending_one_sos_never_uses_up_the_limit_but_a_flood_of_new_ones_does(client, circle):
+    alice = circle["alice"]
+    body = sos_body()
+    codes = [client.post("/api/v1/sos", json=body, headers=alice.headers).status_code]
+    codes += [
+        client.post("/api/v1/sos", json=body, headers=alice.headers).status_code for _ in range(15)
+    ]
+    assert codes == [201] + [200] * 15
+    fresh = [
+        client.post("/api/v1/sos", json=sos_body(), headers=alice.headers).status_code
+        for _ in range(10)
+    ]
+    assert fresh == [201] * 9 + [429]
+    assert count(SosEvent) == 10

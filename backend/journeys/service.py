@@ -1533,9 +1533,9 @@ def _place(last: dict[str, Any] | None) -> str | None:
 
 
 def purge_expired_fixes(now: datetime | None = None, limit: int = 500) -> int:
-    """Delete the fixes (and last position) of journeys ended longer ago than the retention
-    period, and the names and positions in their alerts; returns the number of fixes
-    deleted."""
+    """Delete the fixes (and last position, anchor and destination) of journeys ended longer
+    ago than the retention period, the names and positions in their alerts and their SOS
+    presses; returns the number of fixes deleted."""
     now = now or utcnow()
     ids = list(
         db.session.scalars(
@@ -1550,9 +1550,11 @@ def purge_expired_fixes(now: datetime | None = None, limit: int = 500) -> int:
         db.session.rollback()
         return 0
     from backend.alerts import service as alerts
+    from backend.sos import service as sos
 
     deleted = db.session.execute(delete(LocationFix).where(LocationFix.journey_id.in_(ids)))
     alerts.forget_journey_details(ids)
+    sos.forget_journeys(ids)
     db.session.execute(
         update(Journey)
         .where(Journey.id.in_(ids))
@@ -1564,6 +1566,11 @@ def purge_expired_fixes(now: datetime | None = None, limit: int = 500) -> int:
             last_battery=None,
             anchor_lat=None,
             anchor_lon=None,
+            dest_lat=None,
+            dest_lon=None,
+            destination_label=None,
+            destination_postcode=None,
+            destination_venue_id=None,
         )
     )
     db.session.commit()

@@ -33,7 +33,8 @@ def normalise_contacts(data: Any) -> list[dict[str, Any]]:
     ):
         for c in data.get(key) or []:
             other = c.get(other_key) or {}
-            name = other.get("display_name") or c.get("display_name") or NO_NAME
+            # the server's own wording first (it says when someone set no name)
+            name = c.get("display_name") or other.get("display_name") or NO_NAME
             rows.append(
                 c
                 | {
@@ -172,7 +173,8 @@ class Contacts:
         self.load_contacts()
         name = row["name"] if row else "That contact"
         self.ctx.state.update(
-            notice={"kind": "revoke", "text": f"{name} can no longer see your journeys."}
+            message="",  # the hold's warning is answered
+            notice={"kind": "revoke", "text": f"{name} can no longer see your journeys."},
         )
 
     def share_my_phone(self, contact_id: int, share: bool) -> None:
@@ -189,13 +191,15 @@ class Contacts:
 
 
 def describe_view(view: dict[str, Any]) -> dict[str, Any]:
-    """One "who looked" row as a person reads it: a name and a UK local time."""
+    """One "who looked" row as a person reads it: a name and a UK local time (the server's
+    ``who`` and ``when`` when it gives them)."""
     viewer = view.get("viewer") if isinstance(view.get("viewer"), dict) else None
-    if viewer:
+    who = view.get("who")
+    if not who and viewer:
         who = viewer.get("display_name") or NO_NAME
-    else:
+    if not who:
         who = "Someone with your watch link" if view.get("via") == "link" else "Someone"
-    when = uk_when(view.get("viewed_at"))
+    when = view.get("when") or uk_when(view.get("viewed_at"))
     return view | {
         "text": f"{who} saw your location ({when})" if when else f"{who} saw your location"
     }

@@ -44,6 +44,11 @@ class ContactsScreen(Screen):
                 row.ids.revoke.text = f"Hold to stop watching {c['name']}"
             row.ids.revoke.bind(on_hold=lambda btn, c=c: self.revoke(btn, c))
             row.ids.revoke.bind(on_short=lambda _btn, c=c: self.hold_hint(c))
+            row.ids.share_mine.text = f"Let {c['name']} see my phone number"
+            row.ids.share_mine.state = "down" if c.get("share_phone") else "normal"
+            row.ids.share_mine.bind(
+                on_release=lambda btn, c=c: self.share_mine(c, btn.state == "down")
+            )
             if c["direction"] in ("i_trust", "mutual"):
                 row.ids.phone.text = c.get("local_phone") or ""
                 row.ids.save_phone.bind(
@@ -53,6 +58,10 @@ class ContactsScreen(Screen):
                 row.remove_widget(row.ids.phone_row)
                 row.remove_widget(row.ids.phone_note)
             box.add_widget(row)
+
+    def share_mine(self, contact: dict[str, Any], share: bool) -> None:
+        app = App.get_running_app()
+        app.core.submit(app.core.share_my_phone, contact["link_id"], share)
 
     def hold_hint(self, contact: dict[str, Any]) -> None:
         app = App.get_running_app()
@@ -75,7 +84,9 @@ class ContactsScreen(Screen):
         box.clear_widgets()
         for v in viewers or []:
             box.add_widget(Factory.Muted(text=str(v.get("text") or "Someone looked")))
-        if not viewers:
+        if not viewers and not getattr(self, "_asked", False):
+            box.add_widget(Factory.Muted(text="Tap above to see who has seen your location."))
+        elif not viewers:
             box.add_widget(Factory.Muted(text="Nobody has looked at your location."))
 
     def invite(self) -> None:
@@ -102,8 +113,17 @@ class ContactsScreen(Screen):
         app.core.submit(app.core.revoke_contact, contact["link_id"])
 
     def who_can_see(self) -> None:
+        from kivy.clock import Clock
+
+        self._asked = True
         app = App.get_running_app()
-        app.core.submit(app.core.load_viewers)
+        future = app.core.submit(app.core.load_viewers)
+        # an empty answer changes no state: redraw when it is in, to say "nobody"
+        future.add_done_callback(
+            lambda _f: Clock.schedule_once(
+                lambda _dt: self._show_viewers(None, app.ui.viewers), 0.3
+            )
+        )
 
     @staticmethod
     def invitation_text(invitation: dict[str, Any] | None) -> str:

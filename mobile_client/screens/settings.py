@@ -15,6 +15,10 @@ class SettingsScreen(Screen):
         app = App.get_running_app()
         app.core.submit(app.core.set_display_name, name)
 
+    def save_phone(self, phone: str) -> None:
+        app = App.get_running_app()
+        app.core.submit(app.core.set_my_phone, phone)
+
     def save_server(self, url: str) -> None:
         App.get_running_app().core.set_server(url)
 

@@ -26,6 +26,7 @@ SCREENS = [
     ("contacts", "mobile_client.screens.contacts", "ContactsScreen"),
     ("watching", "mobile_client.screens.watching", "WatchingScreen"),
     ("report", "mobile_client.screens.report", "ReportScreen"),
+    ("my_reports", "mobile_client.screens.my_reports", "MyReportsScreen"),
     ("surveys", "mobile_client.screens.surveys", "SurveysScreen"),
     ("settings", "mobile_client.screens.settings", "SettingsScreen"),
     ("blank", "mobile_client.screens.blank", "BlankScreen"),
@@ -55,7 +56,13 @@ class SafeHavenApp(App):
         self.last_directions: str | None = None
         self.last_map_link = ""
         self._clear_message = Clock.create_trigger(lambda *_: core.state.update(message=""), 8)
-        self.ui.bind(message=lambda *_: self._clear_message())
+        self.ui.bind(message=self._restart_message_timer)
+
+    def _restart_message_timer(self, *_: Any) -> None:
+        """Each new line gets its full 8 s: an earlier line's timer must not wipe it at once.
+        (What must stay, SOS, arrival, revoke, reports, is a notice, not a line.)"""
+        self._clear_message.cancel()
+        self._clear_message()
 
     def build(self) -> ScreenManager:
         import importlib

@@ -263,3 +263,49 @@ def test_unanswered_for_30_s_texts_the_numbers_kept_on_the_phone(
         for row in db.session.execute(select(table)).all():
             assert "900123" not in " ".join(str(v) for v in row), table.name
     db.session.remove()
+
+
+def test_a_number_shared_with_a_watcher_gives_them_call_and_texts_use_it(people):
+    """Alice shares her number with Sam only: Sam's app has it (his watcher screen offers
+    "Call"), Jo's does not."""
+    _alice, a = people["alice"]
+    _sam, s = people["sam"]
+    _jo, j = people["jo"]
+    a.set_my_phone("07911 123456")
+    link_to_sam = next(c for c in a.load_contacts() if c["name"] == "Sam")
+    a.share_my_phone(link_to_sam["link_id"], True)
+    assert next(c for c in a.state.contacts if c["name"] == "Sam")["share_phone"] is True
+    sam_sees = next(c for c in s.load_contacts() if c["name"] == "Alice")
+    jo_sees = next(c for c in j.load_contacts() if c["name"] == "Alice")
+    assert sam_sees["phone"] and sam_sees["phone"].endswith("7911123456")
+    assert jo_sees["phone"] is None
+
+
+def test_answered_but_delivered_to_no_phone_for_60_s_offers_the_text(
+    core_factory, make_person, live_server, tmp_path
+):
+    from mobile_client.core.controller import Core
+
+    clock = FakeClock()
+    alice = _named(make_person("alice"), "Alice")
+    sam = _named(make_person("sam"), "Sam")
+    a = Core(tmp_path / "alice-clocked", server_url=live_server.url, clock=clock)
+    try:
+        a.sign_in(alice.token)
+        _trust(a, core_factory(sam))
+        a.set_position(*DEMO_ROUTE[0])
+        view = a.sos()
+        assert view["headline"] == "Delivered to Sam" and not view["offer_text"]
+        clock.now += 61
+        a.emergency.tick()
+        assert a.state.sos["offer_text"]
+        assert (
+            a.state.sos["lines"][-1] == "No phone has shown it yet. Text your contacts or call 999."
+        )
+        assert not RecordedSms(a.data_dir / "sms_sent.jsonl").sent()  # offered, not sent
+        a.text_contacts()
+        assert a.state.sos["lines"][-1] == (
+            "No phone numbers saved for your contacts: add them in Contacts."
+        )
+    finally:
+        a.close()

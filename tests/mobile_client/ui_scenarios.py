@@ -47,6 +47,28 @@ def raw_text_on(d: Driver, screen_name: str) -> list[str]:
     return bad
 
 
+def in_sight_unscrolled(widget: Any) -> bool:
+    """The widget is wholly inside its page's view with the page at its top: seen at once,
+    without scrolling (the window is a 360x640 dp phone)."""
+    from kivy.uix.scrollview import ScrollView
+
+    page = widget.parent
+    while page is not None and not isinstance(page, ScrollView):
+        page = page.parent if page.parent is not page else None
+    x, y = widget.to_window(widget.x, widget.y)
+    if page is None:
+        return widget.height > 0 and y >= 0
+    px, py = page.to_window(page.x, page.y)
+    at_top = page.scroll_y >= 0.999 or page.viewport_size[1] <= page.height
+    return (
+        at_top
+        and widget.opacity > 0
+        and widget.height > 0
+        and y >= py - 0.5
+        and y + widget.height <= py + page.height + 0.5
+    )
+
+
 def tour(d: Driver) -> Iterator[Any]:
     """Open every screen and drive the main flow with touches; a screenshot per screen."""
     app, core = d.app, d.app.core
@@ -56,6 +78,11 @@ def tour(d: Driver) -> Iterator[Any]:
         "home shows the signed-in resident",
         "Signed in as" in _texts(d, "home"),
         _texts(d, "home")[:200],
+    )
+    d.check(
+        "SOS is in sight on the home screen without scrolling",
+        in_sight_unscrolled(d.screen("home").ids.sos),
+        "",
     )
     yield from d.shot("01_home")
 
@@ -116,6 +143,12 @@ def tour(d: Driver) -> Iterator[Any]:
         )
         yield 3
         yield Until(lambda: core.state.outbox_pending == 0, 15, "fixes delivered")
+        live = d.screen("journey").view.ids
+        d.check(
+            "I've arrived, SOS and Stop sharing are in sight without scrolling",
+            all(in_sight_unscrolled(live[k]) for k in ("arrived", "sos", "cancel")),
+            {k: in_sight_unscrolled(live[k]) for k in ("arrived", "sos", "cancel")},
+        )
         yield from d.shot("04_journey_live")
         # SOS from home, press and hold.
         yield from d.go("home")
@@ -321,6 +354,16 @@ def walker(d: Driver) -> Iterator[Any]:
         core.state.sos,
     )
     yield from d.shot("sos")
+    yield from d.go("journey")
+    yield Frames(5)
+    live = d.screen("journey").view.ids
+    d.check(
+        "with the SOS panel, I've arrived, SOS and Stop sharing are in sight unscrolled",
+        all(in_sight_unscrolled(live[k]) for k in ("arrived", "sos", "cancel")),
+        {k: in_sight_unscrolled(live[k]) for k in ("arrived", "sos", "cancel")},
+    )
+    yield from d.shot("journey_sos")
+    yield from d.go("home")
     if params.get("revoke"):
         yield from revoke_during_sos(d)
     yield float(params.get("linger_s", 8))  # keep walking while B watches
@@ -340,6 +383,14 @@ def revoke_during_sos(d: Driver) -> Iterator[Any]:
 
     yield Until(warning, 10, "the warning that Bob watches the SOS")
     d.check("revoking warns that Bob watches the SOS", warning().startswith("Bob is watching"), "")
+    yield from d.tap(d.by_text(contacts, "Who has seen my location?"))
+    yield Until(lambda: core.state.viewers, 10, "who has seen my location")
+    seen = [v["text"] for v in core.state.viewers]
+    d.check(
+        "who has seen my location names Bob and a UK time",
+        any(re.fullmatch(r"Bob saw your location \(\d\d:\d\d\)", t) for t in seen),
+        seen,
+    )
     revoke = d.find(contacts.ids.list, lambda w: str(getattr(w, "text", "")).startswith("Hold to"))
     yield from d.hold(revoke, 0.5)
     d.check("a tap revokes nobody", len(core.state.contacts) == 1, core.state.contacts)
@@ -392,6 +443,23 @@ def watcher(d: Driver) -> Iterator[Any]:
     d.check("B receives A's SOS", True, core.state.alerts)
     yield 1
     yield from d.shot("sos")
+    watching = d.screen("watching")
+    yield Until(lambda: watching.ids.sos_banner.text, 20, "the red SOS line")
+    d.check(
+        "the SOS is at the top in red with A's name and a UK time",
+        re.match(r"SOS from Alice at \d\d:\d\d\.", watching.ids.sos_banner.text) is not None,
+        watching.ids.sos_banner.text,
+    )
+    yield from d.tap(watching.ids.open_maps)
+    d.check(
+        "Open in maps gives an OpenStreetMap link to A's last position (desktop)",
+        re.fullmatch(
+            r"https://www\.openstreetmap\.org/\?mlat=53\.\d{5}&mlon=-2\.\d{5}#map=17/53\.\d{5}/-2\.\d{5}",
+            app.last_map_link,
+        )
+        is not None,
+        app.last_map_link,
+    )
     if d.args.params.get("revoke"):
         yield Until(lambda: core.state.watch_ended, 60, "A stops sharing")
         d.check(
@@ -513,6 +581,112 @@ def share_twice(d: Driver) -> Iterator[Any]:
 
 def params_id(core: Any, name: str) -> int:
     return next(int(c["user_id"]) for c in core.state.contacts if c["name"] == name)
+
+
+def reporter(d: Driver) -> Iterator[Any]:
+    """A resident reports with the pin and a photo, gets the reference, and reads the
+    officer's note in My reports (the harness adds the note once the report exists)."""
+    from kivy.core.window import Window
+
+    app, core = d.app, d.app.core
+    params = d.args.params
+    yield Until(lambda: core.state.signed_in, 15, "sign-in")
+    core.client.register_device(params["device"])
+    yield from d.tap(d.screen("home").ids.nav_report)
+    yield Until(lambda: app.root.current == "report", 3, "report screen")
+    report = d.screen("report")
+    yield Until(lambda: core.state.categories, 10, "report categories")
+    yield Until(lambda: core.state.report_pin, 10, "the pin at the current position")
+    d.check(
+        "pin defaults to where I am",
+        core.state.report_pin["label"] == "Where you are now",
+        core.state.report_pin,
+    )
+    yield from d.tap(report.ids.category)
+    yield 0.4
+    wanted = "Sexual harassment or violence (outside the home)"
+    options = []
+    for child in Window.children:
+        for w in child.walk(restrict=True):
+            if w.__class__.__name__ == "SpinnerOption":
+                options.append(w)
+    cut = [
+        o.text
+        for o in options
+        if o.texture_size[0] > o.width + 1 or o.texture_size[1] > o.height + 1
+    ]
+    d.check(
+        "every category shows in full in the list", bool(options) and not cut, cut or len(options)
+    )
+    yield from d.shot("12_report_categories")
+    option = next((o for o in options if o.text == wanted), None)
+    if option is None:
+        raise Abort(f"no dropdown option {wanted!r}")
+    yield from d.tap(option)
+    spinner = report.ids.category
+    d.check(
+        "the chosen category shows in full",
+        spinner.text == wanted
+        and spinner.texture_size[0] <= spinner.width
+        and spinner.texture_size[1] <= spinner.height,
+        (spinner.texture_size, spinner.size),
+    )
+    yield from d.type_into(
+        report.ids.description, "A man followed me from the bus station and grabbed my arm."
+    )
+    yield from d.type_into(report.ids.postcode, "WN1 1AA")
+    yield from d.tap(report.ids.find_postcode)
+    yield Until(
+        lambda: (core.state.report_pin or {}).get("label") == "WN1 1AA",
+        10,
+        "the pin at the postcode",
+    )
+    core.add_report_photo(params["photo"])  # the file chooser's job
+    yield Until(lambda: len(core.state.report_photos) == 1, 5, "the photo attached")
+    report.ids.anonymous.active = False
+    report.ids.page.scroll_to(report.ids.photos_line, animate=False)
+    yield Frames(3)
+    d.check(
+        "the photo is listed",
+        "IMG_2044.jpg" in report.ids.photos_line.text,
+        report.ids.photos_line.text,
+    )
+    yield from d.shot("13_report_pin_photo")
+    yield from d.tap(report.ids.send)
+    yield Until(
+        lambda: core.state.last_report and core.state.last_report.get("photos_sent") == 1,
+        20,
+        "the report and its photo sent",
+    )
+    yield Until(lambda: "WGN-" in report.sent_text, 5, "the reference on screen")
+    reference = core.state.last_report["reference"]
+    d.check("the reference is shown", reference in report.ids.sent_banner.text, report.sent_text)
+    yield Frames(3)
+    banner_y = report.ids.sent_banner.to_window(*report.ids.sent_banner.pos)[1]
+    d.check("the reference is on screen, not scrolled away", 0 < banner_y < Window.height, banner_y)
+    (Path(d.args.data_dir) / "reference.txt").write_text(reference)
+    yield 0.3
+    yield from d.shot("14_report_sent")
+    yield from d.tap(report.ids.my_reports)
+    yield Until(lambda: app.root.current == "my_reports", 3, "My reports")
+    note = params["note"]
+
+    def noted() -> bool:
+        mine = core.state.my_reports or []
+        if not any(r.get("public_note") == note for r in mine):
+            core.submit(core.load_my_reports)
+            return False
+        return True
+
+    yield Until(noted, 30, "the officer's note")
+    yield 0.5
+    texts = _texts(d, "my_reports")
+    d.check("My reports shows the note", note in texts, texts[:300])
+    d.check("My reports shows the reference", reference in texts, texts[:300])
+    d.check(
+        "dates are UK style", bool(re.search(r"\d\d/\d\d/20\d\d \d\d:\d\d", texts)), texts[:300]
+    )
+    yield from d.shot("15_my_reports")
 
 
 # --- the street map (test_ui_map) --------------------------------------------------------------

@@ -178,7 +178,6 @@ def test_a_fix_from_before_the_journey_started_is_left_to_the_locked_path(reside
     db.session.commit()
     early = T0 - timedelta(minutes=service.setting("PAST_FIX_TOLERANCE_MINUTES"), seconds=1)
     with db.engine.connect() as conn:
-        # the writer's cursors live for one statement each: nothing to close
         done = service._append_unlocked(
             service._FixWriter(conn),
             journey_id,

@@ -17,7 +17,6 @@ from backend.auth.current import (
     login_required,
     rate_limit_key,
 )
-from backend.contacts.service import record_view
 from backend.errors import AppError, Unauthorized, field_error
 from backend.extensions import limiter
 from backend.journeys import clients, service
@@ -230,17 +229,18 @@ def _basic_auth() -> tuple[str, str]:
     return username, password
 
 
+_BASIC_REALM = {"WWW-Authenticate": 'Basic realm="SafeHaven"'}
+
+
 @blp.post("/owntracks")
 @blp.doc(security=[])
 def owntracks():
     """OwnTracks HTTP mode: stores location/transition fixes on your active journey and
     replies with the contacts sharing with you (OwnTracks ``location`` and ``card``)."""
     username, password = _basic_auth()
-    user = service.authenticate_client(username, password)
-    if user is None:
-        raise Unauthorized(
-            "unknown or revoked credential", headers={"WWW-Authenticate": 'Basic realm="SafeHaven"'}
-        )
+    credential = service.client_credential(username, password)
+    if credential is None:
+        raise Unauthorized("unknown or revoked credential", headers=_BASIC_REALM)
     # OwnTracks re-queues (and resends forever) any message not answered by a 2xx JSON array,
     # so a message that can never be stored is acknowledged, not stored, and the reason
     # named in a header.
@@ -251,15 +251,17 @@ def owntracks():
             raise field_error("_type", "send an OwnTracks JSON object")
         fix = clients.owntracks_fix(payload)
         if fix is not None:
-            service.add_fixes_to_active(user, [fix], source="owntracks")
+            service.add_client_fixes(credential, [fix], source="owntracks")
+        else:
+            service.require_client_standing(credential)
+    except Unauthorized as exc:
+        raise Unauthorized(exc.message, headers=_BASIC_REALM) from exc
     except AppError as exc:
         if exc.http_status not in (409, 422):
             raise
         rejected = exc.message
-    shared = service.shared_with(user)
-    for journey, _owner in shared:
-        record_view(journey.owner_id, "owntracks", viewer_id=user.id, journey_id=journey.id)
-    response = jsonify(clients.owntracks_reply(shared))
+        service.require_client_standing(credential)
+    response = jsonify(service.owntracks_friends(credential))
     if rejected:
         response.headers["X-SafeHaven-Rejected"] = rejected[:200]
     return response
@@ -278,11 +280,11 @@ def osmand():
         else:
             params.update(request.form.items())
     device, fix = clients.osmand_fix(params)
-    user = service.authenticate_client(None, device)
-    if user is None:
+    credential = service.client_credential(None, device)
+    if credential is None:
         raise Unauthorized("unknown or revoked device identifier")
     try:
-        service.add_fixes_to_active(user, [fix], source="traccar")
+        service.add_client_fixes(credential, [fix], source="traccar")
     except AppError as exc:
         if exc.http_status != 409:
             raise

@@ -18,12 +18,15 @@ from backend.extensions import LazyCookieSessionInterface, db, limiter, make_api
 
 # Domains with a ``routes.blp`` flask-smorest blueprint, in registration order.
 API_DOMAINS = [
+    "appconfig",
     "areas",
     "account",
     "auth",
     "venues",
     "contacts",
     "journeys",
+    "sos",
+    "alerts",
     "reports",
     "open311",
     "insights",

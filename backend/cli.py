@@ -89,19 +89,21 @@ def seed_wigan() -> None:
 @click.option(
     "--role",
     type=click.Choice(["resident", "venue_staff", "admin"]),
-    default="resident",
-    show_default=True,
+    default=None,
+    help="Set the user's role. Without it an existing user keeps theirs; a new user is a resident.",
 )
 @with_appcontext
-def dev_token(uid: str, role: str) -> None:
-    """Print a signed dev token for UID (accepted only with SAFEHAVEN_AUTH=dev); sets the user's role."""
+def dev_token(uid: str, role: str | None) -> None:
+    """Print a signed dev token for UID (accepted only with SAFEHAVEN_AUTH=dev). The token
+    goes to standard output alone; the role it carries is said on standard error."""
     from backend.auth.service import ensure_user, mint_dev_token
 
     settings = current_app.config["SAFEHAVEN_SETTINGS"]
     if settings.auth_mode != "dev":
         raise click.ClickException("dev tokens are only accepted with SAFEHAVEN_AUTH=dev")
-    ensure_user(uid, role)
-    click.echo(mint_dev_token(settings.secret_key, uid, role))
+    user = ensure_user(uid, role)
+    click.echo(f"dev token for {uid}, role {user.role}", err=True)
+    click.echo(mint_dev_token(settings.secret_key, uid, user.role))
 
 
 def register_commands(app) -> None:  # type: ignore[no-untyped-def]

@@ -9,6 +9,10 @@ from pathlib import Path
 DEFAULT_SECRET = "dev-secret-change-me"  # noqa: S105 - the known default production refuses
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 ENVIRONMENTS = ("development", "testing", "production")
+# OpenStreetMap's own tiles suit development only (their tile usage policy): a deployment
+# sets its provider's template and attribution.
+DEFAULT_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+DEFAULT_TILE_ATTRIBUTION = "© OpenStreetMap contributors"
 AUTH_MODES = ("dev", "firebase")
 
 
@@ -68,6 +72,18 @@ def _int(
     return value
 
 
+def _limit(env: dict[str, str], name: str, default: str) -> str:
+    """A rate limit in the limits library's notation (``10/minute;100/hour``)."""
+    from limits import parse_many
+
+    raw = env.get(name) or default
+    try:
+        parse_many(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a rate limit such as 10/minute, got {raw!r}") from exc
+    return raw
+
+
 @dataclass
 class Settings:
     """Everything the app reads from the environment, already validated."""
@@ -95,8 +111,21 @@ class Settings:
     max_content_length: int = 1 * 1024 * 1024
     location_retention_hours: int = 24
     ratelimit_enabled: bool = True
+    # Abuse limits (backend/journeys/limits.py): fixes a person may send a minute (0: none),
+    # journey starts, failed location-client logins per source and per credential.
+    fix_budget_per_minute: int = 1200
+    journey_start_rate_limit: str = "5/minute;30/hour"
+    location_client_failures_per_source: str = "20/15 minutes"
+    location_client_failures_per_credential: str = "10/15 minutes"
     db_pool_size: int = 10
     db_max_overflow: int = 20
+    # The phone's map and late-night advice, announced by GET /api/v1/app-config.
+    tile_url: str = DEFAULT_TILE_URL
+    tile_attribution: str = DEFAULT_TILE_ATTRIBUTION
+    offline_map_file: str | None = None  # an MBTiles pack of the borough, served as it is
+    open_long_enough_min: int = 30
+    long_walk_min: int = 20
+    late_night_file: str | None = None  # the partnership's JSON (docs/OPERATIONS.md)
     extra: dict[str, object] = field(default_factory=dict)
 
     @classmethod
@@ -138,8 +167,26 @@ class Settings:
             max_content_length=_int(env, "SAFEHAVEN_MAX_CONTENT_LENGTH", 1 * 1024 * 1024),
             location_retention_hours=_int(env, "SAFEHAVEN_LOCATION_RETENTION_HOURS", 24),
             ratelimit_enabled=_bool(env.get("SAFEHAVEN_RATELIMIT"), default=True),
+            fix_budget_per_minute=_int(
+                env, "SAFEHAVEN_FIX_BUDGET_PER_MINUTE", 1200, low=0, high=1_000_000
+            ),
+            journey_start_rate_limit=_limit(
+                env, "SAFEHAVEN_JOURNEY_START_RATE_LIMIT", "5/minute;30/hour"
+            ),
+            location_client_failures_per_source=_limit(
+                env, "SAFEHAVEN_LOCATION_CLIENT_FAILURES_PER_SOURCE", "20/15 minutes"
+            ),
+            location_client_failures_per_credential=_limit(
+                env, "SAFEHAVEN_LOCATION_CLIENT_FAILURES_PER_CREDENTIAL", "10/15 minutes"
+            ),
             db_pool_size=_int(env, "SAFEHAVEN_DB_POOL_SIZE", 10),
             db_max_overflow=_int(env, "SAFEHAVEN_DB_MAX_OVERFLOW", 20),
+            tile_url=env.get("SAFEHAVEN_TILE_URL") or DEFAULT_TILE_URL,
+            tile_attribution=env.get("SAFEHAVEN_TILE_ATTRIBUTION") or DEFAULT_TILE_ATTRIBUTION,
+            offline_map_file=env.get("SAFEHAVEN_OFFLINE_MAP_FILE") or None,
+            open_long_enough_min=_int(env, "SAFEHAVEN_OPEN_LONG_ENOUGH_MIN", 30, low=0, high=240),
+            long_walk_min=_int(env, "SAFEHAVEN_LONG_WALK_MIN", 20, low=1, high=240),
+            late_night_file=env.get("SAFEHAVEN_LATE_NIGHT_FILE") or None,
         )
 
     def check(self) -> None:
@@ -152,6 +199,30 @@ class Settings:
                 "SAFEHAVEN_FCM_ENDPOINT must be http://127.0.0.1:PORT, http://localhost:PORT "
                 f"or http://[::1]:PORT, got {self.fcm_endpoint!r}"
             )
+        if not all(part in self.tile_url for part in ("{z}", "{x}", "{y}")) or not (
+            self.tile_url.startswith(("https://", "http://"))
+        ):
+            raise ConfigError(
+                "SAFEHAVEN_TILE_URL must be an http(s) URL with {z}, {x} and {y}, "
+                f"got {self.tile_url!r}"
+            )
+        for name, path in (
+            ("SAFEHAVEN_OFFLINE_MAP_FILE", self.offline_map_file),
+            ("SAFEHAVEN_LATE_NIGHT_FILE", self.late_night_file),
+        ):
+            if path and not Path(path).is_file():
+                raise ConfigError(f"{name} names no file: {path!r}")
+        if self.late_night_file:
+            import json
+
+            from marshmallow import ValidationError
+
+            from shared_schemas.appconfig import LateNightSchema
+
+            try:
+                LateNightSchema().load(json.loads(Path(self.late_night_file).read_text("utf-8")))
+            except (ValueError, ValidationError) as exc:
+                raise ConfigError(f"SAFEHAVEN_LATE_NIGHT_FILE is not valid: {exc}") from exc
         if self.db_pool_size < 1:
             raise ConfigError("SAFEHAVEN_DB_POOL_SIZE must be at least 1")
         if self.db_max_overflow < 0:
@@ -223,6 +294,10 @@ class Settings:
             "FCM_CONCURRENCY": self.fcm_concurrency,
             "LOCATION_RETENTION_HOURS": self.location_retention_hours,
             "RATELIMIT_ENABLED": self.ratelimit_enabled,
+            "FIX_BUDGET_PER_MINUTE": self.fix_budget_per_minute,
+            "JOURNEY_START_RATE_LIMIT": self.journey_start_rate_limit,
+            "LOCATION_CLIENT_FAILURES_PER_SOURCE": self.location_client_failures_per_source,
+            "LOCATION_CLIENT_FAILURES_PER_CREDENTIAL": self.location_client_failures_per_credential,
             "RATELIMIT_STORAGE_URI": self.redis_url or "memory://",
             "RATELIMIT_HEADERS_ENABLED": True,
             "RATELIMIT_KEY_PREFIX": "safehaven",
@@ -234,5 +309,11 @@ class Settings:
             "OPENAPI_SWAGGER_UI_PATH": "docs",
             "OPENAPI_SWAGGER_UI_URL": "/docs/static/",
             "JSON_SORT_KEYS": False,
+            "TILE_URL": self.tile_url,
+            "TILE_ATTRIBUTION": self.tile_attribution,
+            "OFFLINE_MAP_FILE": self.offline_map_file,
+            "OPEN_LONG_ENOUGH_MIN": self.open_long_enough_min,
+            "LONG_WALK_MIN": self.long_walk_min,
+            "LATE_NIGHT_FILE": self.late_night_file,
             **self.extra,
         }

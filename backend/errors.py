@@ -30,11 +30,17 @@ class AppError(Exception):
         message: str | None = None,
         errors: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
+        error: str | None = None,
     ) -> None:
         super().__init__(message or self.default_message)
         self.message = message or self.default_message
-        self.errors = errors or {}
+        self.errors = dict(errors or {})
         self.headers = headers or {}
+        # A stable reason a client can branch on, kept inside the one shape as
+        # ``errors["code"] == [reason]`` (e.g. ``no_trusted_contacts``, ``no_recipients``).
+        self.error = error
+        if error:
+            self.errors["code"] = [error]
 
 
 class BadRequest(AppError):

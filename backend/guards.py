@@ -6,15 +6,37 @@ field, in JSON bodies, forms, query strings and path parameters."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Flask, request
 
-from backend.errors import NotFound, field_error
+from backend.errors import BadRequest, NotFound, field_error
 
 NUL = "\x00"
 MESSAGE = "must not contain control characters (NUL, U+0000)"
 FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
+MAX_JSON_DEPTH = 64  # GeoJSON, surveys and fixes nest under 10 levels
+# A JSON string (skipped whole, brackets inside it do not nest) or one bracket.
+_JSON_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def json_too_deep(raw: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether the arrays and objects of the JSON text ``raw`` nest deeper than ``limit``.
+    Bodies with fewer brackets than ``limit`` cannot and are not scanned (the live fix
+    post has three)."""
+    if raw.count(b"[") + raw.count(b"{") <= limit:
+        return False
+    depth = 0
+    for match in _JSON_TOKENS.finditer(raw):
+        token = match.group()
+        if token in (b"[", b"{"):
+            depth += 1
+            if depth > limit:
+                return True
+        elif token in (b"]", b"}"):
+            depth -= 1
+    return False
 
 
 def find_nul(value: Any, field: str = "_schema") -> str | None:
@@ -58,6 +80,12 @@ def refuse_nul_characters() -> None:
                 raise field_error("_form", "every form part must have a name")
             if NUL in key or any(NUL in v for v in values):
                 raise field_error(key.replace(NUL, "\\0"), MESSAGE)
+    if req.content_length and mimetype not in FORM_TYPES:
+        if json_too_deep(req.get_data(cache=True)):
+            raise BadRequest(
+                f"JSON nested deeper than {MAX_JSON_DEPTH} levels",
+                errors={"_schema": [f"nests deeper than {MAX_JSON_DEPTH} levels"]},
+            )
     if mimetype == "application/json" and req.content_length:
         # A NUL can only reach a parsed JSON value from a raw NUL byte (a UTF-16/32 body has
         # them everywhere) or the escape \u0000: without either the body is not parsed here

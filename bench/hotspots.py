@@ -36,7 +36,7 @@ CATEGORIES = [
 ]  # fmt: skip
 COLUMNS = (
     "category", "description", "lat", "lon", "ward_code", "observed_at", "created_at",
-    "updated_at", "status", "anonymous", "consent_to_contact", "source",
+    "updated_at", "status", "anonymous", "consent_to_contact", "source", "reference",
 )  # fmt: skip
 RAW_SQL = """
 SELECT ward_code, category,
@@ -91,6 +91,7 @@ def rows(n: int, wards: list[tuple[str, float, float]]):  # type: ignore[no-unty
             True,
             False,
             "bench",
+            f"B{i:011d}",  # unique; real references are random and ~1M, fewer than bench rows
         )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from shared_schemas.common import Latitude, Longitude, PointSchema
+from shared_schemas.common import Id, Latitude, Longitude, PointSchema, UtcDateTime
 
 JOURNEY_STATES = ("active", "arrived", "cancelled")
 MAX_BATCH = 500
@@ -16,7 +16,7 @@ class DestinationSchema(Schema):
     lat = Latitude()
     lon = Longitude()
     postcode = fields.String(validate=validate.Length(min=2, max=10))
-    venue_id = fields.Integer(validate=validate.Range(min=1))
+    venue_id = Id()
     label = fields.String(validate=validate.Length(max=160))
 
     @validates_schema
@@ -39,9 +39,9 @@ class JourneyCreateSchema(Schema):
 
     destination = fields.Nested(DestinationSchema, required=True)
     start = fields.Nested(PointSchema)
-    expected_arrival_at = fields.AwareDateTime(default_timezone=None)
+    expected_arrival_at = UtcDateTime(default_timezone=None)
     contact_ids = fields.List(
-        fields.Integer(validate=validate.Range(min=1)),
+        Id(),
         load_default=list,
         validate=validate.Length(max=50),
     )
@@ -53,7 +53,7 @@ class FixSchema(Schema):
 
     lat = Latitude(required=True)
     lon = Longitude(required=True)
-    recorded_at = fields.AwareDateTime(required=True)
+    recorded_at = UtcDateTime(required=True)
     accuracy_m = fields.Float(
         allow_nan=False, validate=validate.Range(min=0, max=100_000), allow_none=True
     )

@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from shared_schemas.common import Latitude, Longitude
+from shared_schemas.common import Latitude, Longitude, UtcDateTime
 
 MAX_DESCRIPTION = 4000
 MAX_NOTE = 2000
@@ -44,7 +44,7 @@ class ReportInSchema(Schema):
     lat = Latitude(load_default=None)
     lon = Longitude(load_default=None)
     postcode = fields.String(load_default=None, validate=validate.Length(max=10))
-    observed_at = fields.AwareDateTime(load_default=None, format="iso")
+    observed_at = UtcDateTime(load_default=None, format="iso")
     anonymous = fields.Boolean(load_default=False)
     consent_to_contact = fields.Boolean(load_default=False)
 
@@ -60,18 +60,35 @@ class ReportInSchema(Schema):
             raise ValidationError("give lat/lon or a postcode, not both", field_name="postcode")
 
 
+REPORT_STEP_KINDS = ("received", "status", "note", "closed", "reopened")
+MAX_PHOTOS = 3
+
+
 class ReportUpdateSchema(Schema):
-    """One step in a report's handling as the reporter sees it."""
+    """One step in a report's handling as the reporter sees it: ``kind`` says whether it
+    was received, a status change, a public note, the closing or a reopening."""
 
     status = fields.String(required=True)
+    kind = fields.String(validate=validate.OneOf(REPORT_STEP_KINDS))
     note = fields.String(allow_none=True)
     created_at = fields.DateTime(required=True)
+
+
+class ReportPhotoSchema(Schema):
+    """A photo on a report as its sender sees it (stored without EXIF)."""
+
+    id = fields.Integer(required=True)
+    content_type = fields.String(required=True)
+    width = fields.Integer()
+    height = fields.Integer()
+    public = fields.Boolean()
 
 
 class ReportSchema(Schema):
     """A report as its own author (or an admin) sees it."""
 
     id = fields.Integer(required=True)
+    reference = fields.String(required=True, metadata={"example": "WGN-7K3QX"})
     category = fields.String(required=True)
     category_name = fields.String()
     team = fields.String()
@@ -88,12 +105,17 @@ class ReportSchema(Schema):
     anonymous = fields.Boolean()
     consent_to_contact = fields.Boolean()
     updates = fields.List(fields.Nested(ReportUpdateSchema))
+    photos = fields.List(fields.Nested(ReportPhotoSchema))
 
 
 class ReportReceiptSchema(Schema):
-    """What the sender gets back; an anonymous report is not linked to anyone afterwards."""
+    """What the sender gets back; an anonymous report is not linked to anyone afterwards.
+    ``receipt`` (anonymous reports only) is given once: keep it on the phone to follow the
+    report with ``POST /api/v1/reports/follow`` and to add photos."""
 
     id = fields.Integer(required=True)
+    reference = fields.String(required=True, metadata={"example": "WGN-7K3QX"})
+    receipt = fields.String(allow_none=True)
     category = fields.String(required=True)
     status = fields.String(required=True)
     ward_code = fields.String(allow_none=True)
@@ -101,6 +123,39 @@ class ReportReceiptSchema(Schema):
     team = fields.String()
     guidance = fields.String()
     created_at = fields.DateTime()
+
+
+class FollowInSchema(Schema):
+    """An anonymous report's reference and the receipt its sender was given."""
+
+    reference = fields.String(required=True, validate=validate.Length(min=4, max=20))
+    receipt = fields.String(required=True, validate=validate.Length(min=16, max=64))
+
+
+class FollowedReportSchema(Schema):
+    """An anonymous report as the holder of its receipt sees it: its handling, not its text."""
+
+    reference = fields.String(required=True)
+    category = fields.String(required=True)
+    category_name = fields.String()
+    team = fields.String()
+    status = fields.String(validate=validate.OneOf(REPORT_STATUSES))
+    public_note = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    updates = fields.List(fields.Nested(ReportUpdateSchema))
+
+
+class PhotoPublicSchema(Schema):
+    """Admin: whether a report photo is public."""
+
+    public = fields.Boolean(required=True)
+
+
+class ReopenSchema(Schema):
+    """Admin: reopen a closed report, saying why."""
+
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=MAX_NOTE))
 
 
 class ReportStatusChangeSchema(Schema):
@@ -132,8 +187,8 @@ class NearbyReportSchema(Schema):
 
 
 class HotspotQuerySchema(Schema):
-    from_ = fields.AwareDateTime(data_key="from", load_default=None, format="iso")
-    to = fields.AwareDateTime(load_default=None, format="iso")
+    from_ = UtcDateTime(data_key="from", load_default=None, format="iso")
+    to = UtcDateTime(load_default=None, format="iso")
     by = fields.String(load_default="ward", validate=validate.OneOf(["ward"]))
     category = fields.String(load_default=None, validate=validate.Length(min=1, max=40))
 

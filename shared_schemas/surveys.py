@@ -16,6 +16,8 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from shared_schemas.common import MAX_INT, UtcDateTime
+
 
 class SurveyStatus(StrEnum):
     """Where a survey is in its life: authored, taking answers, finished."""
@@ -77,8 +79,12 @@ class QuestionSchema(Schema):
     type = fields.String(required=True, validate=validate.OneOf(QUESTION_TYPES))
     required = fields.Boolean(load_default=False)
     choices = fields.List(fields.Nested(ChoiceSchema), validate=validate.Length(max=50))
-    min_value = fields.Integer(allow_none=True, strict=True)
-    max_value = fields.Integer(allow_none=True, strict=True)
+    min_value = fields.Integer(
+        allow_none=True, strict=True, validate=validate.Range(-MAX_INT, MAX_INT)
+    )
+    max_value = fields.Integer(
+        allow_none=True, strict=True, validate=validate.Range(-MAX_INT, MAX_INT)
+    )
     max_length = fields.Integer(allow_none=True, validate=validate.Range(1, MAX_TEXT_LENGTH))
     max_choices = fields.Integer(allow_none=True, validate=validate.Range(min=1))
     show_if = fields.Nested(ConditionSchema, allow_none=True)
@@ -104,8 +110,8 @@ class SurveyCreateSchema(Schema):
 
     title = fields.String(required=True, validate=validate.Length(min=1, max=200))
     description = fields.String(load_default="", validate=validate.Length(max=5000))
-    opens_at = fields.AwareDateTime(allow_none=True, load_default=None)
-    closes_at = fields.AwareDateTime(allow_none=True, load_default=None)
+    opens_at = UtcDateTime(allow_none=True, load_default=None)
+    closes_at = UtcDateTime(allow_none=True, load_default=None)
     borough_wide = fields.Boolean(load_default=False)
     target_wards = fields.List(
         fields.String(validate=validate.Regexp(r"^E05\d{6}$")),

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import math
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
@@ -70,6 +73,133 @@ SANE_TIMES = validate.Range(
     max=datetime(2100, 1, 1, tzinfo=UTC),
     error="must be between 2000 and 2100",
 )
+
+
+# --- opening times as a resident on foot meets them -------------------------------------
+# One rule for the server's answers and the phone's offline list: both call these.
+
+WALKING_M_PER_MIN = 80.0  # 4.8 km/h, an unhurried adult pace
+DEFAULT_STAY_MIN = 30  # a place must stay open this long after you arrive to come first
+HOURS_HORIZON_H = 48  # the transitions an answer carries cover this long
+STORED_HOURS_USABLE = timedelta(hours=HOURS_HORIZON_H // 2)
+
+
+class Availability(StrEnum):
+    """What a place's opening hours mean for someone walking there now."""
+
+    OPEN = "open"  # open when you arrive and for at least the stay after it
+    CLOSING_SOON = "closing_soon"  # open when you arrive, closes sooner than that (amber)
+    CLOSES_BEFORE_ARRIVAL = "closes_before_arrival"  # open now, shut by the time you arrive
+    CLOSED = "closed"
+    UNKNOWN = "unknown"  # no hours, or beyond what the phone was told
+
+
+def walking_minutes(distance_m: float) -> int:
+    """Whole minutes to walk ``distance_m`` (at least 1)."""
+    return max(1, math.ceil(distance_m / WALKING_M_PER_MIN))
+
+
+def availability(
+    open_now: bool | None, closes_at_s: float | None, arrive_s: float, stay_s: float
+) -> Availability:
+    """The rule: open at least ``stay_s`` after arriving (``arrive_s``, epoch seconds) comes
+    first; open on arrival but closing sooner is "closing soon"; closing before you could get
+    there is not open. ``closes_at_s`` None while open means no closing in sight (24/7)."""
+    if open_now is None:
+        return Availability.UNKNOWN
+    if not open_now:
+        return Availability.CLOSED
+    if closes_at_s is None:
+        return Availability.OPEN
+    left = closes_at_s - arrive_s
+    if left <= 0:
+        return Availability.CLOSES_BEFORE_ARRIVAL
+    if left < stay_s:
+        return Availability.CLOSING_SOON
+    return Availability.OPEN
+
+
+def minutes_until(later: datetime | None, now: datetime) -> int | None:
+    """Whole minutes from ``now`` to ``later`` (rounded down: never promises more time)."""
+    if later is None:
+        return None
+    return math.floor((later - now).total_seconds() / 60)
+
+
+def uk_clock(moment: datetime, now: datetime | None = None) -> str:
+    """'04:00' in UK local time; with the weekday ('Mon 09:00') when not on ``now``'s day."""
+    local = moment.astimezone(LONDON)
+    if now is not None and local.date() != now.astimezone(LONDON).date():
+        if local - now.astimezone(LONDON) > timedelta(hours=20):
+            return local.strftime("%a %H:%M")
+    return local.strftime("%H:%M")
+
+
+def hours_text(
+    state: Availability,
+    *,
+    now: datetime,
+    closes_at: datetime | None,
+    opens_at: datetime | None,
+    open_24_7: bool,
+) -> str:
+    """The one line every client shows about a place's hours."""
+    if state == Availability.UNKNOWN:
+        return "Opening hours unknown: call first"
+    if state == Availability.CLOSED:
+        return f"Closed, opens {uk_clock(opens_at, now)}" if opens_at else "Closed now"
+    if open_24_7:
+        return "Open 24 hours"
+    if closes_at is None:
+        return "Open now"
+    if state == Availability.CLOSES_BEFORE_ARRIVAL:
+        return f"Closes {uk_clock(closes_at, now)}, before you could walk there"
+    if state == Availability.CLOSING_SOON:
+        return f"Closes in {minutes_until(closes_at, now)} min ({uk_clock(closes_at, now)})"
+    return f"Open until {uk_clock(closes_at, now)}"
+
+
+def parse_time(value: object) -> datetime | None:
+    """An ISO 8601 time from an answer ('Z' or an offset) as an aware datetime, else None."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=LONDON)
+
+
+def state_from_transitions(
+    item: Mapping[str, Any], at: datetime
+) -> tuple[bool | None, datetime | None, datetime | None]:
+    """``(open_now, closes_at, opens_at)`` at ``at`` from an answer item's stored
+    ``transitions`` (the next openings and closings after its ``at``, up to ``hours_known_until``):
+    how the phone keeps opening times true without a signal. Unknown after the first day."""
+    if item.get("open_24_7"):
+        return True, None, None
+    open_then = item.get("open_now")
+    known_until = parse_time(item.get("hours_known_until"))
+    # Usable for the first half of what it was told: any change within a day after ``at``
+    # is then among the transitions, so no closing is missed.
+    if open_then is None or known_until is None or at >= known_until - STORED_HOURS_USABLE:
+        return None, None, None
+    changes = [
+        (moment, bool(change.get("open")))
+        for change in item.get("transitions") or []
+        if isinstance(change, Mapping) and (moment := parse_time(change.get("at"))) is not None
+    ]
+    changes.sort(key=lambda change: change[0])
+    is_open = bool(open_then)
+    for moment, opens in changes:
+        if moment <= at:
+            is_open = opens
+    following = [(moment, opens) for moment, opens in changes if moment > at]
+    closes_at = next((m for m, opens in following if not opens), None) if is_open else None
+    opens_at = next((m for m, opens in following if opens), None) if not is_open else None
+    return is_open, closes_at, opens_at
 
 
 class CommaList(fields.List):
@@ -245,6 +375,13 @@ class VenueManageSchema(VenueSchema):
     updated_at = fields.DateTime()
 
 
+class TransitionSchema(Schema):
+    """A moment a place opens (``open`` true) or closes."""
+
+    at = fields.DateTime(required=True)
+    open = fields.Boolean(required=True)
+
+
 class NearestVenueSchema(Schema):
     """One answer of the nearest search."""
 
@@ -267,8 +404,34 @@ class NearestVenueSchema(Schema):
     open_now = fields.Boolean(
         allow_none=True, metadata={"description": "null when hours are unknown"}
     )
-    closes_at = fields.DateTime(allow_none=True)
+    closes_at = fields.DateTime(allow_none=True, metadata={"description": "UTC"})
+    closes_at_local = fields.String(
+        allow_none=True,
+        metadata={"description": "closes_at in UK local time (ISO 8601 with its offset)"},
+    )
     opens_at = fields.DateTime(allow_none=True)
+    open_24_7 = fields.Boolean(required=True)
+    arrives_at = fields.DateTime(
+        required=True, metadata={"description": "at + walking_minutes: when you could be there"}
+    )
+    minutes_left_on_arrival = fields.Integer(
+        allow_none=True,
+        metadata={"description": "minutes it stays open after you arrive; null if 24/7/closed"},
+    )
+    availability = fields.String(
+        required=True,
+        validate=validate.OneOf([a.value for a in Availability]),
+        metadata={"description": "open (long enough) | closing_soon (amber) | ..."},
+    )
+    hours_text = fields.String(required=True, metadata={"example": "Closes in 6 min (04:00)"})
+    transitions = fields.List(
+        fields.Nested(TransitionSchema),
+        required=True,
+        metadata={"description": "next openings/closings, for the phone's offline list"},
+    )
+    hours_known_until = fields.DateTime(
+        required=True, metadata={"description": "transitions cover the hours until this time"}
+    )
     is_demo = fields.Boolean()
 
 
@@ -282,6 +445,10 @@ class NearestResultSchema(Schema):
     origin = fields.Nested(OriginSchema, required=True)
     at = fields.DateTime(required=True)
     radius_m = fields.Float(required=True)
+    open_long_enough_min = fields.Integer(
+        required=True,
+        metadata={"description": "minutes a place must stay open after you arrive to come first"},
+    )
     items = fields.List(fields.Nested(NearestVenueSchema), required=True)
 
 

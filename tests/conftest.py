@@ -27,6 +27,20 @@ def pytest_configure(config: pytest.Config) -> None:
         if reason and databases.IN_CI:
             raise pytest.UsageError(f"CI=true and the PostGIS pass cannot run: {reason}")
         config._safehaven_pg_skip = reason  # type: ignore[attr-defined]
+        if not reason and not os.environ.get("PYTEST_XDIST_WORKER"):
+            # Leftovers of earlier runs (any checkout) that no one is using any more.
+            dropped = databases.drop_test_databases(only_unused=True)
+            if dropped:
+                print(f"dropped {len(dropped)} leftover test database(s)")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The PostGIS pass drops the databases it made (this checkout's, this worker's)."""
+    if databases.ENGINE == "postgis" and not getattr(session.config, "_safehaven_pg_skip", None):
+        from tests.support.apps import dispose_all
+
+        dispose_all()
+        databases.drop_test_databases(prefix=databases.checkout_prefix())
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -107,8 +121,10 @@ def _app_context(request: pytest.FixtureRequest) -> Iterator[None]:
         return
     app = request.getfixturevalue("app")
     from backend.extensions import db, limiter
+    from backend.journeys.limits import reset_fix_budget
 
     limiter.reset()
+    reset_fix_budget()
     with app.app_context():
         yield
         db.session.remove()

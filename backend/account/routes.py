@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask import current_app
+
 from backend.account import service
 from backend.account.schemas import (
     DeviceRegisterSchema,
@@ -46,9 +48,13 @@ def export_me():
 @login_required
 @blp.response(200, ErasureSchema)
 def erase_me():
-    """Erase your account: your contacts, journeys, location fixes and devices are deleted,
-    your reports and survey answers are kept only anonymously (for aggregate figures)."""
-    return service.erase_me(current_user())
+    """Erase your account: your contacts, journeys, location fixes, alerts and devices are
+    deleted, your reports and survey answers are kept only anonymously (for aggregate
+    figures); your sign-in is refused from then on (in Firebase mode it is deleted)."""
+    settings = current_app.config["SAFEHAVEN_SETTINGS"]
+    return service.erase_me(
+        current_user(), mode=settings.auth_mode, project_id=settings.firebase_project_id
+    )
 
 
 @blp.post("/devices")
@@ -59,3 +65,12 @@ def register_device(args):
     """Register your phone's FCM token to receive alerts."""
     device, _created = service.register_device(current_user(), args["token"], args["platform"])
     return device
+
+
+@blp.delete("/devices/<int:device_id>")
+@login_required
+@blp.response(204)
+def remove_device(device_id: int):
+    """Stop alerts to one of your devices (on sign-out); its token is then free for another
+    account. A token registered to another account is refused (409) until then."""
+    service.remove_device(current_user(), device_id)

@@ -18,6 +18,9 @@ class ErasureSchema(Schema):
 
     erased = fields.Boolean(required=True)
     domains = fields.List(fields.String(), required=True)
+    identity_account_deleted = fields.Boolean(
+        metadata={"description": "Firebase mode: your Firebase sign-in account was deleted too"}
+    )
 
 
 __all__ = [

@@ -15,10 +15,11 @@ from typing import Any
 
 from sqlalchemy import delete as sa_delete
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 import backend
 from backend.auth.models import User
-from backend.errors import field_error
+from backend.errors import Conflict, NotFound, ServiceUnavailable, field_error
 from backend.extensions import db
 
 EXPORT_FORMAT = "safehaven-export/1"
@@ -97,11 +98,19 @@ def export_me(actor: User) -> dict[str, Any]:
     return {"format": EXPORT_FORMAT, "profile": profile(actor), "data": data}
 
 
-def erase_me(actor: User) -> dict[str, Any]:
+def erase_me(actor: User, *, mode: str = "dev", project_id: str | None = None) -> dict[str, Any]:
     """Erase the caller: each domain's ``erase_user`` removes or anonymises its rows (keeping
-    anonymised aggregates such as report counts), then the user row is deleted. One commit:
+    anonymised aggregates such as report counts), the user row is deleted and a tombstone of
+    its uid refuses the old tokens from then on (they never recreate the account). In Firebase
+    mode the Firebase account is deleted too, before the commit: if Firebase cannot be
+    reached nothing is erased (ServiceUnavailable) and the person can try again. One commit:
     either everything is erased or nothing is."""
+    from firebase_admin.exceptions import FirebaseError
+
+    from backend.auth.service import bury, delete_identity_account
+
     erased = []
+    uid = actor.uid
     try:
         for domain, erase in _hooks("erase_user"):
             erase(actor)
@@ -110,30 +119,65 @@ def erase_me(actor: User) -> dict[str, Any]:
 
         db.session.execute(sa_delete(Device).where(Device.user_id == actor.id))
         erased.append("account")
+        bury(actor)
         db.session.delete(actor)
+        db.session.flush()
+        try:
+            identity_deleted = delete_identity_account(uid, mode=mode, project_id=project_id)
+        except FirebaseError as exc:
+            raise ServiceUnavailable(
+                "cannot reach the identity provider to delete your sign-in; nothing was "
+                "erased, try again"
+            ) from exc
         db.session.commit()
     except Exception:
         db.session.rollback()
         raise
-    return {"erased": True, "domains": erased}
+    return {"erased": True, "domains": erased, "identity_account_deleted": identity_deleted}
 
 
 def register_device(actor: User, token: str, platform: str) -> tuple[object, bool]:
-    """Register (or refresh) an FCM token for the caller's device; a token moves to the
-    caller if another account had it (one phone, one owner). Returns (device, created)."""
-    from sqlalchemy import select
-
+    """Register (or refresh) an FCM token for the caller's device. A token stays with the
+    account that registered it first until that account removes it (``remove_device``, or
+    erasure) or FCM reports it unregistered: an alert never follows a token to another
+    account, so knowing someone's token cannot redirect their alerts (see docs/PRIVACY.md).
+    Returns (device, created); raises Conflict when another account holds the token."""
     from backend.account.models import Device
     from backend.db import utcnow
 
     device = db.session.scalar(select(Device).where(Device.token == token))
     created = device is None
+    if device is not None and device.user_id != actor.id:
+        raise Conflict(
+            "this device is registered to another account; sign out of that account on "
+            "this phone first",
+            errors={"token": ["registered to another account"]},
+        )
     if device is None:
         device = Device(user_id=actor.id, token=token, platform=platform)
         db.session.add(device)
-    else:
-        device.user_id = actor.id
-        device.platform = platform
-        device.last_seen_at = utcnow()
+        try:
+            db.session.commit()
+        except IntegrityError as exc:  # the same token registered at the same moment
+            db.session.rollback()
+            raise Conflict(
+                "this device was registered at the same moment; try again",
+                errors={"token": ["registered concurrently"]},
+            ) from exc
+        return device, created
+    device.platform = platform
+    device.last_seen_at = utcnow()
     db.session.commit()
     return device, created
+
+
+def remove_device(actor: User, device_id: int) -> None:
+    """Stop sending the caller's alerts to one of their devices (sign-out on that phone);
+    the token is then free for another account. Raises NotFound for a device not theirs."""
+    from backend.account.models import Device
+
+    device = db.session.get(Device, device_id)
+    if device is None or device.user_id != actor.id:
+        raise NotFound(f"no device {device_id}")
+    db.session.delete(device)
+    db.session.commit()

@@ -51,6 +51,10 @@ class AlertDelivery(Base):
         ForeignKey("alert_outbox.id", ondelete="CASCADE"), nullable=False
     )
     device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id", ondelete="SET NULL"))
+    # The recipient the device belonged to when the alert was fanned out (for per-person status).
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
     token: Mapped[str] = mapped_column(String(4096), nullable=False)
     status: Mapped[str] = mapped_column(String(14), nullable=False, default="pending")
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
@@ -61,3 +65,18 @@ class AlertDelivery(Base):
     # "<host>:<pid>:<nonce>" of the worker claim holding the lease (while pending: in flight),
     # or of the claim that sent or gave it up; cleared when a retry releases the lease.
     claimed_by: Mapped[str | None] = mapped_column(String(80))
+
+
+class AlertReceipt(Base):
+    """A recipient's phone acknowledged an alert (``POST /api/v1/alerts/{id}/received``): the
+    only ground for telling the sender "delivered"."""
+
+    __tablename__ = "alert_receipts"
+
+    alert_id: Mapped[int] = mapped_column(
+        ForeignKey("alert_outbox.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    received_at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow)

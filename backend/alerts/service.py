@@ -17,11 +17,12 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 
 from backend.account.models import Device
-from backend.alerts.models import AlertDelivery, OutboxAlert
+from backend.alerts.models import AlertDelivery, AlertReceipt, OutboxAlert
 from backend.db import utcnow
-from backend.errors import ValidationError
+from backend.errors import NotFound, ValidationError
 from backend.extensions import db
 from backend.realtime.broker import journey_channel, publish
 
@@ -144,6 +145,7 @@ def expand_pending(now: datetime | None = None, limit: int = 200) -> int:
                 AlertDelivery(
                     alert_id=alert.id,
                     device_id=device.id,
+                    user_id=device.user_id,
                     token=device.token,
                     status="pending",
                     next_attempt_at=now,
@@ -332,3 +334,133 @@ def deliver_due(
             )
             counts[outcome] += 1
     return counts
+
+
+# --- receipts -----------------------------------------------------------------------------
+
+
+def acknowledge(actor: Any, alert_id: int, now: datetime | None = None) -> AlertReceipt:
+    """Record that ``actor``'s phone received the alert (the first receipt is kept); raises
+    NotFound unless ``actor`` is one of its recipients (others learn nothing about it)."""
+    alert = db.session.get(OutboxAlert, alert_id)
+    if alert is None or actor.id not in json.loads(alert.recipients):
+        raise NotFound(f"no alert {alert_id}")
+    receipt = db.session.get(AlertReceipt, (alert_id, actor.id))
+    if receipt is not None:
+        return receipt
+    receipt = AlertReceipt(alert_id=alert_id, user_id=actor.id, received_at=now or utcnow())
+    db.session.add(receipt)
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same phone acknowledged twice at once
+        db.session.rollback()
+        found = db.session.get(AlertReceipt, (alert_id, actor.id))
+        if found is None:
+            raise
+        return found
+    return receipt
+
+
+# --- retention, export and erasure ----------------------------------------------------------
+
+# What an alert says once its journey's retention has passed: its kind, no name, no place.
+FORGOTTEN_BODY = "Details removed after the retention period."
+EXPIRED = "expired: the journey's retention period passed"
+# Titles name the person ("SOS from Alice"): what each kind is called once that is forgotten.
+FORGOTTEN_TITLES = {
+    "sos": "SOS",
+    "overdue": "Overdue",
+    "stationary": "Stopped for a while",
+    "arrival": "Arrived",
+    "contact_revoked": "Trusted contact ended",
+}
+
+
+def forget_journey_details(journey_ids: Sequence[int]) -> int:
+    """For journeys whose retention has passed (the fix purge, caller commits): their alerts
+    keep only kind, a title without the name and the journey id (the body's name and
+    position, the data's position, battery and fix time go), and deliveries still pending
+    are given up (a day-old SOS is no longer news). Returns the number of alerts changed."""
+    if not journey_ids:
+        return 0
+    alerts = OutboxAlert.__table__.c
+    row = AlertDelivery.__table__.c
+    db.session.execute(
+        update(AlertDelivery.__table__)
+        .where(
+            row.status == "pending",
+            row.alert_id.in_(select(alerts.id).where(alerts.journey_id.in_(journey_ids))),
+        )
+        .values(status="failed", last_error=EXPIRED)
+    )
+    changed = 0
+    for alert in db.session.scalars(
+        select(OutboxAlert).where(OutboxAlert.journey_id.in_(journey_ids))
+    ):
+        alert.title = FORGOTTEN_TITLES.get(alert.kind, "Alert")
+        alert.body = FORGOTTEN_BODY
+        alert.data = json.dumps({"journey_id": str(alert.journey_id)}, sort_keys=True)
+        changed += 1
+    return changed
+
+
+def _alert_view(alert: OutboxAlert) -> dict[str, Any]:
+    return {
+        "id": alert.id,
+        "kind": alert.kind,
+        "journey_id": alert.journey_id,
+        "title": alert.title,
+        "body": alert.body,
+        "data": json.loads(alert.data),
+        "status": alert.status,
+        "created_at": alert.created_at.isoformat(),
+    }
+
+
+def export_user(user: Any) -> dict[str, Any]:
+    """For ``GET /api/v1/me/export``: the alerts about the person (their SOS, arrivals,
+    overdue and stationary alerts as their contacts received them) and those sent to them
+    alone (e.g. a report's status changing)."""
+    about = db.session.scalars(
+        select(OutboxAlert).where(OutboxAlert.subject_user_id == user.id).order_by(OutboxAlert.id)
+    ).all()
+    to_them = [a for a in _received_by(user.id) if a.subject_user_id is None]
+    return {
+        "about_you": [_alert_view(a) for a in about],
+        "sent_to_you": [_alert_view(a) for a in to_them],
+    }
+
+
+def _received_by(user_id: int) -> list[OutboxAlert]:
+    """Alerts whose recipients include ``user_id`` (a text match narrows, JSON decides)."""
+    candidates = db.session.scalars(
+        select(OutboxAlert)
+        .where(OutboxAlert.recipients.contains(str(user_id)))
+        .order_by(OutboxAlert.id)
+    )
+    return [a for a in candidates if user_id in json.loads(a.recipients)]
+
+
+def erase_user(user: Any) -> None:
+    """For ``DELETE /api/v1/me`` (caller commits): the alerts about the person go, with their
+    deliveries; deliveries to the person's devices go (they hold its push token); the person
+    leaves the recipients of other alerts, and an alert left with no recipient goes."""
+    db.session.execute(
+        delete(AlertDelivery).where(
+            AlertDelivery.device_id.in_(select(Device.id).where(Device.user_id == user.id))
+        )
+    )
+    about = select(OutboxAlert.id).where(OutboxAlert.subject_user_id == user.id)
+    db.session.execute(delete(AlertDelivery).where(AlertDelivery.alert_id.in_(about)))
+    db.session.execute(
+        delete(OutboxAlert)
+        .where(OutboxAlert.subject_user_id == user.id)
+        .execution_options(synchronize_session=False)
+    )
+    for alert in _received_by(user.id):
+        left = [r for r in json.loads(alert.recipients) if r != user.id]
+        if left:
+            alert.recipients = json.dumps(left)
+        else:
+            db.session.execute(delete(AlertDelivery).where(AlertDelivery.alert_id == alert.id))
+            db.session.delete(alert)

@@ -9,9 +9,11 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from shapely import STRtree
-from shapely.geometry import Point, shape
+from shapely.geometry import MultiPolygon, Point, mapping, shape
+from shapely.geometry.polygon import orient
 from shapely.prepared import prep
 from sqlalchemy import delete, select
 
@@ -32,15 +34,34 @@ Progress = Callable[[int, int], None]
 
 @dataclass(frozen=True)
 class LoadSummary:
-    """What a load did: rows imported, rows skipped and why."""
+    """What a load did: new rows, changed rows, rows skipped and why (a row already stored
+    as it is in the file is skipped as ``unchanged``)."""
 
     imported: int
     skipped: int
     reasons: dict[str, int]
+    updated: int = 0
 
     def line(self, what: str) -> str:
         why = ", ".join(f"{n} {reason}" for reason, n in sorted(self.reasons.items())) or "none"
-        return f"{what}: imported {self.imported}, skipped {self.skipped} ({why})"
+        return (
+            f"{what}: imported {self.imported}, updated {self.updated}, "
+            f"skipped {self.skipped} ({why})"
+        )
+
+
+# A postcode anywhere in a line of address text ("Wallgate, Wigan WN1 1BA").
+POSTCODE_IN_TEXT_RE = re.compile(r"\b([A-Z]{1,2}[0-9][A-Z0-9]?)\s*([0-9][A-Z]{2})\b", re.IGNORECASE)
+
+
+def postcode_in_address(text: str) -> str | None:
+    """The last UK postcode written in an address line, normalised, or None when there is
+    none (street and place names are not looked up)."""
+    matches = POSTCODE_IN_TEXT_RE.findall(text or "")
+    if not matches:
+        return None
+    outward, inward = matches[-1]
+    return f"{outward.upper()} {inward.upper()}"
 
 
 def normalise_postcode(raw: str) -> str:
@@ -133,10 +154,23 @@ def ward_names() -> dict[str, str]:
     return dict(_ward_index().names)
 
 
+def rfc7946_rings(geom: Any) -> dict[str, Any]:
+    """A (Multi)Polygon as GeoJSON with its rings wound as RFC 7946 section 3.1.6 requires:
+    exterior rings counterclockwise, holes clockwise (ONS files wind them the other way)."""
+    if geom.geom_type == "Polygon":
+        return dict(mapping(orient(geom, sign=1.0)))
+    if geom.geom_type == "MultiPolygon":
+        return dict(mapping(MultiPolygon([orient(part, sign=1.0) for part in geom.geoms])))
+    raise ValueError(f"not a polygon: {geom.geom_type}")
+
+
 def load_wards(path: Path = WARDS_FILE, progress: Progress | None = None) -> LoadSummary:
-    """Replace-or-insert wards from an ONS GeoJSON FeatureCollection (``area_code``, ``area_name``)."""
+    """Insert new wards and update changed ones from an ONS GeoJSON FeatureCollection
+    (``area_code``, ``area_name``); wards already stored as they are count as unchanged."""
     features = json.loads(path.read_text())["features"]
-    imported, reasons = 0, {}
+    stored = {ward.code: ward for ward in db.session.scalars(select(Ward))}
+    imported, updated, reasons = 0, 0, {}
+    columns = [c.name for c in Ward.__table__.columns]
     for n, feature in enumerate(features, 1):
         props = feature.get("properties") or {}
         code, name = props.get("area_code"), props.get("area_name")
@@ -147,40 +181,57 @@ def load_wards(path: Path = WARDS_FILE, progress: Progress | None = None) -> Loa
             )
             continue
         geom = shape(geometry)
+        if geom.geom_type not in ("Polygon", "MultiPolygon"):
+            reasons["not a polygon"] = reasons.get("not a polygon", 0) + 1
+            continue
         if geom.is_empty or not geom.is_valid:
             reasons["invalid polygon"] = reasons.get("invalid polygon", 0) + 1
             continue
         min_lon, min_lat, max_lon, max_lat = geom.bounds
         centre = geom.representative_point()
-        db.session.merge(
-            Ward(
-                code=code,
-                name=name,
-                geometry=json.dumps(geometry, separators=(",", ":")),
-                area_m2=float(props.get("area") or 0.0),
-                min_lat=min_lat,
-                min_lon=min_lon,
-                max_lat=max_lat,
-                max_lon=max_lon,
-                centroid_lat=centre.y,
-                centroid_lon=centre.x,
-            )
-        )
-        imported += 1
+        values = {
+            "code": code,
+            "name": name,
+            "geometry": json.dumps(rfc7946_rings(geom), separators=(",", ":")),
+            "area_m2": float(props.get("area") or 0.0),
+            "min_lat": min_lat,
+            "min_lon": min_lon,
+            "max_lat": max_lat,
+            "max_lon": max_lon,
+            "centroid_lat": centre.y,
+            "centroid_lon": centre.x,
+        }
+        old = stored.get(code)
+        if old is None:
+            db.session.add(Ward(**values))
+            imported += 1
+        elif any(getattr(old, column) != values[column] for column in columns):
+            for column, value in values.items():
+                setattr(old, column, value)
+            updated += 1
+        else:
+            reasons["unchanged"] = reasons.get("unchanged", 0) + 1
         if progress:
             progress(n, len(features))
     db.session.commit()
     forget_ward_index()
-    return LoadSummary(imported, sum(reasons.values()), reasons)
+    return LoadSummary(imported, sum(reasons.values()), reasons, updated)
 
 
 def load_postcodes(path: Path = POSTCODES_FILE, progress: Progress | None = None) -> LoadSummary:
-    """Insert or update postcodes from the TfGM CSV (``postcode, lat, lon, wd23cd_derived, ...``)."""
+    """Insert new and update changed postcodes from the TfGM CSV (``postcode, lat, lon,
+    wd23cd_derived, ...``); postcodes already stored as they are count as unchanged."""
     with path.open(newline="") as fh:
         rows = list(csv.DictReader(fh))
     known_wards = set(db.session.scalars(select(Ward.code)))
-    existing = set(db.session.scalars(select(Postcode.postcode)))
-    imported, reasons = 0, {}
+    table = Postcode.__table__
+    existing = {
+        row.postcode: (row.lat, row.lon, row.ward_code, row.lsoa_code)
+        for row in db.session.execute(
+            select(table.c.postcode, table.c.lat, table.c.lon, table.c.ward_code, table.c.lsoa_code)
+        )
+    }
+    imported, updated, reasons = 0, 0, {}
     new_rows, updates = [], []
     for n, row in enumerate(rows, 1):
         try:
@@ -202,9 +253,16 @@ def load_postcodes(path: Path = POSTCODES_FILE, progress: Progress | None = None
             "ward_code": ward if ward in known_wards else None,
             "lsoa_code": row.get("lsoa21cd_derived") or None,
         }
-        (updates if code in existing else new_rows).append(values)
-        existing.add(code)
-        imported += 1
+        stored = (lat, lon, values["ward_code"], values["lsoa_code"])
+        if code not in existing:
+            new_rows.append(values)
+            imported += 1
+        elif existing[code] != stored:
+            updates.append(values)
+            updated += 1
+        else:
+            reasons["unchanged"] = reasons.get("unchanged", 0) + 1
+        existing[code] = stored
         if progress and (n % 500 == 0 or n == len(rows)):
             progress(n, len(rows))
     if new_rows:
@@ -212,7 +270,7 @@ def load_postcodes(path: Path = POSTCODES_FILE, progress: Progress | None = None
     if updates:
         db.session.bulk_update_mappings(Postcode, updates)  # type: ignore[arg-type]
     db.session.commit()
-    return LoadSummary(imported, sum(reasons.values()), reasons)
+    return LoadSummary(imported, sum(reasons.values()), reasons, updated)
 
 
 def clear_areas() -> None:
@@ -221,3 +279,30 @@ def clear_areas() -> None:
     db.session.execute(delete(Ward))
     db.session.commit()
     forget_ward_index()
+
+
+PLACE_RADIUS_M = 400.0  # beyond this from every postcode point a place label would mislead
+
+
+def place_label(lat: float, lon: float) -> str | None:
+    """A person-readable place near a point from the shipped postcode data: ``"Near WN1 1LJ,
+    Wigan Central"`` (the nearest postcode point within 400 m and its ward), else None."""
+    from backend.spatial import haversine_m
+
+    pad = 0.006  # about 670 m of latitude, 400 m of longitude at Wigan: a superset of 400 m
+    rows = db.session.execute(
+        select(Postcode.postcode, Postcode.lat, Postcode.lon, Ward.name)
+        .outerjoin(Ward, Ward.code == Postcode.ward_code)
+        .where(
+            Postcode.lat.between(lat - pad, lat + pad),
+            Postcode.lon.between(lon - 2 * pad, lon + 2 * pad),
+        )
+    ).all()
+    best = None
+    for code, plat, plon, ward in rows:
+        metres = haversine_m(lat, lon, plat, plon)
+        if metres <= PLACE_RADIUS_M and (best is None or metres < best[0]):
+            best = (metres, code, ward)
+    if best is None:
+        return None
+    return f"Near {best[1]}, {best[2]}" if best[2] else f"Near {best[1]}"

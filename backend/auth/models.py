@@ -21,6 +21,8 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(20), nullable=False, default=Role.RESIDENT.value)
     display_name: Mapped[str | None] = mapped_column(String(80))
     email: Mapped[str | None] = mapped_column(String(254))
+    # E.164 (e.g. +447700900123); shown only to contacts the person chose (Contact.*_shares_phone).
+    phone: Mapped[str | None] = mapped_column(String(16))
     ward_code: Mapped[str | None] = mapped_column(ForeignKey("wards.code", ondelete="SET NULL"))
     disabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     created_at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow)
@@ -36,3 +38,13 @@ class User(Base):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.uid} {self.role}>"
+
+
+class ErasedAccount(Base):
+    """An erased account's tombstone: only a hash of its uid, so that the erased person's old
+    tokens cannot sign the account back up (``backend.auth.service.user_for_identity``)."""
+
+    __tablename__ = "erased_accounts"
+
+    uid_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    erased_at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import threading
 import time
@@ -14,7 +15,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from backend.auth.models import User
+from backend.auth.models import ErasedAccount, User
 from backend.db import utcnow
 from backend.errors import NotFound, ServiceUnavailable, Unauthorized, ValidationError
 from backend.extensions import db
@@ -217,12 +218,46 @@ def verify_token(
     return _verify_firebase(token, project_id, revocation_check_s)
 
 
+def erased_uid_hash(uid: str) -> str:
+    """What an erased account's tombstone keeps of its uid (SHA-256, no other data)."""
+    return hashlib.sha256(f"safehaven-erased:{uid}".encode()).hexdigest()
+
+
+def bury(user: User, now: datetime | None = None) -> None:
+    """Add the tombstone of ``user``'s uid to the caller's transaction (no commit): once the
+    row is deleted, tokens of that uid are refused instead of creating a new account."""
+    key = erased_uid_hash(user.uid)
+    if db.session.get(ErasedAccount, key) is None:
+        db.session.add(ErasedAccount(uid_hash=key, erased_at=now or utcnow()))
+
+
+def delete_identity_account(uid: str, *, mode: str, project_id: str | None) -> bool:
+    """In Firebase mode, delete ``uid``'s Firebase account (its tokens then fail verification,
+    and the same e-mail signs up as a new uid); True if it was deleted or already gone. Dev
+    mode has no accounts outside this database: False. firebase-admin errors propagate."""
+    if mode != "firebase" or not project_id:
+        return False
+    from firebase_admin import auth as fb_auth
+
+    try:
+        fb_auth.delete_user(uid, app=firebase_app(project_id))
+    except fb_auth.UserNotFoundError:
+        pass
+    with _revocation_lock:
+        _revocation.pop((project_id, uid), None)
+    return True
+
+
 def user_for_identity(identity: Identity) -> User:
-    """The user row for a verified identity, created on first sight; raises Unauthorized if disabled."""
+    """The user row for a verified identity, created on first sight; raises Unauthorized if
+    disabled, or if the uid belongs to an erased account (its tombstone)."""
     uid = identity["uid"]
     user = db.session.scalar(select(User).where(User.uid == uid))
     now = utcnow()
     if user is None:
+        if db.session.get(ErasedAccount, erased_uid_hash(uid)) is not None:
+            db.session.rollback()
+            raise Unauthorized("this account was erased; create a new account to sign in again")
         role = identity.get("role") if identity.get("role") in ROLES else Role.RESIDENT.value
         user = User(
             uid=uid,
@@ -277,17 +312,19 @@ def seen_recently_since(now: datetime) -> datetime:
     return now - LAST_SEEN_RESOLUTION
 
 
-def ensure_user(uid: str, role: str) -> User:
-    """Create or update the user ``uid`` with ``role`` (CLI and seeding)."""
-    if role not in ROLES:
+def ensure_user(uid: str, role: str | None) -> User:
+    """Create the user ``uid`` or set its role (CLI and seeding). With ``role=None`` an
+    existing user keeps its role and a new one is a resident; raises ValidationError for an
+    unknown role."""
+    if role is not None and role not in ROLES:
         raise ValidationError(
             f"role must be one of {', '.join(ROLES)}", errors={"role": ["unknown role"]}
         )
     user = db.session.scalar(select(User).where(User.uid == uid))
     if user is None:
-        user = User(uid=uid, role=role)
+        user = User(uid=uid, role=role or Role.RESIDENT.value)
         db.session.add(user)
-    else:
+    elif role is not None:
         user.role = role
     db.session.commit()
     return user

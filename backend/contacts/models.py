@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.db import Base, utcnow
@@ -43,6 +43,9 @@ class Contact(Base):
     created_at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column()
     revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # Each side chooses whether the other may see their phone number (off by default).
+    owner_shares_phone: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    contact_shares_phone: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
 
     owner = relationship("User", foreign_keys=[owner_id], lazy="joined")
     contact_user = relationship("User", foreign_keys=[contact_user_id], lazy="joined")

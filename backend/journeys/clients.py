@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from backend.errors import field_error
+from shared_schemas.common import utc_within_calendar
 
 KNOT_MPS = 0.514444
 KMH_MPS = 1 / 3.6
@@ -54,7 +55,10 @@ def timestamp(value: Any, field: str) -> datetime:
             parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError as exc:
             raise field_error(field, "must be epoch seconds, milliseconds or ISO 8601") from exc
-        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+        try:
+            return utc_within_calendar(parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC))
+        except OverflowError as exc:
+            raise field_error(field, "out of range") from exc
     if not math.isfinite(seconds) or seconds < 0:
         raise field_error(field, "must be a positive epoch time")
     if seconds > 1e11:  # milliseconds (1e11 s is the year 5138)
@@ -88,13 +92,25 @@ def owntracks_fix(payload: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
+def osmand_device(params: dict[str, Any]) -> str:
+    """The device identifier (the credential) of a Traccar Client OsmAnd request; raises
+    ValidationError naming the field when there is none."""
+    if "location" in params and isinstance(params["location"], dict):
+        device = str(params.get("device_id") or params.get("id") or "").strip()
+        if not device:
+            raise field_error("device_id", "the device identifier is required")
+        return device
+    device = str(params.get("id") or params.get("deviceid") or "").strip()
+    if not device:
+        raise field_error("id", "the device identifier is required")
+    return device
+
+
 def osmand_fix(params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """``(device id, fix)`` from a Traccar Client OsmAnd request (query, form or JSON)."""
     if "location" in params and isinstance(params["location"], dict):
         return _traccar_json(params)
-    device = str(params.get("id") or params.get("deviceid") or "").strip()
-    if not device:
-        raise field_error("id", "the device identifier is required")
+    device = osmand_device(params)
     lat, lon = coordinates(params.get("lat"), params.get("lon"))
     speed = number(params.get("speed"), "speed")  # knots
     raw_time = params.get("timestamp") if params.get("timestamp") not in (None, "") else None

@@ -35,8 +35,12 @@ class Journey(Base):
     )
     active_owner_id: Mapped[int | None] = mapped_column(Integer, unique=True)
     state: Mapped[str] = mapped_column(String(12), nullable=False, default="active")
+    # ``journey`` (to a destination) or ``emergency`` (started by an SOS with no journey: its
+    # destination is where the SOS was raised and it has no overdue check).
+    kind: Mapped[str] = mapped_column(String(12), nullable=False, default="journey")
     overdue: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     sos: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    sos_at: Mapped[datetime | None] = mapped_column()  # when SOS was first raised on it
     stationary: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     dest_lat: Mapped[float] = mapped_column(Float, nullable=False)
     dest_lon: Mapped[float] = mapped_column(Float, nullable=False)

@@ -19,7 +19,7 @@ from backend.auth.current import (
 )
 from backend.errors import AppError, Unauthorized, field_error
 from backend.extensions import limiter
-from backend.journeys import clients, service
+from backend.journeys import clients, limits, service
 from backend.journeys.schemas import (
     FixBatchResultSchema,
     FixBatchSchema,
@@ -52,6 +52,7 @@ def _watch_url(token: str) -> str:
 
 @blp.post("/api/v1/journeys")
 @login_required
+@limiter.limit(limits.journey_start_limit, key_func=rate_limit_key)
 @blp.arguments(JourneyCreateSchema)
 @blp.response(201, JourneyCreatedSchema)
 def start_journey(data):
@@ -99,7 +100,8 @@ def live_fix_request() -> bool:
 @blp.response(200, JourneySchema)
 def arrived(journey_id: int):
     """Arrived safely: ends the journey and tells the contacts."""
-    return service.journey_dict(service.arrive(current_user(), journey_id))
+    actor = current_user()
+    return service.journey_dict(service.arrive(actor, journey_id), actor.id)
 
 
 @blp.post("/api/v1/journeys/<int:journey_id>/sos")
@@ -110,7 +112,8 @@ def arrived(journey_id: int):
 @blp.response(200, JourneySchema)
 def raise_sos(journey_id: int):
     """SOS: contacts are alerted at once with the last position and battery."""
-    return service.journey_dict(service.sos(current_user(), journey_id))
+    actor = current_user()
+    return service.journey_dict(service.sos(actor, journey_id), actor.id)
 
 
 @blp.post("/api/v1/journeys/<int:journey_id>/cancel")
@@ -118,7 +121,8 @@ def raise_sos(journey_id: int):
 @blp.response(200, JourneySchema)
 def cancel(journey_id: int):
     """Stop sharing the journey without an arrival."""
-    return service.journey_dict(service.cancel(current_user(), journey_id))
+    actor = current_user()
+    return service.journey_dict(service.cancel(actor, journey_id), actor.id)
 
 
 @blp.post("/api/v1/journeys/<int:journey_id>/watch-links")
@@ -237,13 +241,19 @@ _BASIC_REALM = {"WWW-Authenticate": 'Basic realm="SafeHaven"'}
 def owntracks():
     """OwnTracks HTTP mode: stores location/transition fixes on your active journey and
     replies with the contacts sharing with you (OwnTracks ``location`` and ``card``)."""
+    source = hashed_ip()
+    limits.refuse_throttled_source(source)
     username, password = _basic_auth()
     credential = service.client_credential(username, password)
     if credential is None:
+        throttled = limits.login_failed(source, f"owntracks:{username}")
+        if throttled is not None:
+            raise throttled
         raise Unauthorized("unknown or revoked credential", headers=_BASIC_REALM)
     # OwnTracks re-queues (and resends forever) any message not answered by a 2xx JSON array,
-    # so a message that can never be stored is acknowledged, not stored, and the reason
-    # named in a header.
+    # so a message that can never be stored (malformed, or timed before the journey or in
+    # the future) is acknowledged, not stored, and the reason named in a header. Over the
+    # fix budget it is 429: OwnTracks keeps it and sends it again later, as it should.
     rejected = None
     payload = request.get_json(force=True, silent=True)
     try:
@@ -279,16 +289,29 @@ def osmand():
             params.update(body)
         else:
             params.update(request.form.items())
-    device, fix = clients.osmand_fix(params)
+    source = hashed_ip()
+    limits.refuse_throttled_source(source)
+    device = clients.osmand_device(params)
     credential = service.client_credential(None, device)
     if credential is None:
+        throttled = limits.login_failed(source, f"osmand:{device}")
+        if throttled is not None:
+            raise throttled
         raise Unauthorized("unknown or revoked device identifier")
+    # Traccar Client keeps a position and resends it until it is answered 200, before any
+    # later one: a fix that can never be stored (malformed, or timed before the journey or
+    # in the future) is acknowledged, not stored, and the reason named in a header, as for
+    # OwnTracks. Over the fix budget it is 429: the client keeps it and sends it again.
+    response = Response(status=200)
     try:
+        _device, fix = clients.osmand_fix(params)
         service.add_client_fixes(credential, [fix], source="traccar")
     except AppError as exc:
-        if exc.http_status != 409:
+        if exc.http_status not in (409, 422):
             raise
-    return Response(status=200)
+        if exc.http_status == 422:
+            response.headers["X-SafeHaven-Rejected"] = exc.message[:200]
+    return response
 
 
 # --- watch page ---------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from typing import Any
 from marshmallow import RAISE, Schema, fields, validate
 
 from shared_schemas import journeys as shared
-from shared_schemas.common import MAX_LAT, MAX_LON, MIN_LAT, MIN_LON
+from shared_schemas.common import MAX_LAT, MAX_LON, MIN_LAT, MIN_LON, utc_within_calendar
 from shared_schemas.journeys import (
     MAX_BATCH,
     FixBatchResultSchema,
@@ -60,7 +60,10 @@ def _plain_fix(item: Any) -> dict[str, Any] | None:
         return None
     if recorded_at.tzinfo is None or recorded_at.tzinfo.utcoffset(recorded_at) is None:
         return None
-    fix["recorded_at"] = recorded_at
+    try:
+        fix["recorded_at"] = utc_within_calendar(recorded_at)  # as UtcDateTime loads it
+    except OverflowError:
+        return None
     for name, low, high in _OPTIONAL_FLOATS:
         if name in item:
             raw = item[name]

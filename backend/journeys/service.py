@@ -51,6 +51,7 @@ from backend.direct import PG_IDLE, PooledConnection, StatementCache, eligible
 from backend.errors import Conflict, Gone, NotFound, Unauthorized, ValidationError, field_error
 from backend.extensions import db
 from backend.journeys import clients, policy
+from backend.journeys.limits import charge_fixes
 from backend.journeys.models import (
     Journey,
     JourneyContact,
@@ -60,10 +61,13 @@ from backend.journeys.models import (
 )
 from backend.realtime.broker import get_broker, journey_channel, publish
 from backend.spatial import float8, haversine_m, haversine_sql
+from backend.uktime import clock
 from backend.venues.policy import PUBLIC_STATUSES
 from backend.venues.service import get_venue
 
 ACTIVE = "active"
+EMERGENCY = "emergency"
+EMERGENCY_SHARE_HOURS = 24  # an emergency share's expected end: the longest a journey may run
 WATCH_TOKEN_BYTES = 24  # 192 bits
 CLIENT_SECRET_BYTES = 24
 DEFAULTS: dict[str, float] = {
@@ -74,7 +78,12 @@ DEFAULTS: dict[str, float] = {
     "STATIONARY_MINUTES": 5,
     "STATIONARY_RADIUS_M": 40,
     "MAX_PLAUSIBLE_SPEED_MPS": 70,  # 250 km/h: faster than that between fixes is a jump
-    "FUTURE_FIX_TOLERANCE_MINUTES": 10,
+    # A fix is refused more than this ahead of the server's clock (a phone's clock drifts by
+    # seconds; minutes ahead is a wrong clock or a forged time) ...
+    "FUTURE_FIX_TOLERANCE_MINUTES": 2,
+    # ... or recorded more than this before the journey started (the last fix the phone had
+    # when the journey started, and a slow clock): older fixes are not part of this journey.
+    "PAST_FIX_TOLERANCE_MINUTES": 10,
 }
 
 
@@ -93,11 +102,15 @@ def setting(name: str) -> float:
 # --- reading ------------------------------------------------------------------------------
 
 
-def journey_dict(journey: Journey) -> dict[str, Any]:
-    """The journey as its owner and watchers see it (also the stream's ``state`` event)."""
+def journey_dict(journey: Journey, viewer_id: int | None = None) -> dict[str, Any]:
+    """The journey as ``viewer_id`` sees it (None: as a watcher, e.g. the stream's ``state``
+    event). Once it has ended only its owner sees its last position (see :func:`_state_dict`)."""
     owner = db.session.get(User, journey.owner_id)
     return _state_dict(
-        journey, owner.display_name if owner else None, {journey.id: journey.contact_user_ids}
+        journey,
+        owner.display_name if owner else None,
+        {journey.id: journey.contact_user_ids},
+        for_owner=viewer_id is not None and viewer_id == journey.owner_id,
     )
 
 
@@ -116,7 +129,7 @@ def get_journey(actor: User, journey_id: int, now: datetime | None = None) -> di
     Forbidden."""
     journey = _get(journey_id)
     policy.require_can_watch(actor, journey)
-    result = journey_dict(journey)
+    result = journey_dict(journey, actor.id)
     record_view(journey.owner_id, "api", viewer_id=actor.id, journey_id=journey.id, now=now)
     return result
 
@@ -125,7 +138,7 @@ def open_stream(actor: User, journey_id: int) -> dict[str, Any]:
     """Authorise a live stream and log the look; returns the current snapshot."""
     journey = _get(journey_id)
     policy.require_can_watch(actor, journey)
-    snapshot = journey_dict(journey)
+    snapshot = journey_dict(journey, actor.id)
     record_view(journey.owner_id, "stream", viewer_id=actor.id, journey_id=journey.id)
     return snapshot
 
@@ -221,6 +234,13 @@ def start_journey(
         raise ValidationError(
             "contact_ids: not your trusted contacts",
             errors={"contact_ids": [f"not your trusted contacts: {refused}"]},
+        )
+    if not contact_ids and not data.get("watch_link"):
+        raise ValidationError(
+            "Choose at least one trusted contact or ask for a watch link: a journey shared "
+            "with no one would alert no one.",
+            errors={"contact_ids": ["choose at least one contact, or set watch_link"]},
+            error="no_recipients",
         )
     start = data.get("start")
     expected = data.get("expected_arrival_at")
@@ -334,6 +354,23 @@ def _validate_fix_times(fixes: list[dict[str, Any]], now: datetime) -> None:
             raise field_error(f"fixes.{i}.recorded_at", "is in the future")
 
 
+def _earliest_fix(started_at: datetime) -> datetime:
+    return started_at - timedelta(minutes=setting("PAST_FIX_TOLERANCE_MINUTES"))
+
+
+def _refuse_fixes_before_start(
+    fixes: list[dict[str, Any]], first: datetime, started_at: datetime
+) -> None:
+    """Raises ValidationError (after rolling back) naming the first fix recorded more than
+    the tolerance before the journey started: the whole batch is refused, nothing stored."""
+    earliest = _earliest_fix(started_at)
+    if first >= earliest:
+        return
+    db.session.rollback()
+    i = next(i for i, fix in enumerate(fixes) if fix["recorded_at"] < earliest)
+    raise field_error(f"fixes.{i}.recorded_at", "is before the journey started")
+
+
 def add_fixes(
     actor: User,
     journey_id: int,
@@ -341,8 +378,9 @@ def add_fixes(
     source: str = "app",
     now: datetime | None = None,
 ) -> dict[str, int]:
-    """Store a batch of fixes on the caller's active journey; raises NotFound, Conflict."""
-    return _ingest(journey_id, fixes, source, now or utcnow(), owner_id=actor.id)
+    """Store a batch of fixes on the caller's active journey; raises NotFound, Conflict,
+    ValidationError, TooManyRequests (over the fix budget)."""
+    return _ingest(journey_id, fixes, source, now or utcnow(), actor.uid, owner_id=actor.id)
 
 
 def add_fixes_as(
@@ -354,8 +392,8 @@ def add_fixes_as(
     """The app's live path: store a batch on the caller's active journey, the caller read
     from their verified token in the same locked statement as the journey. Raises
     Unauthorized (disabled account), NotFound (no such journey of theirs), Conflict (ended),
-    ValidationError."""
-    return _ingest(journey_id, fixes, "app", now or utcnow(), identity=identity)
+    ValidationError, TooManyRequests (over the fix budget)."""
+    return _ingest(journey_id, fixes, "app", now or utcnow(), identity["uid"], identity=identity)
 
 
 # Storing fixes is the hot path (one post per second per walking resident): it runs on Core
@@ -387,7 +425,12 @@ _TRACKED = (
     "next_check_at",
 )
 _WRITTEN = _TRACKED[4:] + ("stationary",)
-_tracked_columns = [_journeys.c.id, _journeys.c.owner_id, *(_journeys.c[n] for n in _TRACKED)]
+_tracked_columns = [
+    _journeys.c.id,
+    _journeys.c.owner_id,
+    _journeys.c.started_at,
+    *(_journeys.c[n] for n in _TRACKED),
+]
 # The journey's tracking columns (with the caller's account when read by identity),
 # row-locked by the locked path.
 _peek_owned = select(*_tracked_columns).where(
@@ -544,10 +587,12 @@ def _ingest(
     fixes: list[dict[str, Any]],
     source: str,
     now: datetime,
+    person: str,
     owner_id: int | None = None,
     identity: Identity | None = None,
 ) -> dict[str, int]:
     _validate_fix_times(fixes, now)
+    charge_fixes(person, len(fixes))  # a batch over the budget is refused before any write
     # The pooled connection is taken without the pool's pre-ping (two round trips of the
     # six a fix made): if it turns out dead at the lock, the first statement, nothing was
     # written, and the batch is tried again on a connection checked out with the ping.
@@ -657,7 +702,8 @@ def _lock_journey(
     if row.state != ACTIVE:
         db.session.rollback()
         raise Conflict("the journey has ended; fixes are no longer accepted")
-    return SimpleNamespace(**{name: getattr(row, name) for name in ("id", "owner_id", *_TRACKED)})
+    names = ("id", "owner_id", "started_at", *_TRACKED)
+    return SimpleNamespace(**{name: getattr(row, name) for name in names})
 
 
 def _ingest_once(
@@ -743,7 +789,7 @@ def _live_append(with_caller: bool) -> Any:
     t = bindparam("recorded_at", type_=_fixes.c.recorded_at.type)
     read = select(
         j.c.id,
-        _row_version.label("version"),
+        _row_version.label("xmin"),
         t.label("t"),
         j.c.last_fix_at,
         j.c.anchor_at,
@@ -757,6 +803,8 @@ def _live_append(with_caller: bool) -> Any:
     ).where(
         j.c.id == bindparam("journey_id"),
         j.c.state == literal_column(f"'{ACTIVE}'"),
+        # not before the journey (less the tolerance), else the locked path refuses it
+        j.c.started_at <= bindparam("since"),
         or_(j.c.latest_fix_at.is_(None), j.c.latest_fix_at < t),  # after everything stored
     )
     if with_caller:  # the caller as admit_principal admits them, else the locked path decides
@@ -770,7 +818,7 @@ def _live_append(with_caller: bool) -> Any:
     r = read.cte("read").c
     judged = select(  # _plan_rows: judged against the last plausible fix
         r.id,
-        r.version,
+        r.xmin,
         r.t,
         r.last_fix_at,
         r.anchor_at,
@@ -785,7 +833,7 @@ def _live_append(with_caller: bool) -> Any:
     g = judged.c
     plan = select(  # _advance and _move_anchor
         g.id,
-        g.version,
+        g.xmin,
         g.t,
         g.jump,
         and_(not_(g.jump), or_(g.last_fix_at.is_(None), g.t > g.last_fix_at)).label("newest"),
@@ -801,7 +849,7 @@ def _live_append(with_caller: bool) -> Any:
         update(j)
         .where(
             j.c.id == p.id,
-            _row_version == p.version,
+            _row_version == p.xmin,
             p.jump.is_not(None),  # every decision defined, else the locked path decides
             p.moves.is_not(None),
         )
@@ -917,6 +965,7 @@ def _append_unlocked(
     }
     values = {
         **row,
+        "since": recorded_at + timedelta(minutes=setting("PAST_FIX_TOLERANCE_MINUTES")),
         "max_speed": setting("MAX_PLAUSIBLE_SPEED_MPS"),
         "radius": setting("STATIONARY_RADIUS_M"),
         "grace_us": _microseconds(timedelta(minutes=setting("OVERDUE_GRACE_MINUTES"))),
@@ -957,6 +1006,7 @@ def _ingest_locked(
     before = dict(vars(journey))
     batch = _first_per_time(fixes)
     times = sorted(batch)
+    _refuse_fixes_before_start(fixes, times[0], journey.started_at)
     existing, stored = _stored_neighbours(conn, journey, times)
     new_times = [t for t in times if t not in existing]
     duplicates = len(fixes) - len(new_times)
@@ -1079,7 +1129,7 @@ def _schedule(journey: Any) -> None:
     the tracking columns the fix path holds; also in SQL in _live_append)."""
     due: list[datetime] = []
     if journey.state == ACTIVE:
-        if not journey.overdue:
+        if not journey.overdue and getattr(journey, "kind", None) != EMERGENCY:
             due.append(
                 journey.expected_arrival_at + timedelta(minutes=setting("OVERDUE_GRACE_MINUTES"))
             )
@@ -1095,9 +1145,24 @@ def _watchers(journey: Journey) -> list[int]:
     return sorted(active_contact_ids(journey.owner_id, journey.contact_user_ids))
 
 
+def watchers(journey: Journey) -> list[int]:
+    """The chosen contacts of ``journey`` who still hold the owner's consent."""
+    return _watchers(journey)
+
+
+def add_watchers(journey: Journey, contact_ids: list[int]) -> None:
+    """Add contacts to ``journey`` (caller commits; e.g. an SOS on a journey nobody watches)."""
+    have = set(journey.contact_user_ids)
+    for contact_id in sorted(set(contact_ids) - have):
+        journey.contacts.append(JourneyContact(contact_user_id=contact_id))
+
+
+UNNAMED_OWNER = "Your contact"  # what alerts call a resident who has set no display name
+
+
 def _name(journey: Journey) -> str:
     owner = db.session.get(User, journey.owner_id)
-    return (owner.display_name if owner else None) or "Your contact"
+    return (owner.display_name if owner else None) or UNNAMED_OWNER
 
 
 def _position_data(journey: Journey) -> dict[str, str]:
@@ -1120,7 +1185,7 @@ def _alert(
         recipients=_watchers(journey) if recipients is None else recipients,
         title=title,
         body=body,
-        data=_position_data(journey),
+        data={**_position_data(journey), "name": _name(journey)},
         journey_id=journey.id,
         subject_user_id=journey.owner_id,
     )
@@ -1154,7 +1219,8 @@ def arrive(actor: User, journey_id: int, now: datetime | None = None) -> Journey
     now = now or utcnow()
     journey = _owned_active(actor, journey_id)
     _end(journey, "arrived", now)
-    _alert(journey, "arrival", "Arrived safely", f"{_name(journey)} has arrived safely.")
+    name = _name(journey)
+    _alert(journey, "arrival", f"{name} arrived safely", f"{name} has arrived safely.")
     db.session.commit()
     _publish_state(journey)
     return journey
@@ -1174,17 +1240,104 @@ def sos(actor: User, journey_id: int, now: datetime | None = None) -> Journey:
     """Raise SOS: contacts get the last position and battery at once. Raises NotFound,
     Conflict."""
     journey = _owned_active(actor, journey_id)
-    journey.sos = True
-    where = ""
-    if journey.last_lat is not None:
-        where = f" Last seen at {journey.last_lat:.5f}, {journey.last_lon:.5f}"
-        if journey.last_battery is not None:
-            where += f", battery {journey.last_battery:.0f}%"
-        where += "."
-    _alert(journey, "sos", "SOS", f"{_name(journey)} pressed SOS.{where}")
+    raise_sos_on(journey, now or utcnow())
     db.session.commit()
     _publish_state(journey)
     return journey
+
+
+def raise_sos_on(journey: Journey, now: datetime, recipients: list[int] | None = None) -> Any:
+    """Mark ``journey`` in SOS and queue the SOS alert to its watchers (or ``recipients``) in
+    the caller's transaction, WITHOUT committing; returns the outbox alert. The text names
+    the resident, the last position as a place and the time in UK local time."""
+    journey.sos = True
+    journey.sos_at = journey.sos_at or now
+    name = _name(journey)
+    title = "SOS from your contact" if name == UNNAMED_OWNER else f"SOS from {name}"
+    where = ""
+    if journey.last_lat is not None and journey.last_lon is not None:
+        from backend.areas.service import place_label
+
+        place = place_label(journey.last_lat, journey.last_lon)
+        coords = f"{journey.last_lat:.4f}, {journey.last_lon:.4f}"
+        where = f" {place} ({coords})" if place else f" At {coords}"
+        if journey.last_fix_at is not None:
+            where += f" at {clock(journey.last_fix_at)}"
+        if journey.last_battery is not None:
+            where += f", battery {journey.last_battery:.0f}%"
+        where += "."
+    from backend.alerts import service as alerts
+
+    return alerts.enqueue(
+        kind="sos",
+        recipients=_watchers(journey) if recipients is None else recipients,
+        title=title,
+        body=f"{name} pressed SOS.{where}",
+        data={**_position_data(journey), "name": name},
+        journey_id=journey.id,
+        subject_user_id=journey.owner_id,
+    )
+
+
+def start_emergency_share(
+    owner: User, contact_ids: list[int], lat: float, lon: float, now: datetime
+) -> Journey:
+    """An emergency share (no destination, no overdue check) with ``contact_ids`` from where
+    the SOS was raised, flushed but NOT committed; raises IntegrityError when a journey is
+    already active (the caller decides)."""
+    journey = Journey(
+        owner_id=owner.id,
+        active_owner_id=owner.id,
+        kind=EMERGENCY,
+        state=ACTIVE,
+        started_at=now,
+        expected_arrival_at=now + timedelta(hours=EMERGENCY_SHARE_HOURS),
+        dest_lat=lat,
+        dest_lon=lon,
+        destination_label="Emergency share (where SOS was raised)",
+    )
+    journey.contacts = [JourneyContact(contact_user_id=c) for c in sorted(set(contact_ids))]
+    _schedule(journey)
+    db.session.add(journey)
+    db.session.flush()
+    return journey
+
+
+def record_sos_position(
+    journey: Journey,
+    lat: float,
+    lon: float,
+    recorded_at: datetime,
+    accuracy_m: float | None,
+    battery: float | None,
+    now: datetime,
+) -> None:
+    """Store the position sent with an SOS as a fix of ``journey`` and, when it is the newest,
+    as its last position (caller commits). An older or already stored time is kept out."""
+    if journey.latest_fix_at is not None and recorded_at <= journey.latest_fix_at:
+        return
+    db.session.add(
+        LocationFix(
+            journey_id=journey.id,
+            recorded_at=recorded_at,
+            received_at=now,
+            lat=lat,
+            lon=lon,
+            accuracy_m=accuracy_m,
+            battery=battery,
+            source="sos",
+        )
+    )
+    journey.latest_fix_at = journey.last_fix_at = recorded_at
+    journey.last_lat, journey.last_lon = lat, lon
+    journey.last_accuracy_m = accuracy_m
+    if battery is not None:
+        journey.last_battery = battery
+
+
+def publish_state(journey: Journey) -> None:
+    """Tell every watcher of ``journey`` its new state (after the commit)."""
+    _publish_state(journey)
 
 
 def remove_contact_from_journeys(owner_id: int, contact_user_id: int) -> list[int]:
@@ -1261,16 +1414,19 @@ def sweep_due(now: datetime | None = None, limit: int = 1000) -> int:
     still = timedelta(minutes=setting("STATIONARY_MINUTES"))
     changed = []
     for journey in journeys:
-        name = names.get(journey.owner_id) or "Your contact"
+        name = names.get(journey.owner_id) or UNNAMED_OWNER
         watchers = sorted(chosen.get(journey.id, []))
-        if not journey.overdue and now >= journey.expected_arrival_at + grace:
+        if (
+            not journey.overdue
+            and journey.kind != EMERGENCY  # no destination, so nothing to be late for
+            and now >= journey.expected_arrival_at + grace
+        ):
             journey.overdue = True
             _alert(
                 journey,
                 "overdue",
-                "Not arrived yet",
-                f"{name} was expected by "
-                f"{journey.expected_arrival_at.strftime('%H:%M')} UTC and has not arrived.",
+                f"{name} has not arrived",
+                f"{name} was expected by {clock(journey.expected_arrival_at)} and has not arrived.",
                 watchers,
             )
             changed.append(journey)
@@ -1283,7 +1439,7 @@ def sweep_due(now: datetime | None = None, limit: int = 1000) -> int:
             _alert(
                 journey,
                 "stationary",
-                "Not moving",
+                f"{name} is not moving",
                 f"{name} has not moved for {int(still.total_seconds() // 60)} minutes.",
                 watchers,
             )
@@ -1300,11 +1456,17 @@ def sweep_due(now: datetime | None = None, limit: int = 1000) -> int:
 
 
 def _state_dict(
-    journey: Journey, owner_name: str | None, chosen: dict[int, list[int]]
+    journey: Journey,
+    owner_name: str | None,
+    chosen: dict[int, list[int]],
+    for_owner: bool = False,
 ) -> dict[str, Any]:
-    """``journey_dict`` without its per-journey queries (for the sweep's batch)."""
+    """``journey_dict`` without its per-journey queries (for the sweep's batch). The last
+    position (and battery) is shown while the journey is active; after it ends, only to its
+    owner (until the retention purge): contacts see the final state and no position."""
     last = None
-    if journey.last_lat is not None and journey.last_fix_at is not None:
+    shown = journey.state == ACTIVE or for_owner
+    if shown and journey.last_lat is not None and journey.last_fix_at is not None:
         last = {
             "lat": journey.last_lat,
             "lon": journey.last_lon,
@@ -1316,9 +1478,11 @@ def _state_dict(
         "id": journey.id,
         "owner_id": journey.owner_id,
         "owner_name": owner_name,
+        "kind": journey.kind,
         "state": journey.state,
         "overdue": journey.overdue,
         "sos": journey.sos,
+        "sos_at": journey.sos_at,
         "stationary": journey.stationary,
         "destination": {
             "lat": journey.dest_lat,
@@ -1331,13 +1495,23 @@ def _state_dict(
         "expected_arrival_at": journey.expected_arrival_at,
         "ended_at": journey.ended_at,
         "last_fix": last,
+        "last_place": _place(last),
         "contact_ids": sorted(chosen.get(journey.id, [])),
     }
 
 
+def _place(last: dict[str, Any] | None) -> str | None:
+    if last is None:
+        return None
+    from backend.areas.service import place_label
+
+    return place_label(last["lat"], last["lon"])
+
+
 def purge_expired_fixes(now: datetime | None = None, limit: int = 500) -> int:
     """Delete the fixes (and last position) of journeys ended longer ago than the retention
-    period; returns the number of fixes deleted."""
+    period, and the names and positions in their alerts; returns the number of fixes
+    deleted."""
     now = now or utcnow()
     ids = list(
         db.session.scalars(
@@ -1351,7 +1525,10 @@ def purge_expired_fixes(now: datetime | None = None, limit: int = 500) -> int:
     if not ids:
         db.session.rollback()
         return 0
+    from backend.alerts import service as alerts
+
     deleted = db.session.execute(delete(LocationFix).where(LocationFix.journey_id.in_(ids)))
+    alerts.forget_journey_details(ids)
     db.session.execute(
         update(Journey)
         .where(Journey.id.in_(ids))
@@ -1518,14 +1695,14 @@ def add_client_fixes(
     hint = _active_hints.get(credential.user_id)
     if hint is not None:
         try:
-            return _ingest(hint, fixes, source, now, identity=identity)
+            return _ingest(hint, fixes, source, now, credential.uid, identity=identity)
         except (NotFound, Conflict):  # that journey ended: which one is active now?
             with _client_lock:
                 _active_hints.pop(credential.user_id, None)
     journey_id = _standing(credential)
     if journey_id is None:
         return None
-    return _ingest(journey_id, fixes, source, now, identity=identity)
+    return _ingest(journey_id, fixes, source, now, credential.uid, identity=identity)
 
 
 def forget_client_credentials() -> None:

@@ -12,7 +12,7 @@ import re
 import time
 
 import click
-from flask import current_app, request
+from flask import Response, current_app, request
 from flask.cli import with_appcontext
 from flask_limiter.errors import RateLimitExceeded
 from werkzeug.exceptions import HTTPException
@@ -22,6 +22,7 @@ from backend.errors import AppError, NotFound
 from backend.extensions import limiter
 from backend.open311 import render, service
 from backend.reports import limits
+from backend.reports import service as reports_service
 
 blp = Blueprint(
     "open311",
@@ -95,11 +96,13 @@ def _open311_doc(success: int = 200):  # type: ignore[no-untyped-def]
     )
 
 
+@blp.route("/", methods=["GET"], defaults={"fmt": "json"})
 @blp.route("/discovery", methods=["GET"], defaults={"fmt": "json"})
 @blp.route("/discovery.<fmt>", methods=["GET"])
 @_open311_doc()
 def discovery(fmt: str):
-    """Where the endpoints are and what they speak."""
+    """Where the endpoints are and what they speak (also the base URL, which clients such as
+    FixMyStreet are configured with)."""
     _check_format(fmt)
     base = request.url_root.rstrip("/") + blp.url_prefix
     body = {
@@ -140,7 +143,7 @@ def service_definition(code: str, fmt: str):
 def list_requests(fmt: str):
     """Public service requests (positions blurred; no names or emails), newest first."""
     _check_format(fmt)
-    found = service.find_requests(request.args.to_dict())
+    found = service.find_requests(request.args.to_dict(), media_base=_api_root())
     return render.document(fmt, "service_requests", "request", found)
 
 
@@ -185,7 +188,35 @@ create_request.accepts_content_types = {  # type: ignore[attr-defined]
 def get_request(request_id: str, fmt: str):
     """One service request."""
     _check_format(fmt)
-    return render.document(fmt, "service_requests", "request", [service.get_request(request_id)])
+    found = service.get_request(request_id, media_base=_api_root())
+    return render.document(fmt, "service_requests", "request", [found])
+
+
+@blp.route("/media/<token>", methods=["GET"])
+@blp.doc(
+    responses={
+        "200": {
+            "description": "the photo, stored without metadata",
+            "content": {
+                kind: {"schema": {"type": "string", "format": "binary"}}
+                for kind in ("image/jpeg", "image/png")
+            },
+        },
+        "default": {"description": "GeoReport v2 errors"},
+    }
+)
+def media(token: str):
+    """A report photo that a partnership officer made public (404 for any other)."""
+    photo = reports_service.public_photo(token)
+    return Response(
+        photo.data,
+        mimetype=photo.content_type,
+        headers={"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+def _api_root() -> str:
+    return request.url_root.rstrip("/") + (blp.url_prefix or "")
 
 
 @blp.route("/servicerequestupdates.<fmt>", methods=["GET"])

@@ -24,6 +24,7 @@ from backend.open311.models import Open311Key
 from backend.reports import service as reports
 from backend.reports.categories import BY_CODE, CATEGORIES, Category
 from backend.reports.models import Report, ReportUpdate
+from shared_schemas.common import utc_within_calendar
 from shared_schemas.reports import MAX_DESCRIPTION, ReportStatus
 
 DEFAULT_WINDOW = timedelta(days=90)
@@ -138,7 +139,10 @@ def parse_w3c(value: str, field: str) -> datetime:
         raise bad_request(f"{field}: not a W3C date-time (e.g. 2026-11-21T09:30:00Z)") from None
     if parsed.tzinfo is None:
         raise bad_request(f"{field}: give a time zone (e.g. 2026-11-21T09:30:00Z)")
-    return parsed.astimezone(UTC)
+    try:
+        return utc_within_calendar(parsed)
+    except OverflowError:
+        raise bad_request(f"{field}: outside the supported calendar range") from None
 
 
 def w3c(value: datetime | None) -> str | None:
@@ -203,11 +207,18 @@ def create_request(
     if category is None:
         raise NotFound(f"service_code {code[:40]!r} not found")
     lat, lon = _float(form, "lat"), _float(form, "long")
-    postcode = (form.get("address_string") or "").strip() or None
+    address = (form.get("address_string") or "").strip() or None
+    postcode = reports.areas.postcode_in_address(address) if address else None
+    if address and postcode is None and lat is None:
+        raise bad_request(
+            "address_string: give a postcode in Wigan Borough, such as 'WN1 1BA' or "
+            "'Wallgate, Wigan WN1 1BA' (street and place names alone are not looked up), "
+            "or give lat and long"
+        )
     if (lat is None) != (lon is None):
         raise bad_request("lat and long: give both")
     if lat is None and postcode is None and not form.get("address_id"):
-        raise bad_request("location: give lat and long, or address_string (a postcode)")
+        raise bad_request("location: give lat and long, or address_string with a postcode")
     if lat is not None and not (-90 <= lat <= 90):
         raise bad_request("lat: out of range")
     if lon is not None and not (-180 <= lon <= 180):
@@ -286,9 +297,19 @@ def create_request(
 # --- listings --------------------------------------------------------------------------
 
 
-def request_view(report: Report) -> dict[str, Any]:
-    """The public GeoReport v2 view of a report (see the module docstring for what is hidden)."""
+def request_view(
+    report: Report, public_photo: str | None = None, media_base: str = ""
+) -> dict[str, Any]:
+    """The public GeoReport v2 view of a report (see the module docstring for what is hidden).
+    ``public_photo`` is the token of a photo an officer made public: only then does a report
+    from the app get a ``media_url`` (under ``media_base``, this API's absolute root)."""
     lat, lon = reports.snap_to_grid(report.lat, report.lon)
+    if report.source == "open311":
+        media_url = report.media_url
+    elif public_photo:
+        media_url = f"{media_base.rstrip('/')}/media/{public_photo}"
+    else:
+        media_url = None
     category = BY_CODE.get(report.category)
     return {
         "service_request_id": str(report.id),
@@ -307,7 +328,7 @@ def request_view(report: Report) -> dict[str, Any]:
         "zipcode": None,
         "lat": lat,
         "long": lon,
-        "media_url": report.media_url if report.source == "open311" else None,
+        "media_url": media_url,
     }
 
 
@@ -338,7 +359,9 @@ def _id_list(raw: str) -> list[int]:
     return ids
 
 
-def find_requests(args: dict[str, str], *, now: datetime | None = None) -> list[dict[str, Any]]:
+def find_requests(
+    args: dict[str, str], *, now: datetime | None = None, media_base: str = ""
+) -> list[dict[str, Any]]:
     """GET requests with the spec's filters: ``service_request_id`` (overrides the rest),
     ``service_code``, ``start_date``/``end_date`` (default the last 90 days, at most 90 days
     apart), ``status`` (open, closed); newest first, at most 1000. Raises BadRequest."""
@@ -374,13 +397,16 @@ def find_requests(args: dict[str, str], *, now: datetime | None = None) -> list[
                 query = query.where(Report.status != ReportStatus.CLOSED.value)
             elif wanted == {"closed"}:
                 query = query.where(Report.status == ReportStatus.CLOSED.value)
-    rows = db.session.scalars(
-        query.order_by(Report.created_at.desc(), Report.id.desc()).limit(MAX_RESULTS)
+    rows = list(
+        db.session.scalars(
+            query.order_by(Report.created_at.desc(), Report.id.desc()).limit(MAX_RESULTS)
+        )
     )
-    return [request_view(r) for r in rows]
+    public = reports.public_photo_tokens([r.id for r in rows])
+    return [request_view(r, public.get(r.id), media_base) for r in rows]
 
 
-def get_request(request_id: str) -> dict[str, Any]:
+def get_request(request_id: str, *, media_base: str = "") -> dict[str, Any]:
     """One request by id; raises NotFound."""
     report_id = parse_request_id(request_id)
     if report_id is None:
@@ -388,7 +414,7 @@ def get_request(request_id: str) -> dict[str, Any]:
     report = db.session.get(Report, report_id)
     if report is None:
         raise NotFound(f"service_request_id {request_id} not found")
-    return request_view(report)
+    return request_view(report, reports.public_photo_tokens([report.id]).get(report.id), media_base)
 
 
 def find_updates(args: dict[str, str], *, now: datetime | None = None) -> list[dict[str, Any]]:

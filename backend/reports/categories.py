@@ -24,6 +24,11 @@ class Category:
     anonymous_allowed: bool
     group: str
     keywords: str
+    # Triage order: 3 = harm to a person likely now (weapons, exploitation, sexual violence),
+    # 2 = crime or a risk to people, 1 = nuisance and environment. Higher comes first.
+    severity: int = 1
+    # An unacknowledged report of these kinds stands out in the portal after URGENT_AFTER_MINUTES.
+    urgent: bool = False
 
 
 def _g(extra: str) -> str:
@@ -40,6 +45,8 @@ CATEGORIES: tuple[Category, ...] = (
         True,
         "serious violence",
         "knife,blade,weapon,Operation Sycamore",
+        severity=3,
+        urgent=True,
     ),
     Category(
         "firearm",
@@ -50,6 +57,8 @@ CATEGORIES: tuple[Category, ...] = (
         True,
         "serious violence",
         "gun,firearm,shots",
+        severity=3,
+        urgent=True,
     ),
     Category(
         "drug_dealing",
@@ -60,6 +69,7 @@ CATEGORIES: tuple[Category, ...] = (
         True,
         "organised crime",
         "drugs,dealing,county lines,cuckooing,Op Portlock",
+        severity=2,
     ),
     Category(
         "asb",
@@ -90,6 +100,7 @@ CATEGORIES: tuple[Category, ...] = (
         False,  # the warden needs a witness they can contact to act under the Dangerous Dogs Act
         "serious violence",
         "dog,bite,attack,out of control",
+        severity=2,
     ),
     Category(
         "sexual_harassment",
@@ -102,6 +113,7 @@ CATEGORIES: tuple[Category, ...] = (
         True,
         "serious violence",
         "harassment,sexual violence,spiking,exposure",
+        severity=3,
     ),
     Category(
         "exploitation",
@@ -112,6 +124,8 @@ CATEGORIES: tuple[Category, ...] = (
         True,
         "organised crime",
         "exploitation,grooming,CSE,CCE,safeguarding",
+        severity=3,
+        urgent=True,
     ),
     Category(
         "street_drinking",
@@ -132,6 +146,7 @@ CATEGORIES: tuple[Category, ...] = (
         True,
         "feeling safe",
         "unsafe,fear,perception",
+        severity=2,
     ),
     Category(
         "environment",
@@ -156,6 +171,7 @@ CATEGORIES: tuple[Category, ...] = (
 )
 
 BY_CODE: dict[str, Category] = {c.code: c for c in CATEGORIES}
+URGENT_AFTER_MINUTES = 15
 
 
 def get_category(code: str, field: str = "category") -> Category:

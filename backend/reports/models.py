@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, String, Text
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.db import Base, utcnow
+from backend.reports.references import new_reference
 from shared_schemas.reports import ReportStatus
 
 
@@ -24,6 +25,13 @@ class Report(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # The short reference a person quotes ("WGN-7K3Q"): random, not a count of reports.
+    reference: Mapped[str] = mapped_column(
+        String(12), nullable=False, unique=True, default=new_reference
+    )
+    # SHA-256 of the receipt token handed once to an anonymous sender; it proves holding the
+    # receipt and says nothing about who holds it.
+    receipt_hash: Mapped[str | None] = mapped_column(String(64))
     category: Mapped[str] = mapped_column(String(40), nullable=False)
     description: Mapped[str] = mapped_column(Text, nullable=False)
     lat: Mapped[float] = mapped_column(Float, nullable=False)
@@ -81,6 +89,13 @@ class Report(Base):
         cascade="all, delete-orphan",
         passive_deletes=True,
     )
+    photos: Mapped[list[ReportPhoto]] = relationship(
+        "ReportPhoto",
+        back_populates="report",
+        order_by="ReportPhoto.id",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
 
 
 class ReportUpdate(Base):
@@ -93,8 +108,34 @@ class ReportUpdate(Base):
         ForeignKey("reports.id", ondelete="CASCADE"), nullable=False, index=True
     )
     status: Mapped[str] = mapped_column(String(20), nullable=False)
+    # received | status | note | closed | reopened: what the step was, for the history.
+    kind: Mapped[str] = mapped_column(String(20), nullable=False, default="status")
     note: Mapped[str | None] = mapped_column(Text)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow, index=True)
 
     report: Mapped[Report] = relationship("Report", back_populates="updates")
+
+
+class ReportPhoto(Base):
+    """A photo sent with a report, re-encoded without any metadata (EXIF, GPS, device).
+
+    Never public unless a partnership officer marks it so; ``token`` is the unguessable name
+    in its URL."""
+
+    __tablename__ = "report_photos"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(
+        ForeignKey("reports.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    token: Mapped[str] = mapped_column(String(32), nullable=False, unique=True)
+    content_type: Mapped[str] = mapped_column(String(20), nullable=False)
+    # Deferred: listing a report's photos never loads the images themselves.
+    data: Mapped[bytes] = mapped_column(LargeBinary, nullable=False, deferred=True)
+    width: Mapped[int] = mapped_column(Integer, nullable=False)
+    height: Mapped[int] = mapped_column(Integer, nullable=False)
+    public: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    created_at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow)
+
+    report: Mapped[Report] = relationship("Report", back_populates="photos")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from backend.auth.models import User
 from backend.auth.policy import require_admin
-from backend.errors import Unauthorized, field_error
+from backend.errors import NotFound, Unauthorized, field_error
 from backend.reports.categories import Category
+from backend.reports.models import Report
 
 
 def require_can_report(actor: User | None, category: Category, anonymous: bool) -> None:
@@ -26,3 +27,13 @@ def require_can_report(actor: User | None, category: Category, anonymous: bool) 
 def require_can_triage(actor: User) -> None:
     """Only partnership admins change a report's status; raises Forbidden."""
     require_admin(actor)
+
+
+def require_can_add_photo(actor: User | None, report: Report, holds_receipt: bool) -> None:
+    """Only the sender adds photos: the signed-in author of a named report, or whoever holds
+    an anonymous report's receipt. Raises NotFound otherwise (a stranger learns nothing)."""
+    if report.user_id is not None and actor is not None and actor.id == report.user_id:
+        return
+    if report.user_id is None and holds_receipt:
+        return
+    raise NotFound("no report with this reference")

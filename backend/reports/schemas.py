@@ -2,9 +2,14 @@
 
 from shared_schemas.reports import (
     CategorySchema,
+    FollowedReportSchema,
+    FollowInSchema,
     NearbyQuerySchema,
     NearbyReportSchema,
+    PhotoPublicSchema,
+    ReopenSchema,
     ReportInSchema,
+    ReportPhotoSchema,
     ReportReceiptSchema,
     ReportSchema,
     ReportStatusChangeSchema,
@@ -12,6 +17,11 @@ from shared_schemas.reports import (
 
 __all__ = [
     "CategorySchema",
+    "FollowedReportSchema",
+    "FollowInSchema",
+    "PhotoPublicSchema",
+    "ReopenSchema",
+    "ReportPhotoSchema",
     "NearbyQuerySchema",
     "NearbyReportSchema",
     "ReportInSchema",

@@ -18,6 +18,7 @@ from backend.areas import service as areas
 from backend.db import utcnow
 from backend.extensions import db
 from backend.reports.models import Report, ReportUpdate
+from backend.reports.references import distinct_references
 
 SYNTHETIC_LABEL = "[SYNTHETIC DEMO DATA - not a real report]"
 SOURCE = "synthetic"
@@ -131,7 +132,8 @@ def synthetic_reports(now, rng: random.Random) -> list[dict]:  # type: ignore[no
                 }
             )
             made += 1
-    for row in rows:
+    for row, reference in zip(rows, distinct_references(len(rows)), strict=True):
+        row["reference"] = reference
         row["updated_at"] = max(row["updated_at"], row["created_at"])
         row["created_at"] = min(row["created_at"], now)
         row["updated_at"] = min(row["updated_at"], now)

@@ -3,13 +3,17 @@ reports and the per-ward counts other domains aggregate."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import math
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from backend.alerts import service as alerts
 from backend.areas import service as areas
@@ -17,10 +21,16 @@ from backend.auth.models import User
 from backend.db import utcnow
 from backend.errors import Conflict, NotFound, field_error
 from backend.extensions import db
-from backend.reports import policy
+from backend.reports import photos, policy, references
 from backend.reports.categories import CATEGORIES, Category, get_category
-from backend.reports.models import Report, ReportUpdate
-from shared_schemas.reports import MAX_DESCRIPTION, REPORT_STATUSES, ReportStatus
+from backend.reports.models import Report, ReportPhoto, ReportUpdate
+from shared_schemas.reports import (
+    MAX_DESCRIPTION,
+    MAX_NOTE,
+    MAX_PHOTOS,
+    REPORT_STATUSES,
+    ReportStatus,
+)
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +44,25 @@ MAX_OBSERVED_AGE = timedelta(days=90)
 CLOCK_SKEW = timedelta(minutes=10)
 DEFAULT_NEARBY_MINUTES = 30
 STATUS_ORDER = {s: i for i, s in enumerate(REPORT_STATUSES)}
+# A reopened report goes back to being worked on.
+REOPENED_STATUS = ReportStatus.IN_PROGRESS.value
+normalise_reference = references.normalise
+
+
+def _hash_receipt(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class SentReport:
+    """What the sender gets back once: the report and, for an anonymous report, the receipt
+    token that alone lets this phone follow it (the server keeps only its hash)."""
+
+    report: Report
+    receipt: str | None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.report, name)
 
 
 def list_categories() -> list[Category]:
@@ -100,10 +129,11 @@ def check_observed_at(observed_at: datetime | None, now: datetime, field: str) -
 
 def create_report(
     actor: User | None, data: dict[str, Any], *, now: datetime | None = None
-) -> Report:
-    """Record a report from the app. Anonymous reports store no user id (and no report
-    stores an IP or device id). Raises ValidationError (category, description, location,
-    time, anonymity not allowed) or Unauthorized (a named report without signing in)."""
+) -> SentReport:
+    """Record a report from the app and give its reference. Anonymous reports store no user
+    id (and no report stores an IP or device id); their sender gets a receipt token instead.
+    Raises ValidationError (category, description, location, time, anonymity not allowed)
+    or Unauthorized (a named report without signing in)."""
     now = now or utcnow()
     category = get_category(data["category"])
     description = (data.get("description") or "").strip()
@@ -115,7 +145,8 @@ def create_report(
     policy.require_can_report(actor, category, anonymous)
     where = locate(data.get("lat"), data.get("lon"), data.get("postcode"))
     observed_at = check_observed_at(data.get("observed_at"), now, "observed_at")
-    return add_report(
+    receipt = secrets.token_urlsafe(24) if anonymous else None
+    report = add_report(
         category,
         description,
         where,
@@ -126,7 +157,9 @@ def create_report(
         consent_to_contact=bool(data.get("consent_to_contact")) and not anonymous,
         user_id=None if anonymous else actor.id,  # type: ignore[union-attr]
         source="app",
+        receipt_hash=_hash_receipt(receipt) if receipt else None,
     )
+    return SentReport(report, receipt)
 
 
 def add_report(
@@ -137,9 +170,29 @@ def add_report(
     now: datetime,
     **intake: Any,
 ) -> Report:
-    """Store a received report at ``where`` with its first update, for any intake (the app,
-    Open311); ``intake`` carries who sent it and how. Commits."""
+    """Store a received report at ``where`` with a fresh reference and its first update, for
+    any intake (the app, Open311); ``intake`` carries who sent it and how. Commits."""
+    for attempt in range(5):
+        try:
+            return _insert_report(category, description, where, observed_at, now, **intake)
+        except IntegrityError:
+            # Two reports drew the same reference (about 1 in a million per pair): draw again.
+            db.session.rollback()
+            if attempt == 4:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _insert_report(
+    category: Category,
+    description: str,
+    where: Location,
+    observed_at: datetime,
+    now: datetime,
+    **intake: Any,
+) -> Report:
     report = Report(
+        reference=references.new_reference(),
         category=category.code,
         description=description,
         lat=where.lat,
@@ -154,7 +207,9 @@ def add_report(
     )
     db.session.add(report)
     db.session.flush()
-    db.session.add(ReportUpdate(report_id=report.id, status=report.status, created_at=now))
+    db.session.add(
+        ReportUpdate(report_id=report.id, status=report.status, kind="received", created_at=now)
+    )
     db.session.commit()
     return report
 
@@ -165,6 +220,118 @@ def get_report(report_id: int) -> Report:
     if report is None:
         raise NotFound(f"no report {report_id}")
     return report
+
+
+def follow_anonymous(reference: str, receipt: str) -> Report:
+    """An anonymous report for whoever holds its receipt; raises NotFound for a wrong
+    reference or receipt alike (so neither can be probed on its own)."""
+    report = db.session.scalar(
+        select(Report).where(Report.reference == normalise_reference(reference))
+    )
+    expected = report.receipt_hash if report is not None else None
+    given = _hash_receipt(receipt or "")
+    # compare_digest on a placeholder too, so a wrong reference costs the same as a wrong
+    # receipt.
+    if expected is None:
+        hmac.compare_digest("0" * 64, given)
+    if expected is None or not hmac.compare_digest(expected, given):
+        raise NotFound("no report with this reference and receipt")
+    return report  # type: ignore[return-value]
+
+
+def _report_by_reference(reference: str) -> Report:
+    report = db.session.scalar(
+        select(Report).where(Report.reference == normalise_reference(reference))
+    )
+    if report is None:
+        raise NotFound("no report with this reference")
+    return report
+
+
+def add_photo(
+    actor: User | None,
+    reference: str,
+    receipt: str | None,
+    raw: bytes,
+    *,
+    max_bytes: int = photos.DEFAULT_MAX_BYTES,
+    now: datetime | None = None,
+) -> ReportPhoto:
+    """Attach a photo to a report its sender holds (their own named report, or an anonymous
+    one with its receipt), stored without metadata and not public. Raises NotFound (no such
+    report, or not theirs), ValidationError (not a photo, too large), Conflict (already
+    ``MAX_PHOTOS``)."""
+    report = _report_by_reference(reference)
+    holds_receipt = bool(
+        receipt
+        and report.receipt_hash
+        and hmac.compare_digest(report.receipt_hash, _hash_receipt(receipt))
+    )
+    policy.require_can_add_photo(actor, report, holds_receipt)
+    held = db.session.scalar(
+        select(func.count()).select_from(ReportPhoto).where(ReportPhoto.report_id == report.id)
+    )
+    if (held or 0) >= MAX_PHOTOS:
+        raise Conflict(
+            f"a report can carry {MAX_PHOTOS} photos at most",
+            errors={"photo": [f"this report already has {MAX_PHOTOS} photos"]},
+        )
+    cleaned = photos.clean(raw, max_bytes=max_bytes)
+    photo = ReportPhoto(
+        report_id=report.id,
+        token=secrets.token_urlsafe(18),
+        content_type=cleaned.content_type,
+        data=cleaned.data,
+        width=cleaned.width,
+        height=cleaned.height,
+        public=False,
+        created_at=now or utcnow(),
+    )
+    db.session.add(photo)
+    db.session.commit()
+    return photo
+
+
+def photo_for_admin(actor: User, photo_id: int) -> ReportPhoto:
+    """Admins: one photo of any report; raises Forbidden, NotFound."""
+    policy.require_can_triage(actor)
+    photo = db.session.get(ReportPhoto, photo_id)
+    if photo is None:
+        raise NotFound(f"no photo {photo_id}")
+    return photo
+
+
+def set_photo_public(actor: User, photo_id: int, public: bool) -> ReportPhoto:
+    """Admins: make a photo public (its Open311 ``media_url`` then serves it) or private
+    again. Raises Forbidden, NotFound."""
+    photo = photo_for_admin(actor, photo_id)
+    photo.public = public
+    db.session.commit()
+    return photo
+
+
+def public_photo(token: str) -> ReportPhoto:
+    """A photo an officer made public; raises NotFound for any other (private or unknown
+    alike)."""
+    photo = db.session.scalar(select(ReportPhoto).where(ReportPhoto.token == token[:40]))
+    if photo is None or not photo.public:
+        raise NotFound("no public photo here")
+    return photo
+
+
+def public_photo_tokens(report_ids: list[int]) -> dict[int, str]:
+    """The first public photo's token per report, for those of ``report_ids`` that have one."""
+    if not report_ids:
+        return {}
+    rows = db.session.execute(
+        select(ReportPhoto.report_id, ReportPhoto.token)
+        .where(ReportPhoto.report_id.in_(report_ids), ReportPhoto.public.is_(True))
+        .order_by(ReportPhoto.id)
+    ).all()
+    found: dict[int, str] = {}
+    for report_id, token in rows:
+        found.setdefault(report_id, token)
+    return found
 
 
 def my_reports(actor: User) -> list[Report]:
@@ -185,37 +352,73 @@ def change_status(
     now: datetime | None = None,
 ) -> Report:
     """Admin triage: move a report forward (received -> acknowledged -> in_progress ->
-    closed) and/or add a public note; tells a named reporter ("you said, we did").
-    Raises Forbidden (not admin), NotFound, Conflict (backwards or already closed)."""
+    closed) and/or add a public note; closing needs a public note. Tells a named reporter
+    ("you said, we did"). Raises Forbidden (not admin), NotFound, ValidationError (closing
+    without a note), Conflict (backwards or already closed: reopen it instead)."""
     policy.require_can_triage(actor)
     now = now or utcnow()
     report = get_report(report_id)
     new_status = status or report.status
-    if report.status == ReportStatus.CLOSED.value and (new_status != report.status or public_note):
-        raise Conflict("this report is closed", errors={"status": ["the report is closed"]})
+    note = (public_note or "").strip() or None
+    if report.status == ReportStatus.CLOSED.value and (new_status != report.status or note):
+        raise Conflict(
+            "this report is closed; reopen it with a reason",
+            errors={"status": ["the report is closed: reopen it with a reason"]},
+        )
     if STATUS_ORDER[new_status] < STATUS_ORDER[report.status]:
         raise Conflict(
             f"status can only move forward (it is {report.status})",
             errors={"status": [f"cannot go back from {report.status} to {new_status}"]},
         )
-    if new_status == report.status and not public_note:
+    if new_status == report.status and not note:
         raise Conflict(
             f"the report is already {new_status}",
             errors={"status": [f"already {new_status}; add a public_note to say more"]},
         )
-    report.status = new_status
-    if public_note:
-        report.public_note = public_note.strip()
+    closing = new_status == ReportStatus.CLOSED.value
+    if closing and not note:
+        raise field_error("public_note", "say in a public note what was done before closing")
+    if closing:
+        kind = "closed"
+    elif new_status != report.status:
+        kind = "status"
+    else:
+        kind = "note"
+    return _record_step(actor, report, new_status, note, kind, now)
+
+
+def reopen(actor: User, report_id: int, reason: str, *, now: datetime | None = None) -> Report:
+    """Admin: reopen a closed report with a reason (kept in its history beside the closing
+    note, and told to a named reporter). Raises Forbidden, NotFound, ValidationError (no
+    reason), Conflict (not closed)."""
+    policy.require_can_triage(actor)
+    now = now or utcnow()
+    report = get_report(report_id)
+    reason = (reason or "").strip()
+    if not reason:
+        raise field_error("reason", "say why the report is reopened")
+    if len(reason) > MAX_NOTE:
+        raise field_error("reason", f"at most {MAX_NOTE} characters")
+    if report.status != ReportStatus.CLOSED.value:
+        raise Conflict(
+            f"only a closed report can be reopened (it is {report.status})",
+            errors={"status": [f"the report is {report.status.replace('_', ' ')}, not closed"]},
+        )
+    return _record_step(actor, report, REOPENED_STATUS, reason, "reopened", now)
+
+
+def _record_step(
+    actor: User, report: Report, status: str, note: str | None, kind: str, now: datetime
+) -> Report:
+    report.status = status
+    if note:
+        report.public_note = note
     report.updated_at = now
-    update = ReportUpdate(
-        report_id=report.id,
-        status=new_status,
-        note=public_note.strip() if public_note else None,
-        actor_id=actor.id,
-        created_at=now,
+    step = ReportUpdate(
+        report_id=report.id, status=status, kind=kind, note=note, actor_id=actor.id, created_at=now
     )
-    db.session.add(update)
-    _notify_reporter(report, update)
+    db.session.add(step)
+    _notify_reporter(report, step)
     db.session.commit()
     return report
 
@@ -225,14 +428,14 @@ def _notify_reporter(report: Report, update: ReportUpdate) -> bool:
     nobody to tell (an anonymous or Open311 report)."""
     if report.user_id is None:
         return False
-    label = update.status.replace("_", " ")
+    label = "reopened" if update.kind == "reopened" else update.status.replace("_", " ")
     body = update.note or f"Your {report.category_name.lower()} report is now {label}."
     alerts.notify_user(
         report.user_id,
         "report_status",
-        f"Your report: {label}",
+        f"Your report {report.reference}: {label}",
         body,
-        {"report_id": str(report.id), "status": update.status},
+        {"report_id": str(report.id), "reference": report.reference, "status": update.status},
     )
     return True
 
@@ -315,12 +518,16 @@ def ward_category_counts(
     return [(w, c, int(cur or 0), int(prev or 0)) for w, c, cur, prev in db.session.execute(query)]
 
 
+ERASED_DESCRIPTION = ""  # the sender erased their account: the text went with it
+
+
 def export_user(user: User) -> dict[str, Any]:
     """The caller's named reports for ``GET /api/v1/me/export`` (anonymous ones hold no link)."""
     return {
         "reports": [
             {
                 "id": r.id,
+                "reference": r.reference,
                 "category": r.category,
                 "description": r.description,
                 "lat": r.lat,
@@ -333,7 +540,12 @@ def export_user(user: User) -> dict[str, Any]:
                 "public_note": r.public_note,
                 "consent_to_contact": r.consent_to_contact,
                 "updates": [
-                    {"status": u.status, "note": u.note, "created_at": u.created_at.isoformat()}
+                    {
+                        "status": u.status,
+                        "kind": u.kind,
+                        "note": u.note,
+                        "created_at": u.created_at.isoformat(),
+                    }
                     for u in r.updates
                 ],
             }
@@ -343,8 +555,12 @@ def export_user(user: User) -> dict[str, Any]:
 
 
 def erase_user(user: User) -> None:
-    """Erasure: the person's reports stay (hotspot counts) but become anonymous with no
-    contact details; their name is removed from triage updates they wrote. No commit."""
+    """Erasure: the person's reports stay (hotspot counts: category, ward, times) but become
+    anonymous with no contact details, no text, photo or postcode, and their point moved to
+    the centre of its ~150 m grid square; their name is removed from triage updates they
+    wrote. No commit."""
+    for report in db.session.scalars(select(Report).where(Report.user_id == user.id)):
+        report.lat, report.lon = snap_to_grid(report.lat, report.lon)
     db.session.execute(
         update(Report)
         .where(Report.user_id == user.id)
@@ -355,7 +571,13 @@ def erase_user(user: User) -> None:
             contact_name=None,
             contact_email=None,
             contact_phone=None,
+            description=ERASED_DESCRIPTION,
+            postcode=None,
+            media_url=None,
+            external_url=None,
+            attributes=None,
         )
+        .execution_options(synchronize_session=False)
     )
     db.session.execute(
         update(ReportUpdate).where(ReportUpdate.actor_id == user.id).values(actor_id=None)

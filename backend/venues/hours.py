@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import opening_hours
 
 from backend.errors import field_error
+from shared_schemas.venues import HOURS_HORIZON_H
 
 LONDON = ZoneInfo("Europe/London")
 COUNTRY = "GB"
@@ -27,11 +28,22 @@ CLOSED_WORDS = {"", "closed", "close", "shut", "-"}
 
 @dataclass(frozen=True)
 class OpenState:
-    """Whether a place is open at a moment, and when that changes (UTC; None = never/unknown)."""
+    """Whether a place is open at a moment, and when that changes (UTC; None = never/unknown).
+    ``transitions`` are the next changes (UTC, opens?) up to ``known_until``; ``open_24_7``
+    is open with no change in sight."""
 
     open_now: bool | None
     closes_at: datetime | None
     opens_at: datetime | None
+    closes_s: float | None = None  # closes_at as epoch seconds (compared on the hot path)
+    open_24_7: bool = False
+    # Worked out when the span was (``_SPANS``): a later moment in it may be told a shorter
+    # look-ahead than a fresh evaluation would give, never a wrong one.
+    transitions: tuple[tuple[datetime, bool], ...] = field(default=(), compare=False)
+    known_until: datetime | None = field(default=None, compare=False)
+    # As an answer carries them, made once per span (not per answer).
+    closes_at_local: str | None = field(default=None, compare=False)
+    transition_items: tuple[dict[str, object], ...] = field(default=(), compare=False)
 
 
 @functools.lru_cache(maxsize=8192)
@@ -67,6 +79,8 @@ _SPANS: dict[str, tuple[float, float, OpenState]] = {}
 SPAN_LIMIT_S = 86_400.0
 SPANS_KEPT = 8192
 _INVALID = OpenState(None, None, None)
+HORIZON = timedelta(hours=HOURS_HORIZON_H)
+TRANSITIONS_KEPT = 8
 
 
 def _state(expression: str | None, local: datetime, at_s: float) -> OpenState:
@@ -83,10 +97,23 @@ def _state(expression: str | None, local: datetime, at_s: float) -> OpenState:
         now, _comment = hours.state(local)
         change = hours.next_change(local)
         change_utc = _to_utc(change) if change is not None else None
-        if now == opening_hours.State.OPEN:
-            state = OpenState(True, change_utc, None)
-        elif now == opening_hours.State.CLOSED:
-            state = OpenState(False, None, change_utc)
+        if now in (opening_hours.State.OPEN, opening_hours.State.CLOSED):
+            is_open = now == opening_hours.State.OPEN
+            horizon = (until := local.astimezone(UTC) + HORIZON).astimezone(LONDON)
+            changes = _transitions(hours, local, horizon, is_open)
+            state = OpenState(
+                is_open,
+                change_utc if is_open else None,
+                None if is_open else change_utc,
+                closes_s=change_utc.timestamp() if is_open and change_utc else None,
+                open_24_7=is_open and change is None,
+                transitions=changes,
+                known_until=until,
+                closes_at_local=(
+                    change_utc.astimezone(LONDON).isoformat() if is_open and change_utc else None
+                ),
+                transition_items=tuple({"at": m, "open": o} for m, o in changes),
+            )
         else:
             state = _INVALID
         end = at_s + SPAN_LIMIT_S
@@ -96,6 +123,21 @@ def _state(expression: str | None, local: datetime, at_s: float) -> OpenState:
         _SPANS.clear()
     _SPANS[expression] = (at_s, end, state)
     return state
+
+
+def _transitions(
+    hours: opening_hours.OpeningHours, start: datetime, horizon: datetime, is_open: bool
+) -> tuple[tuple[datetime, bool], ...]:
+    """The changes of state after ``start`` up to ``horizon`` (at most TRANSITIONS_KEPT)."""
+    found: list[tuple[datetime, bool]] = []
+    for begin, _end, state, _comment in hours.intervals(start, horizon):
+        opens = state == opening_hours.State.OPEN
+        if begin > start and opens != is_open:
+            found.append((_to_utc(begin), opens))
+            is_open = opens
+            if len(found) >= TRANSITIONS_KEPT:
+                break
+    return tuple(found)
 
 
 def is_open_at(expression: str | None, at: datetime) -> bool:
@@ -182,3 +224,18 @@ def _is_clock(text: str) -> bool:
         and 0 <= int(hh) <= 24
         and 0 <= int(mm) < 60
     )
+
+
+WEEK_STEP = timedelta(minutes=15)
+
+
+def weekly_difference(before: str | None, after: str | None, start: datetime) -> timedelta:
+    """How much of the week from ``start`` (aware) the two expressions disagree on, open
+    against not open, sampled every 15 minutes (unknown hours count as not open)."""
+    slots = int(timedelta(days=7) / WEEK_STEP)
+    differing = sum(
+        1
+        for n in range(slots)
+        if is_open_at(before, start + n * WEEK_STEP) != is_open_at(after, start + n * WEEK_STEP)
+    )
+    return differing * WEEK_STEP

@@ -148,25 +148,23 @@ class Snapshot:
         categories: Sequence[str] | None,
         at_us: int,
         limit_m: float,
-        is_open: Callable[[str | None], bool] | None,
+        accept: Callable[[str | None, float], bool] | None,
     ) -> list[tuple[int, float]]:
         """``(position, distance_m)`` of the ``k`` nearest venues with one of ``statuses``
-        (and ``categories``), available at ``at_us``, open by ``is_open``, within ``limit_m``;
-        nearest first, ties by id: the database search's answer, on the same haversine."""
+        (and ``categories``), available at ``at_us``, passing ``accept(opening_hours,
+        distance_m)``, within ``limit_m``; nearest first, ties by id: the database search's
+        answer, on the same haversine."""
         n = len(self.ids)
         if self.tree is None or k <= 0:
             return []
         status_ok = [s in statuses for s in LISTABLE]
         category_ok = None if categories is None else [c in categories for c in self.categories]
-        hours_ok: list[bool | None] | None = (
-            None if is_open is None else [None] * len(self.expressions)
-        )
         p1, dl = math.radians(lat), math.radians(lon)
         cos_p1 = math.cos(p1)
         origin = (cos_p1 * math.cos(dl), cos_p1 * math.sin(dl), math.sin(p1))
         distance_to = spatial.distance_from(lat, lon)
         bound = _chord(limit_m + spatial.TOLERANCE_M)
-        ids, lats, lons = self.ids, self.lat, self.lon
+        ids, lats, lons, expressions = self.ids, self.lat, self.lon, self.expressions
         status, category, unavailable, hours = (
             self.status,
             self.category,
@@ -200,14 +198,9 @@ class Snapshot:
                     continue
                 if unavailable[position] > at_us:
                     continue
-                if hours_ok is not None:
-                    code = hours[position]
-                    ok = hours_ok[code]
-                    if ok is None:
-                        ok = hours_ok[code] = is_open(self.expressions[code])  # type: ignore[misc]
-                    if not ok:
-                        continue
                 distance = distance_to(lats[position], lons[position])
+                if accept is not None and not accept(expressions[hours[position]], distance):
+                    continue
                 if distance <= limit_m:
                     found.append((distance, ids[position], position))
                     if len(found) >= k:

@@ -23,6 +23,7 @@ from backend.auth.models import User
 from backend.db import utcnow
 from backend.errors import Conflict, NotFound, ValidationError, field_error
 from backend.extensions import db
+from backend.guards import MAX_JSON_DEPTH, find_nul, json_too_deep
 from backend.responses import Prerendered, dumps
 from backend.venues import hours, policy
 from backend.venues import index as venue_index
@@ -30,17 +31,21 @@ from backend.venues.models import RECHECK_INTERVAL, Venue, VenueChange, VenueSta
 from shared_schemas.venues import (
     CATEGORIES,
     DEFAULT_RADIUS_M,
+    DEFAULT_STAY_MIN,
     SCHEMES,
     STATUSES,
+    Availability,
     VenueCategory,
     VenueStatus,
     VerificationAction,
+    availability,
+    hours_text,
+    walking_minutes,
 )
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 CANDIDATES_FILE = DATA_DIR / "wigan_candidate_safe_places.geojson"
 
-WALKING_M_PER_MIN = 80.0  # 4.8 km/h, an unhurried adult pace
 RECHECK_AFTER = RECHECK_INTERVAL
 MAX_UNAVAILABLE = timedelta(days=30)  # longer than this is a suspension, not an override
 DUPLICATE_WITHIN_M = 25.0
@@ -160,25 +165,101 @@ def nearest(
     if category:
         search = _NEAREST_IN_CATEGORIES
         params["categories"] = sorted(set(category))
-    clock = hours.Clock(at)
-    items: list[Any] | None = None
-    if current_app.config.get("VENUE_INDEX", True):
-        items = _items_from_index(lat, lon, limit, params, category, radius_m, clock, open_now)
-    if items is None:
-        accept = (lambda row: clock.is_open(row.opening_hours)) if open_now else None
-        found = search.nearest(
-            db.session, lat, lon, limit, params=params, max_distance_m=radius_m, accept=accept
+    reach = Reach(hours.Clock(at), open_long_enough_s())
+    if not open_now:
+        items = _search(search, lat, lon, limit, params, category, radius_m, reach, None)
+    else:
+        # Places open long enough to get there and wait come first, then the nearest that are
+        # open when you arrive but close sooner (amber). One search usually: only when some of
+        # the nearest close soon is a second made for those that stay open long enough (if
+        # more of those are needed, the first search has seen every place in range).
+        items = _search(
+            search, lat, lon, limit, params, category, radius_m, reach, reach.on_arrival
         )
-        items = [
-            {**_fixed_fields(row), **_moving_fields(distance, lat, lon, row, clock)}
-            for row, distance in found
-        ]
+        sooner = [item for item in items if _availability(item) != Availability.OPEN.value]
+        if sooner:
+            items = _search(search, lat, lon, limit, params, category, radius_m, reach, reach.long)
+            items += sooner[: limit - len(items)]
     return {
         "origin": {"lat": lat, "lon": lon, "postcode": postcode},
         "at": at,
         "radius_m": radius_m,
+        "open_long_enough_min": round(reach.stay_s / 60),
         "items": items,
     }
+
+
+def open_long_enough_s() -> float:
+    """How long a place must stay open after you arrive to come first (deployment config)."""
+    return 60.0 * current_app.config.get("OPEN_LONG_ENOUGH_MIN", DEFAULT_STAY_MIN)
+
+
+class Reach:
+    """The opening-hours rule of one search: a moment, and how long a place must stay open
+    after you could walk there (``shared_schemas.venues.availability``)."""
+
+    __slots__ = ("clock", "stay_s", "_at_s")
+
+    def __init__(self, clock: hours.Clock, stay_s: float) -> None:
+        self.clock = clock
+        self.stay_s = stay_s
+        self._at_s = clock.at.timestamp()
+
+    def arrive_s(self, distance_m: float) -> float:
+        return self._at_s + 60.0 * walking_minutes(distance_m)
+
+    def of(self, expression: str | None, distance_m: float) -> Availability:
+        state = self.clock.state(expression)
+        return availability(state.open_now, state.closes_s, self.arrive_s(distance_m), self.stay_s)
+
+    def long(self, expression: str | None, distance_m: float) -> bool:
+        """Open when you arrive and for at least the stay after it."""
+        return self.of(expression, distance_m) == Availability.OPEN
+
+    def on_arrival(self, expression: str | None, distance_m: float) -> bool:
+        """Open when you arrive, however soon it closes after."""
+        return self.of(expression, distance_m) in _OPEN_ON_ARRIVAL
+
+
+_OPEN_ON_ARRIVAL = frozenset((Availability.OPEN, Availability.CLOSING_SOON))
+
+
+def _availability(item: Any) -> str:
+    fields = item.fields if isinstance(item, Prerendered) else item
+    return str(fields["availability"])
+
+
+def _search(
+    search: spatial.PointSearch,
+    lat: float,
+    lon: float,
+    limit: int,
+    params: dict[str, Any],
+    category: Sequence[str] | None,
+    radius_m: float,
+    reach: Reach,
+    accept: Callable[[str | None, float], bool] | None,
+) -> list[Any]:
+    """The answer's items for one acceptance test, from the index when it is current, else
+    from the database."""
+    items: list[Any] | None = None
+    if current_app.config.get("VENUE_INDEX", True):
+        items = _items_from_index(lat, lon, limit, params, category, radius_m, reach, accept)
+    if items is None:
+        distance_to = spatial.distance_from(lat, lon)
+        row_accept = (
+            None
+            if accept is None
+            else (lambda row: accept(row.opening_hours, distance_to(row.lat, row.lon)))
+        )
+        found = search.nearest(
+            db.session, lat, lon, limit, params=params, max_distance_m=radius_m, accept=row_accept
+        )
+        items = [
+            {**_fixed_fields(row), **_moving_fields(distance, lat, lon, row, reach)}
+            for row, distance in found
+        ]
+    return items
 
 
 def _fixed_fields(venue: Any) -> dict[str, Any]:
@@ -201,19 +282,42 @@ def _fixed_fields(venue: Any) -> dict[str, Any]:
 
 
 def _moving_fields(
-    distance: float, lat: float, lon: float, venue: Any, clock: hours.Clock
+    distance: float, lat: float, lon: float, venue: Any, reach: Reach
 ) -> dict[str, Any]:
     """A nearest item's fields that depend on the search's point and time."""
     bearing = spatial.bearing_deg(lat, lon, venue.lat, venue.lon)
+    clock = reach.clock
     state = clock.state(venue.opening_hours)
+    walk = walking_minutes(distance)
+    arrive_s = reach.arrive_s(distance)
+    kind = availability(state.open_now, state.closes_s, arrive_s, reach.stay_s)
+    closes_at = state.closes_at
     return {
         "distance_m": round(distance, 1),
         "bearing_deg": round(bearing, 1),
         "compass": spatial.compass_point(bearing),
-        "walking_minutes": max(1, math.ceil(distance / WALKING_M_PER_MIN)),
+        "walking_minutes": walk,
         "open_now": state.open_now,
-        "closes_at": state.closes_at,
+        "closes_at": closes_at,
+        "closes_at_local": state.closes_at_local,
         "opens_at": state.opens_at,
+        "open_24_7": state.open_24_7,
+        "arrives_at": datetime.fromtimestamp(arrive_s, UTC),
+        "minutes_left_on_arrival": (
+            math.floor((state.closes_s - arrive_s) / 60)
+            if state.closes_s is not None and kind in _OPEN_ON_ARRIVAL
+            else None
+        ),
+        "availability": kind.value,
+        "hours_text": hours_text(
+            kind,
+            now=clock.at,
+            closes_at=closes_at,
+            opens_at=state.opens_at,
+            open_24_7=state.open_24_7,
+        ),
+        "transitions": state.transition_items,
+        "hours_known_until": state.known_until or clock.at,
     }
 
 
@@ -260,8 +364,8 @@ def _items_from_index(
     params: dict[str, Any],
     category: Sequence[str] | None,
     radius_m: float,
-    clock: hours.Clock,
-    open_now: bool,
+    reach: Reach,
+    accept: Callable[[str | None, float], bool] | None,
 ) -> list[Prerendered] | None:
     """The answer's items from the in-process index, or None when there is no index yet or
     it is not current (it is then rebuilt, and the caller searches the database)."""
@@ -294,7 +398,7 @@ def _items_from_index(
         categories=params.get("categories") if category else None,
         at_us=venue_index.micros(params["at"]),
         limit_m=spatial._limit(radius_m),
-        is_open=clock.is_open if open_now else None,
+        accept=accept,
     )
     index.served += 1
     lats, lons, expressions, codes = (
@@ -311,7 +415,7 @@ def _items_from_index(
                 lat,
                 lon,
                 _Position(lats[position], lons[position], expressions[codes[position]]),
-                clock,
+                reach,
             ),
         )
         for position, distance in hits
@@ -571,11 +675,38 @@ def create_venue(actor: User, data: dict[str, Any]) -> Venue:
     return venue
 
 
-def update_venue(actor: User, venue_id: int, changes: dict[str, Any]) -> Venue:
-    """Change a venue's details (its own staff or an admin); records the difference.
-    Raises NotFound, Forbidden, ValidationError."""
+# A verified venue goes back to review when its staff change what a frightened person
+# relies on to find it: its name or category, its position by more than this, or its hours
+# by more than this much of a week.
+REVIEW_MOVE_M = 25.0
+REVIEW_HOURS_CHANGE = timedelta(hours=3)
+
+
+def review_reasons(venue: Venue, values: dict[str, Any], now: datetime) -> list[str]:
+    """Which of ``values`` (cleaned changes to ``venue``) need the partnership's review:
+    ``name``, ``category``, ``position`` (moved over REVIEW_MOVE_M), ``opening_hours`` (over
+    REVIEW_HOURS_CHANGE of the coming week differs)."""
+    reasons = [n for n in ("name", "category") if n in values and values[n] != getattr(venue, n)]
+    lat, lon = values.get("lat", venue.lat), values.get("lon", venue.lon)
+    if spatial.haversine_m(venue.lat, venue.lon, lat, lon) > REVIEW_MOVE_M:
+        reasons.append("position")
+    if "opening_hours" in values and values["opening_hours"] != venue.opening_hours:
+        change = hours.weekly_difference(venue.opening_hours, values["opening_hours"], now)
+        if change > REVIEW_HOURS_CHANGE:
+            reasons.append("opening_hours")
+    return reasons
+
+
+def update_venue(
+    actor: User, venue_id: int, changes: dict[str, Any], now: datetime | None = None
+) -> Venue:
+    """Change a venue's details (its own staff or an admin); records the difference and who
+    made it. A verified venue changed by its staff in name, category, position or (much) its
+    hours goes back to ``pending``: out of every search until an admin approves it again
+    (admins' own edits are the review). Raises NotFound, Forbidden, ValidationError."""
     venue = get_venue(venue_id)
     policy.require_can_edit(actor, venue)
+    now = now or utcnow()
     values = _clean({k: v for k, v in changes.items() if k in EDITABLE_FIELDS})
     for name in ("name", "category", "lat", "lon"):
         if name in values and values[name] is None:
@@ -587,11 +718,26 @@ def update_venue(actor: User, venue_id: int, changes: dict[str, Any]) -> Venue:
     }
     if not diff:
         return venue
+    reasons = []
+    if venue.status == VenueStatus.VERIFIED.value and not actor.is_admin:
+        reasons = review_reasons(venue, values, now)
     for name, value in values.items():
         setattr(venue, name, value)
     if "lat" in diff or "lon" in diff:
         venue.ward_code = areas.ward_code_for_point(venue.lat, venue.lon)
     _record(venue, actor, "updated", diff)
+    if reasons:
+        venue.status = VenueStatus.PENDING.value
+        _record(
+            venue,
+            actor,
+            "review:required",
+            {
+                "status": {"from": VenueStatus.VERIFIED.value, "to": venue.status},
+                "because": reasons,
+            },
+            note=f"changed by its staff: {', '.join(reasons)}",
+        )
     db.session.commit()
     return venue
 
@@ -743,6 +889,8 @@ class _Skip(Exception):
 def _feature_values(feature: Any) -> dict[str, Any]:
     if not isinstance(feature, dict) or feature.get("type") != "Feature":
         raise _Skip("not a GeoJSON Feature")
+    if find_nul(feature):  # PostgreSQL text cannot hold it: the whole import would abort
+        raise _Skip("contains a NUL character")
     geometry = feature.get("geometry") or {}
     coords = geometry.get("coordinates") if isinstance(geometry, dict) else None
     if geometry.get("type") != "Point" or not isinstance(coords, list) or len(coords) < 2:
@@ -921,7 +1069,12 @@ def import_geojson(path: Path | str, *, progress: Progress | None = None) -> Imp
     """Import a GeoJSON FeatureCollection file as candidate venues (see import_features).
     Raises ValidationError naming ``file`` when it is not a FeatureCollection."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        raw = Path(path).read_bytes()
+        if json_too_deep(raw):  # json would recurse past the stack (a traceback)
+            raise field_error(
+                "file", f"cannot read GeoJSON: nested deeper than {MAX_JSON_DEPTH} levels"
+            )
+        data = json.loads(raw.decode("utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise field_error("file", f"cannot read GeoJSON: {exc}") from exc
     if not isinstance(data, dict) or data.get("type") != "FeatureCollection":

@@ -10,7 +10,8 @@ from __future__ import annotations
 import importlib
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -27,6 +28,7 @@ SCHEMAS: dict[str, str] = {
     "ward_at_point": "areas:WardAtPointSchema",
     "venue.nearest": "venues:NearestResultSchema",
     "venue": "venues:VenueSchema",
+    "app_config": "appconfig:AppConfigSchema",
     "contact": "contacts:ContactSchema",
     "contacts": "contacts:ContactListSchema",
     "invitation": "contacts:InvitationCreatedSchema",
@@ -238,6 +240,11 @@ class ApiClient:
     def register_device(self, fcm_token: str, platform: str = "android") -> Any:
         return self.post("/api/v1/me/devices", {"token": fcm_token, "platform": platform})
 
+    def remove_device(self, device_id: int) -> Any:
+        """On sign-out: this phone's token stops receiving the account's alerts and is free
+        for the next account to register (the server refuses it to others until then)."""
+        return self.request("DELETE", f"/api/v1/me/devices/{int(device_id)}")
+
     def export_me(self) -> Any:
         return self.get("/api/v1/me/export")
 
@@ -278,6 +285,36 @@ class ApiClient:
             response_schema="venue.nearest",
         )
         return _items(data)
+
+    def app_config(self) -> dict[str, Any]:
+        return self.get("/api/v1/app-config", response_schema="app_config", signed=False)
+
+    def download(
+        self, url: str, dest: Path, progress: Callable[[int, int], None] | None = None
+    ) -> int:
+        """Stream ``url`` (a file the server announced) to ``dest``; returns its size.
+        Written beside ``dest`` first, so an interrupted download leaves the old file."""
+        part = dest.with_name(dest.name + ".part")
+        try:
+            with self._session.get(url, stream=True, timeout=self.timeout) as response:
+                if response.status_code >= 400:
+                    raise ApiError(response.status_code, "the download was refused", {})
+                total = int(response.headers.get("Content-Length") or 0)
+                done = 0
+                with open(part, "wb") as out:
+                    for chunk in response.iter_content(64 * 1024):
+                        out.write(chunk)
+                        done += len(chunk)
+                        if progress:
+                            progress(done, total)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            part.unlink(missing_ok=True)
+            raise Offline(f"GET {url}: {exc.__class__.__name__}") from exc
+        if total and done != total:
+            part.unlink(missing_ok=True)
+            raise Offline(f"GET {url}: got {done} of {total} bytes")
+        part.replace(dest)
+        return done
 
     def venue(self, venue_id: int) -> dict[str, Any]:
         return self.get(f"/api/v1/venues/{int(venue_id)}", response_schema="venue")
@@ -335,7 +372,8 @@ class ApiClient:
         with response:
             if response.status_code >= 400:
                 self._decode(response, "GET", url, None, False)
-            yield from parse_sse(response.iter_lines(decode_unicode=True))
+            lines: Iterator[str] = response.iter_lines(decode_unicode=True)  # type: ignore[assignment]
+            yield from parse_sse(lines)
 
     # -- reports --------------------------------------------------------------------------
     def report_categories(self) -> list[dict[str, Any]]:
@@ -378,7 +416,8 @@ def _items(data: Any) -> list[Any]:
 
 def parse_sse(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
     """Server-sent events from text lines: ``{"event", "data", "id"}`` with JSON data decoded."""
-    event, data_lines, event_id = "message", [], None
+    event, event_id = "message", None
+    data_lines: list[str] = []
     for line in lines:
         if line is None:
             continue

@@ -8,8 +8,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from shared_schemas.venues import WALKING_M_PER_MIN
+from shared_schemas.venues import walking_minutes as shared_walking_minutes
+
 EARTH_RADIUS_M = 6_371_008.8
-WALKING_SPEED_MPS = 1.3  # an unhurried adult pace, about 4.7 km/h
+WALKING_SPEED_MPS = WALKING_M_PER_MIN / 60  # the simulated walk's pace
 COMPASS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
 WARDS_FILE = Path(__file__).resolve().parent.parent / "data" / "wigan_wards_2023.geojson"
 
@@ -36,9 +39,9 @@ def compass_point(bearing: float) -> str:
     return COMPASS[int(((bearing % 360) + 22.5) // 45) % 8]
 
 
-def walking_minutes(distance_m: float, speed_mps: float = WALKING_SPEED_MPS) -> int:
-    """Whole minutes to walk a distance (at least 1)."""
-    return max(1, math.ceil(distance_m / speed_mps / 60))
+def walking_minutes(distance_m: float) -> int:
+    """Whole minutes to walk a distance (at least 1): the server's rule, so both agree."""
+    return shared_walking_minutes(distance_m)
 
 
 def interpolate(

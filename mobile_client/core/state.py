@@ -24,7 +24,15 @@ class AppState:
     busy: bool = False
     message: str = ""
     position: tuple[float, float] | None = None
+    accuracy_m: float | None = None
     places: list[dict[str, Any]] = field(default_factory=list)
+    # "as of 04:31, not updated: no signal" while the list is the stored one, else ""
+    places_note: str = ""
+    # the partnership's late-night options, shown when the nearest walk is long (else None)
+    late_night: dict[str, Any] | None = None
+    app_config: dict[str, Any] | None = None
+    offline_map: str | None = None  # the downloaded MBTiles pack's path
+    offline_map_note: str = ""
     selected_place: dict[str, Any] | None = None
     destination: dict[str, Any] | None = None
     journey: dict[str, Any] | None = None

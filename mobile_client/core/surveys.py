@@ -1,4 +1,5 @@
-"""Checking survey answers on the phone before sending (the server checks again).
+"""Surveys: listing, opening and answering, with the answers checked on the phone before
+sending (the server checks again).
 
 The contract's own checker (``shared_schemas.surveys.validate_answers``) is used when the
 app ships with it, so phone and server agree exactly; the fallback below follows the same
@@ -7,7 +8,12 @@ max_value, max_length, max_choices, show_if: {question, equals}}``."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from mobile_client.core.api import ApiError
+
+if TYPE_CHECKING:
+    from mobile_client.core.context import Context
 
 SINGLE = {"single_choice", "select_one", "choice", "single"}
 MULTIPLE = {"multiple_choice", "select_multiple", "multi"}
@@ -91,8 +97,8 @@ def _fallback_problems(survey: dict[str, Any], answers: dict[str, Any]) -> dict[
             if value not in allowed and str(value) not in {str(a) for a in allowed}:
                 problems[key] = ["choose one of the options"]
         elif kind in MULTIPLE:
-            allowed = {str(a) for a in choice_values(q)}
-            if not isinstance(value, list) or any(str(v) not in allowed for v in value):
+            allowed_text = {str(a) for a in choice_values(q)}
+            if not isinstance(value, list) or any(str(v) not in allowed_text for v in value):
                 problems[key] = ["choose from the options"]
             elif q.get("max_choices") and len(value) > int(q["max_choices"]):
                 problems[key] = [f"choose at most {q['max_choices']}"]
@@ -101,7 +107,7 @@ def _fallback_problems(survey: dict[str, Any], answers: dict[str, Any]) -> dict[
                 problems[key] = ["answer yes or no"]
         elif kind in INTEGER:
             try:
-                number = int(value)
+                number = int(value)  # type: ignore[arg-type]  # a TypeError is caught
                 if str(number) != str(value).strip() and not isinstance(value, int):
                     raise ValueError
             except (TypeError, ValueError):
@@ -115,3 +121,31 @@ def _fallback_problems(survey: dict[str, Any], answers: dict[str, Any]) -> dict[
             if len(str(value)) > int(limit):
                 problems[key] = [f"keep it under {limit} characters"]
     return problems
+
+
+class Surveys:
+    """The partnership's surveys: listing, opening and answering (checked here first)."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def load_surveys(self) -> list[dict[str, Any]]:
+        surveys = self.ctx.client.surveys()
+        self.ctx.state.update(surveys=surveys)
+        return surveys
+
+    def open_survey(self, survey_id: int) -> dict[str, Any]:
+        survey = self.ctx.client.survey(survey_id)
+        self.ctx.state.update(survey=survey)
+        return survey
+
+    def answer_survey(self, survey: dict[str, Any], answers: dict[str, Any]) -> Any:
+        """Check answers against each question here first, then send them."""
+        problems = validate_answers(survey, answers)
+        if problems:
+            raise ApiError(422, "check your answers", problems, local=True)
+        result = self.ctx.client.answer_survey(
+            int(survey["id"]), {k: v for k, v in answers.items() if v not in (None, "", [])}
+        )
+        self.ctx.state.update(message="Thank you for answering.")
+        return result

@@ -63,10 +63,18 @@ def test_seed_command_loads_wigan_and_is_idempotent(app):
     runner = app.test_cli_runner()
     first = runner.invoke(args=["seed", "wigan"])
     assert first.exit_code == 0, first.output
-    assert "wards: imported 25, skipped 0" in first.output
-    assert "postcodes: imported 7643, skipped 0" in first.output
+    # The session's app already holds the wards and postcodes; the rest is new.
+    assert "wards: imported 0, updated 0, skipped 25 (25 unchanged)" in first.output
+    assert "postcodes: imported 0, updated 0, skipped 7643 (7643 unchanged)" in first.output
+    assert "users: imported 4, updated 0, skipped 0 (none)" in first.output
+    assert "imported 141, updated 0, skipped 0 (none)" in first.output
     second = runner.invoke(args=["seed", "wigan"])
     assert second.exit_code == 0 and "seed wigan: done" in second.output
+    # A second run says what it did: nothing.
+    assert "wards: imported 0, updated 0, skipped 25 (25 unchanged)" in second.output
+    assert "postcodes: imported 0, updated 0, skipped 7643 (7643 unchanged)" in second.output
+    assert "users: imported 0, updated 0, skipped 4 (4 unchanged)" in second.output
+    assert "imported 0, updated 0, skipped 141 (141 unchanged)" in second.output
 
 
 def test_dev_token_command_prints_a_working_token(app, client):
@@ -75,3 +83,24 @@ def test_dev_token_command_prints_a_working_token(app, client):
     token = result.output.strip().splitlines()[-1]
     body = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).get_json()
     assert body["uid"] == "cli-user" and body["role"] == "venue_staff"
+
+
+def test_dev_token_without_role_keeps_the_users_role_and_says_which(app, client, make_person):
+    make_person("cli-admin", "admin")
+    result = app.test_cli_runner().invoke(args=["dev-token", "cli-admin"])
+    assert result.exit_code == 0, result.output
+    assert "role admin" in result.stderr
+    token = result.stdout.strip()
+    assert token.startswith("dev.") and "\n" not in token
+    body = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).get_json()
+    assert body["role"] == "admin"
+
+
+def test_dev_token_for_a_new_user_makes_a_resident(app, client):
+    result = app.test_cli_runner().invoke(args=["dev-token", "cli-newcomer"])
+    assert result.exit_code == 0, result.output
+    assert "role resident" in result.stderr
+    body = client.get(
+        "/api/v1/me", headers={"Authorization": f"Bearer {result.stdout.strip()}"}
+    ).get_json()
+    assert body["role"] == "resident"

@@ -16,6 +16,7 @@ are emptied again after it)."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -101,6 +102,19 @@ PORTAL_ADMIN = portal(staff=403, admin=200)
 PORTAL_ADMIN_POST = portal(staff=403, admin=303, post=True)
 PORTAL_THIS_VENUE = portal(staff=200, staff_other_venue=403, admin=200)
 PORTAL_THIS_VENUE_POST = portal(staff=303, staff_other_venue=403, admin=303, post=True)
+
+
+def _sos_body() -> dict[str, Any]:
+    import uuid
+
+    from tests.support.journeys import iso
+
+    return {
+        "client_id": str(uuid.uuid4()),
+        "lat": 53.5430,
+        "lon": -2.6400,
+        "recorded_at": iso(datetime.now(UTC)),
+    }
 
 
 def _in_half_an_hour() -> str:
@@ -364,6 +378,34 @@ ROWS = [
         ADMIN_ONLY,
         json={"status": "in_progress", "public_note": "looking into it"},
     ),
+    Row(
+        "POST",
+        "/api/v1/reports/follow",
+        "/api/v1/reports/follow",
+        expect(404),  # the world's report is named: no receipt follows it
+        json=lambda w: {"reference": _reference(w.report_id), "receipt": "z" * 32},
+    ),
+    Row(
+        "POST",
+        "/api/v1/reports/<reference>/photos",
+        lambda w: f"/api/v1/reports/{_reference(w.report_id)}/photos",
+        expect(404, resident=201),  # only its sender; nobody else learns it exists
+        form=lambda w: {"photo": (io.BytesIO(_tiny_jpeg()), "p.jpg")},  # type: ignore[dict-item]
+    ),
+    Row(
+        "POST",
+        "/api/v1/reports/<int:report_id>/reopen",
+        lambda w: f"/api/v1/reports/{w.report_id}/reopen",
+        expect(anonymous=401, signed_in=403, admin=409),  # 409: it is not closed
+        json={"reason": "seen again"},
+    ),
+    Row(
+        "PATCH",
+        "/api/v1/reports/photos/<int:photo_id>",
+        "/api/v1/reports/photos/999999",
+        expect(anonymous=401, signed_in=403, admin=404),
+        json={"public": True},
+    ),
     # insights: aggregates (small groups suppressed) for anyone signed in
     Row("GET", "/api/v1/insights/hotspots", f"/api/v1/insights/hotspots?{PERIOD}", SIGNED_IN),
     Row(
@@ -549,6 +591,28 @@ ROWS = [
         lambda w: f"/api/v1/journeys/{w.journey_id}/sos",
         JOURNEY_OWNER,
     ),
+    # SOS from anywhere: the resident (active journey with a contact) raises it, people with
+    # no trusted contact of their own are told there is no one to alert; only the owner reads
+    # it, only its recipient acknowledges its alert
+    Row(
+        "POST",
+        "/api/v1/sos",
+        "/api/v1/sos",
+        expect(409, anonymous=401, resident=201),
+        json=lambda w: _sos_body(),
+    ),
+    Row(
+        "GET",
+        "/api/v1/sos/<int:sos_id>",
+        lambda w: f"/api/v1/sos/{w.journey['sos']['id']}",
+        JOURNEY_OWNER,
+    ),
+    Row(
+        "POST",
+        "/api/v1/alerts/<int:alert_id>/received",
+        lambda w: f"/api/v1/alerts/{w.journey['sos']['alert_id']}/received",
+        expect(404, anonymous=401, contact_on_journey=200),
+    ),
     Row(
         "POST",
         "/api/v1/journeys/<int:journey_id>/cancel",
@@ -621,7 +685,9 @@ ROWS = [
         json={"token": "fcm-token-for-the-matrix-0123456789", "platform": "android"},
     ),
     # Open311: public reads (no names, blurred); writes need the client's api_key, not a person
+    Row("GET", "/open311/v2/", "/open311/v2/", PUBLIC),
     Row("GET", "/open311/v2/discovery", "/open311/v2/discovery", PUBLIC),
+    Row("GET", "/open311/v2/media/<token>", "/open311/v2/media/not-public", expect(404)),
     Row("GET", "/open311/v2/discovery.<fmt>", "/open311/v2/discovery.xml", PUBLIC),
     Row("GET", "/open311/v2/services.<fmt>", "/open311/v2/services.json", PUBLIC),
     Row("GET", "/open311/v2/services/<code>.<fmt>", "/open311/v2/services/asb.json", PUBLIC),
@@ -858,6 +924,8 @@ def _journeys(client, people) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     )
     gone = client.delete(f"/api/v1/contacts/{revoked}", headers=people["revoked_contact"].headers)
     assert gone.status_code == 200, gone.get_json()
+    sos = client.post("/api/v1/sos", json=_sos_body(), headers=owner.headers).get_json()
+    assert [r["user_id"] for r in sos["recipients"]] == [people["contact_on_journey"].id], sos
     code = client.post("/api/v1/contacts/invitations", headers=owner.headers).get_json()["code"]
     device = client.post(
         "/api/v1/location-clients", json={"label": "OwnTracks"}, headers=owner.headers
@@ -883,7 +951,9 @@ def _journeys(client, people) -> dict[str, Any]:  # type: ignore[no-untyped-def]
             "destination": {"lat": 53.5519, "lon": -2.6353, "label": "Mesnes Park"},
             "expected_arrival_at": iso(datetime.now(UTC) + timedelta(minutes=30)),
             "contact_ids": [],
+            "watch_link": True,  # a journey shared with no one is refused
         },
+        "sos": sos,
     }
 
 
@@ -914,6 +984,21 @@ def _surveys(client, people):  # type: ignore[no-untyped-def]
     )
     assert answered.status_code == 201, answered.get_json()
     return survey_id, draft_id, body
+
+
+def _reference(report_id: int) -> str:
+    from backend.extensions import db
+    from backend.reports.models import Report
+
+    return db.session.get(Report, report_id).reference  # type: ignore[union-attr]
+
+
+def _tiny_jpeg() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (90, 90, 90)).save(out, "JPEG")
+    return out.getvalue()
 
 
 def _app_routes(app) -> set[tuple[str, str]]:  # type: ignore[no-untyped-def]

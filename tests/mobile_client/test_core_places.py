@@ -14,9 +14,6 @@ SATURDAY_2AM = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)
 
 @pytest.fixture
 def venues(app):  # type: ignore[no-untyped-def]
-    rules = {r.rule for r in app.url_map.iter_rules()}
-    if "/api/v1/venues/nearest" not in rules:
-        pytest.skip("the venues API is not merged into this branch yet")
     from tests.mobile_client.test_ui import seed_demo_venues
 
     seed_demo_venues()
@@ -29,12 +26,16 @@ def test_nearest_open_places_come_with_distance_direction_walk_and_hours(
     core.set_position(*DEMO_ROUTE[0])
     places = core.find_safe_places(limit=5, at=SATURDAY_2AM)
     assert places and core.state.places == places
-    distances = [p["distance_m"] for p in places]
-    assert distances == sorted(distances)
+    # Open long enough first, then closing soon; nearest first within each.
+    rank = {"open": 0, "closing_soon": 1}
+    keys = [(rank[p["availability"]], p["distance_m"]) for p in places]
+    assert keys == sorted(keys)
     for p in places:
         assert p["direction"] in ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
         assert p["walk_min"] >= 1 and p["distance_text"]
-        assert p["hours_text"].startswith("Open now")
+        assert p["hours_text"] == "Open 24 hours" or p["hours_text"].startswith(
+            ("Open until", "Closes in")
+        )
         assert p["status"] == "verified"
 
 
@@ -54,3 +55,71 @@ def test_choosing_a_place_makes_it_the_journey_destination(core_factory, residen
 def test_no_position_yet_asks_to_wait_instead_of_querying(core_factory, resident, venues):
     core = core_factory(resident)
     assert core.find_safe_places() == [] and "location" in core.state.message
+
+
+def test_without_signal_the_list_says_how_old_it_is_and_recomputes_distance_and_hours(
+    core_factory, resident, live_server
+):
+    from mobile_client.core import geo
+    from tests.backend.venues.factories import make_venue
+
+    here = (53.5448, -2.6318)
+    bar = make_venue(name="Late bar", opening_hours="Mo-Su 18:00-04:00", lat=here[0] + 0.0009)
+    station = make_venue(
+        name="Police station", category="police_station", lat=here[0] + 0.0160
+    )  # about 1.8 km north: a 23 min walk
+    core = core_factory(resident)
+    core.load_app_config()
+    core.set_position(*here)
+    at_0340 = datetime(2026, 11, 22, 3, 40, tzinfo=UTC)  # Sunday, GMT
+    core.ctx.clock = at_0340.timestamp
+    online = core.find_safe_places(at=at_0340)
+    assert [(p["name"], p["availability"]) for p in online] == [
+        ("Police station", "open"),
+        ("Late bar", "closing_soon"),
+    ]
+    assert online[1]["hours_text"] == "Closes in 20 min (04:00)"
+    assert core.state.places_note == "" and core.state.late_night is None
+
+    live_server.stop()  # no signal from here on
+    moved = (here[0] - 0.0045, here[1])  # 500 m south
+    core.set_position(*moved)
+    at_0352 = datetime(2026, 11, 22, 3, 52, tzinfo=UTC)
+    core.ctx.clock = at_0352.timestamp
+    offline = core.find_safe_places()
+    assert core.state.places_note == "as of 03:40, not updated: no signal"
+    assert core.state.online is False
+    by_name = {p["name"]: p for p in offline}
+    for venue in (bar, station):
+        expected = geo.haversine_m(*moved, venue.lat, venue.lon)
+        assert by_name[venue.name]["distance_m"] == pytest.approx(expected, abs=0.1)
+        assert by_name[venue.name]["direction"] == "N"
+    # The bar is now 8 min away and closes in 8: not called open, and listed last.
+    assert by_name["Late bar"]["availability"] == "closes_before_arrival"
+    assert by_name["Late bar"]["hours_text"] == "Closes 04:00, before you could walk there"
+    assert [p["name"] for p in offline] == ["Police station", "Late bar"]
+    assert by_name["Police station"]["hours_text"] == "Open 24 hours"
+    # The only open place is a long walk: the partnership's late-night options are offered.
+    late = core.state.late_night
+    assert late is not None and late["long_walk_min"] == 20
+    assert late["taxi_reminder"].startswith("Use a licensed taxi")
+    assert late["staffed_safe_haven"]["source"]
+
+    core.ctx.clock = datetime(2026, 11, 22, 4, 10, tzinfo=UTC).timestamp
+    later = {p["name"]: p for p in core.find_safe_places()}
+    assert later["Late bar"]["hours_text"] == "Closed, opens 18:00"
+    assert later["Late bar"]["tone"] == "closed"
+    assert core.state.places_note == "as of 03:40, not updated: no signal"
+
+
+def test_directions_go_to_the_phones_maps_app_or_openstreetmap(core_factory, resident):
+    core = core_factory(resident)
+    core.set_position(53.5448, -2.6318)
+    place = {"name": "The Swan & Bell", "lat": 53.5466, "lon": -2.6301}
+    assert core.directions(place, android=True) == (
+        "geo:53.546600,-2.630100?q=53.546600,-2.630100(The%20Swan%20%26%20Bell)"
+    )
+    assert core.directions(place, android=False) == (
+        "https://www.openstreetmap.org/directions?engine=fossgis_osrm_foot"
+        "&route=53.544800%2C-2.631800%3B53.546600%2C-2.630100"
+    )

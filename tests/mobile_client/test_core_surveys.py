@@ -62,9 +62,6 @@ def publish_survey(server: str, admin) -> int:  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def open_survey(app, live_server, admin):  # type: ignore[no-untyped-def]
-    rules = {r.rule for r in app.url_map.iter_rules()}
-    if "/api/v1/surveys" not in rules:
-        pytest.skip("the surveys API is not merged into this branch yet")
     return publish_survey(live_server.url, admin)
 
 

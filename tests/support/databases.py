@@ -52,6 +52,34 @@ def drop_pg_database(name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def drop_test_databases(prefix: str = "safehaven_test_", only_unused: bool = False) -> list[str]:
+    """Drop the test databases whose names start with ``prefix``; returns their names. With
+    ``only_unused`` a database that someone is connected to (another checkout's run in
+    progress) is left alone."""
+    dropped = []
+    pattern = prefix.replace("_", r"\_") + "%"
+    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
+        names = [
+            row[0]
+            for row in conn.execute(
+                "SELECT datname FROM pg_database WHERE datname LIKE %s", (pattern,)
+            ).fetchall()
+        ]
+        for name in names:
+            try:
+                force = "" if only_unused else " WITH (FORCE)"
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}"{force}')
+                dropped.append(name)
+            except psycopg.errors.ObjectInUse:
+                continue
+    return dropped
+
+
+def checkout_prefix() -> str:
+    """The name prefix of this checkout's test databases, for this xdist worker."""
+    return pg_database_name()
+
+
 def fresh_database_url(tmp_dir: Path, suffix: str = "") -> str:
     """A new empty database of the engine under test."""
     if ENGINE == "postgis":

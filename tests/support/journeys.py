@@ -24,11 +24,13 @@ def befriend(client, owner, contact) -> int:  # type: ignore[no-untyped-def]
 
 
 def start_journey(client, owner, contacts=(), **extra) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    """Start a journey from the pier to the park, expected in 30 minutes."""
+    """Start a journey from the pier to the park, expected in 30 minutes; with no contacts it
+    asks for a watch link (a journey shared with no one is refused)."""
     body = {
         "destination": {"lat": PARK[0], "lon": PARK[1], "label": "Mesnes Park"},
         "expected_arrival_at": iso(datetime.now(UTC) + timedelta(minutes=30)),
         "contact_ids": [c.id for c in contacts],
+        **({} if contacts else {"watch_link": True}),
         **extra,
     }
     response = client.post("/api/v1/journeys", json=body, headers=owner.headers)

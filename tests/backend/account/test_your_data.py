@@ -62,16 +62,33 @@ def test_erasure_deletes_the_user_and_anonymises_reports(client, resident, other
     assert db.session.scalar(select(func.count()).select_from(Report)) == 2
 
 
-def test_after_erasure_the_same_sign_in_starts_an_empty_account(client, resident):
+def test_after_erasure_the_old_token_is_refused_and_recreates_nothing(
+    client, resident, make_person
+):
+    from backend.auth.models import ErasedAccount, User
+    from backend.extensions import db
+
     make_report(user_id=resident.id, anonymous=False)
     client.patch("/api/v1/me", json={"display_name": "Alice"}, headers=resident.headers)
     assert client.delete("/api/v1/me", headers=resident.headers).status_code == 200
 
-    export = client.get("/api/v1/me/export", headers=resident.headers).get_json()
-
-    assert export["profile"]["uid"] == resident.uid
-    assert export["profile"]["display_name"] is None
-    assert export["data"]["reports"]["reports"] == []
+    for path in ("/api/v1/me", "/api/v1/me/export", "/api/v1/contacts"):
+        response = client.get(path, headers=resident.headers)
+        assert response.status_code == 401, path
+        assert "erased" in response.get_json()["message"]
+    fix = {"fixes": [{"lat": 53.5, "lon": -2.6, "recorded_at": "2026-01-01T00:00:00Z"}]}
+    assert (
+        client.post("/api/v1/journeys/1/locations", json=fix, headers=resident.headers).status_code
+        == 401
+    )
+    db.session.expire_all()
+    assert db.session.scalar(select(User).where(User.uid == resident.uid)) is None
+    # The tombstone holds a hash of the uid, not the uid.
+    tombstones = db.session.scalars(select(ErasedAccount)).all()
+    assert len(tombstones) == 1 and resident.uid not in tombstones[0].uid_hash
+    # Someone else signs up as before.
+    newcomer = make_person("resident-newcomer")
+    assert client.get("/api/v1/me", headers=newcomer.headers).status_code == 200
 
 
 def test_erasure_of_an_admin_unlinks_their_triage_notes(client, resident, admin):

@@ -88,9 +88,13 @@ def test_an_arrival_reaches_every_contact_device_with_the_exact_fcm_body(app, cl
         {
             "message": {
                 "token": TOKENS[name],
-                "notification": {"title": "Arrived safely", "body": "Alice has arrived safely."},
+                "notification": {
+                    "title": "Alice arrived safely",
+                    "body": "Alice has arrived safely.",
+                },
                 "data": {
                     "journey_id": str(walk["journey"]["id"]),
+                    "name": "Alice",
                     "alert_id": str(alert.id),
                     "kind": "arrival",
                 },
@@ -123,9 +127,12 @@ def test_an_sos_body_carries_position_and_battery(app, client, walk, fcm):
     run_once(app, pusher)
     bodies = [r["message"] for r in fake.requests]
     assert len(bodies) == 3
+    from backend.uktime import clock
+
     assert bodies[0]["notification"] == {
-        "title": "SOS",
-        "body": "Alice pressed SOS. Last seen at 53.54410, -2.63970, battery 23%.",
+        "title": "SOS from Alice",
+        "body": f"Alice pressed SOS. Near WN3 4BW, Douglas (53.5441, -2.6397) at {clock(t)}, "
+        "battery 23%.",
     }
     assert {k: v for k, v in bodies[0]["data"].items() if k != "alert_id"} == {
         "journey_id": str(journey_id),
@@ -134,6 +141,7 @@ def test_an_sos_body_carries_position_and_battery(app, client, walk, fcm):
         "fix_at": t.isoformat(),
         "battery": "23",
         "kind": "sos",
+        "name": "Alice",
     }
 
 
@@ -268,7 +276,12 @@ def test_the_worker_sweep_raises_overdue_and_delivers_it(app, client, walk, fcm)
     summary = run_once(app, pusher, now=expected + timedelta(minutes=10, seconds=1))
     assert (summary["checked"], summary["expanded"], summary["sent"]) == (1, 1, 3)
     assert {r["message"]["data"]["kind"] for r in fake.requests} == {"overdue"}
-    assert fake.requests[0]["message"]["notification"]["title"] == "Not arrived yet"
+    from backend.uktime import clock
+
+    assert fake.requests[0]["message"]["notification"] == {
+        "title": "Alice has not arrived",
+        "body": f"Alice was expected by {clock(expected)} and has not arrived.",
+    }
 
 
 @pytest.mark.postgis

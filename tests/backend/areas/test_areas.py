@@ -82,6 +82,64 @@ def test_reloading_wards_is_idempotent(app):
     from backend.areas.models import Ward
     from backend.extensions import db
 
-    summary = service.load_wards()
-    assert summary.imported == 25 and summary.skipped == 0
+    summary = service.load_wards()  # already loaded by the session's app
+    assert (summary.imported, summary.updated, summary.skipped) == (0, 0, 25)
+    assert summary.reasons == {"unchanged": 25}
     assert db.session.scalar(select(func.count()).select_from(Ward)) == 25
+
+
+def test_reloading_postcodes_updates_only_what_changed(app):
+    from sqlalchemy import update
+
+    from backend.areas.models import Postcode
+    from backend.extensions import db
+
+    db.session.execute(update(Postcode).where(Postcode.postcode == "WN1 1AA").values(lat=0.0))
+    db.session.commit()
+    summary = service.load_postcodes()  # puts the shipped point back
+    assert (summary.imported, summary.updated) == (0, 1)
+    assert summary.reasons == {"unchanged": 7642}
+    assert db.session.get(Postcode, "WN1 1AA").lat != 0.0
+
+
+def _signed_area(ring: list[list[float]]) -> float:
+    """Shoelace area of a closed lon/lat ring: positive when counterclockwise."""
+    return sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(ring, ring[1:], strict=False)) / 2
+
+
+def _polygons(geometry: dict) -> list[list[list[list[float]]]]:
+    if geometry["type"] == "Polygon":
+        return [geometry["coordinates"]]
+    if geometry["type"] == "MultiPolygon":
+        return geometry["coordinates"]
+    return []
+
+
+def test_every_polygon_served_winds_as_rfc_7946_requires(client):
+    """RFC 7946 section 3.1.6: exterior rings counterclockwise, holes clockwise. The ONS file
+    winds them the other way; every polygon route of the API is walked."""
+    polygon_routes = ["/api/v1/areas/wards.geojson"]
+    rings_checked = 0
+    for route in polygon_routes:
+        body = client.get(route).get_json(force=True)
+        for feature in body["features"]:
+            for polygon in _polygons(feature["geometry"]):
+                exterior, *holes = polygon
+                assert _signed_area(exterior) > 0, (route, feature["id"], "exterior clockwise")
+                for hole in holes:
+                    assert _signed_area(hole) < 0, (route, feature["id"], "hole counterclockwise")
+                rings_checked += 1 + len(holes)
+    assert rings_checked >= 25
+
+
+def test_ring_orientation_keeps_holes_clockwise_and_the_shape():
+    from shapely.geometry import Polygon, shape
+
+    clockwise_with_ccw_hole = Polygon(
+        [(0, 0), (0, 4), (4, 4), (4, 0), (0, 0)], [[(1, 1), (2, 1), (2, 2), (1, 2), (1, 1)]]
+    )
+    fixed = service.rfc7946_rings(clockwise_with_ccw_hole)
+    exterior, hole = fixed["coordinates"]
+    assert _signed_area([list(p) for p in exterior]) > 0
+    assert _signed_area([list(p) for p in hole]) < 0
+    assert shape(fixed).equals(clockwise_with_ccw_hole)

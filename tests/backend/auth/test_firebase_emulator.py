@@ -338,3 +338,29 @@ def test_forged_tokens_get_401(client_in_each_mode, emulator, kind):
         data["aud"] = "demo-other-project"
         token = f"{head}.{base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b'=').decode()}.{sig}"
     assert client_in_each_mode.get("/api/v1/me", headers=bearer(token)).status_code == 401
+
+
+def test_erasure_deletes_the_firebase_account_and_its_tokens_stay_refused(
+    client_in_each_mode, emulator
+):
+    from backend.auth.models import User
+    from backend.extensions import db
+
+    account = emulator.sign_up("erase-me@example.test")
+    token = account["idToken"]
+    first = client_in_each_mode.get("/api/v1/me", headers=bearer(token))
+    assert first.status_code == 200
+    erased = client_in_each_mode.delete("/api/v1/me", headers=bearer(token))
+    assert erased.status_code == 200, erased.get_json()
+    assert erased.get_json()["identity_account_deleted"] is True
+    with pytest.raises(fb_auth.UserNotFoundError):
+        fb_auth.get_user(account["localId"], app=firebase_app(PROJECT_ID))
+    for _ in range(2):  # and not recreated by the first refusal either
+        response = client_in_each_mode.get("/api/v1/me", headers=bearer(token))
+        assert response.status_code == 401
+    assert db.session.query(User).filter_by(uid=account["localId"]).count() == 0
+    # The same person may sign up again: Firebase gives the new account a new uid.
+    again = emulator.sign_up("erase-me@example.test")
+    assert again["localId"] != account["localId"]
+    fresh = client_in_each_mode.get("/api/v1/me", headers=bearer(again["idToken"]))
+    assert fresh.status_code == 200 and fresh.get_json()["uid"] == again["localId"]

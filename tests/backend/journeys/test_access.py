@@ -120,3 +120,50 @@ def test_dead_watch_links_are_refused(client, cast, state):
     events = client.get(f"/watch/{token}/events")
     assert events.status_code in (404, 410)
     events.close()
+
+
+@pytest.mark.parametrize("end", ["cancel", "arrived"])
+def test_after_the_journey_ends_contacts_see_its_final_state_and_no_position(client, cast, end):
+    from datetime import UTC, datetime
+
+    from tests.support.journeys import SSEReader, fix
+
+    journey_id, owner, chosen = cast["journey"]["id"], cast["owner"], cast["chosen"]
+    base = f"/api/v1/journeys/{journey_id}"
+    sent = client.post(
+        f"{base}/locations",
+        json={"fixes": [fix(53.54310, -2.63710, datetime.now(UTC), battery=70)]},
+        headers=owner.headers,
+    )
+    assert sent.status_code == 200
+    live = client.get(base, headers=chosen.headers).get_json()
+    assert live["last_fix"]["lat"] == 53.54310  # while active the contact sees it
+    watching = client.get(f"{base}/stream", headers=chosen.headers, buffered=False)
+    events = SSEReader(watching.response)
+    try:
+        assert events.next_event()[1]["journey"]["last_fix"]["battery"] == 70
+        ended = client.post(f"{base}/{end}", headers=owner.headers)
+        assert ended.status_code == 200
+        # The owner's own answer still carries their position.
+        assert ended.get_json()["last_fix"]["lat"] == 53.54310
+        kind, final = events.next_event()
+        assert kind == "state" and final["journey"]["state"] != "active"
+        assert final["journey"]["last_fix"] is None
+        assert events.ended()
+    finally:
+        watching.close()
+
+    contact_view = client.get(base, headers=chosen.headers)
+    assert contact_view.status_code == 200
+    body = contact_view.get_json()
+    assert body["state"] == ("cancelled" if end == "cancel" else "arrived")
+    assert body["last_fix"] is None
+    assert "53.5431" not in contact_view.get_data(as_text=True)
+    late = client.get(f"{base}/stream", headers=chosen.headers, buffered=False)
+    try:
+        snapshot = SSEReader(late.response).next_event()[1]["journey"]
+        assert snapshot["state"] != "active" and snapshot["last_fix"] is None
+    finally:
+        late.close()
+    own = client.get(base, headers=owner.headers).get_json()
+    assert (own["last_fix"]["lat"], own["last_fix"]["battery"]) == (53.54310, 70)

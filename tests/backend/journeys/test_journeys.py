@@ -28,7 +28,11 @@ def test_start_with_a_point_shares_with_the_chosen_contact(client, resident, con
 
 
 def test_destination_by_postcode_uses_the_postcode_centre(client, resident):
-    body = {"destination": {"postcode": "wn11aa"}, "start": {"lat": PIER[0], "lon": PIER[1]}}
+    body = {
+        "watch_link": True,
+        "destination": {"postcode": "wn11aa"},
+        "start": {"lat": PIER[0], "lon": PIER[1]},
+    }
     response = client.post("/api/v1/journeys", json=body, headers=resident.headers)
     assert response.status_code == 201, response.get_json()
     dest = response.get_json()["destination"]
@@ -36,7 +40,11 @@ def test_destination_by_postcode_uses_the_postcode_centre(client, resident):
 
 
 def test_unknown_postcode_names_the_field(client, resident):
-    body = {"destination": {"postcode": "ZZ9 9ZZ"}, "start": {"lat": PIER[0], "lon": PIER[1]}}
+    body = {
+        "watch_link": True,
+        "destination": {"postcode": "ZZ9 9ZZ"},
+        "start": {"lat": PIER[0], "lon": PIER[1]},
+    }
     response = client.post("/api/v1/journeys", json=body, headers=resident.headers)
     assert response.status_code == 422
     assert "destination.postcode" in response.get_json()["errors"]
@@ -47,7 +55,11 @@ def test_unknown_postcode_names_the_field(client, resident):
     [{}, {"lat": 53.5}, {"lat": 53.5, "lon": -2.6, "postcode": "WN1 1AA"}, {"lat": 91, "lon": 0}],
 )
 def test_malformed_destinations_are_422(client, resident, destination):
-    body = {"destination": destination, "start": {"lat": PIER[0], "lon": PIER[1]}}
+    body = {
+        "watch_link": True,
+        "destination": destination,
+        "start": {"lat": PIER[0], "lon": PIER[1]},
+    }
     response = client.post("/api/v1/journeys", json=body, headers=resident.headers)
     assert response.status_code == 422
     assert "destination" in response.get_json()["errors"]
@@ -56,6 +68,7 @@ def test_malformed_destinations_are_422(client, resident, destination):
 def test_expected_arrival_is_computed_at_walking_pace_from_the_start(client, resident):
     before = datetime.now(UTC)
     body = {
+        "watch_link": True,
         "destination": {"lat": PARK[0], "lon": PARK[1]},
         "start": {"lat": PIER[0], "lon": PIER[1]},
     }
@@ -72,7 +85,7 @@ def test_expected_arrival_is_computed_at_walking_pace_from_the_start(client, res
 
 
 def test_without_expected_arrival_or_start_it_is_422(client, resident):
-    body = {"destination": {"lat": PARK[0], "lon": PARK[1]}}
+    body = {"watch_link": True, "destination": {"lat": PARK[0], "lon": PARK[1]}}
     response = client.post("/api/v1/journeys", json=body, headers=resident.headers)
     assert response.status_code == 422
     assert "expected_arrival_at" in response.get_json()["errors"]
@@ -81,6 +94,7 @@ def test_without_expected_arrival_or_start_it_is_422(client, resident):
 @pytest.mark.parametrize("minutes", [-5, 60 * 25])
 def test_expected_arrival_must_be_soon_and_in_the_future(client, resident, minutes):
     body = {
+        "watch_link": True,
         "destination": {"lat": PARK[0], "lon": PARK[1]},
         "expected_arrival_at": iso(datetime.now(UTC) + timedelta(minutes=minutes)),
     }
@@ -94,7 +108,11 @@ def test_venue_destination_uses_the_venue_position(client, resident, status):
     from tests.backend.venues.factories import make_venue
 
     venue = make_venue(name="The Boulevard pharmacy", lat=53.5461, lon=-2.6318, status=status)
-    body = {"destination": {"venue_id": venue.id}, "start": {"lat": PIER[0], "lon": PIER[1]}}
+    body = {
+        "watch_link": True,
+        "destination": {"venue_id": venue.id},
+        "start": {"lat": PIER[0], "lon": PIER[1]},
+    }
     response = client.post("/api/v1/journeys", json=body, headers=resident.headers)
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["destination"] == {
@@ -111,7 +129,11 @@ def test_an_unknown_or_unpublished_venue_is_not_a_destination(client, resident, 
     from tests.backend.venues.factories import make_venue
 
     venue_id = make_venue(name="Not yet verified", status=status).id if status else 999_999
-    body = {"destination": {"venue_id": venue_id}, "start": {"lat": PIER[0], "lon": PIER[1]}}
+    body = {
+        "watch_link": True,
+        "destination": {"venue_id": venue_id},
+        "start": {"lat": PIER[0], "lon": PIER[1]},
+    }
     response = client.post("/api/v1/journeys", json=body, headers=resident.headers)
     assert response.status_code == 422
     assert response.get_json()["errors"] == {"destination.venue_id": ["no such venue"]}
@@ -120,6 +142,7 @@ def test_an_unknown_or_unpublished_venue_is_not_a_destination(client, resident, 
 def test_only_accepted_contacts_can_be_chosen(client, resident, other_resident, make_person):
     stranger = make_person("resident-mallory")
     body = {
+        "watch_link": True,
         "destination": {"lat": PARK[0], "lon": PARK[1]},
         "expected_arrival_at": iso(datetime.now(UTC) + timedelta(minutes=20)),
         "contact_ids": [stranger.id],
@@ -133,9 +156,28 @@ def test_only_accepted_contacts_can_be_chosen(client, resident, other_resident, 
     assert client.post("/api/v1/journeys", json=body, headers=resident.headers).status_code == 422
 
 
+def test_a_journey_shared_with_no_one_is_refused_in_a_plain_sentence(client, resident):
+    body = {
+        "destination": {"lat": PARK[0], "lon": PARK[1]},
+        "expected_arrival_at": iso(datetime.now(UTC) + timedelta(minutes=20)),
+        "contact_ids": [],
+    }
+    response = client.post("/api/v1/journeys", json=body, headers=resident.headers)
+    assert response.status_code == 422
+    refusal = response.get_json()
+    assert refusal["errors"]["code"] == ["no_recipients"] and "contact_ids" in refusal["errors"]
+    assert refusal["message"].startswith("Choose at least one trusted contact")
+    assert db.session.query(Journey).count() == 0
+    with_link = client.post(
+        "/api/v1/journeys", json={**body, "watch_link": True}, headers=resident.headers
+    )
+    assert with_link.status_code == 201 and with_link.get_json()["watch_url"]
+
+
 def test_one_active_journey_per_resident(client, resident):
     first = start_journey(client, resident)
     body = {
+        "watch_link": True,
         "destination": {"lat": PARK[0], "lon": PARK[1]},
         "expected_arrival_at": iso(datetime.now(UTC) + timedelta(minutes=20)),
     }
@@ -171,7 +213,8 @@ def test_sos_carries_the_last_position_and_battery(client, resident, contact):
     assert response.get_json()["sos"] is True and response.get_json()["state"] == "active"
     alert = db.session.query(OutboxAlert).one()
     assert alert.kind == "sos"
-    assert "53.54500, -2.63900" in alert.body and "battery 41%" in alert.body
+    assert "(53.5450, -2.6390) at " in alert.body and "battery 41%" in alert.body
+    assert alert.body.startswith("Your contact pressed SOS. Near WN")  # no name set: no id
     import json
 
     data = json.loads(alert.data)
@@ -211,7 +254,9 @@ def test_the_sweep_raises_stationary_after_five_minutes_without_movement(
     from backend.journeys import service
 
     journey = start_journey(client, resident, [contact])
-    t0 = datetime.now(UTC) - timedelta(minutes=1)
+    # from the last fix the phone had at the start (within the tolerance before it), so that
+    # the last fix below is not ahead of the server's clock
+    t0 = datetime.now(UTC) - timedelta(minutes=8)
     url = f"/api/v1/journeys/{journey['id']}/locations"
     # walking, then standing still (within 40 m) from t0 + 60 s
     fixes = [fix(53.5425 + i * 0.0004, -2.6405, t0 + timedelta(seconds=15 * i)) for i in range(5)]
@@ -255,6 +300,7 @@ def test_the_sweep_reads_only_due_journeys(app, make_person):
             {
                 "destination": {"lat": PARK[0], "lon": PARK[1]},
                 "expected_arrival_at": base + timedelta(minutes=20 + i),
+                "watch_link": True,
             },
             now=base,
         )

@@ -118,7 +118,11 @@ def test_the_one_statement_append_decides_as_the_locked_path(resident, journey_i
     state, fix = case
     now = T0 + timedelta(minutes=1)
     db.session.execute(delete(LocationFix).where(LocationFix.journey_id == journey_id))
-    db.session.execute(update(Journey).where(Journey.id == journey_id).values(**state))
+    # started before any fix drawn (those from before the start are the locked path's to refuse)
+    started_at = T0 - timedelta(hours=1)
+    db.session.execute(
+        update(Journey).where(Journey.id == journey_id).values(**state, started_at=started_at)
+    )
     db.session.execute(update(User).where(User.id == resident.id).values(last_seen_at=now))
     db.session.commit()
 
@@ -162,6 +166,32 @@ def test_a_fix_with_the_same_time_as_the_latest_is_left_to_the_locked_path(resid
                 {"uid": resident.uid},
             )
         assert done is None
+    assert db.session.scalars(select(LocationFix)).all() == []
+
+
+def test_a_fix_from_before_the_journey_started_is_left_to_the_locked_path(resident, journey_id):
+    """The locked path refuses it (422); the one statement writes nothing."""
+    db.session.execute(
+        update(Journey).where(Journey.id == journey_id).values(started_at=T0, latest_fix_at=None)
+    )
+    db.session.execute(update(User).where(User.id == resident.id).values(last_seen_at=T0))
+    db.session.commit()
+    early = T0 - timedelta(minutes=service.setting("PAST_FIX_TOLERANCE_MINUTES"), seconds=1)
+    with db.engine.connect() as conn:
+        writer = service._FixWriter(conn)
+        try:
+            done = service._append_unlocked(
+                writer,
+                journey_id,
+                [{"lat": PIER[0], "lon": PIER[1], "recorded_at": early}],
+                "app",
+                T0,
+                None,
+                {"uid": resident.uid},
+            )
+        finally:
+            writer.close()
+    assert done is None
     assert db.session.scalars(select(LocationFix)).all() == []
 
 

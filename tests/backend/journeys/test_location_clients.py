@@ -352,17 +352,39 @@ def test_traccar_client_json_body(client, journey, device):
     [
         ("lat=53.5&lon=-2.6&timestamp=1700000000", 422, "id"),
         ("id=unknown-device&lat=53.5&lon=-2.6&timestamp=1700000000", 401, None),
-        ("id={secret}&lat=abc&lon=-2.6&timestamp=1700000000", 422, "lat"),
-        ("id={secret}&lat=53.5&lon=-2.6&timestamp=never", 422, "timestamp"),
-        ("id={secret}&lat=53.5&lon=-2.6", 422, "timestamp"),
-        ("id={secret}&lat=53.5&lon=-2.6&timestamp=1700000000&speed=fast", 422, "speed"),
     ],
 )
-def test_osmand_bad_requests(client, journey, device, query, status, field):
+def test_osmand_requests_without_a_known_device_are_refused(
+    client, journey, device, query, status, field
+):
     response = client.get("/osmand?" + query.format(secret=device["secret"]))
     assert response.status_code == status
     if field:
         assert field in response.get_json()["errors"]
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("lat=abc&lon=-2.6&timestamp={now}", "lat"),
+        ("lat=53.5&lon=-2.6&timestamp=never", "timestamp"),
+        ("lat=53.5&lon=-2.6", "timestamp"),
+        ("lat=53.5&lon=-2.6&timestamp={now}&speed=fast", "speed"),
+        ("lat=53.5&lon=-2.6&timestamp=1700000000", "recorded_at"),  # before the journey
+        ("lat=53.5&lon=-2.6&timestamp={future}", "recorded_at"),  # 3 minutes ahead
+    ],
+)
+def test_osmand_bad_fixes_of_a_known_device_are_acknowledged_not_stored_and_named(
+    client, journey, device, query, field
+):
+    """Traccar Client resends a position until it is answered 200, before any later one: a
+    fix that can never be stored is acknowledged (200) and the header names the field."""
+    now = datetime.now(UTC).timestamp()
+    query = query.format(now=int(now), future=int(now + 180))
+    response = client.get(f"/osmand?id={device['secret']}&" + query)
+    assert response.status_code == 200
+    assert field in response.headers["X-SafeHaven-Rejected"]
+    assert fixes_of(journey["id"]) == []
 
 
 def test_owntracks_fix_reaches_a_watcher_stream(client, resident, other_resident, journey, device):

@@ -67,6 +67,9 @@ def test_discovery_lists_the_endpoint_in_both_formats(client):
     assert body["endpoints"][0]["url"].endswith("/open311/v2")
     assert set(body["endpoints"][0]["formats"]) == {"text/xml", "application/json"}
     assert client.get(f"{BASE}/discovery").get_json() == body
+    # The base URL clients are configured with answers with discovery too.
+    base = client.get(f"{BASE}/")
+    assert base.status_code == 200 and base.get_json() == body
     record = xml_record(client.get(f"{BASE}/discovery.xml").data, "discovery")
     assert record["contact"] == body["contact"]
 
@@ -184,6 +187,12 @@ def test_a_json_post_by_postcode_with_attributes(client, api_key):
         ({"lat": str(MANCHESTER[0]), "long": str(MANCHESTER[1])}, 400, "outside Wigan"),
         ({"lat": None, "long": None, "address_string": "ZZ99 9ZZ"}, 400, "address_string"),
         ({"lat": None, "long": None, "address_string": None}, 400, "location"),
+        # A street and town alone: the error says what is accepted.
+        (
+            {"lat": None, "long": None, "address_string": "Wallgate, Wigan"},
+            400,
+            "such as 'WN1 1BA'",
+        ),
         ({"description": "x" * 4001}, 400, "description"),
         ({"description": None}, 400, "description"),
         ({"attribute[observed_at]": "last tuesday"}, 400, "observed_at"),
@@ -299,6 +308,7 @@ def test_at_most_1000_requests_are_listed(client):
             "anonymous": True,
             "consent_to_contact": False,
             "source": "app",
+            "reference": f"WGN-T{i:04d}",
         }
         for i in range(1005)
     ]
@@ -380,3 +390,18 @@ def test_create_key_command_prints_a_key_once_and_stores_only_its_hash(app):
     assert key not in dump
     assert service.check_key(key).name == "FixMyStreet"
     assert app.test_cli_runner().invoke(args=["open311", "create-key", " "]).exit_code != 0
+
+
+def test_an_address_line_with_a_postcode_in_it_is_placed_at_that_postcode(client, api_key):
+    from sqlalchemy import select
+
+    from backend.areas.service import lookup_postcode
+    from backend.extensions import db
+    from backend.reports.models import Report
+
+    form = fixmystreet_form(api_key, lat=None, long=None, address_string="Wallgate, Wigan wn1 1aa")
+    response = client.post(f"{BASE}/requests.json", data=form)
+    assert response.status_code == 201, response.get_json()
+    stored = db.session.scalars(select(Report)).one()
+    point = lookup_postcode("WN1 1AA")
+    assert (stored.lat, stored.lon) == (point.lat, point.lon)

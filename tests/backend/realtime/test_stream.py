@@ -94,7 +94,8 @@ def test_arrival_sends_the_final_state_and_alert_then_ends(
         assert kind == "state" and data["journey"]["sos"] is True
         run_once(app)  # no FCM configured: the alert still reaches the stream
         kind, data = events.next_event()
-        assert (kind, data["kind"], data["title"]) == ("alert", "sos", "SOS")
+        assert (kind, data["kind"], data["title"]) == ("alert", "sos", "SOS from your contact")
+        assert isinstance(data["alert_id"], int)  # the watcher's phone acknowledges by it
         client.post(f"/api/v1/journeys/{journey['id']}/arrived", headers=resident.headers)
         kind, data = events.next_event()
         assert kind == "state" and data["journey"]["state"] == "arrived"

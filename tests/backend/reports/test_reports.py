@@ -237,7 +237,8 @@ def test_status_changes_push_you_said_we_did_to_the_reporter_only(app, client, r
         ).status_code
         == 201
     )
-    named = post(client, a_report(anonymous=False), resident.headers).get_json()["id"]
+    sent = post(client, a_report(anonymous=False), resident.headers).get_json()
+    named, reference = sent["id"], sent["reference"]
     anonymous = post(client, a_report(anonymous=True), resident.headers).get_json()["id"]
     for report_id in (named, anonymous):
         response = client.patch(
@@ -255,10 +256,11 @@ def test_status_changes_push_you_said_we_did_to_the_reporter_only(app, client, r
     message = fake.requests[0]["message"]
     assert message["token"] == token
     assert message["notification"] == {
-        "title": "Your report: in progress",
+        "title": f"Your report {reference}: in progress",
         "body": "Patrols added on Friday nights",
     }
     assert message["data"]["report_id"] == str(named)
+    assert message["data"]["reference"] == reference
     assert message["data"]["status"] == "in_progress"
 
 

@@ -11,6 +11,7 @@ from backend import spatial
 from backend.extensions import db
 from backend.venues import hours, service
 from backend.venues.models import Venue
+from shared_schemas.venues import walking_minutes
 from tests.backend.venues.factories import (
     LEIGH_CENTRE,
     SATURDAY_0130,
@@ -180,18 +181,29 @@ TIMES = [
 
 def brute_force(rows, lat, lon, *, limit, open_now, at, radius_m, category, include_candidates):
     statuses = {"verified", "candidate"} if include_candidates else {"verified"}
-    ranked = []
+    ranked, sooner = [], []
     for r in rows:
         if r["status"] not in statuses or (category and r["category"] not in category):
             continue
         if r["unavailable_until"] is not None and r["unavailable_until"] > at:
             continue
-        if open_now and not hours.is_open_at(r["opening_hours"], at):
-            continue
         distance = spatial.haversine_m(lat, lon, r["lat"], r["lon"])
-        if distance <= radius_m:
-            ranked.append((distance, r["id"]))
-    return [i for _d, i in sorted(ranked)[:limit]]
+        if distance > radius_m:
+            continue
+        if open_now:
+            # Open 30 min past arrival first, then open on arrival but closing sooner.
+            state = hours.state_at(r["opening_hours"], at)
+            arrive = at + timedelta(minutes=walking_minutes(distance))
+            if state.open_now is not True:
+                continue
+            if state.closes_at is not None and state.closes_at <= arrive:
+                continue
+            if state.closes_at is not None and state.closes_at < arrive + timedelta(minutes=30):
+                sooner.append((distance, r["id"]))
+                continue
+        ranked.append((distance, r["id"]))
+    first = [i for _d, i in sorted(ranked)[:limit]]
+    return first + [i for _d, i in sorted(sooner)[: limit - len(first)]]
 
 
 def test_nearest_agrees_with_brute_force_on_many_random_points(app):
@@ -385,3 +397,92 @@ def test_a_search_that_opens_the_session_leaves_no_transaction_open_on_postgres(
     assert raw.info.transaction_status == TransactionStatus.IDLE
     assert raw.autocommit is False
     db.session.remove()
+
+
+# --- opening times that never mislead ----------------------------------------------------
+
+SUNDAY_0357 = datetime(2026, 11, 22, 3, 57, tzinfo=UTC)  # GMT: UK local time is UTC
+
+
+def near(metres_north: float) -> float:
+    return WIGAN_CENTRE[0] + metres_north / 111_200
+
+
+def test_at_0357_a_bar_closing_at_0400_is_not_first(client):
+    bar = make_venue(name="Closing bar", opening_hours="Mo-Su 18:00-04:00", lat=near(100))
+    station = make_venue(name="Police station", category="police_station", lat=near(900))
+    body = client.get(
+        NEAREST,
+        query_string={"lat": WIGAN_CENTRE[0], "lon": WIGAN_CENTRE[1], "at": "2026-11-22T03:57"},
+    ).get_json()
+    assert ids(body) == [station.id, bar.id]
+    assert body["open_long_enough_min"] == 30
+    first, second = body["items"]
+    assert first["availability"] == "open" and first["hours_text"] == "Open 24 hours"
+    assert second["availability"] == "closing_soon"
+    assert second["walking_minutes"] == 2
+    assert second["minutes_left_on_arrival"] == 1
+    assert second["hours_text"] == "Closes in 3 min (04:00)"
+    assert second["closes_at"] == "2026-11-22T04:00:00+00:00"
+    assert second["closes_at_local"] == "2026-11-22T04:00:00+00:00"
+    assert second["arrives_at"] == "2026-11-22T03:59:00+00:00"
+
+
+def test_a_place_that_closes_before_you_could_walk_there_is_not_called_open(client):
+    far_bar = make_venue(name="Far bar", opening_hours="Mo-Su 18:00-04:00", lat=near(800))
+    args = {"lat": WIGAN_CENTRE[0], "lon": WIGAN_CENTRE[1], "at": SUNDAY_0357.isoformat()}
+    assert client.get(NEAREST, query_string=args).get_json()["items"] == []
+    (item,) = client.get(NEAREST, query_string={**args, "open_now": "false"}).get_json()["items"]
+    assert item["id"] == far_bar.id and item["walking_minutes"] == 10
+    assert item["availability"] == "closes_before_arrival"
+    assert item["hours_text"] == "Closes 04:00, before you could walk there"
+    assert item["minutes_left_on_arrival"] is None
+
+
+def test_a_24_7_place_says_open_24_hours(client):
+    make_venue(name="All night", opening_hours="24/7")
+    make_venue(name="Every day all day", opening_hours="Mo-Su 00:00-24:00", lat=near(50))
+    body = client.get(
+        NEAREST,
+        query_string={"lat": WIGAN_CENTRE[0], "lon": WIGAN_CENTRE[1], "at": "2026-11-22T03:57"},
+    ).get_json()
+    assert [(i["open_24_7"], i["hours_text"]) for i in body["items"]] == [
+        (True, "Open 24 hours"),
+        (True, "Open 24 hours"),
+    ]
+    assert all(i["closes_at"] is None and i["transitions"] == [] for i in body["items"])
+
+
+def test_closes_at_is_given_in_uk_local_time_across_the_clock_change(client):
+    # 29 March 2026: at 01:00 UTC the clocks go forward; a 03:00 closing is 02:00 UTC.
+    make_venue(name="Late bar", opening_hours="Mo-Su 18:00-03:00")
+    body = client.get(
+        NEAREST,
+        query_string={
+            "lat": WIGAN_CENTRE[0],
+            "lon": WIGAN_CENTRE[1],
+            "at": "2026-03-29T00:50:00Z",  # 00:50 GMT
+        },
+    ).get_json()
+    (item,) = body["items"]
+    assert item["closes_at"] == "2026-03-29T02:00:00+00:00"
+    assert item["closes_at_local"] == "2026-03-29T03:00:00+01:00"
+    assert item["hours_text"] == "Open until 03:00"
+    assert item["minutes_left_on_arrival"] == 69
+    # The transitions the phone keeps say the same in UTC: closes 02:00, opens 18:00 BST.
+    assert item["transitions"][:2] == [
+        {"at": "2026-03-29T02:00:00+00:00", "open": False},
+        {"at": "2026-03-29T17:00:00+00:00", "open": True},
+    ]
+    assert item["hours_known_until"] == "2026-03-31T00:50:00+00:00"
+
+
+def test_the_stay_is_configurable(app, client, monkeypatch):
+    bar = make_venue(name="Bar", opening_hours="Mo-Su 18:00-04:00", lat=near(100))
+    monkeypatch.setitem(app.config, "OPEN_LONG_ENOUGH_MIN", 0)
+    body = client.get(
+        NEAREST,
+        query_string={"lat": WIGAN_CENTRE[0], "lon": WIGAN_CENTRE[1], "at": "2026-11-22T03:57"},
+    ).get_json()
+    assert ids(body) == [bar.id] and body["items"][0]["availability"] == "open"
+    assert body["open_long_enough_min"] == 0

@@ -318,3 +318,93 @@ def test_staff_cannot_verify_their_own_venue_by_editing_it(client, venue_staff):
         assert response.status_code == 422 and field in response.get_json()["errors"]
     db.session.expire_all()
     assert service.get_venue(mine.id).status == "pending"
+
+
+def nearest_ids(client, lat: float, lon: float) -> list[int]:  # type: ignore[no-untyped-def]
+    response = client.get(
+        "/api/v1/venues/nearest", query_string={"lat": lat, "lon": lon, "open_now": "false"}
+    )
+    assert response.status_code == 200
+    return [item["id"] for item in response.get_json()["items"]]
+
+
+LONDON = (51.5010, -0.1416)
+
+
+@pytest.mark.parametrize(
+    ("change", "because"),
+    [
+        ({"lat": LONDON[0], "lon": LONDON[1]}, "position"),
+        ({"name": "police_station"}, "name"),
+        ({"category": "police_station"}, "category"),
+        ({"opening_hours": "Mo-Fr 09:00-17:00"}, "opening_hours"),
+        (
+            {"name": "Wigan Police Station", "category": "police_station", "lat": LONDON[0]},
+            "name",
+        ),
+    ],
+)
+def test_staff_changing_what_residents_rely_on_send_a_verified_venue_back_to_review(
+    client, venue_staff, admin, change, because
+):
+    venue = make_venue(name="The Crown", staff_id=venue_staff.id, opening_hours="24/7")
+    assert nearest_ids(client, *WIGAN_CENTRE) == [venue.id]  # the index has it now
+
+    response = client.patch(f"/api/v1/venues/{venue.id}", json=change, headers=venue_staff.headers)
+
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["status"] == "pending"
+    # Suspended from search at once, where it was and where it says it is now.
+    assert nearest_ids(client, *WIGAN_CENTRE) == []
+    assert nearest_ids(client, *LONDON) == []
+    assert client.get(f"/api/v1/venues/{venue.id}").status_code == 404  # not public
+    history = client.get(f"/api/v1/venues/{venue.id}/history", headers=venue_staff.headers)
+    entries = history.get_json()
+    assert [(e["action"], e["actor_id"]) for e in entries[-2:]] == [
+        ("updated", venue_staff.id),
+        ("review:required", venue_staff.id),
+    ]
+    assert set(change) <= set(entries[-2]["changes"])
+    assert because in entries[-1]["changes"]["because"]
+    assert entries[-1]["changes"]["status"] == {"from": "verified", "to": "pending"}
+    # The partnership approves the new version: it serves again, as changed.
+    approved = client.post(
+        f"/api/v1/venues/{venue.id}/verification",
+        json={"action": "approve", "note": "checked by phone"},
+        headers=admin.headers,
+    )
+    assert approved.status_code == 200, approved.get_json()
+    where = (change.get("lat", WIGAN_CENTRE[0]), change.get("lon", WIGAN_CENTRE[1]))
+    assert venue.id in nearest_ids(client, *where)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"phone": "01632 960111", "accessibility": "step-free entrance"},
+        {"lat": WIGAN_CENTRE[0] + 0.0001},  # 11 m: a pin put right
+        {"opening_hours": "Mo-Sa 10:00-22:00; Su 10:00-21:00"},  # one hour a week less
+    ],
+)
+def test_small_staff_edits_keep_a_verified_venue_verified_and_served(client, venue_staff, change):
+    venue = make_venue(staff_id=venue_staff.id, opening_hours="Mo-Su 10:00-22:00")
+    assert nearest_ids(client, *WIGAN_CENTRE) == [venue.id]
+    response = client.patch(f"/api/v1/venues/{venue.id}", json=change, headers=venue_staff.headers)
+    assert response.status_code == 200 and response.get_json()["status"] == "verified"
+    assert nearest_ids(client, *WIGAN_CENTRE) == [venue.id]
+    actions = [
+        e["action"]
+        for e in client.get(
+            f"/api/v1/venues/{venue.id}/history", headers=venue_staff.headers
+        ).get_json()
+    ]
+    assert "review:required" not in actions
+
+
+def test_an_admins_own_change_is_the_review(client, admin):
+    venue = make_venue(name="The Crown")
+    response = client.patch(
+        f"/api/v1/venues/{venue.id}", json={"name": "The Crown Inn"}, headers=admin.headers
+    )
+    assert response.get_json()["status"] == "verified"
+    assert nearest_ids(client, *WIGAN_CENTRE) == [venue.id]

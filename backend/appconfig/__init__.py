@@ -1,0 +1,1 @@
+"""The deployment's settings announced to the phone app."""

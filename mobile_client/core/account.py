@@ -1,0 +1,84 @@
+"""My account: the server address, signing in and out, my data (export, delete)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from mobile_client.core.api import ApiClient
+from mobile_client.core.auth import Credentials, demo_token
+from mobile_client.core.context import Context
+
+
+class Account:
+    """Sign-in and the account's own data; the token is kept in the data folder."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def set_server(self, url: str) -> None:
+        ctx = self.ctx
+        url = url.strip().rstrip("/")
+        if not url.startswith(("http://", "https://")):
+            ctx.state.update(message="The server address must start with http:// or https://")
+            return
+        ctx.creds.server_url = url
+        ctx.client.close()
+        ctx.client = ApiClient(url, ctx.creds.token)
+        ctx.store.save(ctx.creds)
+        ctx.state.update(server_url=url)
+
+    def sign_in(self, token: str) -> dict[str, Any]:
+        """Use ``token`` (a Firebase ID token, or a dev token on a dev server); checks it with
+        ``GET /api/v1/me`` before keeping it."""
+        ctx = self.ctx
+        probe = ApiClient(ctx.creds.server_url, token.strip())
+        try:
+            me = probe.me()
+        finally:
+            probe.close()
+        ctx.client.token = token.strip()
+        ctx.creds = Credentials(ctx.creds.server_url, token.strip(), me["uid"])
+        ctx.store.save(ctx.creds)
+        ctx.state.update(
+            signed_in=True,
+            uid=me["uid"],
+            display_name=me.get("display_name"),
+            ward_code=me.get("ward_code"),
+            online=True,
+            message=f"Signed in as {me.get('display_name') or me['uid']}",
+        )
+        return me
+
+    def sign_in_demo(self) -> dict[str, Any]:
+        return self.sign_in(demo_token(self.ctx.creds.server_url))
+
+    def restore_session(self) -> dict[str, Any] | None:
+        """Sign in again with the stored token, if any."""
+        if not self.ctx.creds.token:
+            return None
+        return self.sign_in(self.ctx.creds.token)
+
+    def forget(self) -> None:
+        """Sign out here: the queued work and the token are dropped."""
+        ctx = self.ctx
+        ctx.outbox.clear()
+        ctx.creds = ctx.store.clear_token()
+        ctx.client.token = None
+        ctx.state.update(
+            signed_in=False, uid=None, journey=None, contacts=[], watching=None, alerts=[]
+        )
+        ctx.refresh_outbox_counts()
+
+    def export_data(self) -> Path:
+        """Download everything the server holds about me into the app's folder."""
+        data = self.ctx.client.export_me()
+        path = self.ctx.data_dir / f"safehaven-export-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
+        path.write_text(json.dumps(data, indent=2), encoding="utf-8")
+        self.ctx.state.update(message=f"Your data was saved to {path}")
+        return path
+
+    def delete_on_server(self) -> None:
+        self.ctx.client.delete_me()

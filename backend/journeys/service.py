@@ -151,7 +151,7 @@ def stream_state(actor_id: int, journey_id: int) -> dict[str, Any] | None:
     journey = db.session.get(Journey, journey_id)
     if actor is None or actor.disabled or journey is None or not policy.can_watch(actor, journey):
         return None
-    return journey_dict(journey)
+    return journey_dict(journey, actor_id)
 
 
 def watch_state(token: str) -> dict[str, Any] | None:

@@ -6,7 +6,7 @@ import math
 from datetime import datetime
 from typing import Any
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import Schema, fields, validate
 
 from shared_schemas import journeys as shared
 from shared_schemas.common import MAX_LAT, MAX_LON, MIN_LAT, MIN_LON, utc_within_calendar
@@ -92,16 +92,12 @@ def load_plain_batch(data: Any) -> dict[str, Any] | None:
     return {"fixes": fixes}
 
 
-class FixBatchSchema(shared.FixBatchSchema):
-    """The shared batch schema (same fields, same errors, same OpenAPI name); a plainly valid
-    batch, the phone's every-second post, is loaded without marshmallow's field machinery."""
-
-    def load(self, data: Any, *, many: Any = None, partial: Any = None, unknown: Any = None) -> Any:
-        if not many and not self.many and not partial and unknown in (None, RAISE):
-            loaded = load_plain_batch(data)
-            if loaded is not None:
-                return loaded
-        return super().load(data, many=many, partial=partial, unknown=unknown)
+# The fix route's schema is the shared one. A plainly valid batch never reaches it (the
+# route's plain_json_first loads it with load_plain_batch), so the plain load this schema
+# also ran was a second form that saved nothing (issue 20, bench/location_post_cpu.py,
+# PostgreSQL: 0.767 / 0.769 ms CPU a fix with it, 0.850 / 0.803 without, two rounds; the
+# run-to-run noise is about 10%) and was removed.
+FixBatchSchema = shared.FixBatchSchema
 
 
 class LocationClientCreateSchema(Schema):

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Response, jsonify, render_template, request, url_for
 
-from backend.arguments import Blueprint, plain_json_first
+from backend.arguments import Blueprint
 from backend.auth.current import (
     current_identity,
     current_user,
@@ -29,7 +29,6 @@ from backend.journeys.schemas import (
     LocationClientCreateSchema,
     LocationClientSchema,
     WatchLinkCreatedSchema,
-    load_plain_batch,
 )
 from backend.realtime.broker import get_broker, journey_channel
 from backend.realtime.sse import in_app_context, sse_response
@@ -74,7 +73,6 @@ def get_journey(journey_id: int):
 
 @blp.post("/api/v1/journeys/<int:journey_id>/locations")
 @identity_required  # the hot path: the service reads the caller with the journey, one statement
-@plain_json_first(load_plain_batch)
 @blp.arguments(FixBatchSchema())  # an instance: a schema class is instantiated per request
 @blp.response(200, FixBatchResultSchema)
 def add_locations(data, journey_id: int):

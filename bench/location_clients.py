@@ -1,10 +1,13 @@
 """Third-party trackers against a trivial POST, in the same run: posts per second accepted
 for ``POST /owntracks`` (the real OwnTracks Android location payload, HTTP Basic), ``POST
-/osmand`` (Traccar Client: its query string) and a trivial JSON POST endpoint, on one
-gunicorn process (2 workers x 8 threads) on loopback, from a closed-loop client of 16
-keep-alive connections over 50 residents, each walking on an active journey shared with a
-contact. Rounds alternate the three routes; each round's figure is set beside the trivial
-POST of the same round.
+/osmand`` (Traccar Client: its query string), the app's own fix route and a trivial JSON POST
+endpoint, on one gunicorn process (2 workers x 8 threads) on loopback, from a closed-loop
+client of 16 keep-alive connections over 1,500 residents walking on active journeys shared
+with a contact. Each post is a new whole second for its resident (OwnTracks' resolution), so
+every post is a fix to store; after the run the fixes stored by source are printed beside the
+2xx answers. A warm-up posts once for every resident on every route first (a phone posts every
+few seconds for a whole journey: its credential and OwnTracks reply are kept by then). Rounds
+alternate the routes; each round's figure is set beside the trivial POST of the same round.
 
     .venv/bin/python bench/location_clients.py --engine sqlite
     .venv/bin/python bench/location_clients.py --engine postgis --rounds 5
@@ -22,7 +25,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -105,6 +108,7 @@ async def run_round(
     clocks: list[int],
     seconds: float,
     connections: int,
+    once_each: bool = False,
 ) -> dict[str, float]:
     """Closed loop for ``seconds``: each connection posts as the next resident in turn."""
     deadline = time.monotonic() + seconds
@@ -116,10 +120,14 @@ async def run_round(
         turn = c
         try:
             while time.monotonic() < deadline:
+                if once_each and turn >= len(people):
+                    break
                 n = turn % len(people)
                 turn += connections
-                clocks[n] += 1
-                tst = clocks[n]
+                # A new whole second per resident (OwnTracks' resolution), never ahead of the
+                # clock by more than a few seconds (later ones are refused, as are ones from
+                # before the journey started): there are enough residents for that.
+                tst = clocks[n] = max(clocks[n] + 1, int(time.time()) - 30)
                 lat, lon = 53.5425 + (tst % 600) / 100000, -2.6405 + n / 10000
                 person = people[n]
                 if route == "trivial":
@@ -172,10 +180,25 @@ async def run_round(
     }  # type: ignore[dict-item]
 
 
+def stored_by_source(app) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    from sqlalchemy import func, select
+
+    from backend.extensions import db
+    from backend.journeys.models import LocationFix
+
+    with app.app_context():
+        rows = db.session.execute(
+            select(LocationFix.source, func.count()).group_by(LocationFix.source)
+        ).all()
+        db.session.remove()
+        db.engine.dispose()
+    return {source: count for source, count in rows}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--engine", choices=("sqlite", "postgis"), default="sqlite")
-    parser.add_argument("--residents", type=int, default=50)
+    parser.add_argument("--residents", type=int, default=1500)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=6.0, help="per route per round")
     parser.add_argument("--rounds", type=int, default=3)
@@ -204,12 +227,13 @@ def main() -> None:
             "SAFEHAVEN_RATELIMIT": "false",
             "SAFEHAVEN_DB_POOL_SIZE": "10",
         }
-        start = int((datetime.now(UTC) - timedelta(hours=3)).timestamp())
-        clocks = [start] * len(people)
+        clocks = [int(time.time()) - 60] * len(people)
         rounds: list[dict[str, dict[str, float]]] = []
         with gunicorn(env, threads=8, workers=2, app="bench.location_relay:bench_app()") as base:
             for route in ROUTES:  # warm-up: every worker's imports, caches and pool
-                asyncio.run(run_round(base, route, people, clocks, 2.0, args.connections))
+                asyncio.run(
+                    run_round(base, route, people, clocks, 120.0, args.connections, once_each=True)
+                )
             for r in range(args.rounds):
                 figures = {
                     route: asyncio.run(
@@ -228,6 +252,11 @@ def main() -> None:
                     ),
                     flush=True,
                 )
+        stored = stored_by_source(app)
+        answered = {
+            route: sum(f[route]["statuses"].get(200, 0) for f in rounds) for route in ROUTES[1:]
+        }
+        print(f"stored by source: {stored}; 2xx in the measured rounds: {answered}", flush=True)
     finally:
         if args.engine == "postgis":
             databases.drop_pg_database(name)

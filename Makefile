@@ -37,11 +37,16 @@ run: install
 ## test: the whole suite on SQLite, then on PostGIS (skipped locally without PostgreSQL; required when CI=true)
 test: test-sqlite test-postgis
 
-test-sqlite: install-dev
+# axe-core for the portal's accessibility checks in the Chromium tests (npm, pinned).
+AXE := tests/support/axe/node_modules/axe-core/axe.min.js
+$(AXE):
+	npm install --silent --no-audit --no-fund --no-save --prefix tests/support/axe axe-core@4.14.1
+
+test-sqlite: install-dev $(AXE)
 	@echo "== test suite on SQLite"
 	SAFEHAVEN_TEST_ENGINE=sqlite $(BIN)/python -m pytest $(PYTEST_ARGS)
 
-test-postgis: install-dev
+test-postgis: install-dev $(AXE)
 	@echo "== test suite on PostgreSQL + PostGIS"
 	SAFEHAVEN_TEST_ENGINE=postgis $(BIN)/python -m pytest $(PYTEST_ARGS)
 

@@ -8,6 +8,12 @@ request, and optionally a cProfile of the hot path.
 
     .venv/bin/python bench/location_post_cpu.py --requests 2000
     .venv/bin/python bench/location_post_cpu.py --profile 25
+    .venv/bin/python bench/location_post_cpu.py --budget-compare --tag budget
+
+``--budget-compare`` measures the per-person fix budget in the same run: rounds of blocks with
+the budget off, on (each person below the local share, as every real phone is) and on with
+every fix counted in the limiter's storage (a flooding person's case), rate limiting on
+throughout (the fix route stays exempt from flask-limiter's own limits).
 
 Writes ``bench/results/location_post_cpu.json``."""
 
@@ -34,7 +40,7 @@ from tests.support import databases  # noqa: E402
 SECRET = "bench-secret-key-that-is-long-enough-0123456789"  # noqa: S105 - dev tokens only
 
 
-def make_app(url: str, redis_url: str | None):  # type: ignore[no-untyped-def]
+def make_app(url: str, redis_url: str | None, ratelimit: bool = False):  # type: ignore[no-untyped-def]
     from backend import create_app
     from backend.config import Settings
 
@@ -43,7 +49,7 @@ def make_app(url: str, redis_url: str | None):  # type: ignore[no-untyped-def]
         "SAFEHAVEN_AUTH": "dev",
         "DATABASE_URL": url,
         "SECRET_KEY": SECRET,
-        "SAFEHAVEN_RATELIMIT": "false",
+        "SAFEHAVEN_RATELIMIT": "true" if ratelimit else "false",
     }
     if redis_url:
         env["REDIS_URL"] = redis_url
@@ -81,6 +87,10 @@ def main() -> None:
     )
     parser.add_argument("--no-redis", action="store_true", help="in-process broker")
     parser.add_argument("--tag", default="")
+    parser.add_argument(
+        "--budget-compare", action="store_true", help="budget off / on / on via storage"
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of --budget-compare")
     args = parser.parse_args()
 
     name = f"safehaven_bench_post_cpu_{os.getpid()}"  # per run: concurrent runs do not collide
@@ -93,18 +103,20 @@ def main() -> None:
 
     from backend.extensions import db
 
-    app = make_app(url, None if args.no_redis else args.redis)
+    app = make_app(url, None if args.no_redis else args.redis, ratelimit=args.budget_compare)
     statements: list[str] = []
     try:
         plan = prepare(app, args.journeys)
         client = app.test_client()
-        base = datetime.now(UTC) - timedelta(hours=1)
+        # from the journeys' start on (a fix before it, less a tolerance, is refused), 2 ms
+        # apart: the run stays well short of two minutes ahead of the clock
+        base = datetime.now(UTC)
         counter = 0
 
         def post_one() -> int:
             nonlocal counter
             journey_id, token = plan[counter % len(plan)]
-            at = base + timedelta(milliseconds=10 * counter)
+            at = base + timedelta(milliseconds=2 * counter)
             counter += 1
             body = {
                 "fixes": [
@@ -129,39 +141,42 @@ def main() -> None:
             assert post_one() == 200
         with app.app_context():
             engine = db.engine
+        if args.budget_compare:
+            compare_budget(app, post_one, args)
+        else:
 
-        def count(*_args, **_kwargs) -> None:  # type: ignore[no-untyped-def]
-            statements.append(str(_args[2]).split(None, 1)[0].upper())
+            def count(*_args, **_kwargs) -> None:  # type: ignore[no-untyped-def]
+                statements.append(str(_args[2]).split(None, 1)[0].upper())
 
-        if os.environ.get("SAFEHAVEN_CALLGRIND"):  # under valgrind --instr-atstart=no
-            subprocess.run(["callgrind_control", "-i", "on", str(os.getpid())], check=True)
-        wall0, cpu0 = time.perf_counter(), time.process_time()
-        for _ in range(args.requests):
-            assert post_one() == 200
-        cpu = time.process_time() - cpu0
-        wall = time.perf_counter() - wall0
-        if os.environ.get("SAFEHAVEN_CALLGRIND"):
-            subprocess.run(["callgrind_control", "-i", "off", str(os.getpid())], check=True)
-        # Statements are counted in a pass of their own: a cursor listener on the engine sends
-        # statements that would run on the DBAPI cursor through Connection.execute instead.
-        event.listen(engine, "before_cursor_execute", count)
-        for _ in range(min(args.requests, 200)):
-            assert post_one() == 200
-        event.remove(engine, "before_cursor_execute", count)
-        counted = min(args.requests, 200)
-        kinds: dict[str, int] = {}
-        for s in statements:
-            kinds[s] = kinds.get(s, 0) + 1
-        if args.profile:
-            profiler = cProfile.Profile(time.process_time)
-            profiler.enable()
-            for _ in range(min(args.requests, 2000)):
-                post_one()
-            profiler.disable()
-            if os.environ.get("SAFEHAVEN_PROFILE_OUT"):
-                profiler.dump_stats(os.environ["SAFEHAVEN_PROFILE_OUT"])
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats(args.profile)
-            pstats.Stats(profiler).sort_stats("tottime").print_stats(args.profile)
+            if os.environ.get("SAFEHAVEN_CALLGRIND"):  # under valgrind --instr-atstart=no
+                subprocess.run(["callgrind_control", "-i", "on", str(os.getpid())], check=True)
+            wall0, cpu0 = time.perf_counter(), time.process_time()
+            for _ in range(args.requests):
+                assert post_one() == 200
+            cpu = time.process_time() - cpu0
+            wall = time.perf_counter() - wall0
+            if os.environ.get("SAFEHAVEN_CALLGRIND"):
+                subprocess.run(["callgrind_control", "-i", "off", str(os.getpid())], check=True)
+            # Statements are counted in a pass of their own: a cursor listener on the engine sends
+            # statements that would run on the DBAPI cursor through Connection.execute instead.
+            event.listen(engine, "before_cursor_execute", count)
+            for _ in range(min(args.requests, 200)):
+                assert post_one() == 200
+            event.remove(engine, "before_cursor_execute", count)
+            counted = min(args.requests, 200)
+            kinds: dict[str, int] = {}
+            for s in statements:
+                kinds[s] = kinds.get(s, 0) + 1
+            if args.profile:
+                profiler = cProfile.Profile(time.process_time)
+                profiler.enable()
+                for _ in range(min(args.requests, 2000)):
+                    post_one()
+                profiler.disable()
+                if os.environ.get("SAFEHAVEN_PROFILE_OUT"):
+                    profiler.dump_stats(os.environ["SAFEHAVEN_PROFILE_OUT"])
+                pstats.Stats(profiler).sort_stats("cumulative").print_stats(args.profile)
+                pstats.Stats(profiler).sort_stats("tottime").print_stats(args.profile)
         with app.app_context():
             from backend.realtime.broker import close_broker
 
@@ -174,6 +189,8 @@ def main() -> None:
         else:
             Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
 
+    if args.budget_compare:
+        return
     result = {
         "engine": args.engine,
         "broker": "in-process" if args.no_redis else "redis",
@@ -188,6 +205,43 @@ def main() -> None:
     print(json.dumps(result, indent=2))
     out = ROOT / "bench" / "results" / f"location_post_cpu{'_' + args.tag if args.tag else ''}.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
+
+
+def compare_budget(app, post_one, args) -> None:  # type: ignore[no-untyped-def]
+    """CPU per fix with the budget off, on, and on through the storage, in interleaved blocks
+    of ``--requests`` (``--rounds`` rounds), so that machine drift hits all three alike."""
+    from backend.journeys import limits
+
+    modes = {
+        "budget_off": (0, limits.LOCAL_SHARE),
+        "budget_on": (1200, limits.LOCAL_SHARE),
+        "budget_on_storage_every_fix": (10**6, 0.0),
+    }
+    cpu: dict[str, list[float]] = {name: [] for name in modes}
+    try:
+        for _round in range(args.rounds):
+            for name, (budget, share) in modes.items():
+                app.config["FIX_BUDGET_PER_MINUTE"] = budget
+                limits.LOCAL_SHARE = share
+                cpu0 = time.process_time()
+                for _ in range(args.requests):
+                    assert post_one() == 200
+                cpu[name].append((time.process_time() - cpu0) / args.requests * 1000)
+    finally:
+        limits.LOCAL_SHARE = modes["budget_off"][1]
+    result = {
+        "engine": args.engine,
+        "broker_and_limiter_storage": "in-process" if args.no_redis else "redis",
+        "requests_per_block": args.requests,
+        "rounds": args.rounds,
+        "cpu_ms_per_fix": {n: [round(v, 3) for v in values] for n, values in cpu.items()},
+        "cpu_ms_per_fix_median": {n: round(sorted(v)[len(v) // 2], 3) for n, v in cpu.items()},
+        "load_avg": os.getloadavg(),
+        "when": datetime.now(UTC).isoformat(),
+    }
+    print(json.dumps(result, indent=2))
+    name = f"location_post_cpu{'_' + args.tag if args.tag else ''}.json"
+    (ROOT / "bench" / "results" / name).write_text(json.dumps(result, indent=2) + "\n")
 
 
 if __name__ == "__main__":

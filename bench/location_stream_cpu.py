@@ -76,7 +76,8 @@ def _post_process(base: str, plan: list[dict], posts: int, connections: int, out
     from bench.support.rawhttp import read_response, split_url
 
     counts = {"ok": 0, "errors": 0}
-    at0 = datetime.now(UTC) - timedelta(minutes=30)
+    # within the 10 minutes before the journeys started that a fix may be recorded
+    at0 = datetime.now(UTC) - timedelta(minutes=5)
 
     async def main() -> None:
         host, port = split_url(base)

@@ -15,6 +15,8 @@ class MeSchema(Schema):
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
     display_name = fields.String(allow_none=True)
     email = fields.String(allow_none=True)
+    # E.164; shown only to the contacts you chose (PATCH /api/v1/contacts/{id} share_phone)
+    phone = fields.String(allow_none=True)
     ward_code = fields.String(allow_none=True)
     created_at = fields.DateTime(required=True)
 
@@ -23,6 +25,8 @@ class MeUpdateSchema(Schema):
     """What a resident may change about themselves."""
 
     display_name = fields.String(validate=validate.Length(min=1, max=80), allow_none=True)
+    # A UK number ("07700 900123") or an international one ("+44 7700 900123"); null clears it.
+    phone = fields.String(validate=validate.Length(min=3, max=32), allow_none=True)
     ward_code = fields.String(validate=validate.Regexp(r"^E05\d{6}$"), allow_none=True)
 
 

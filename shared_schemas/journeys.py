@@ -7,6 +7,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from shared_schemas.common import Id, Latitude, Longitude, PointSchema, UtcDateTime
 
 JOURNEY_STATES = ("active", "arrived", "cancelled")
+JOURNEY_KINDS = ("journey", "emergency")
 MAX_BATCH = 500
 
 
@@ -93,15 +94,20 @@ class JourneySchema(Schema):
     id = fields.Integer(required=True)
     owner_id = fields.Integer(required=True)
     owner_name = fields.String(allow_none=True)
+    # "journey" (to a destination) or "emergency" (started by an SOS; no destination)
+    kind = fields.String(validate=validate.OneOf(JOURNEY_KINDS))
     state = fields.String(required=True, validate=validate.OneOf(JOURNEY_STATES))
     overdue = fields.Boolean(required=True)
     sos = fields.Boolean(required=True)
+    sos_at = fields.DateTime(allow_none=True)
     stationary = fields.Boolean(required=True)
     destination = fields.Dict(required=True)
     started_at = fields.DateTime(required=True)
     expected_arrival_at = fields.DateTime(required=True)
     ended_at = fields.DateTime(allow_none=True)
     last_fix = fields.Nested(LastFixSchema, allow_none=True)
+    # "Near WN1 1LJ, Wigan Central ward" for last_fix from the postcode data, when there is one
+    last_place = fields.String(allow_none=True)
     contact_ids = fields.List(fields.Integer(), required=True)
 
 

@@ -449,7 +449,14 @@ class NearestResultSchema(Schema):
         required=True,
         metadata={"description": "minutes a place must stay open after you arrive to come first"},
     )
-    items = fields.List(fields.Nested(NearestVenueSchema), required=True)
+    items = fields.List(
+        fields.Nested(NearestVenueSchema),
+        required=True,
+        metadata={
+            "description": "with open_now: up to `limit` places open long enough, then those "
+            "among the `limit` nearest that close sooner (availability closing_soon)"
+        },
+    )
 
 
 class VenuePageSchema(Schema):

@@ -32,7 +32,7 @@ def me():
 @blp.arguments(MeUpdateSchema)
 @blp.response(200, MeSchema)
 def update_me(changes):
-    """Change your display name or home ward."""
+    """Change your display name, phone number (UK or +international) or home ward."""
     return service.update_me(current_user(), changes)
 
 

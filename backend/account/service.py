@@ -25,9 +25,32 @@ from backend.extensions import db
 EXPORT_FORMAT = "safehaven-export/1"
 
 
+def normalise_phone(raw: str) -> str:
+    """A phone number as E.164 (``"07700 900123"`` -> ``"+447700900123"``; UK unless it starts
+    with ``+``); raises ValidationError naming ``phone`` when it is not a valid number."""
+    import phonenumbers
+
+    try:
+        number = phonenumbers.parse(raw, "GB")
+    except phonenumbers.NumberParseException as exc:
+        raise field_error("phone", "not a phone number") from exc
+    if not phonenumbers.is_valid_number(number):
+        raise field_error("phone", "not a valid phone number (UK, or international with +)")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
 def update_me(actor: User, changes: dict[str, Any]) -> User:
-    """Change the caller's display name or home ward; raises ValidationError for an unknown ward."""
+    """Change the caller's display name, phone number or home ward; raises ValidationError
+    for an unknown ward or an invalid phone number."""
     from backend.areas.models import Ward
+
+    if changes.get("phone") is not None:
+        changes = {**changes, "phone": normalise_phone(changes["phone"])}
+    if changes.get("display_name") is not None:
+        name = changes["display_name"].strip()
+        if not name:
+            raise field_error("display_name", "must not be blank")
+        changes = {**changes, "display_name": name}
 
     if (
         "ward_code" in changes
@@ -35,7 +58,7 @@ def update_me(actor: User, changes: dict[str, Any]) -> User:
         and db.session.get(Ward, changes["ward_code"]) is None
     ):
         raise field_error("ward_code", "unknown ward")
-    for key in ("display_name", "ward_code"):
+    for key in ("display_name", "phone", "ward_code"):
         if key in changes:
             setattr(actor, key, changes[key])
     db.session.commit()
@@ -69,6 +92,7 @@ def profile(user: User) -> dict[str, Any]:
         "role": user.role,
         "display_name": user.display_name,
         "email": user.email,
+        "phone": user.phone,
         "ward_code": user.ward_code,
         "created_at": user.created_at.isoformat() if user.created_at else None,
         "last_seen_at": user.last_seen_at.isoformat() if user.last_seen_at else None,

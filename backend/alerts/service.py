@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 12
 BASE_BACKOFF_S = 5.0  # the default of SAFEHAVEN_FCM_BACKOFF_S
 MAX_BACKOFF_S = 15 * 60
+# An SOS alert whose journey is still active is never given up for a number of attempts: it
+# is retried for as long as the SOS lasts, at most this long apart (docs/OPERATIONS.md).
+SOS_MAX_BACKOFF_S = 60.0
 MAX_RETRY_AFTER_S = 60 * 60
 # Deliveries one worker claims at a time (SAFEHAVEN_FCM_CONCURRENCY); all of them are in
 # flight at once, so a claim's lease only has to outlast one send, and a worker killed
@@ -98,10 +101,12 @@ class SendResult:
 Pusher = Callable[[dict[str, Any]], SendResult]
 
 
-def backoff(attempts: int, base_s: float = BASE_BACKOFF_S) -> timedelta:
-    """Exponential backoff after ``attempts`` failures: base, 2x, 4x ... capped at 15 min
-    (5 s, 10 s, 20 s ... with the default base)."""
-    return timedelta(seconds=min(base_s * 2 ** max(attempts - 1, 0), MAX_BACKOFF_S))
+def backoff(
+    attempts: int, base_s: float = BASE_BACKOFF_S, cap_s: float = MAX_BACKOFF_S
+) -> timedelta:
+    """Exponential backoff after ``attempts`` failures: base, 2x, 4x ... capped at ``cap_s``
+    (15 min; 60 s for an active SOS): 5 s, 10 s, 20 s ... with the default base."""
+    return timedelta(seconds=min(base_s * 2 ** min(max(attempts - 1, 0), 30), cap_s))
 
 
 def lease(timeout_s: float = DEFAULT_TIMEOUT_S) -> timedelta:
@@ -226,11 +231,13 @@ def record(
     result: SendResult,
     at: datetime,
     backoff_base_s: float = BASE_BACKOFF_S,
+    active_sos: bool = False,
 ) -> str:
     """Record FCM's answer for one delivery at once (its own commit) and return the outcome:
     ``sent``; ``unregistered`` (the device is removed, with its other pending deliveries);
-    ``failed`` (permanent, or ``MAX_ATTEMPTS`` used); ``retry`` (due again after the backoff
-    or the server's Retry-After, whichever is later; the lease is released, so a row still
+    ``failed`` (permanent, or ``MAX_ATTEMPTS`` used, except for an ``active_sos``: retried
+    while the SOS lasts, backoff capped at ``SOS_MAX_BACKOFF_S``); ``retry`` (due again after
+    the backoff or the server's Retry-After, whichever is later; the lease is released, so a row still
     ``pending`` with a ``claimed_by`` is one in flight). A retry or failure only touches a row
     this claim still holds; success is recorded whoever holds it."""
     row = AlertDelivery.__table__.c
@@ -259,7 +266,7 @@ def record(
                 .values(status="unregistered")
             )
             db.session.execute(delete(Device).where(Device.id == device_id))
-    elif result.kind == "permanent" or attempts >= MAX_ATTEMPTS:
+    elif result.kind == "permanent" or (attempts >= MAX_ATTEMPTS and not active_sos):
         outcome = "failed"
         db.session.execute(
             update(AlertDelivery.__table__)
@@ -268,8 +275,11 @@ def record(
         )
     else:
         outcome = "retry"
-        wait = backoff(attempts, backoff_base_s)
+        cap = SOS_MAX_BACKOFF_S if active_sos else MAX_BACKOFF_S
+        wait = backoff(attempts, backoff_base_s, cap)
         if result.retry_after_s is not None:
+            # Google's Retry-After is honoured even during an SOS: sending sooner only earns
+            # more refusals (it is capped at an hour where it is read).
             wait = max(wait, timedelta(seconds=result.retry_after_s))
         db.session.execute(
             update(AlertDelivery.__table__)
@@ -305,13 +315,27 @@ def deliver_due(
     claim, ids = claim_due(clock(), lease(timeout_s), limit or concurrency())
     if not ids:
         return counts
+    from backend.journeys.models import Journey
+
     rows = db.session.execute(
-        select(AlertDelivery.id, AlertDelivery.token, AlertDelivery.attempts, OutboxAlert)
+        select(
+            AlertDelivery.id,
+            AlertDelivery.token,
+            AlertDelivery.attempts,
+            OutboxAlert,
+            Journey.state,
+        )
         .join(OutboxAlert, OutboxAlert.id == AlertDelivery.alert_id)
+        .outerjoin(Journey, Journey.id == OutboxAlert.journey_id)
         .where(AlertDelivery.id.in_(ids))
         .order_by(AlertDelivery.id)
     ).all()
-    attempts = {delivery_id: n for delivery_id, _token, n, _alert in rows}
+    attempts = {delivery_id: n for delivery_id, _token, n, _alert, _state in rows}
+    # An SOS lasts while its journey (or emergency share) is active.
+    active_sos = {
+        delivery_id: alert.kind == "sos" and state == "active"
+        for delivery_id, _token, _n, alert, state in rows
+    }
     items = {
         delivery_id: {
             "token": token,
@@ -319,7 +343,7 @@ def deliver_due(
             "body": alert.body,
             "data": {**json.loads(alert.data), "alert_id": str(alert.id), "kind": alert.kind},
         }
-        for delivery_id, token, _n, alert in rows
+        for delivery_id, token, _n, alert, _state in rows
     }
     db.session.rollback()  # end the read transaction before the network waits
     with ThreadPoolExecutor(max_workers=len(items), thread_name_prefix="fcm-send") as pool:
@@ -330,7 +354,13 @@ def deliver_due(
         for done in as_completed(sending):
             delivery_id = sending[done]
             outcome = record(
-                delivery_id, claim, attempts[delivery_id], done.result(), clock(), backoff_base_s
+                delivery_id,
+                claim,
+                attempts[delivery_id],
+                done.result(),
+                clock(),
+                backoff_base_s,
+                active_sos[delivery_id],
             )
             counts[outcome] += 1
     return counts

@@ -286,7 +286,7 @@ PLACE_RADIUS_M = 400.0  # beyond this from every postcode point a place label wo
 
 def place_label(lat: float, lon: float) -> str | None:
     """A person-readable place near a point from the shipped postcode data: ``"Near WN1 1LJ,
-    Wigan Central"`` (the nearest postcode point within 400 m and its ward), else None."""
+    Wigan Central ward"`` (the nearest postcode point within 400 m and its ward), else None."""
     from backend.spatial import haversine_m
 
     pad = 0.006  # about 670 m of latitude, 400 m of longitude at Wigan: a superset of 400 m
@@ -305,4 +305,4 @@ def place_label(lat: float, lon: float) -> str | None:
             best = (metres, code, ward)
     if best is None:
         return None
-    return f"Near {best[1]}, {best[2]}" if best[2] else f"Near {best[1]}"
+    return f"Near {best[1]}, {best[2]} ward" if best[2] else f"Near {best[1]}"

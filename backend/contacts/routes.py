@@ -10,6 +10,7 @@ from backend.contacts import service
 from backend.contacts.schemas import (
     ContactListSchema,
     ContactSchema,
+    ContactUpdateSchema,
     InvitationCreatedSchema,
     LocationViewSchema,
 )
@@ -35,7 +36,8 @@ def create_invitation():
 @blp.response(201, ContactSchema)
 def accept_invitation(code: str):
     """Accept an invitation: you become the inviter's trusted contact."""
-    return service.accept_invitation(current_user(), code)
+    actor = current_user()
+    return service.contact_view(actor, service.accept_invitation(actor, code))
 
 
 @blp.get("")
@@ -50,13 +52,27 @@ def list_contacts():
 @login_required
 @blp.response(200, ContactSchema)
 def revoke_contact(contact_id: int):
-    """End a trusted-contact link (either side, at any time)."""
-    return service.revoke_contact(current_user(), contact_id)
+    """End a trusted-contact link (either side, at any time); anyone watching stops at once
+    and is told who stopped sharing."""
+    actor = current_user()
+    return service.contact_view(actor, service.revoke_contact(actor, contact_id))
+
+
+@blp.patch("/<int:contact_id>")
+@login_required
+@blp.arguments(ContactUpdateSchema)
+@blp.response(200, ContactSchema)
+def update_contact(changes, contact_id: int):
+    """Share your phone number with this contact (``share_phone``), or stop sharing it."""
+    actor = current_user()
+    contact = service.set_share_phone(actor, contact_id, changes["share_phone"])
+    return service.contact_view(actor, contact)
 
 
 @blp.get("/views")
 @login_required
 @blp.response(200, LocationViewSchema(many=True))
 def list_views():
-    """Who looked at your location, and when (newest first)."""
+    """Who looked at your location, and when (newest first; ``who`` and ``when`` in UK
+    time, ready to show)."""
     return service.list_views(current_user())

@@ -3,8 +3,15 @@
 from shared_schemas.contacts import (
     ContactListSchema,
     ContactSchema,
+    ContactUpdateSchema,
     InvitationCreatedSchema,
     LocationViewSchema,
 )
 
-__all__ = ["ContactListSchema", "ContactSchema", "InvitationCreatedSchema", "LocationViewSchema"]
+__all__ = [
+    "ContactListSchema",
+    "ContactSchema",
+    "ContactUpdateSchema",
+    "InvitationCreatedSchema",
+    "LocationViewSchema",
+]

@@ -17,6 +17,56 @@ from backend.extensions import db
 
 INVITATION_TTL = timedelta(hours=48)
 CODE_BYTES = 20  # 160 bits
+UNNAMED = "Unnamed contact"  # how a person who set no display name is shown to others
+VIA_LABELS = {
+    "watch_link": "Someone with your watch link",
+    "owntracks": "OwnTracks",
+}
+
+
+def display_name_of(user: User | None) -> str:
+    """The name to show for ``user``: their display name, else a fallback wording (never an
+    id or "None")."""
+    return (user.display_name if user is not None else None) or UNNAMED
+
+
+def contact_view(
+    actor: User, contact: Contact, sos_watchers: set[int] | None = None
+) -> dict[str, Any]:
+    """One link as ``actor`` sees it: the other person's name, their phone if they share it
+    with ``actor``, whether ``actor`` shares theirs, and whether they are watching
+    ``actor``'s active SOS (``sos_watchers``: so an app can warn before revoking them)."""
+    mine_is_owner = contact.owner_id == actor.id
+    other = contact.contact_user if mine_is_owner else contact.owner
+    they_share = contact.contact_shares_phone if mine_is_owner else contact.owner_shares_phone
+    i_share = contact.owner_shares_phone if mine_is_owner else contact.contact_shares_phone
+    active = contact.status == "active"
+    return {
+        "id": contact.id,
+        "owner": contact.owner,
+        "contact_user": contact.contact_user,
+        "status": contact.status,
+        "created_at": contact.created_at,
+        "revoked_at": contact.revoked_at,
+        "user_id": other.id,
+        "display_name": display_name_of(other),
+        "phone": other.phone if (active and they_share) else None,
+        "share_phone": bool(i_share),
+        "watching_my_sos": other.id in (sos_watchers or set()),
+    }
+
+
+def sos_watchers(owner_id: int) -> set[int]:
+    """The chosen contacts of ``owner_id``'s active journey when it is in SOS, else empty."""
+    from backend.journeys.models import Journey, JourneyContact
+
+    return set(
+        db.session.scalars(
+            select(JourneyContact.contact_user_id)
+            .join(Journey, Journey.id == JourneyContact.journey_id)
+            .where(Journey.active_owner_id == owner_id, Journey.sos.is_(True))
+        )
+    )
 
 
 def hash_secret(value: str) -> str:
@@ -80,8 +130,8 @@ def accept_invitation(actor: User, code: str, now: datetime | None = None) -> Co
     return contact
 
 
-def list_contacts(actor: User) -> dict[str, list[Contact]]:
-    """Active links in both directions: whom I trust, and who trusts me."""
+def list_contacts(actor: User) -> dict[str, list[dict[str, Any]]]:
+    """Active links in both directions: whom I trust, and who trusts me (as ``contact_view``)."""
     trusted = db.session.scalars(
         select(Contact)
         .where(Contact.owner_id == actor.id, Contact.status == "active")
@@ -92,7 +142,27 @@ def list_contacts(actor: User) -> dict[str, list[Contact]]:
         .where(Contact.contact_user_id == actor.id, Contact.status == "active")
         .order_by(Contact.id)
     ).all()
-    return {"trusted": list(trusted), "trusted_by": list(trusted_by)}
+    watching = sos_watchers(actor.id)
+    return {
+        "trusted": [contact_view(actor, c, watching) for c in trusted],
+        "trusted_by": [contact_view(actor, c) for c in trusted_by],
+    }
+
+
+def set_share_phone(actor: User, contact_id: int, share: bool) -> Contact:
+    """Share (or stop sharing) the caller's phone number with the other side of an active
+    link. Raises NotFound (not the caller's link), Conflict (the link has ended)."""
+    contact = db.session.get(Contact, contact_id)
+    if contact is None or actor.id not in (contact.owner_id, contact.contact_user_id):
+        raise NotFound(f"no contact {contact_id}")
+    if contact.status != "active":
+        raise Conflict("this trusted-contact link has ended")
+    if actor.id == contact.owner_id:
+        contact.owner_shares_phone = share
+    else:
+        contact.contact_shares_phone = share
+    db.session.commit()
+    return contact
 
 
 def revoke_contact(actor: User, contact_id: int, now: datetime | None = None) -> Contact:
@@ -113,6 +183,7 @@ def revoke_contact(actor: User, contact_id: int, now: datetime | None = None) ->
     affected = journeys.remove_contact_from_journeys(contact.owner_id, contact.contact_user_id)
     other_id = contact.contact_user_id if actor.id == contact.owner_id else contact.owner_id
     name = actor.display_name or "Someone"
+    contact.owner_shares_phone = contact.contact_shares_phone = False  # consent ends with it
     alerts.enqueue(
         kind="contact_revoked",
         recipients=[other_id],
@@ -122,7 +193,9 @@ def revoke_contact(actor: User, contact_id: int, now: datetime | None = None) ->
         subject_user_id=actor.id,
     )
     db.session.commit()
-    journeys.announce_access_removed(affected, contact.contact_user_id)
+    journeys.announce_access_removed(
+        affected, contact.contact_user_id, by_display_name=display_name_of(actor), at=now
+    )
     return contact
 
 
@@ -180,16 +253,35 @@ def record_view(
     db.session.commit()
 
 
-def list_views(actor: User, limit: int = 200) -> list[LocationView]:
-    """Who looked at my location and when, newest first."""
-    return list(
-        db.session.scalars(
-            select(LocationView)
-            .where(LocationView.owner_id == actor.id)
-            .order_by(LocationView.viewed_at.desc(), LocationView.id.desc())
-            .limit(limit)
-        )
+def list_views(actor: User, limit: int = 200, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Who looked at my location and when, newest first, with ``who`` (a name, or the kind of
+    viewer) and ``when`` (UK local time) ready to show."""
+    from backend.uktime import day_and_clock
+
+    now = now or utcnow()
+    views = db.session.scalars(
+        select(LocationView)
+        .where(LocationView.owner_id == actor.id)
+        .order_by(LocationView.viewed_at.desc(), LocationView.id.desc())
+        .limit(limit)
     )
+    out = []
+    for view in views:
+        if view.viewer is not None:
+            who = display_name_of(view.viewer)
+        else:
+            who = VIA_LABELS.get(view.via, "Someone no longer on SafeHaven")
+        out.append(
+            {
+                "viewer": view.viewer,
+                "via": view.via,
+                "journey_id": view.journey_id,
+                "viewed_at": view.viewed_at,
+                "who": who,
+                "when": day_and_clock(view.viewed_at, now),
+            }
+        )
+    return out
 
 
 def export_user(user: User) -> dict[str, Any]:
@@ -211,6 +303,8 @@ def export_user(user: User) -> dict[str, Any]:
                 "contact_user_id": c.contact_user_id,
                 "status": c.status,
                 "created_at": c.created_at.isoformat(),
+                "owner_shares_phone": c.owner_shares_phone,
+                "contact_shares_phone": c.contact_shares_phone,
             }
             for c in links
         ],

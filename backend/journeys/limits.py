@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import math
 import threading
 import time
@@ -19,6 +20,8 @@ from limits import parse
 
 from backend.errors import TooManyRequests
 from backend.extensions import limiter
+
+log = logging.getLogger(__name__)
 
 DEFAULTS: dict[str, Any] = {
     # A phone posting a fix every second sends 60 a minute; an offline catch-up of an hour
@@ -89,12 +92,28 @@ class FixBudget:
             unshared = total - seen[1]
         storage = limiter.storage
         key = f"safehaven:fix-budget:{person}:{minute}"
-        if storage.get(key) + unshared > budget:
+        try:
+            shared = storage.get(key)
+        except Exception:  # noqa: BLE001 - storage unreachable (Redis down): count here only
+            log.warning("fix budget storage unreachable; counting in this process")
+            if total > budget:
+                raise TooManyRequests(
+                    f"more than {budget} location fixes in a minute; send them again later",
+                    headers={"Retry-After": _retry_after((minute + 1) * 60, now)},
+                ) from None
+            with self._lock:
+                if self._minute == minute:
+                    seen[0] = total
+            return
+        if shared + unshared > budget:
             raise TooManyRequests(
                 f"more than {budget} location fixes in a minute; send them again later",
                 headers={"Retry-After": _retry_after((minute + 1) * 60, now)},
             )
-        storage.incr(key, 120, amount=unshared)
+        try:
+            storage.incr(key, 120, amount=unshared)
+        except Exception:  # noqa: BLE001 - lost between the read and the write: not counted
+            log.warning("fix budget storage unreachable; counting in this process")
         with self._lock:
             if self._minute == minute:
                 seen[0] = seen[1] = total

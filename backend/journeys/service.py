@@ -315,7 +315,15 @@ def revoke_watch_link(actor: User, journey_id: int, link_id: int) -> None:
     if link.revoked_at is None:
         link.revoked_at = utcnow()
         db.session.commit()
-    publish(journey_channel(journey.id), {"type": "link_revoked", "link_id": link.id})
+    publish(
+        journey_channel(journey.id),
+        {
+            "type": "link_revoked",
+            "link_id": link.id,
+            "by_display_name": _name(journey),
+            "at": link.revoked_at.isoformat() if link.revoked_at else None,
+        },
+    )
 
 
 def journey_for_watch_token(token: str) -> tuple[Journey, WatchLink]:
@@ -1372,10 +1380,21 @@ def remove_contact_from_journeys(owner_id: int, contact_user_id: int) -> list[in
     return ids
 
 
-def announce_access_removed(journey_ids: list[int], user_id: int) -> None:
-    """End ``user_id``'s open streams of these journeys, on every server process."""
+def announce_access_removed(
+    journey_ids: list[int], user_id: int, by_display_name: str, at: datetime
+) -> None:
+    """End ``user_id``'s open streams of these journeys, on every server process; their last
+    event says who stopped sharing and when."""
     for journey_id in journey_ids:
-        publish(journey_channel(journey_id), {"type": "access_revoked", "user_id": user_id})
+        publish(
+            journey_channel(journey_id),
+            {
+                "type": "access_revoked",
+                "user_id": user_id,
+                "by_display_name": by_display_name,
+                "at": at.isoformat(),
+            },
+        )
 
 
 # --- the worker's sweeps ------------------------------------------------------------------

@@ -141,7 +141,9 @@ def service_definition(code: str, fmt: str):
 @blp.route("/requests.<fmt>", methods=["GET"])
 @_open311_doc()
 def list_requests(fmt: str):
-    """Public service requests (positions blurred; no names or emails), newest first."""
+    """Service requests, newest first: without ``api_key`` only those that arrived over
+    Open311; with a partner key app reports too (category only). Positions blurred, random
+    ids, no names or emails."""
     _check_format(fmt)
     found = service.find_requests(request.args.to_dict(), media_base=_api_root())
     return render.document(fmt, "service_requests", "request", found)
@@ -169,7 +171,7 @@ def create_request(fmt: str):
     result = service.create_request(form, attributes)
     body = [
         {
-            "service_request_id": str(result.report.id),
+            "service_request_id": result.report.reference,
             "service_notice": result.notice,
             "account_id": None,
         }
@@ -188,7 +190,7 @@ create_request.accepts_content_types = {  # type: ignore[attr-defined]
 def get_request(request_id: str, fmt: str):
     """One service request."""
     _check_format(fmt)
-    found = service.get_request(request_id, media_base=_api_root())
+    found = service.get_request(request_id, request.args.get("api_key"), media_base=_api_root())
     return render.document(fmt, "service_requests", "request", [found])
 
 

@@ -1,9 +1,13 @@
 """Open311 GeoReport v2 over the reports domain: services from the categories, request
 intake (FixMyStreet-compatible), public request listings and status updates.
 
-Public listings follow the privacy rules: positions snapped to the ~150 m grid, no names,
-emails or phone numbers ever, and the text only of reports that arrived over Open311
-(already public at the sender, e.g. FixMyStreet); app reports show their category only."""
+Listings follow the privacy rules: positions snapped to the ~150 m grid, no names, emails
+or phone numbers ever, and request ids that are the reports' random references
+(``Report.reference``, also what the reporter is given), not row ids.
+Who sees what (docs/PRIVACY.md): a caller without a key sees only requests that arrived over
+Open311 (already public at their sender, e.g. FixMyStreet), so the public listing says nothing
+about app reports and cannot rebuild a hotspot cell that suppression hides; a caller with a
+partner key (issued by the partnership) also sees app reports, by category only."""
 
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ from backend.db import utcnow
 from backend.errors import AppError, BadRequest, Forbidden, NotFound
 from backend.extensions import db
 from backend.open311.models import Open311Key
+from backend.reports import references
 from backend.reports import service as reports
 from backend.reports.categories import BY_CODE, CATEGORIES, Category
 from backend.reports.models import Report, ReportUpdate
@@ -96,6 +101,22 @@ def check_key(key: str | None) -> Open311Key:
     if row is None or row.revoked_at is not None:
         raise Forbidden("api_key is not valid")
     return row
+
+
+def is_partner(key: str | None) -> bool:
+    """Whether a reading caller is a partner: no key is the public (False); a live key is a
+    partner (True); a key that is not valid raises Forbidden, so a misconfigured partner
+    hears about it instead of quietly getting the public view."""
+    if not key:
+        return False
+    check_key(key)
+    return True
+
+
+def _visible(partner: bool) -> list[Any]:
+    """The reports a caller may list: everything for a partner, else only those that arrived
+    over Open311 (public at their sender already)."""
+    return [] if partner else [Report.source == "open311"]
 
 
 # --- services --------------------------------------------------------------------------
@@ -312,7 +333,7 @@ def request_view(
         media_url = None
     category = BY_CODE.get(report.category)
     return {
-        "service_request_id": str(report.id),
+        "service_request_id": report.reference,
         "status": "closed" if report.status == ReportStatus.CLOSED.value else "open",
         "status_notes": report.public_note,
         "service_name": category.name if category else report.category,
@@ -332,19 +353,19 @@ def request_view(
     }
 
 
-MAX_REQUEST_ID = 2**31 - 1  # report ids are 32-bit integers on PostgreSQL
+REQUEST_ID = re.compile(
+    re.escape(references.PREFIX) + f"[{references.ALPHABET}]{{{references.LENGTH}}}"
+)
 
 
-def parse_request_id(text: str) -> int | None:
-    """A report id from ASCII digits within the column's range, else None (``str.isdigit``
-    accepts '²', which ``int`` refuses, and a 12-digit id overflows PostgreSQL's integer)."""
-    if not (text.isascii() and text.isdigit()) or len(text) > 10:
-        return None
-    value = int(text)
-    return value if 0 < value <= MAX_REQUEST_ID else None
+def parse_request_id(text: str) -> str | None:
+    """A request id: the report's reference (``WGN-7K3QX``, see ``Report.reference``), in any
+    case, else None."""
+    reference = references.normalise(text)
+    return reference if REQUEST_ID.fullmatch(reference) else None
 
 
-def _id_list(raw: str) -> list[int]:
+def _id_list(raw: str) -> list[str]:
     ids = []
     for part in raw.split(","):
         part = part.strip()
@@ -364,11 +385,13 @@ def find_requests(
 ) -> list[dict[str, Any]]:
     """GET requests with the spec's filters: ``service_request_id`` (overrides the rest),
     ``service_code``, ``start_date``/``end_date`` (default the last 90 days, at most 90 days
-    apart), ``status`` (open, closed); newest first, at most 1000. Raises BadRequest."""
+    apart), ``status`` (open, closed); newest first, at most 1000. Without ``api_key`` only
+    Open311-sourced requests (see the module docstring). Raises BadRequest, Forbidden (a key
+    that is not valid)."""
     now = now or utcnow()
-    query = select(Report)
+    query = select(Report).where(*_visible(is_partner(args.get("api_key"))))
     if args.get("service_request_id"):
-        query = query.where(Report.id.in_(_id_list(args["service_request_id"])))
+        query = query.where(Report.reference.in_(_id_list(args["service_request_id"])))
     else:
         start = parse_w3c(args["start_date"], "start_date") if args.get("start_date") else None
         end = parse_w3c(args["end_date"], "end_date") if args.get("end_date") else None
@@ -406,21 +429,29 @@ def find_requests(
     return [request_view(r, public.get(r.id), media_base) for r in rows]
 
 
-def get_request(request_id: str, *, media_base: str = "") -> dict[str, Any]:
-    """One request by id; raises NotFound."""
-    report_id = parse_request_id(request_id)
-    if report_id is None:
-        raise NotFound(f"service_request_id {request_id[:20]!r} not found")
-    report = db.session.get(Report, report_id)
+def get_request(
+    request_id: str, api_key: str | None = None, *, media_base: str = ""
+) -> dict[str, Any]:
+    """One request by its reference, if the caller may list it; raises NotFound, Forbidden
+    (a key that is not valid)."""
+    visible = _visible(is_partner(api_key))
+    found = parse_request_id(request_id)
+    report = (
+        db.session.scalar(select(Report).where(Report.reference == found, *visible))
+        if found is not None
+        else None
+    )
     if report is None:
-        raise NotFound(f"service_request_id {request_id} not found")
+        raise NotFound(f"service_request_id {request_id[:20]!r} not found")
     return request_view(report, reports.public_photo_tokens([report.id]).get(report.id), media_base)
 
 
 def find_updates(args: dict[str, str], *, now: datetime | None = None) -> list[dict[str, Any]]:
     """FixMyStreet's servicerequestupdates: public updates in ``start_date``..``end_date``
-    (default the last 90 days); raises BadRequest for bad dates."""
+    (default the last 90 days), of the requests the caller may list; raises BadRequest for
+    bad dates, Forbidden for a key that is not valid."""
     now = now or utcnow()
+    visible = _visible(is_partner(args.get("api_key")))
     start = parse_w3c(args["start_date"], "start_date") if args.get("start_date") else None
     end = parse_w3c(args["end_date"], "end_date") if args.get("end_date") else None
     end = end or now
@@ -430,9 +461,9 @@ def find_updates(args: dict[str, str], *, now: datetime | None = None) -> list[d
     if end - start > DEFAULT_WINDOW:
         raise bad_request("start_date/end_date: may not span more than 90 days")
     rows = db.session.execute(
-        select(ReportUpdate, Report.media_url, Report.source)
+        select(ReportUpdate, Report.reference)
         .join(Report, Report.id == ReportUpdate.report_id)
-        .where(ReportUpdate.created_at >= start, ReportUpdate.created_at <= end)
+        .where(ReportUpdate.created_at >= start, ReportUpdate.created_at <= end, *visible)
         # The first "received" row is the report itself, not an update.
         .where(or_(ReportUpdate.actor_id.is_not(None), ReportUpdate.status != "received"))
         .order_by(ReportUpdate.created_at, ReportUpdate.id)
@@ -441,11 +472,11 @@ def find_updates(args: dict[str, str], *, now: datetime | None = None) -> list[d
     return [
         {
             "update_id": str(update.id),
-            "service_request_id": str(update.report_id),
+            "service_request_id": reference,
             "status": FMS_STATUS.get(update.status, "OPEN"),
             "updated_datetime": w3c(update.created_at),
             "description": update.note or "",
             "media_url": "",
         }
-        for update, _media, _source in rows
+        for update, reference in rows
     ]

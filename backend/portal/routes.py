@@ -8,6 +8,7 @@ import secrets
 from typing import Any
 from urllib.parse import urlsplit
 
+import jinja2
 from flask import (
     Blueprint,
     current_app,
@@ -18,6 +19,7 @@ from flask import (
     request,
     url_for,
 )
+from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from backend.auth.seed import DEMO_USERS
@@ -127,6 +129,18 @@ def csrf_token() -> str:
 def portal_has(endpoint: str) -> bool:
     """Whether a page exists (domain pages appear as their services land)."""
     return endpoint in current_app.view_functions
+
+
+@bp.app_template_global()
+def nav_current(endpoint: str) -> Markup:
+    """``aria-current`` for a navigation link: "page" on its own page, "true" on a page
+    within its section (a report within Reports)."""
+    here = request.endpoint or ""
+    if here == endpoint:
+        return Markup(' aria-current="page"')
+    if here.startswith(endpoint.removesuffix("s")):
+        return Markup(' aria-current="true"')
+    return Markup("")
 
 
 def _error_page(status: int, title: str, message: str, errors: dict[str, Any] | None = None):  # type: ignore[no-untyped-def]
@@ -298,19 +312,39 @@ def set_role(user_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/opening-hours/check")
 def check_hours():  # type: ignore[no-untyped-def]
-    """Live validation for the opening-hours field (JSON, for the page's script)."""
-    preview = service.hours_preview(request.args.get("value", ""), utcnow())
+    """Live check of the opening hours (JSON, for the page's script): ``value`` alone (the
+    OSM string), or the whole hours part of the venue form (editor rows, phrase or OSM
+    string by ``hours_source``); answers the OSM string and the week in words."""
+    if "hours_source" in request.args:
+        expression, _shown, errors = service.read_hours(request.args)
+    else:
+        expression, errors = request.args.get("value", ""), {}
+    if errors:
+        first = next(iter(errors.values()))[0]
+        return jsonify(valid=False, summary=first, error=None, errors=errors, osm=None)
+    preview = service.hours_preview(expression, utcnow())
     return jsonify(
         valid=preview.valid,
         summary=preview.summary,
         error=preview.error,
         normalized=preview.normalized,
+        words=preview.words,
+        osm=expression,
+        errors={},
     )
 
 
+@bp.app_template_filter("uk_date")
+def uk_date(value: Any) -> str:
+    """A date as dd/mm/yyyy (text passes through, so a mistyped value is shown again)."""
+    if value is None or value == "" or isinstance(value, jinja2.Undefined):
+        return ""
+    return value.strftime("%d/%m/%Y") if hasattr(value, "strftime") else str(value)
+
+
 @bp.app_template_filter("local_time")
-def local_time(value: Any, fmt: str = "%a %d %b %Y %H:%M") -> str:
-    """A UTC datetime shown in Europe/London."""
+def local_time(value: Any, fmt: str = "%a %d/%m/%Y %H:%M") -> str:
+    """A UTC datetime shown in Europe/London, UK style: dd/mm/yyyy and the 24-hour clock."""
     if value is None:
         return "-"
     return value.astimezone(service.LONDON).strftime(fmt)

@@ -3,8 +3,6 @@ verify them, work the re-check list and watch night-time coverage by ward."""
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import g, redirect, render_template, request, url_for
 
 from backend.db import utcnow
@@ -23,6 +21,10 @@ SCHEME_LABELS = {
 
 def _form_page(template_form, venue=None, status: int = 200):  # type: ignore[no-untyped-def]
     values = template_form.values
+    if "hours_rows" not in values:
+        values["hours_rows"], values["hours_source"] = service.hours_editor_rows(
+            str(values.get("opening_hours") or "")
+        )
     lat, lon = values.get("lat"), values.get("lon")
     marker = None
     ward_map = service.ward_map()
@@ -45,6 +47,7 @@ def _form_page(template_form, venue=None, status: int = 200):  # type: ignore[no
             ward_map=ward_map,
             marker=marker,
             preview=preview,
+            hours_days=service.HOURS_DAY_NAMES,
         ),
         status,
     )
@@ -113,6 +116,7 @@ def venue(venue_id: int):  # type: ignore[no-untyped-def]
         scheme_labels=SCHEME_LABELS,
         actions=ACTIONS,
         errors={},
+        checklist=service.VERIFY_CHECKLIST,
     )
 
 
@@ -136,12 +140,14 @@ def venue_update(venue_id: int):  # type: ignore[no-untyped-def]
     form = service.read_venue_form(request.form, locate=locate)
     if locate:
         return _form_page(form, venue=found, status=422 if form.errors else 200)
+    was = found.status
     try:
-        service.save_venue(g.portal_user, form, venue_id)
+        venue = service.save_venue(g.portal_user, form, venue_id)
     except (ValidationError, Conflict) as exc:
         form.errors.update(exc.errors or {"name": [exc.message]})
         return _form_page(form, venue=found, status=exc.http_status)
-    return redirect(url_for("portal.venue", venue_id=venue_id, saved="updated"), code=303)
+    saved = "review" if venue.status != was else "updated"
+    return redirect(url_for("portal.venue", venue_id=venue_id, saved=saved), code=303)
 
 
 @bp.post("/venues/<int:venue_id>/unavailable")
@@ -170,6 +176,7 @@ def venue_verify(venue_id: int):  # type: ignore[no-untyped-def]
         request.form.get("note", ""),
         request.form.get("staff_trained_until", ""),
         utcnow(),
+        {key: request.form.get(key) == "on" for key, _label in service.VERIFY_CHECKLIST},
     )
     target = request.form.get("back") == "queue"
     if target:
@@ -181,19 +188,21 @@ def venue_verify(venue_id: int):  # type: ignore[no-untyped-def]
 def verification():  # type: ignore[no-untyped-def]
     """Admins: the verification queue and the venues due for re-check."""
     queue = service.verification_queue(g.portal_user, utcnow())
-    return render_template("portal/verification.html", queue=queue)
+    return render_template(
+        "portal/verification.html",
+        queue=queue,
+        ward_map=service.ward_map(),
+        checklist=service.VERIFY_CHECKLIST,
+    )
 
 
 @bp.get("/coverage")
 def coverage():  # type: ignore[no-untyped-def]
     """Admins: wards with no verified safe place open late on Friday and Saturday nights."""
     raw = request.args.get("week_of", "")
-    try:
-        start = date.fromisoformat(raw) if raw else utcnow().astimezone(service.LONDON).date()
-    except ValueError as exc:
-        raise ValidationError(
-            "Use the date picker.", errors={"week_of": ["not a date (YYYY-MM-DD)"]}
-        ) from exc
+    start = (
+        service.parse_uk_date(raw, "week_of") if raw else utcnow().astimezone(service.LONDON).date()
+    )
     moment = request.args.get("moment") or "sat_0200"
     keys = [key for key, *_rest in service.NIGHT_MOMENTS]
     if moment not in keys:

@@ -258,6 +258,7 @@ class HoursPreview:
     summary: str
     error: str | None = None
     normalized: str | None = None
+    words: str | None = None  # the week in words (backend.venues.hours.describe)
 
 
 def _when(change: datetime, now: datetime) -> str:
@@ -271,7 +272,7 @@ def _when(change: datetime, now: datetime) -> str:
         return clock if local.hour < 6 else f"tomorrow {clock}"
     if local - here < timedelta(days=7):
         return f"{local.strftime('%a')} {clock}"
-    return local.strftime("%a %d %b %H:%M")
+    return local.strftime("%a %d/%m/%Y %H:%M")
 
 
 def hours_preview(value: str, at: datetime) -> HoursPreview:
@@ -309,7 +310,161 @@ def hours_preview(value: str, at: datetime) -> HoursPreview:
             if change is None
             else f"Closed now - opens {_when(change, local)}"
         )
-    return HoursPreview(True, summary, None, str(oh.normalize()))
+    from backend.venues.hours import describe
+
+    return HoursPreview(True, summary, None, str(oh.normalize()), describe(text))
+
+
+# --- the opening hours editor -------------------------------------------------------------
+
+HOURS_DAYS = ("mo", "tu", "we", "th", "fr", "sa", "su")
+HOURS_DAY_NAMES = dict(
+    zip(
+        HOURS_DAYS,
+        ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+        strict=True,
+    )
+)
+HOURS_SOURCES = ("editor", "phrase", "expert")
+
+
+def hours_editor_rows(expression: str | None) -> tuple[dict[str, dict[str, str]], str]:
+    """The editor's rows (``mo``..``su`` and ``ph``, each ``{mode, open, close, late}``) for
+    an OSM string, and the input the form should start on: "editor" when the rows say it
+    all, else "expert" (split shifts, months, comments...)."""
+    from backend.errors import ValidationError as AppValidationError
+    from backend.venues.hours import week
+
+    blank = {"mode": "closed", "open": "", "close": "", "late": ""}
+    rows = {day: dict(blank) for day in HOURS_DAYS}
+    rows["ph"] = {"mode": "usual", "open": "", "close": "", "late": ""}
+    if not expression:
+        return rows, "editor"
+    try:
+        days, holiday = week(expression)
+    except AppValidationError:
+        return rows, "expert"
+    fits = True
+    for day, spans in zip(HOURS_DAYS, days, strict=True):
+        row = spans.editor_row()
+        if row is None:
+            fits = False
+        else:
+            rows[day] = row
+    if holiday is not None:
+        row = holiday.editor_row()
+        if row is None:
+            fits = False
+        else:
+            rows["ph"] = row
+    if fits:
+        # The rows must give back the same hours, or the expert string is the truth.
+        rebuilt, errors = hours_from_rows(rows)
+        fits = not errors and rebuilt is not None and week(rebuilt) == (days, holiday)
+    return rows, "editor" if fits else "expert"
+
+
+def read_hours_rows(form) -> dict[str, dict[str, str]]:  # type: ignore[no-untyped-def]
+    """The editor's rows as posted."""
+    return {
+        day: {
+            "mode": (form.get(f"hours_{day}_mode") or "").strip(),
+            "open": (form.get(f"hours_{day}_open") or "").strip()[:10],
+            "close": (form.get(f"hours_{day}_close") or "").strip()[:10],
+            "late": "on" if form.get(f"hours_{day}_late") else "",
+        }
+        for day in (*HOURS_DAYS, "ph")
+    }
+
+
+def _row_spans(day: str, row: dict[str, str], errors: dict[str, list[str]]) -> str | None:
+    from backend.venues.hours import parse_clock
+
+    field = f"hours_{day}"
+    try:
+        opens = parse_clock(row["open"])
+    except (ValueError, TypeError):
+        errors[f"{field}_open"] = ["give the opening time, like 17:00"]
+        return None
+    try:
+        closes = parse_clock(row["close"])
+    except (ValueError, TypeError):
+        errors[f"{field}_close"] = ["give the closing time, like 23:00"]
+        return None
+    late = bool(row["late"])
+    if closes == "00:00":
+        return f"{opens}-24:00"
+    if closes <= opens and not late:
+        errors[f"{field}_close"] = [
+            f"closes at {closes}, before it opens at {opens}: tick 'closes after midnight'"
+        ]
+        return None
+    if closes > opens and late:
+        errors[f"{field}_late"] = [
+            f"'closes after midnight' is ticked, but {closes} is later the same day"
+        ]
+        return None
+    return f"{opens}-{closes}"
+
+
+def hours_from_rows(rows: dict[str, dict[str, str]]) -> tuple[str | None, dict[str, list[str]]]:
+    """The OSM string the editor's rows make (backend.venues.hours.build), or the problems,
+    each named after its row's field (``hours_tu_close``...)."""
+    from backend.venues.hours import build
+
+    errors: dict[str, list[str]] = {}
+    per_day: list[str | None] = []
+    for day in HOURS_DAYS:
+        row = rows[day]
+        mode = row["mode"]
+        if mode == "closed":
+            per_day.append(None)
+        elif mode == "24h":
+            per_day.append("00:00-24:00")
+        elif mode == "hours":
+            per_day.append(_row_spans(day, row, errors))
+        else:
+            errors[f"hours_{day}_mode"] = ["choose open, closed or open 24 hours"]
+            per_day.append(None)
+    ph = rows.get("ph") or {"mode": "usual"}
+    bank: str | None = None
+    if ph["mode"] == "closed":
+        bank = "off"
+    elif ph["mode"] == "24h":
+        bank = "00:00-24:00"
+    elif ph["mode"] == "hours":
+        bank = _row_spans("ph", ph, errors)
+    elif ph["mode"] not in ("usual", ""):
+        errors["hours_ph_mode"] = ["choose how bank holidays differ"]
+    if errors:
+        return None, errors
+    return build(per_day, bank), {}
+
+
+def read_hours(form) -> tuple[str, dict[str, object], dict[str, list[str]]]:  # type: ignore[no-untyped-def]
+    """The opening hours a venue form gives, by the input the person used: the editor's
+    rows, a phrase in words, or the OSM string itself. Returns the OSM string ("" for none),
+    what to show again in the form, and problems named after the row or field."""
+    from backend.errors import ValidationError as AppValidationError
+    from backend.venues.hours import from_phrase
+
+    source = (form.get("hours_source") or "expert").strip()
+    if source not in HOURS_SOURCES:
+        source = "expert"
+    rows = read_hours_rows(form)
+    phrase = (form.get("hours_phrase") or "").strip()[:200]
+    expression = (form.get("opening_hours") or "").strip()
+    errors: dict[str, list[str]] = {}
+    if source == "editor":
+        built, errors = hours_from_rows(rows)
+        expression = built or ""
+    elif source == "phrase":
+        try:
+            expression = from_phrase(phrase)
+        except AppValidationError as exc:
+            errors = dict(exc.errors)
+    shown: dict[str, object] = {"hours_rows": rows, "hours_phrase": phrase, "hours_source": source}
+    return expression, shown, errors
 
 
 def require_portal(user: User | None) -> User:
@@ -437,10 +592,43 @@ def verification_queue(actor: User, now: datetime) -> dict[str, list[VenueRow]]:
         select(Venue).where(Venue.status == "pending").order_by(Venue.created_at, Venue.id)
     )
     due = recheck_due(actor, at=now, page=1, per_page=200)["items"]
+    pending_rows = [venue_row(v, now, names) for v in pending]
     return {
-        "pending": [venue_row(v, now, names) for v in pending],
+        "pending": pending_rows,
         "recheck": [venue_row(getattr(item, "venue", item), now, names) for item in due],
+        "registered": registrations([row.venue.id for row in pending_rows]),  # type: ignore[attr-defined]
     }
+
+
+@dataclass(frozen=True)
+class Registration:
+    who: str
+    at: datetime
+
+
+def registrations(venue_ids: list[int]) -> dict[int, Registration]:
+    """Who registered each venue and when (from its history's "created" entry)."""
+    from backend.venues.models import VenueChange
+
+    if not venue_ids:
+        return {}
+    rows = db.session.execute(
+        select(
+            VenueChange.venue_id,
+            VenueChange.actor_label,
+            VenueChange.created_at,
+            User.display_name,
+            User.email,
+        )
+        .outerjoin(User, User.id == VenueChange.actor_id)
+        .where(VenueChange.venue_id.in_(venue_ids), VenueChange.action == "created")
+        .order_by(VenueChange.id)
+    ).all()
+    found: dict[int, Registration] = {}
+    for venue_id, label, at, name, email in rows:
+        who = name or email or label or "an import"
+        found.setdefault(venue_id, Registration(who, at))
+    return found
 
 
 def _friday_of(day) -> datetime:  # type: ignore[no-untyped-def]
@@ -524,7 +712,6 @@ VENUE_TEXT_FIELDS = (
 def read_venue_form(form, *, locate: bool = False) -> VenueForm:  # type: ignore[no-untyped-def]
     """Turn the posted venue form into service values; a postcode gives the location when no
     point is set (or when ``locate`` asks for it). Problems are collected per field."""
-    from datetime import date
 
     from backend.areas.service import lookup_postcode
     from backend.errors import ValidationError as AppValidationError
@@ -533,6 +720,9 @@ def read_venue_form(form, *, locate: bool = False) -> VenueForm:  # type: ignore
     errors: dict[str, list[str]] = {}
     for name in VENUE_TEXT_FIELDS:
         values[name] = (form.get(name) or "").strip()
+    values["opening_hours"], shown, hours_errors = read_hours(form)
+    values.update(shown)
+    errors.update(hours_errors)
     values["schemes"] = form.getlist("schemes")
     for name in ("lat", "lon"):
         raw = (form.get(name) or "").strip()
@@ -553,9 +743,10 @@ def read_venue_form(form, *, locate: bool = False) -> VenueForm:  # type: ignore
     values["staff_trained_until"] = None
     if trained:
         try:
-            values["staff_trained_until"] = date.fromisoformat(trained)
-        except ValueError:
-            errors["staff_trained_until"] = ["use the date picker (YYYY-MM-DD)"]
+            values["staff_trained_until"] = parse_uk_date(trained, "staff_trained_until")
+        except AppValidationError as exc:
+            errors.update(exc.errors)
+            values["staff_trained_until"] = trained
     if values["postcode"] and (locate or values["lat"] is None or values["lon"] is None):
         try:
             row = lookup_postcode(str(values["postcode"]))
@@ -568,7 +759,7 @@ def read_venue_form(form, *, locate: bool = False) -> VenueForm:  # type: ignore
             errors.setdefault("name", ["required"])
         if values["lat"] is None or values["lon"] is None:
             errors.setdefault("postcode", ["give a postcode (or a latitude and longitude)"])
-        if values["opening_hours"]:
+        if values["opening_hours"] and not hours_errors:
             check = hours_preview(str(values["opening_hours"]), utcnow())
             if not check.valid:
                 errors["opening_hours"] = [check.error or "not valid opening hours"]
@@ -604,40 +795,67 @@ def set_unavailable(actor: User, venue_id: int, until_local: str, reason: str, n
     return venues.set_unavailable(actor, venue_id, until=until, reason=reason, now=now)
 
 
-def verify_venue(actor: User, venue_id: int, action: str, note: str, trained: str, now: datetime):  # type: ignore[no-untyped-def]
-    """Approve, reject or suspend with a note (admins); raises ValidationError, Conflict."""
-    from datetime import date
+VERIFY_CHECKLIST = (
+    ("staff_trained", "Staff are trained (Safe Haven / Ask for Angela)"),
+    ("phone_answered", "I rang the venue and the phone was answered"),
+    ("hours_confirmed", "The opening hours were confirmed with the venue"),
+)
+
+
+def verify_venue(  # type: ignore[no-untyped-def]
+    actor: User,
+    venue_id: int,
+    action: str,
+    note: str,
+    trained: str,
+    now: datetime,
+    checklist: dict[str, bool] | None = None,
+):
+    """Approve, reject or suspend with a note and the checklist (admins); raises
+    ValidationError, Conflict."""
 
     from backend.errors import field_error
     from backend.venues import service as venues
 
     if len(note.strip()) < 3:
         raise field_error("note", "write a short note (at least 3 characters)")
-    trained_date = None
-    if trained.strip():
-        try:
-            trained_date = date.fromisoformat(trained.strip())
-        except ValueError as exc:
-            raise field_error("staff_trained_until", "use the date picker") from exc
+    trained_date = parse_uk_date(trained, "staff_trained_until") if trained.strip() else None
     return venues.verify(
-        actor, venue_id, action=action, note=note.strip(), staff_trained_until=trained_date, now=now
+        actor,
+        venue_id,
+        action=action,
+        note=note.strip(),
+        staff_trained_until=trained_date,
+        now=now,
+        checklist=checklist,
     )
 
 
 # --- reports and hotspots ---------------------------------------------------------------------
 
 
-def _day_start(day, field: str) -> datetime:  # type: ignore[no-untyped-def]
-    from datetime import date
+UK_DATE_HINT = "a date like 21/11/2026"
+
+
+def parse_uk_date(text: str, field: str):  # type: ignore[no-untyped-def]
+    """A date typed the UK way (dd/mm/yyyy, also d/m/yy) or as ISO yyyy-mm-dd; raises
+    ValidationError naming ``field``."""
 
     from backend.errors import field_error
 
-    if isinstance(day, date):
-        return datetime(day.year, day.month, day.day, tzinfo=LONDON)
-    try:
-        parsed = date.fromisoformat(str(day).strip())
-    except ValueError as exc:
-        raise field_error(field, "not a date (YYYY-MM-DD)") from exc
+    value = str(text).strip()
+    for fmt in ("%d/%m/%Y", "%d/%m/%y", "%d-%m-%Y", "%d.%m.%Y", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(value, fmt).date()  # noqa: DTZ007 - a calendar date
+        except ValueError:
+            continue
+    raise field_error(field, f"not a date: use {UK_DATE_HINT}")
+
+
+def _day_start(day, field: str) -> datetime:  # type: ignore[no-untyped-def]
+    from datetime import date
+
+    parsed = day if isinstance(day, date) else parse_uk_date(day, field)
     return datetime(parsed.year, parsed.month, parsed.day, tzinfo=LONDON)
 
 
@@ -649,35 +867,107 @@ class ReportFilters:
     date_from: str = ""
     date_to: str = ""
 
+    def query(self, **extra: object) -> dict[str, object]:
+        """The filters as query arguments (for paging links), blanks left out."""
+        found: dict[str, object] = {k: v for k, v in self.__dict__.items() if v}
+        found.update(extra)
+        return found
 
-def triage_reports(actor: User, filters: ReportFilters, limit: int = 200) -> list:  # type: ignore[type-arg]
-    """Admins: concern reports, newest first, filtered by category, ward, status and the
-    day they were observed (inclusive, Europe/London). Raises Forbidden, ValidationError."""
+
+@dataclass(frozen=True)
+class TriageRow:
+    number: int  # the row's number on this page, also its label on the map
+    report: object
+    waiting_minutes: int | None
+    overdue: bool
+    x: float
+    y: float
+
+
+@dataclass(frozen=True)
+class TriagePage:
+    rows: list[TriageRow]
+    total: int
+    page: int
+    pages: int
+    per_page: int
+
+    @property
+    def first(self) -> int:
+        return (self.page - 1) * self.per_page + 1 if self.total else 0
+
+    @property
+    def last(self) -> int:
+        return min(self.total, self.page * self.per_page)
+
+
+TRIAGE_PER_PAGE = 25
+
+
+def triage_reports(
+    actor: User,
+    filters: ReportFilters,
+    page: int = 1,
+    now: datetime | None = None,
+    per_page: int = TRIAGE_PER_PAGE,
+) -> TriagePage:
+    """Admins: concern reports in priority order (see reports.service.priority_order),
+    filtered by category, ward, status and the day they were observed (inclusive,
+    Europe/London), a page at a time, each with its place on the ward map. Raises
+    Forbidden, ValidationError."""
+    from sqlalchemy import func
+
     from backend.errors import field_error
     from backend.reports import policy as report_policy
+    from backend.reports import service as reports
     from backend.reports.categories import get_category
     from backend.reports.models import Report
     from shared_schemas.reports import REPORT_STATUSES
 
     report_policy.require_can_triage(actor)
-    stmt = select(Report).order_by(Report.observed_at.desc(), Report.id.desc()).limit(limit)
+    now = now or utcnow()
+    conditions = []
     if filters.category:
-        stmt = stmt.where(Report.category == get_category(filters.category).code)
+        conditions.append(Report.category == get_category(filters.category).code)
     if filters.ward:
-        stmt = stmt.where(Report.ward_code == filters.ward)
+        conditions.append(Report.ward_code == filters.ward)
     if filters.status:
         if filters.status not in REPORT_STATUSES:
             raise field_error("status", f"one of {', '.join(REPORT_STATUSES)}")
-        stmt = stmt.where(Report.status == filters.status)
+        conditions.append(Report.status == filters.status)
     start = _day_start(filters.date_from, "date_from") if filters.date_from else None
     end = _day_start(filters.date_to, "date_to") + timedelta(days=1) if filters.date_to else None
     if start and end and end <= start:
         raise field_error("date_to", "must be on or after 'from'")
     if start:
-        stmt = stmt.where(Report.observed_at >= start)
+        conditions.append(Report.observed_at >= start)
     if end:
-        stmt = stmt.where(Report.observed_at < end)
-    return list(db.session.scalars(stmt))
+        conditions.append(Report.observed_at < end)
+    total = int(db.session.scalar(select(func.count()).select_from(Report).where(*conditions)) or 0)
+    pages = max(1, math.ceil(total / per_page))
+    page = min(max(1, page), pages)
+    found = db.session.scalars(
+        select(Report)
+        .where(*conditions)
+        .order_by(*reports.priority_order())
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    )
+    shapes = ward_map()
+    rows = []
+    for number, report in enumerate(found, start=(page - 1) * per_page + 1):
+        x, y = shapes.project(report.lat, report.lon)
+        rows.append(
+            TriageRow(
+                number,
+                report,
+                reports.waiting_minutes(report, now),
+                reports.is_overdue(report, now),
+                x,
+                y,
+            )
+        )
+    return TriagePage(rows, total, page, pages, per_page)
 
 
 def report_for_admin(actor: User, report_id: int):  # type: ignore[no-untyped-def]
@@ -690,17 +980,76 @@ def report_for_admin(actor: User, report_id: int):  # type: ignore[no-untyped-de
 
 
 def triage(actor: User, report_id: int, status: str, note: str, now: datetime):  # type: ignore[no-untyped-def]
-    """Change a report's status and/or add a public note (shown to the reporter).
-    Raises Forbidden, NotFound, Conflict, ValidationError."""
+    """Change a report's status (not to closed: closing has its own confirmed step) and/or
+    add a public note (shown to the reporter). Raises Forbidden, NotFound, Conflict,
+    ValidationError."""
     from backend.errors import field_error
     from backend.reports.service import change_status
-    from shared_schemas.reports import REPORT_STATUSES
+    from shared_schemas.reports import REPORT_STATUSES, ReportStatus
 
     if status and status not in REPORT_STATUSES:
         raise field_error("status", f"one of {', '.join(REPORT_STATUSES)}")
+    if status == ReportStatus.CLOSED.value:
+        raise field_error("status", "use 'Close this report' below: closing asks you to confirm")
     if len(note) > 2000:
         raise field_error("public_note", "2,000 characters at most")
     return change_status(actor, report_id, status or None, note.strip() or None, now=now)
+
+
+def check_close(actor: User, report_id: int, note: str):  # type: ignore[no-untyped-def]
+    """The report about to be closed, once the closing note is there (the confirmation page
+    shows both). Raises Forbidden, NotFound, ValidationError (no note), Conflict (closed)."""
+    from backend.errors import Conflict, field_error
+    from shared_schemas.reports import ReportStatus
+
+    report = report_for_admin(actor, report_id)
+    if report.status == ReportStatus.CLOSED.value:
+        raise Conflict("this report is already closed", errors={"close_note": ["already closed"]})
+    if not note.strip():
+        raise field_error("close_note", "write what was done: the reporter sees this note")
+    if len(note) > 2000:
+        raise field_error("close_note", "2,000 characters at most")
+    return report
+
+
+def close_report(actor: User, report_id: int, note: str, now: datetime):  # type: ignore[no-untyped-def]
+    """Close a report with its public note, after the officer confirmed. Raises as
+    check_close."""
+    from backend.reports.service import change_status
+
+    check_close(actor, report_id, note)
+    return change_status(actor, report_id, "closed", note.strip(), now=now)
+
+
+def reopen_report(actor: User, report_id: int, reason: str, now: datetime):  # type: ignore[no-untyped-def]
+    """Reopen a closed report with a reason. Raises Forbidden, NotFound, ValidationError,
+    Conflict."""
+    from backend.reports.service import reopen
+
+    return reopen(actor, report_id, reason, now=now)
+
+
+def report_photo(actor: User, photo_id: int):  # type: ignore[no-untyped-def]
+    """Admins: a report photo to look at; raises Forbidden, NotFound."""
+    from backend.reports.service import photo_for_admin
+
+    return photo_for_admin(actor, photo_id)
+
+
+def set_photo_public(actor: User, photo_id: int, public: bool):  # type: ignore[no-untyped-def]
+    """Admins: make a report photo public or private again; raises Forbidden, NotFound."""
+    from backend.reports.service import set_photo_public as set_public
+
+    return set_public(actor, photo_id, public)
+
+
+STEP_WORDS = {
+    "received": "Received",
+    "status": "Status changed",
+    "note": "Public note",
+    "closed": "Closed",
+    "reopened": "Reopened",
+}
 
 
 def week_window(week_ending, now: datetime) -> tuple[datetime, datetime]:  # type: ignore[no-untyped-def]

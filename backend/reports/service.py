@@ -22,7 +22,13 @@ from backend.db import utcnow
 from backend.errors import Conflict, NotFound, field_error
 from backend.extensions import db
 from backend.reports import photos, policy, references
-from backend.reports.categories import CATEGORIES, Category, get_category
+from backend.reports.categories import (
+    BY_CODE,
+    CATEGORIES,
+    URGENT_AFTER_MINUTES,
+    Category,
+    get_category,
+)
 from backend.reports.models import Report, ReportPhoto, ReportUpdate
 from shared_schemas.reports import (
     MAX_DESCRIPTION,
@@ -332,6 +338,35 @@ def public_photo_tokens(report_ids: list[int]) -> dict[int, str]:
     for report_id, token in rows:
         found.setdefault(report_id, token)
     return found
+
+
+def priority_order() -> list[Any]:
+    """Triage order: open before closed, then category severity (weapons, exploitation and
+    sexual violence first), then not yet acknowledged, then the longest waiting."""
+    severity = case({c.code: c.severity for c in CATEGORIES}, value=Report.category, else_=0)
+    return [
+        case((Report.status == ReportStatus.CLOSED.value, 1), else_=0),
+        severity.desc(),
+        case((Report.status == ReportStatus.RECEIVED.value, 0), else_=1),
+        Report.created_at,
+        Report.id,
+    ]
+
+
+def waiting_minutes(report: Report, now: datetime) -> int | None:
+    """Minutes a report has waited unacknowledged (None once acknowledged or later)."""
+    if report.status != ReportStatus.RECEIVED.value:
+        return None
+    return max(0, int((now - report.created_at).total_seconds() // 60))
+
+
+def is_overdue(report: Report, now: datetime) -> bool:
+    """An urgent kind (weapon, firearm, exploitation) unacknowledged for URGENT_AFTER_MINUTES."""
+    waited = waiting_minutes(report, now)
+    category = BY_CODE.get(report.category)
+    return bool(
+        category and category.urgent and waited is not None and waited >= URGENT_AFTER_MINUTES
+    )
 
 
 def my_reports(actor: User) -> list[Report]:

@@ -14,13 +14,18 @@ blp = Blueprint(
 
 # Generous: a real SOS is one press (and its resends); this only stops a broken client or a
 # script from flooding every contact's phone. Keyed per person (carrier NAT shares addresses).
-# If the limiter's storage is down the request is let through (see docs/OPERATIONS.md).
+# Only a new SOS (201) is counted: resending one after a lost answer never uses it up.
+# If the limiter's storage is down it counts in the process (see docs/OPERATIONS.md).
 SOS_LIMIT = "10/minute;60/hour"
+
+
+def _new_sos(response) -> bool:  # type: ignore[no-untyped-def]
+    return response.status_code == 201  # type: ignore[no-any-return]
 
 
 @blp.post("")
 @login_required
-@limiter.limit(SOS_LIMIT, key_func=rate_limit_key)
+@limiter.limit(SOS_LIMIT, key_func=rate_limit_key, deduct_when=_new_sos)
 @blp.arguments(SosCreateSchema)
 @blp.response(201, SosSchema)
 @blp.alt_response(200, schema=SosSchema, description="The same client_id again: the first SOS")

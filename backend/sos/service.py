@@ -15,6 +15,7 @@ from backend.account.models import Device
 from backend.alerts.models import AlertDelivery, AlertReceipt, OutboxAlert
 from backend.auth.models import User
 from backend.contacts.models import Contact
+from backend.contacts.service import UNNAMED
 from backend.db import utcnow
 from backend.errors import Conflict, NotFound, field_error
 from backend.extensions import db
@@ -25,7 +26,6 @@ from shared_schemas.sos import NO_TRUSTED_CONTACTS
 
 FUTURE_TOLERANCE = timedelta(minutes=2)  # phone clocks drift; more than this is refused
 ATTEMPTS = 3  # a lost race (a concurrent duplicate or journey start) is retried this often
-UNNAMED = "Unnamed contact"  # a recipient who has not set a display name
 
 
 class NoTrustedContacts(Conflict):
@@ -219,3 +219,26 @@ def recipient_status(alert_id: int | None, recipient_ids: list[int]) -> list[dic
             }
         )
     return out
+
+
+def export_user(user: User) -> dict[str, Any]:
+    """For ``GET /api/v1/me/export``: every SOS the person raised, with its position."""
+    events = db.session.scalars(
+        select(SosEvent).where(SosEvent.user_id == user.id).order_by(SosEvent.id)
+    ).all()
+    return {
+        "sos": [
+            {
+                "id": e.id,
+                "client_id": e.client_id,
+                "journey_id": e.journey_id,
+                "lat": e.lat,
+                "lon": e.lon,
+                "accuracy_m": e.accuracy_m,
+                "battery": e.battery,
+                "recorded_at": e.recorded_at.isoformat(),
+                "raised_at": e.raised_at.isoformat(),
+            }
+            for e in events
+        ]
+    }

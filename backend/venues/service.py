@@ -28,6 +28,7 @@ from backend.responses import Prerendered, dumps
 from backend.venues import hours, policy
 from backend.venues import index as venue_index
 from backend.venues.models import RECHECK_INTERVAL, Venue, VenueChange, VenueStaff
+from shared_schemas.enums import Role
 from shared_schemas.venues import (
     CATEGORIES,
     DEFAULT_RADIUS_M,
@@ -169,17 +170,17 @@ def nearest(
     if not open_now:
         items = _search(search, lat, lon, limit, params, category, radius_m, reach, None)
     else:
-        # Places open long enough to get there and wait come first, then the nearest that are
-        # open when you arrive but close sooner (amber). One search usually: only when some of
-        # the nearest close soon is a second made for those that stay open long enough (if
-        # more of those are needed, the first search has seen every place in range).
+        # Up to ``limit`` places open long enough to get there and wait come first, then
+        # those among the ``limit`` nearest open on arrival that close sooner (amber): never
+        # dropped for being less useful, never ahead. One search usually: only when some of
+        # the nearest close soon is a second made for those that stay open long enough.
         items = _search(
             search, lat, lon, limit, params, category, radius_m, reach, reach.on_arrival
         )
         sooner = [item for item in items if _availability(item) != Availability.OPEN.value]
         if sooner:
             items = _search(search, lat, lon, limit, params, category, radius_m, reach, reach.long)
-            items += sooner[: limit - len(items)]
+            items += sooner
     return {
         "origin": {"lat": lat, "lon": lon, "postcode": postcode},
         "at": at,
@@ -289,7 +290,7 @@ def _moving_fields(
     clock = reach.clock
     state = clock.state(venue.opening_hours)
     walk = walking_minutes(distance)
-    arrive_s = reach.arrive_s(distance)
+    arrive_s = reach._at_s + 60.0 * walk
     kind = availability(state.open_now, state.closes_s, arrive_s, reach.stay_s)
     closes_at = state.closes_at
     return {
@@ -309,16 +310,42 @@ def _moving_fields(
             else None
         ),
         "availability": kind.value,
-        "hours_text": hours_text(
-            kind,
-            now=clock.at,
-            closes_at=closes_at,
-            opens_at=state.opens_at,
-            open_24_7=state.open_24_7,
-        ),
+        "hours_text": _hours_text(venue.opening_hours, state, kind, clock),
         "transitions": state.transition_items,
         "hours_known_until": state.known_until or clock.at,
     }
+
+
+# The hours line depends on the hours, the kind and the minute asked about (the weekday
+# shown for a far opening, the minutes to a closing): kept per minute, so searches at "now"
+# work each line out about once a minute per expression, not once per answer item.
+_HOURS_TEXTS: dict[tuple[str | None, Availability, int, bool], str] = {}
+HOURS_TEXTS_KEPT = 4096
+
+
+def _hours_text(
+    expression: str | None, state: hours.OpenState, kind: Availability, clock: hours.Clock
+) -> str:
+    at_s = clock.at.timestamp()
+    minute = int(at_s // 60)
+    exact = at_s == minute * 60
+    key = (expression, kind, minute, exact)
+    text = _HOURS_TEXTS.get(key)
+    if text is None:
+        # Inside a minute the line is worked out at its end: the same for every moment in
+        # it, and a closing "in 6 min" never promises seconds already gone.
+        now = clock.at if exact else datetime.fromtimestamp((minute + 1) * 60, UTC)
+        text = hours_text(
+            kind,
+            now=now,
+            closes_at=state.closes_at,
+            opens_at=state.opens_at,
+            open_24_7=state.open_24_7,
+        )
+        if len(_HOURS_TEXTS) >= HOURS_TEXTS_KEPT:
+            _HOURS_TEXTS.clear()
+        _HOURS_TEXTS[key] = text
+    return text
 
 
 def _render_fixed_fields(row: Any) -> bytes:
@@ -682,16 +709,49 @@ REVIEW_MOVE_M = 25.0
 REVIEW_HOURS_CHANGE = timedelta(hours=3)
 
 
+REVIEW_WORDS = {"category": "kind", "opening_hours": "opening hours"}
+# History steps after which a venue's details count as checked by the partnership.
+REVIEWED_ACTIONS = ("created", "imported", "import_updated", "verification:approve")
+
+
+def _as_reviewed(venue: Venue, names: Sequence[str]) -> dict[str, Any]:
+    """``names`` of ``venue`` as they were when last reviewed (approved, imported, or edited by
+    an admin): each field's value before the first staff edit since, from the history. Small
+    staff edits therefore add up: ten 20 m nudges are a 200 m move."""
+    steps = db.session.execute(
+        select(VenueChange.action, VenueChange.changes, User.role)
+        .outerjoin(User, User.id == VenueChange.actor_id)
+        .where(VenueChange.venue_id == venue.id)
+        .order_by(VenueChange.id.desc())
+    ).all()
+    since: list[dict[str, Any]] = []
+    for action, changes, role in steps:
+        if action in REVIEWED_ACTIONS or (action == "updated" and role == Role.ADMIN.value):
+            break
+        if action == "updated":
+            since.append(changes or {})
+    values = {name: getattr(venue, name) for name in names}
+    for changes in since:  # newest first: the oldest "from" is written last
+        for name in names:
+            if name in changes:
+                values[name] = changes[name]["from"]
+    return values
+
+
 def review_reasons(venue: Venue, values: dict[str, Any], now: datetime) -> list[str]:
     """Which of ``values`` (cleaned changes to ``venue``) need the partnership's review:
-    ``name``, ``category``, ``position`` (moved over REVIEW_MOVE_M), ``opening_hours`` (over
-    REVIEW_HOURS_CHANGE of the coming week differs)."""
+    ``name``, ``category``, ``position`` (over REVIEW_MOVE_M from where it was last reviewed),
+    ``opening_hours`` (over REVIEW_HOURS_CHANGE of the coming week differs from the reviewed
+    hours)."""
     reasons = [n for n in ("name", "category") if n in values and values[n] != getattr(venue, n)]
+    if not {"lat", "lon", "opening_hours"} & set(values):
+        return reasons
+    reviewed = _as_reviewed(venue, ("lat", "lon", "opening_hours"))
     lat, lon = values.get("lat", venue.lat), values.get("lon", venue.lon)
-    if spatial.haversine_m(venue.lat, venue.lon, lat, lon) > REVIEW_MOVE_M:
+    if spatial.haversine_m(reviewed["lat"], reviewed["lon"], lat, lon) > REVIEW_MOVE_M:
         reasons.append("position")
-    if "opening_hours" in values and values["opening_hours"] != venue.opening_hours:
-        change = hours.weekly_difference(venue.opening_hours, values["opening_hours"], now)
+    if "opening_hours" in values and values["opening_hours"] != reviewed["opening_hours"]:
+        change = hours.weekly_difference(reviewed["opening_hours"], values["opening_hours"], now)
         if change > REVIEW_HOURS_CHANGE:
             reasons.append("opening_hours")
     return reasons
@@ -736,7 +796,9 @@ def update_venue(
                 "status": {"from": VenueStatus.VERIFIED.value, "to": venue.status},
                 "because": reasons,
             },
-            note=f"changed by its staff: {', '.join(reasons)}",
+            note="Back to the partnership for review: "
+            + ", ".join(REVIEW_WORDS.get(r, r) for r in reasons)
+            + " changed by the venue's staff.",
         )
     db.session.commit()
     return venue
@@ -750,8 +812,10 @@ def verify(
     note: str,
     staff_trained_until: date | None = None,
     now: datetime | None = None,
+    checklist: dict[str, bool] | None = None,
 ) -> Venue:
-    """Approve (also re-confirms a verified venue), reject or suspend, with a note; admins only.
+    """Approve (also re-confirms a verified venue), reject or suspend, with a note and the
+    officer's checklist (recorded in the history with the decision); admins only.
     Raises NotFound, Forbidden, Conflict (action not possible from the current status)."""
     venue = get_venue(venue_id)
     policy.require_can_verify(actor)
@@ -789,6 +853,8 @@ def verify(
         venue.staff_trained_until = staff_trained_until
     venue.verification_note = note
     changes["status"] = {"from": before, "to": venue.status}
+    if checklist is not None:
+        changes["checklist"] = {key: bool(value) for key, value in checklist.items()}
     _record(venue, actor, f"verification:{action}", changes, note=note)
     db.session.commit()
     return venue

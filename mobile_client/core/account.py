@@ -7,9 +7,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mobile_client.core.api import ApiClient
+from mobile_client.core.api import ApiClient, ApiError, Offline
 from mobile_client.core.auth import Credentials, demo_token
 from mobile_client.core.context import Context
+
+ME_FILE = "me.json"  # my display name, for the screens while offline
 
 
 class Account:
@@ -42,6 +44,7 @@ class Account:
         ctx.client.token = token.strip()
         ctx.creds = Credentials(ctx.creds.server_url, token.strip(), me["uid"])
         ctx.store.save(ctx.creds)
+        ctx.write_json(ME_FILE, {"display_name": me.get("display_name")})
         ctx.state.update(
             signed_in=True,
             uid=me["uid"],
@@ -56,15 +59,48 @@ class Account:
         return self.sign_in(demo_token(self.ctx.creds.server_url))
 
     def restore_session(self) -> dict[str, Any] | None:
-        """Sign in again with the stored token, if any."""
+        """Sign in again with the stored token, if any. Offline, the phone carries on as
+        the person it was signed in as (an SOS still saves and goes when it can)."""
         if not self.ctx.creds.token:
             return None
-        return self.sign_in(self.ctx.creds.token)
+        try:
+            return self.sign_in(self.ctx.creds.token)
+        except Offline:
+            me = self.ctx.read_json(ME_FILE) or {}
+            self.ctx.state.update(
+                signed_in=True,
+                uid=self.ctx.creds.uid,
+                display_name=me.get("display_name"),
+                online=False,
+                message="No connection right now. Check your signal.",
+            )
+            return None
+
+    def set_display_name(self, name: str) -> dict[str, Any]:
+        """The name my contacts see on every screen, alert and watch page."""
+        name = " ".join(name.split())
+        if not name:
+            raise ApiError(422, "Type the name your contacts know you by.", local=True)
+        me = self.ctx.client.update_me({"display_name": name})
+        shown = me.get("display_name") or name
+        self.ctx.write_json(ME_FILE, {"display_name": shown})
+        self.ctx.state.update(
+            display_name=shown,
+            notice={"kind": "name", "text": f"Your contacts now see you as {shown}."},
+        )
+        return me
+
+    def set_my_phone(self, phone: str) -> dict[str, Any]:
+        """My own number, which I may then share with chosen contacts (``share_phone``)."""
+        me = self.ctx.client.update_me({"phone": phone.strip() or None})
+        self.ctx.state.update(message="Your number is saved. Choose in Contacts who may see it.")
+        return me
 
     def forget(self) -> None:
         """Sign out here: the queued work and the token are dropped."""
         ctx = self.ctx
         ctx.outbox.clear()
+        ctx.write_json(ME_FILE, None)
         ctx.creds = ctx.store.clear_token()
         ctx.client.token = None
         ctx.state.update(

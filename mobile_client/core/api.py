@@ -42,6 +42,8 @@ SCHEMAS: dict[str, str] = {
     "report.receipt": "reports:ReportReceiptSchema",
     "report": "reports:ReportSchema",
     "report.category": "reports:CategorySchema",
+    "report.followed": "reports:FollowedReportSchema",
+    "report.photo": "reports:ReportPhotoSchema",
     "survey": "surveys:SurveyOutSchema",
     "survey.response.in": "surveys:ResponseInSchema",
 }
@@ -79,6 +81,7 @@ class ApiError(Exception):
         errors: dict[str, Any] | None = None,
         local: bool = False,
         retry_after: float | None = None,
+        body: Any = None,
     ) -> None:
         super().__init__(f"{status}: {message}")
         self.status = status
@@ -86,6 +89,12 @@ class ApiError(Exception):
         self.errors = errors or {}
         self.local = local
         self.retry_after = retry_after
+        self.body = body  # the server's whole error payload, for codes beyond the status
+
+    def mentions(self, code: str) -> bool:
+        """The server's payload names ``code`` (an error code such as
+        ``no_trusted_contacts``) as its code, in its message or among its errors."""
+        return code in json.dumps(self.body) if self.body is not None else code in self.message
 
     @property
     def retryable(self) -> bool:
@@ -207,6 +216,7 @@ class ApiClient:
                 str(shape.get("message") or response.reason or "request failed"),
                 shape.get("errors") if isinstance(shape.get("errors"), dict) else {},
                 retry_after=float(retry_after) if retry_after and retry_after.isdigit() else None,
+                body=data,
             )
         if response_schema and data is not None:
             items = _items(data) if many else data
@@ -360,6 +370,21 @@ class ApiClient:
             raise ValueError(f"unknown journey action {action!r}")
         return self.post(f"/api/v1/journeys/{int(journey_id)}/{action}", body or {})
 
+    def raise_sos(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``POST /api/v1/sos``: idempotent on ``body["client_id"]``."""
+        return self.post("/api/v1/sos", body)
+
+    def sos(self, sos_id: int) -> dict[str, Any]:
+        return self.get(f"/api/v1/sos/{int(sos_id)}")
+
+    def alert_received(self, alert_id: int) -> Any:
+        return self.post(f"/api/v1/alerts/{int(alert_id)}/received", {})
+
+    def set_contact_phone_sharing(self, contact_id: int, share: bool) -> Any:
+        return self.request(
+            "PATCH", f"/api/v1/contacts/{int(contact_id)}", body={"share_phone": bool(share)}
+        )
+
     def stream(self, journey_id: int, timeout: float = 30.0) -> Iterator[dict[str, Any]]:
         """Server-sent events of a journey as dicts ``{"event": ..., "data": ...}``; ends when
         the server closes the stream. Raises Offline or ApiError like ``request``."""
@@ -384,6 +409,39 @@ class ApiClient:
         return self.post(
             "/api/v1/reports", data, request_schema="report.in", response_schema="report.receipt"
         )
+
+    def follow_report(self, reference: str, receipt: str) -> dict[str, Any]:
+        """An anonymous report's progress, with the receipt kept on this phone."""
+        return self.post(
+            "/api/v1/reports/follow",
+            {"reference": reference, "receipt": receipt},
+            response_schema="report.followed",
+            signed=False,
+        )
+
+    def upload_report_photo(
+        self, reference: str, path: str, receipt: str | None = None
+    ) -> dict[str, Any]:
+        """Send one photo of a report (multipart); an anonymous report's with its receipt and
+        without the sign-in token. Raises ApiError, Offline, ContractError."""
+        url = f"{self.base_url}/api/v1/reports/{quote(reference, safe='')}/photos"
+        headers = self._headers(signed=receipt is None)
+        if receipt:
+            headers["X-Report-Receipt"] = receipt
+        try:
+            with open(path, "rb") as photo:
+                response = self._session.post(
+                    url,
+                    files={"photo": (Path(path).name, photo, "application/octet-stream")},
+                    headers=headers,
+                    timeout=max(self.timeout, 30.0),
+                )
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise Offline(f"POST photo: {exc.__class__.__name__}") from exc
+        with response:
+            return self._decode(
+                response, "POST", "/api/v1/reports/.../photos", "report.photo", False
+            )
 
     def my_reports(self) -> list[dict[str, Any]]:
         return _items(self.get("/api/v1/reports/mine", response_schema="report", many=True))

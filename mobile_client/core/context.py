@@ -55,6 +55,8 @@ class Context:
         self._pump: threading.Thread | None = None
         # called after every drain with its result (the SOS flow reads its answers)
         self.after_flush: list[Callable[[DrainResult], None]] = []
+        # called on every pump cycle; each says how soon it wants the next (None: idle)
+        self.tickers: list[Callable[[], float | None]] = []
         self.refresh_outbox_counts()
 
     # -- outbox ---------------------------------------------------------------------------
@@ -101,6 +103,14 @@ class Context:
                     wait = max(0.2, min(wait, result.retry_at - self.clock()))
             except Exception:  # noqa: BLE001 - keep the pump alive
                 log.exception("outbox pump")
+            for ticker in self.tickers:
+                try:
+                    soon = ticker()
+                except Exception:  # noqa: BLE001 - keep the pump alive
+                    log.exception("pump ticker")
+                    soon = None
+                if soon is not None:
+                    wait = max(0.2, min(wait, soon))
             self._pump_wake.wait(wait)
             self._pump_wake.clear()
 

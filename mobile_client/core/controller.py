@@ -60,7 +60,8 @@ class Core:
         self.contacts = Contacts(ctx)
         self.positioning = Positioning(ctx)
         self.journeys = Journeys(ctx, self.positioning)
-        self.emergency = Sos(ctx, self.journeys, self.contacts)
+        self.emergency = Sos(ctx, self.contacts, self.positioning)
+        self.positioning.listeners.append(self.emergency.on_position)
         self.watching = Watching(ctx)
         self.reports = Reports(ctx)
         self.surveys = Surveys(ctx)
@@ -115,11 +116,11 @@ class Core:
             try:
                 return fn(*args, **kwargs)
             except Offline:
-                state.update(
-                    online=False, message="No connection. Saved; will send when back online."
-                )
+                # Only what went through the outbox is kept; that path says so itself.
+                state.update(online=False, message="No connection right now. Check your signal.")
             except ApiError as exc:
-                state.update(message=exc.field_message())
+                if not (exc.local and (state.notice or {}).get("text") == exc.message):
+                    state.update(message=exc.field_message())  # else the notice says it
             except ContractError as exc:
                 log.error("%s", exc)
                 state.update(message="The server sent something unexpected.")
@@ -170,7 +171,16 @@ class Core:
         self.stop_location()
         self.stop_watching()
         self.watching.seen_alerts.clear()
+        self.emergency.store.clear()
+        self.contacts.phonebook.clear()
         self.account.forget()
+        self.emergency.publish()
+
+    def set_display_name(self, name: str) -> dict[str, Any]:
+        return self.account.set_display_name(name)
+
+    def set_my_phone(self, phone: str) -> dict[str, Any]:
+        return self.account.set_my_phone(phone)
 
     def export_data(self) -> Path:
         return self.account.export_data()
@@ -236,6 +246,30 @@ class Core:
     def revoke_contact(self, contact_id: int) -> None:
         self.contacts.revoke_contact(contact_id)
 
+    def revoke_warning(self, contact: dict[str, Any]) -> str:
+        """What revoking ``contact`` means now (it warns when they watch my active SOS)."""
+        sos = self.state.sos or {}
+        if sos.get("delivered") and any(
+            r.get("user_id") == contact.get("user_id") for r in sos.get("recipients") or []
+        ):
+            return (
+                f"{contact['name']} is watching your SOS now. Hold to stop sharing with them "
+                "anyway: they will no longer see where you are."
+            )
+        journey = self.state.journey or {}
+        if contact.get("user_id") in (journey.get("contact_ids") or []):
+            return f"{contact['name']} is watching your journey now. Hold to stop sharing."
+        return f"Hold to stop sharing with {contact['name']}."
+
+    def set_shared(self, user_id: int, chosen: bool) -> list[int]:
+        return self.contacts.set_shared(user_id, chosen)
+
+    def set_contact_phone(self, user_id: int, phone: str) -> str:
+        return self.contacts.set_phone(user_id, phone)
+
+    def share_my_phone(self, contact_id: int, share: bool) -> None:
+        self.contacts.share_my_phone(contact_id, share)
+
     def load_viewers(self) -> list[dict[str, Any]]:
         return self.contacts.load_viewers()
 
@@ -263,11 +297,29 @@ class Core:
     def cancel_journey(self) -> None:
         self.journeys.cancel_journey()
 
-    def sos(self) -> None:
-        self.emergency.sos()
+    def press_sos(self) -> dict[str, Any] | None:
+        """Save the SOS on the phone (UI thread: no network); then ``send_sos``."""
+        return self.emergency.press()
 
-    def sos_anywhere(self) -> None:
-        self.emergency.sos_anywhere()
+    def send_sos(self) -> dict[str, Any] | None:
+        return self.emergency.send_now()
+
+    def sos(self) -> dict[str, Any] | None:
+        """Save and send an SOS (on the active journey, if any) in one call."""
+        self.emergency.press()
+        return self.emergency.send_now()
+
+    def sos_anywhere(self) -> dict[str, Any] | None:
+        return self.sos()
+
+    def dismiss_sos(self) -> None:
+        self.emergency.dismiss()
+
+    def text_contacts(self) -> list[str]:
+        return self.emergency.text_contacts()
+
+    def dismiss_notice(self) -> None:
+        self.state.update(notice=None)
 
     # -- watching someone else ------------------------------------------------------------
     def load_shared_with_me(self) -> list[dict[str, Any]]:
@@ -308,6 +360,7 @@ class Core:
         postcode: str | None = None,
         observed_at: datetime | None = None,
         contact_ok: bool = False,
+        photos: list[str] | None = None,
     ) -> DrainResult:
         return self.reports.submit_report(
             category,
@@ -318,10 +371,23 @@ class Core:
             postcode=postcode,
             observed_at=observed_at,
             contact_ok=contact_ok,
+            photos=photos,
         )
 
     def load_my_reports(self) -> list[dict[str, Any]]:
         return self.reports.load_my_reports()
+
+    def pin_report_here(self) -> dict[str, Any] | None:
+        return self.reports.pin_here()
+
+    def pin_report_postcode(self, postcode: str) -> dict[str, Any]:
+        return self.reports.pin_postcode(postcode)
+
+    def add_report_photo(self, path: str) -> list[str]:
+        return self.reports.add_photo(path)
+
+    def remove_report_photo(self, path: str) -> None:
+        self.reports.remove_photo(path)
 
     # -- surveys --------------------------------------------------------------------------
     def load_surveys(self) -> list[dict[str, Any]]:

@@ -1,7 +1,8 @@
 """The offline outbox: a small SQLite file of requests waiting for the network.
 
 Location fixes and reports are written here first and sent strictly in the order they were
-queued. Consecutive fixes for the same journey go out as one batch (the API takes batches,
+queued, except an SOS, which goes before everything queued earlier (fixes queued on the
+phone never hold an SOS back) and is retried every few seconds at most. Consecutive fixes for the same journey go out as one batch (the API takes batches,
 with the phone's own timestamps). A network failure or a server error stops the drain and
 schedules the next attempt with exponential backoff; a request the server refuses for good
 (a 4xx other than 401/408/429) is set aside as ``failed`` with the reason, so one bad item
@@ -17,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,7 @@ CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (status, id);
 """
 MAX_BATCH = 200
 STOP_ON = (401, 408, 425, 429)
+SOS_MAX_DELAY_S = 5.0  # an unsent SOS is tried again at least this often
 
 
 @dataclass
@@ -65,6 +67,10 @@ class DrainResult:
     offline: bool = False
     retry_at: float | None = None
     responses: list[Any] | None = None
+    # per item: what the server answered, what it refused, what could not be sent now
+    answered: list[tuple[Item, Any]] = field(default_factory=list)
+    refused: list[tuple[Item, ApiError]] = field(default_factory=list)
+    unsent: list[tuple[Item, str]] = field(default_factory=list)
 
 
 class Outbox:
@@ -84,6 +90,7 @@ class Outbox:
         self.clock = clock
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
         self._lock = threading.RLock()
+        self._drain_lock = threading.Lock()  # one drain at a time: nothing is sent twice
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         with self._db() as conn:
             conn.executescript(SCHEMA)
@@ -110,6 +117,18 @@ class Outbox:
 
     def enqueue_report(self, report: dict[str, Any]) -> int:
         return self.enqueue("report", "POST", "/api/v1/reports", report)
+
+    def remove(self, item_id: int) -> None:
+        """Forget one item (an SOS the server refused for good has been dealt with)."""
+        self._delete([item_id])
+
+    def retry_now(self, kind: str) -> None:
+        """Make every pending item of ``kind`` due now ("keep holding to retry")."""
+        with self._db() as conn:
+            conn.execute(
+                "UPDATE outbox SET next_attempt_at = 0 WHERE kind = ? AND status = 'pending'",
+                (kind,),
+            )
 
     # -- reading --------------------------------------------------------------------------
     def items(self, status: str | None = "pending") -> list[Item]:
@@ -153,11 +172,13 @@ class Outbox:
 
     # -- sending --------------------------------------------------------------------------
     def _head(self) -> list[Item]:
-        """The next thing to send: the first pending item, plus the consecutive fixes that
-        follow it on the same journey (one batch)."""
+        """The next thing to send: a pending SOS first; else the first pending item, plus
+        the consecutive fixes that follow it on the same journey (one batch)."""
         with self._db() as conn:
             rows = conn.execute(
-                "SELECT * FROM outbox WHERE status = 'pending' ORDER BY id LIMIT ?", (MAX_BATCH,)
+                "SELECT * FROM outbox WHERE status = 'pending'"
+                " ORDER BY kind = 'sos' DESC, id LIMIT ?",
+                (MAX_BATCH,),
             ).fetchall()
         batch: list[Item] = []
         for r in rows:
@@ -172,11 +193,15 @@ class Outbox:
                 break
         return batch
 
-    def _backoff(self, ids: list[int], attempts: int, error: str, floor: float | None) -> float:
+    def _backoff(
+        self, ids: list[int], attempts: int, error: str, floor: float | None, kind: str = ""
+    ) -> float:
         delay = min(self.max_delay_s, self.base_delay_s * (2 ** max(0, attempts - 1)))
         delay = delay * (0.5 + self.rng.random() / 2)  # jitter so phones don't retry in step
         if floor:
             delay = max(delay, floor)
+        if kind == "sos":
+            delay = min(delay, SOS_MAX_DELAY_S)
         retry_at = self.clock() + delay
         with self._db() as conn:
             conn.executemany(
@@ -190,6 +215,10 @@ class Outbox:
 
         ``force`` ignores the backoff schedule (the user pressed "retry now", or the
         network just came back)."""
+        with self._drain_lock:
+            return self._drain(client, force)
+
+    def _drain(self, client: ApiClient, force: bool) -> DrainResult:
         result = DrainResult()
         responses: list[Any] = []
         result.responses = responses
@@ -220,16 +249,23 @@ class Outbox:
                     )
             except Offline as exc:
                 result.offline = True
-                result.retry_at = self._backoff(ids, head.attempts + 1, str(exc), None)
+                result.retry_at = self._backoff(ids, head.attempts + 1, str(exc), None, head.kind)
+                result.unsent.append((head, "offline"))
                 break
             except ApiError as exc:
                 if exc.retryable or exc.status in STOP_ON:
                     result.retry_at = self._backoff(
-                        ids, head.attempts + 1, f"{exc.status} {exc.message}", exc.retry_after
+                        ids,
+                        head.attempts + 1,
+                        f"{exc.status} {exc.message}",
+                        exc.retry_after,
+                        head.kind,
                     )
+                    result.unsent.append((head, f"{exc.status}"))
                     break
                 self._mark(ids, "failed", f"{exc.status} {exc.field_message()}")
                 result.failed += len(ids)
+                result.refused.append((head, exc))
                 continue
             except ContractError as exc:
                 # Delivered, but the reply is odd: the server has it, so don't send it twice.
@@ -239,6 +275,7 @@ class Outbox:
             self._delete(ids)
             result.sent += len(ids)
             responses.append(response)
+            result.answered.append((head, response))
             force = True  # the server answered: what was waiting on the network can go now
         result.pending = self.pending_count()
         return result

@@ -8,11 +8,11 @@ import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from mobile_client.core import geo
 from mobile_client.core.api import Offline
 from mobile_client.core.context import Context, iso
+from mobile_client.core.sms import geo_uri
 from mobile_client.core.timefmt import uk_clock
 from shared_schemas.venues import (
     DEFAULT_STAY_MIN,
@@ -140,8 +140,7 @@ def directions_url(place: dict[str, Any], origin: tuple[float, float] | None, an
     maps app answers), OpenStreetMap's walking directions elsewhere."""
     lat, lon = float(place["lat"]), float(place["lon"])
     if android:
-        label = quote(str(place.get("name") or "Safe place"))
-        return f"geo:{lat:.6f},{lon:.6f}?q={lat:.6f},{lon:.6f}({label})"
+        return geo_uri(lat, lon, str(place.get("name") or "Safe place"))
     start = f"{origin[0]:.6f}%2C{origin[1]:.6f}" if origin else ""
     return (
         "https://www.openstreetmap.org/directions?engine=fossgis_osrm_foot"
@@ -221,7 +220,7 @@ class Places:
             places=places,
             places_note="",
             online=True,
-            late_night=self._late_night(places),
+            late_night=self._late_night(places, online=True),
             message=""
             if places
             else "No open safe place found nearby. If you are in danger, call 999.",
@@ -248,12 +247,12 @@ class Places:
             places=places,
             online=False,
             places_note=f"as of {uk_clock(fetched)}, not updated: no signal",
-            late_night=self._late_night(places),
+            late_night=self._late_night(places, online=False),
             message="",
         )
         return places
 
-    def _late_night(self, places: list[dict[str, Any]]) -> dict[str, Any] | None:
+    def _late_night(self, places: list[dict[str, Any]], online: bool) -> dict[str, Any] | None:
         """The partnership's late-night options when the nearest open place is a long walk
         (or none is open)."""
         config = self.ctx.state.app_config or _read_json(self.ctx.data_dir / APP_CONFIG_FILE)
@@ -267,7 +266,33 @@ class Places:
         ]
         if open_walks and min(open_walks) <= threshold:
             return None
-        return dict(config["late_night"], long_walk_min=threshold)
+        options = dict(config["late_night"], long_walk_min=threshold)
+        options["staffed_nearest"] = (
+            self._nearest_staffed(options.get("staffed_safe_haven")) if online else None
+        )
+        return options
+
+    def _nearest_staffed(self, rule: dict[str, Any] | None) -> dict[str, Any] | None:
+        """The nearest open place of the partnership's staffed categories (server's answer;
+        none without signal: the app does not guess)."""
+        position = self.ctx.state.position
+        if not rule or not rule.get("categories") or not position:
+            return None
+        try:
+            result = self.ctx.client.get(
+                "/api/v1/venues/nearest",
+                params={
+                    "lat": position[0],
+                    "lon": position[1],
+                    "limit": 1,
+                    "category": ",".join(rule["categories"]),
+                },
+                response_schema="venue.nearest",
+            )
+        except Offline:
+            return None
+        items = result.get("items") or []
+        return describe_place(items[0], position) if items else None
 
     def choose_place(self, place: dict[str, Any]) -> None:
         """Make a safe place the journey's destination."""

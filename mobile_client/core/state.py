@@ -45,11 +45,22 @@ class AppState:
     alerts: list[dict[str, Any]] = field(default_factory=list)
     categories: list[dict[str, Any]] = field(default_factory=list)
     my_reports: list[dict[str, Any]] = field(default_factory=list)
+    # the report being written: where (pin) and the photos picked, and the last one sent
+    report_pin: dict[str, Any] | None = None
+    report_photos: list[str] = field(default_factory=list)
+    last_report: dict[str, Any] | None = None
     surveys: list[dict[str, Any]] = field(default_factory=list)
     survey: dict[str, Any] | None = None
     outbox_pending: int = 0
     outbox_failed: int = 0
-    sos_sent: bool = False
+    # the SOS on screen (``sos.describe``): stays until dismissed, also across restarts
+    sos: dict[str, Any] | None = None
+    # who the next journey is shared with (user ids): what the screen shows is what is sent
+    share_selection: list[int] = field(default_factory=list)
+    # a confirmation that stays until dismissed: ``{"kind", "text"}``
+    notice: dict[str, Any] | None = None
+    # a watched person stopped sharing: "Sam stopped sharing with you at 04:37"
+    watch_ended: str | None = None
 
     def __post_init__(self) -> None:
         self._lock = threading.RLock()

@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from datetime import UTC, datetime
 from typing import Any
 
 from mobile_client.core.alerts import SeenAlerts, parse_alert_id
 from mobile_client.core.api import ApiError, ContractError, Offline
 from mobile_client.core.context import ACTIVE_STATES, Context
+from mobile_client.core.timefmt import uk_clock
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +32,21 @@ class Watching:
         self._shared_lock = threading.Lock()
         self._seen_alerts: set[Any] = set()
         self._shown_without_id: set[Any] = set()
+        ctx.after_flush.append(self._drop_refused_acks)
+
+    # -- telling the server an alert reached this phone ------------------------------------
+    def acknowledge(self, alert_id: int) -> None:
+        """Queue ``POST /api/v1/alerts/{id}/received``: the resident in trouble then sees
+        "delivered to phone" for me. Queued, so it goes when the network allows."""
+        self.ctx.outbox.enqueue("ack", "POST", f"/api/v1/alerts/{int(alert_id)}/received", {})
+        self.ctx.refresh_outbox_counts()
+        self.ctx.kick()
+
+    def _drop_refused_acks(self, result: Any) -> None:
+        # an alert that is gone (or a server without acknowledgements) needs no retry
+        for item, _exc in result.refused:
+            if item.kind == "ack":
+                self.ctx.outbox.remove(item.id)
 
     def load_shared_with_me(self) -> list[dict[str, Any]]:
         """Journeys my contacts share with me: those announced by push notifications, plus
@@ -80,6 +97,8 @@ class Watching:
                 state.update(shared_with_me=[*known, entry])
         if data.get("kind") in ("sos", "overdue", "stationary", "arrival"):
             alert = {"kind": data["kind"], "journey_id": journey_id, "battery": data.get("battery")}
+            if data.get("owner_name"):
+                alert["owner_name"] = data["owner_name"]
             alert_id = parse_alert_id(data.get("alert_id"))
             if alert_id is not None:
                 alert["alert_id"] = alert_id
@@ -126,6 +145,16 @@ class Watching:
             self.record_alert({"kind": "overdue", "journey_id": journey.get("id")})
 
     def record_alert(self, alert: dict[str, Any]) -> None:
+        alert.setdefault("received_at", datetime.now(UTC).isoformat())
+        if not alert.get("owner_name"):
+            known = [self.ctx.state.watching or {}, *self.ctx.state.shared_with_me]
+            for journey in known:
+                if journey.get("id") == alert.get("journey_id") and journey.get("owner_name"):
+                    alert["owner_name"] = journey["owner_name"]
+                    break
+        self._record(alert)
+
+    def _record(self, alert: dict[str, Any]) -> None:
         """Show an alert once. One with an ``alert_id`` (a push, the live stream) is shown
         unless that id was shown before, even in an earlier run: FCM may deliver a repeated
         send. One known only from the journey's flags (a refresh; no id) is shown unless that
@@ -134,6 +163,9 @@ class Watching:
         show."""
         key = (alert.get("kind"), alert.get("journey_id"))
         alert_id = alert.get("alert_id")
+        if alert_id is not None:
+            # every copy is acknowledged: the first acknowledgement may have been lost
+            self.acknowledge(int(alert_id))
         with self._alerts_lock:
             if alert_id is not None:
                 if not self.seen_alerts.first_time(alert_id):
@@ -177,13 +209,32 @@ class Watching:
             self.record_alert(alert)
         elif kind in ("state", "resync") and isinstance(data.get("journey"), dict):
             self.apply_watched(data["journey"])
+        elif kind == "revoked":
+            self.revoked(data)
+
+    def revoked(self, data: dict[str, Any]) -> None:
+        """The person I watch stopped sharing with me: say who and when (UK time), and
+        take their journey off my screen."""
+        watching = self.ctx.state.watching or {}
+        who = data.get("by_display_name") or watching.get("owner_name") or "Your contact"
+        at = uk_clock(data.get("at") or datetime.now(UTC))  # else: when this phone learnt it
+        text = f"{who} stopped sharing with you" + (f" at {at}" if at else "")
+        gone = watching.get("id")
+        self.ctx.state.update(
+            watch_ended=text,
+            watching=None,
+            watch_track=[],
+            # what they shared is no longer mine to show, their old alerts included
+            alerts=[a for a in self.ctx.state.alerts if a.get("journey_id") != gone],
+            shared_with_me=[j for j in self.ctx.state.shared_with_me if j.get("id") != gone],
+        )
 
     def watch(self, journey_id: int, poll_s: float = 2.0) -> None:
         """Follow a journey live in the background: the server's event stream, falling back
         to polling when the stream is unavailable."""
         self.stop_watching()
         self._watch_stop = stop = threading.Event()
-        self.ctx.state.update(watch_track=[], watching=None)
+        self.ctx.state.update(watch_track=[], watching=None, watch_ended=None)
 
         def run() -> None:
             use_stream = True
@@ -195,12 +246,20 @@ class Watching:
                             if stop.is_set():
                                 return
                             self.on_stream_event(event)
+                            if event.get("event") == "revoked":
+                                return
                 except ApiError as exc:
                     if exc.status in (403, 404, 410):
                         if exc.status != 404 or not use_stream:
-                            self.ctx.state.update(
-                                message="This journey is no longer shared with you."
-                            )
+                            # Seen before and now hidden (the server answers 403 or 404
+                            # alike once consent ends): the person stopped sharing.
+                            seen = (self.ctx.state.watching or {}).get("id") == journey_id
+                            if seen and exc.status in (403, 404):
+                                self.revoked({})
+                            elif not self.ctx.state.watch_ended:
+                                self.ctx.state.update(
+                                    watch_ended="This journey is no longer shared with you."
+                                )
                             return
                     use_stream = False
                 except (Offline, ContractError):

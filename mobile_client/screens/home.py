@@ -14,9 +14,17 @@ class HomeScreen(Screen):
         if not journey:
             return ""
         label = journey.get("_label") or "your destination"
-        if journey.get("sos"):
-            return f"SOS raised. Sharing your journey to {label}."
         return f"Sharing your journey to {label}. Tap to see it."
+
+    @staticmethod
+    def who(signed_in: bool | None, name: str | None, online: bool | None) -> str:
+        if not signed_in:
+            return "Not signed in: open Settings"
+        if name:
+            return f"Signed in as {name}" + (" (no connection)" if online is False else "")
+        if online is False:
+            return "Signed in (no connection)"
+        return "Signed in. Add your name in Settings so contacts know it is you."
 
     def find_safe_place(self) -> None:
         app = App.get_running_app()
@@ -29,7 +37,12 @@ class HomeScreen(Screen):
         app.core.submit(app.core.load_contacts)
 
     def sos(self) -> None:
+        """Held long enough: the SOS is saved on the phone first (no network here), then
+        sent; what the panel says comes from that record and the server's answer."""
         app = App.get_running_app()
-        app.core.submit(app.core.sos_anywhere)
-        self.ids.sos.text = "SOS sent to your contacts\nHold again to resend"
-        self.ids.sos.reset()
+        app.core.press_sos()
+        app.core.state.update(message="")  # an earlier "keep holding" hint is done with
+        app.core.submit(app.core.send_sos)
+
+    def keep_holding(self) -> None:
+        App.get_running_app().core.state.update(message="Keep holding to send SOS")

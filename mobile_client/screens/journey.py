@@ -11,6 +11,7 @@ from kivy.properties import NumericProperty
 from kivy.uix.screenmanager import Screen
 
 from mobile_client.core import geo
+from mobile_client.core.timefmt import uk_clock
 
 
 class JourneyScreen(Screen):
@@ -21,9 +22,11 @@ class JourneyScreen(Screen):
     def on_kv_post(self, base_widget: Any) -> None:
         app = App.get_running_app()
         self._mode: str | None = None
-        self._chosen: set[int] = set()
         app.ui.bind(
-            journey=self._switch, contacts=self._show_contacts, destination=self._suggest_minutes
+            journey=self._switch,
+            contacts=self._show_contacts,
+            share_selection=self._show_contacts,
+            destination=self._suggest_minutes,
         )
         app.ui.bind(journey=self._describe, outbox_pending=self._describe)
         self.bind(minutes=self._show_minutes)
@@ -38,6 +41,7 @@ class JourneyScreen(Screen):
         holder.clear_widgets()
         self.view = Factory.JourneyLive() if journey else Factory.JourneyPlan()
         holder.add_widget(self.view)
+        self.ids.page.scroll_y = 1  # the new view starts at its top: SOS and arrival in sight
         if journey:
             self._describe()
         else:
@@ -59,24 +63,30 @@ class JourneyScreen(Screen):
             d = geo.haversine_m(pos[0], pos[1], float(dest["lat"]), float(dest["lon"]))
             self.minutes = min(180, geo.walking_minutes(d) + 10)
 
-    def _show_contacts(self, _ui: Any, contacts: list[dict[str, Any]] | None) -> None:
+    def _show_contacts(self, *_: Any) -> None:
+        """One toggle per person I trust, drawn from the core's selection by ``user_id``
+        (the id that is sent): what is shown down is exactly who the journey goes to."""
         if self._mode != "plan":
             return
+        ui = App.get_running_app().ui
         box = self.view.ids.contacts
         box.clear_widgets()
-        sharable = [c for c in contacts or [] if c.get("direction") in ("i_trust", "mutual")]
+        chosen = set(ui.share_selection or [])
+        sharable = [c for c in ui.contacts or [] if c.get("direction") in ("i_trust", "mutual")]
         if not sharable:
-            box.add_widget(Factory.Muted(text="No trusted contacts yet: add one in Contacts."))
+            box.add_widget(
+                Factory.Muted(text="No trusted contacts yet: add someone before you share.")
+            )
         for c in sharable:
             toggle = Factory.Toggle(
-                text=c["name"], state="down" if c["id"] in self._chosen else "normal"
+                text=c["name"], state="down" if c["user_id"] in chosen else "normal"
             )
-            toggle.contact_id = int(c["user_id"])
-            toggle.bind(state=self._toggle)
+            toggle.user_id = int(c["user_id"])
+            toggle.bind(on_release=self._toggle)
             box.add_widget(toggle)
 
-    def _toggle(self, toggle: Any, state: str) -> None:
-        (self._chosen.add if state == "down" else self._chosen.discard)(toggle.contact_id)
+    def _toggle(self, toggle: Any) -> None:
+        App.get_running_app().core.set_shared(toggle.user_id, toggle.state == "down")
 
     def change_minutes(self, delta: int) -> None:
         self.minutes = max(5, min(240, self.minutes + delta))
@@ -88,7 +98,7 @@ class JourneyScreen(Screen):
     def start(self) -> None:
         app = App.get_running_app()
         arrive = datetime.now(UTC) + timedelta(minutes=int(self.minutes))
-        chosen = sorted(self._chosen)
+        chosen = list(app.core.state.share_selection)  # exactly the toggles shown down
 
         def run() -> None:
             journey = app.core.start_journey(chosen, expected_arrival=arrive)
@@ -108,20 +118,23 @@ class JourneyScreen(Screen):
             app.core.state.update(message="Watch link copied: paste it in a message.")
 
     @staticmethod
+    def sharing_text(journey: dict[str, Any] | None, contacts: list[dict[str, Any]] | None) -> str:
+        """'Sharing live with Sam and Jo' from the journey's own contact ids."""
+        ids = set((journey or {}).get("contact_ids") or [])
+        names = sorted({c["name"] for c in contacts or [] if c.get("user_id") in ids})
+        if not names:
+            return "Sharing live"
+        who = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        return f"Sharing live with {who}"
+
+    @staticmethod
     def describe(journey: dict[str, Any] | None, pending: int | None) -> str:
         if not journey:
             return ""
-        state = "SOS raised" if journey.get("sos") else journey.get("state", "active")
-        lines = [f"To {journey.get('_label') or 'your destination'}", f"State: {state}"]
-        due = journey.get("expected_arrival_at")
+        lines = [f"To {journey.get('_label') or 'your destination'}"]
+        due = uk_clock(journey.get("expected_arrival_at"))
         if due:
-            try:
-                at = datetime.fromisoformat(str(due).replace("Z", "+00:00"))
-                lines.append(f"Expected by {at.astimezone():%H:%M}")
-            except ValueError:
-                pass
-        shared = journey.get("contacts") or journey.get("contact_ids") or []
-        lines.append(f"Shared with {len(shared)} contact(s)")
+            lines.append(f"Expected by {due}")
         if journey.get("watch_url"):
             lines.append("Watch link ready for someone without the app")
         if pending:

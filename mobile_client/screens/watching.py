@@ -1,4 +1,5 @@
-"""Watching: a contact's live journey on the offline map, with its alerts."""
+"""Watching: whose journey it is, SOS at the top with its time, last seen, battery, how far
+from where they are going, and what I can do: open their position in maps, call them."""
 
 from __future__ import annotations
 
@@ -8,9 +9,20 @@ from kivy.app import App
 from kivy.factory import Factory
 from kivy.uix.screenmanager import Screen
 
+from mobile_client.core import geo
+from mobile_client.core.timefmt import ago, uk_clock
+
+NO_NAME = "Your contact"
+
+
+def owner_name(journey: dict[str, Any] | None) -> str:
+    journey = journey or {}
+    owner = journey.get("owner") if isinstance(journey.get("owner"), dict) else {}
+    return str(journey.get("owner_name") or owner.get("display_name") or NO_NAME)
+
 
 class WatchingScreen(Screen):
-    """Bound to ``app.ui.shared_with_me``, ``app.ui.watching``, ``watch_track`` and ``alerts``."""
+    """Bound to ``app.ui.shared_with_me``, ``watching``, ``watch_track`` and ``alerts``."""
 
     def on_kv_post(self, base_widget: Any) -> None:
         app = App.get_running_app()
@@ -18,21 +30,20 @@ class WatchingScreen(Screen):
         self._show_shared(app.ui, app.ui.shared_with_me)
         self._show_alerts(app.ui, app.ui.alerts)
 
+    def on_enter(self, *_: Any) -> None:
+        app = App.get_running_app()
+        app.core.submit(app.core.load_contacts)  # who shared a phone number with me
+
     def _show_shared(self, _ui: Any, journeys: list[dict[str, Any]] | None) -> None:
         box = self.ids.shared
         box.clear_widgets()
         if not journeys:
             box.add_widget(Factory.Muted(text="Nobody is sharing a journey with you right now."))
         for j in journeys or []:
-            owner = j.get("owner") or {}
-            name = (
-                j.get("owner_name")
-                or owner.get("display_name")
-                or owner.get("uid")
-                or "your contact"
-            )
-            state = "SOS" if j.get("sos") else j.get("state", "active")
-            button = Factory.FlatButton(text=f"Watch {name} (journey {j['id']}, {state})")
+            state = "SOS" if j.get("sos") else ("overdue" if j.get("overdue") else "sharing")
+            button = Factory.FlatButton(text=f"Watch {owner_name(j)} ({state})")
+            if j.get("sos"):
+                button.background_color = (0.86, 0.20, 0.24, 1)
             button.bind(on_release=lambda *_, jid=j["id"]: self.watch(jid))
             box.add_widget(button)
 
@@ -50,16 +61,34 @@ class WatchingScreen(Screen):
     @staticmethod
     def alert_text(alert: dict[str, Any]) -> str:
         kind = str(alert.get("kind") or alert.get("type") or "alert")
+        who = str(alert.get("owner_name") or "Your contact")
         text = {
-            "sos": "SOS! They pressed SOS. Call them, or 999 if you think they are in danger.",
-            "arrival": "Arrived safely.",
-            "overdue": "Overdue: they have not arrived when expected.",
-            "stationary": "They have not moved for a while.",
-            "arrived": "Arrived safely.",
-        }.get(kind, kind)
-        if alert.get("battery") is not None:
+            "sos": f"SOS: {who} pressed SOS. Call them, or 999 if you think they are in danger.",
+            "arrival": f"{who} arrived safely.",
+            "arrived": f"{who} arrived safely.",
+            "overdue": f"{who} is overdue: not arrived when expected.",
+            "stationary": f"{who} has not moved for a while.",
+        }.get(kind, str(alert.get("title") or "An alert from your contact"))
+        at = uk_clock(alert.get("raised_at") or alert.get("received_at"))
+        if at:
+            text += f" ({at})"
+        if alert.get("battery") not in (None, ""):
             text += f" Battery {float(alert['battery']):.0f}%."
         return text
+
+    @staticmethod
+    def sos_text(watching: dict[str, Any] | None, alerts: list[dict[str, Any]] | None) -> str:
+        """The red line at the top: whose SOS and when (UK time)."""
+        if not watching or not watching.get("sos"):
+            return ""
+        mine = [
+            a
+            for a in alerts or []
+            if a.get("kind") == "sos" and a.get("journey_id") == watching.get("id")
+        ]
+        at = uk_clock((mine[-1] if mine else {}).get("received_at"))
+        when = f" at {at}" if at else ""
+        return f"SOS from {owner_name(watching)}{when}. Call them, or 999 if they are in danger."
 
     def watch(self, journey_id: int) -> None:
         App.get_running_app().core.watch(int(journey_id))
@@ -68,22 +97,62 @@ class WatchingScreen(Screen):
         app = App.get_running_app()
         app.core.submit(app.core.load_shared_with_me)
 
+    def open_in_maps(self) -> None:
+        app = App.get_running_app()
+        watching = app.ui.watching or {}
+        last = watching.get("last_fix") or {}
+        if last.get("lat") is None:
+            app.core.state.update(message="No position from them yet.")
+            return
+        app.open_in_maps(float(last["lat"]), float(last["lon"]), owner_name(watching))
+
+    @staticmethod
+    def phone_for(watching: dict[str, Any] | None, contacts: list[dict[str, Any]] | None) -> str:
+        """Their number, only when they chose to share it with me (the server says so)."""
+        owner_id = (watching or {}).get("owner_id")
+        for c in contacts or []:
+            if c.get("user_id") == owner_id and c.get("phone"):
+                return str(c["phone"])
+        return ""
+
+    def call_text(
+        self, watching: dict[str, Any] | None, contacts: list[dict[str, Any]] | None
+    ) -> str:
+        return f"Call {owner_name(watching)}" if self.phone_for(watching, contacts) else ""
+
+    def call(self) -> None:
+        app = App.get_running_app()
+        number = self.phone_for(app.ui.watching, app.ui.contacts)
+        if number:
+            app.call_number(number)
+
     @staticmethod
     def describe(watching: dict[str, Any] | None, track: list | None) -> str:
         if not watching:
             return "Choose a journey to watch."
         last = watching.get("last_fix") or {}
-        who = watching.get("owner_name") or "Your contact"
-        state = "SOS" if watching.get("sos") else watching.get("state", "active")
-        lines = [f"{who}: {state}"]
+        who = owner_name(watching)
         dest = watching.get("destination") or {}
-        if dest.get("label") or dest.get("postcode"):
-            lines.append(f"Going to {dest.get('label') or dest.get('postcode')}")
-        if watching.get("expected_arrival_at"):
-            lines.append(f"Expected by {str(watching['expected_arrival_at'])[11:16]} UTC")
+        label = dest.get("label") or dest.get("postcode") or dest.get("name")
+        state = watching.get("state")
+        if state in ("arrived", "cancelled", "ended"):
+            lines = [f"{who} has {'arrived' if state == 'arrived' else 'stopped sharing'}."]
+        else:
+            lines = [f"{who} is on the way" + (f" to {label}" if label else "")]
         if last.get("recorded_at"):
-            lines.append(f"Last seen {str(last['recorded_at'])[11:19]} UTC")
+            lines.append(f"Last seen {ago(last['recorded_at'])} ({uk_clock(last['recorded_at'])})")
+        else:
+            lines.append("No position from them yet")
         if last.get("battery") is not None:
             lines.append(f"Battery {float(last['battery']):.0f}%")
-        lines.append(f"{len(track or [])} position(s) received")
+        if last.get("lat") is not None and dest.get("lat") is not None:
+            metres = geo.haversine_m(
+                float(last["lat"]), float(last["lon"]), float(dest["lat"]), float(dest["lon"])
+            )
+            lines.append(f"{geo.format_distance(metres)} from " + (label or "their destination"))
+        due = uk_clock(watching.get("expected_arrival_at"))
+        if due and state not in ("arrived", "cancelled", "ended"):
+            lines.append(
+                ("Overdue: expected by " if watching.get("overdue") else "Expected by ") + due
+            )
         return "\n".join(lines)

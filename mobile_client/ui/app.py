@@ -26,6 +26,7 @@ SCREENS = [
     ("contacts", "mobile_client.screens.contacts", "ContactsScreen"),
     ("watching", "mobile_client.screens.watching", "WatchingScreen"),
     ("report", "mobile_client.screens.report", "ReportScreen"),
+    ("my_reports", "mobile_client.screens.my_reports", "MyReportsScreen"),
     ("surveys", "mobile_client.screens.surveys", "SurveysScreen"),
     ("settings", "mobile_client.screens.settings", "SettingsScreen"),
     ("blank", "mobile_client.screens.blank", "BlankScreen"),
@@ -52,8 +53,16 @@ class SafeHavenApp(App):
         self.speedup = speedup
         self.ui = UIState(core.state)
         self.sm: ScreenManager | None = None
+        self.last_directions: str | None = None
+        self.last_map_link = ""
         self._clear_message = Clock.create_trigger(lambda *_: core.state.update(message=""), 8)
-        self.ui.bind(message=lambda *_: self._clear_message())
+        self.ui.bind(message=self._restart_message_timer)
+
+    def _restart_message_timer(self, *_: Any) -> None:
+        """Each new line gets its full 8 s: an earlier line's timer must not wipe it at once.
+        (What must stay, SOS, arrival, revoke, reports, is a notice, not a line.)"""
+        self._clear_message.cancel()
+        self._clear_message()
 
     def build(self) -> ScreenManager:
         import importlib
@@ -145,6 +154,48 @@ class SafeHavenApp(App):
             call.makecall(tel=number)
         except Exception:  # noqa: BLE001 - no dialer on a desktop
             self.core.state.update(message=f"Call {number} from your phone.")
+
+    def _android_view(self, uri: str) -> bool:
+        """Hand ``uri`` to whichever Android app views it (ACTION_VIEW); False if none did."""
+        try:
+            from jnius import autoclass, cast
+
+            intent_cls = autoclass("android.content.Intent")
+            intent = intent_cls(intent_cls.ACTION_VIEW, autoclass("android.net.Uri").parse(uri))
+            activity = autoclass("org.kivy.android.PythonActivity").mActivity
+            cast("android.app.Activity", activity).startActivity(intent)
+            return True
+        except Exception:  # noqa: BLE001 - no app takes it
+            log.warning("no app took %s", uri.split(":", 1)[0])
+            return False
+
+    def open_directions(self, url: str) -> None:
+        """Hand the walk to the phone's own maps app (Android: a ``geo:`` intent any maps app
+        answers); on a desktop, OpenStreetMap's walking directions in the browser."""
+        self.last_directions = url
+        if platform == "android":
+            if not self._android_view(url):
+                self.core.state.update(message="No maps app found to show directions.")
+            return
+        import webbrowser
+
+        if not webbrowser.open(url):
+            self.core.state.update(message=f"Directions: {url}")
+
+    def text_contacts(self) -> None:
+        """Text the last position to the numbers kept for contacts (SOS fallback)."""
+        self.core.submit(self.core.text_contacts)
+
+    def open_in_maps(self, lat: float, lon: float, name: str) -> None:
+        """A pin in the phone's map app (``geo:``); an OpenStreetMap page on a desktop."""
+        from mobile_client.core.sms import geo_uri, osm_link
+
+        if platform == "android" and self._android_view(geo_uri(lat, lon, name)):
+            return
+        import webbrowser
+
+        self.last_map_link = osm_link(lat, lon)
+        webbrowser.open(self.last_map_link)
 
     def later(self, fn: Any, delay: float = 0) -> None:
         Clock.schedule_once(lambda *_: fn(), delay)

@@ -1,4 +1,5 @@
-"""Shared widgets: the press-and-hold button and the offline ward map."""
+"""Shared widgets: the SOS panel, lasting notices, the press-and-hold button and the
+offline ward map."""
 
 from __future__ import annotations
 
@@ -7,20 +8,51 @@ from typing import Any
 
 from kivy.clock import Clock
 from kivy.core.text import Label as CoreLabel
-from kivy.graphics import Color, Ellipse, Line, Rectangle
+from kivy.graphics import Color, Ellipse, Line, Rectangle, RoundedRectangle
 from kivy.metrics import dp, sp
 from kivy.properties import BooleanProperty, ListProperty, NumericProperty, ObjectProperty
+from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
 from kivy.uix.label import Label
 from kivy.uix.stencilview import StencilView
 
 from mobile_client.core import geo
+from mobile_client.core.geo import cluster_markers, marker_text
+
+# A place's marker colour by its hours (``describe_place``'s tone): amber closes soon.
+TONE_COLOURS = {
+    "cluster": (0.25, 0.35, 0.62, 1),
+    "open": (0.5, 0.82, 0.73, 1),
+    "amber": (0.96, 0.73, 0.26, 1),
+    "closed": (0.62, 0.66, 0.72, 1),
+    "unknown": (0.62, 0.66, 0.72, 1),
+}
 
 
 class Banner(Label):
     """A coloured panel of text (amber by default; red for danger)."""
 
     bg = ListProperty([0.96, 0.73, 0.26, 1])
+
+
+class SosPanel(BoxLayout):
+    """The SOS on screen (``app.ui.sos``): one headline from the phone's record or the
+    server's answer, per-recipient delivery, and what to do next. Stays until dismissed."""
+
+    sos = ObjectProperty(None, allownone=True)
+    compact = BooleanProperty(False)
+
+    def on_sos(self, _panel: Any, sos: dict[str, Any] | None) -> None:
+        self.ids.lines.text = "\n".join(
+            [*(sos or {}).get("lines", []), (sos or {}).get("raised_text", "")]
+        ).strip()
+
+
+class NoticeBar(BoxLayout):
+    """A confirmation that stays until "OK" (``app.ui.notice``): arrival, revoke, a report
+    sent, a share refused. Never a line that vanishes after a few seconds."""
+
+    notice = ObjectProperty(None, allownone=True)
 
 
 class HoldButton(Button):
@@ -31,20 +63,21 @@ class HoldButton(Button):
     hold_seconds = NumericProperty(2.0)
     progress = NumericProperty(0.0)
     ring_color = ListProperty([1, 1, 1, 1])
-    __events__ = ("on_hold",)
+    __events__ = ("on_hold", "on_short")
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._held_for = 0.0
         self._ticker = None
         self._done = False
+        self._fired = False  # on_hold fired during this touch (reset() may clear _done)
         self.bind(pos=self._draw, size=self._draw, progress=self._draw)
 
     def on_touch_down(self, touch: Any) -> bool:
         if not self.collide_point(*touch.pos) or self.disabled:
             return super().on_touch_down(touch)
         touch.grab(self)
-        self._held_for, self._done = 0.0, False
+        self._held_for, self._done, self._fired = 0.0, False, False
         self.state = "down"
         self._ticker = Clock.schedule_interval(self._tick, 1 / 30)
         return True
@@ -53,7 +86,7 @@ class HoldButton(Button):
         self._held_for += dt
         self.progress = min(1.0, self._held_for / self.hold_seconds)
         if self.progress >= 1.0 and not self._done:
-            self._done = True
+            self._done = self._fired = True
             self._stop()
             self.dispatch("on_hold")
 
@@ -73,10 +106,15 @@ class HoldButton(Button):
         self.state = "normal"
         if not self._done:
             self.progress = 0.0
+        if not self._fired:
+            self.dispatch("on_short")
         return True
 
     def on_hold(self) -> None:
         """Held long enough."""
+
+    def on_short(self) -> None:
+        """Let go too early: nothing was done."""
 
     def reset(self) -> None:
         self.progress, self._done = 0.0, False
@@ -199,15 +237,20 @@ class WardMap(StencilView):
                 for lat, lon in self.track:
                     pts.extend(self.to_xy(lat, lon))
                 Line(points=pts, width=dp(2.5))
-            for i, place in enumerate(self.places, start=1):
-                if place.get("lat") is None:
-                    continue
-                x, y = self.to_xy(float(place["lat"]), float(place["lon"]))
+            placed = [
+                (*self.to_xy(float(p["lat"]), float(p["lon"])), i, p)
+                for i, p in enumerate(self.places, start=1)
+                if p.get("lat") is not None
+            ]
+            for x, y, members in cluster_markers(placed, dp(26)):
+                text = marker_text([n for n, _p in members])
+                tex = self._label(text, sp(14))
                 r = dp(13)
-                Color(0.5, 0.82, 0.73, 1)
-                Ellipse(pos=(x - r, y - r), size=(2 * r, 2 * r))
-                tex = self._label(str(i), sp(14))
-                Color(0.04, 0.06, 0.12, 1)
+                w = max(2 * r, tex.width + dp(10))
+                tone = str(members[0][1].get("tone")) if len(members) == 1 else "cluster"
+                Color(*TONE_COLOURS.get(tone, TONE_COLOURS["open"]))
+                RoundedRectangle(pos=(x - w / 2, y - r), size=(w, 2 * r), radius=[r])
+                Color(*((1, 1, 1, 1) if tone == "cluster" else (0.04, 0.06, 0.12, 1)))
                 Rectangle(texture=tex, size=tex.size, pos=(x - tex.width / 2, y - tex.height / 2))
             if self.destination and self.destination.get("lat") is not None:
                 x, y = self.to_xy(float(self.destination["lat"]), float(self.destination["lon"]))

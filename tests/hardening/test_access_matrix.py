@@ -279,6 +279,33 @@ PORTAL_ROWS = [
         PORTAL_ADMIN_POST,
         form=lambda w: {"status": "in_progress", "public_note": "looking into it"},
     ),
+    Row(
+        "POST",
+        "/portal/reports/<int:report_id>/close",
+        lambda w: f"/portal/reports/{w.report_id}/close",
+        portal(staff=403, admin=422, post=True),  # 422: closing needs a public note
+        form=lambda w: {"close_note": ""},
+    ),
+    Row(
+        "POST",
+        "/portal/reports/<int:report_id>/reopen",
+        lambda w: f"/portal/reports/{w.report_id}/reopen",
+        portal(staff=403, admin=409, post=True),  # 409: the report is not closed
+        form=lambda w: {"reason": "seen again"},
+    ),
+    Row(
+        "GET",
+        "/portal/reports/photos/<int:photo_id>",
+        "/portal/reports/photos/999999",
+        portal(staff=403, admin=404),
+    ),
+    Row(
+        "POST",
+        "/portal/reports/photos/<int:photo_id>/public",
+        "/portal/reports/photos/999999/public",
+        portal(staff=403, admin=404, post=True),
+        form=lambda w: {"public": "yes"},
+    ),
     Row("GET", "/portal/hotspots", "/portal/hotspots", PORTAL_ADMIN),
     Row("GET", "/portal/hotspots.csv", "/portal/hotspots.csv", PORTAL_ADMIN),
     # surveys: partnership admins only
@@ -546,6 +573,13 @@ ROWS = [
         ACCEPT_INVITATION,
     ),
     Row(
+        "PATCH",
+        "/api/v1/contacts/<int:contact_id>",
+        lambda w: f"/api/v1/contacts/{w.contact_link_id}",
+        REVOKE_CONTACT,  # the same two people: either side shares their own number
+        json={"share_phone": True},
+    ),
+    Row(
         "DELETE",
         "/api/v1/contacts/<int:contact_id>",
         lambda w: f"/api/v1/contacts/{w.contact_link_id}",
@@ -684,6 +718,20 @@ ROWS = [
         SIGNED_IN_201,
         json={"token": "fcm-token-for-the-matrix-0123456789", "platform": "android"},
     ),
+    Row(
+        "DELETE",
+        "/api/v1/me/devices/<int:device_id>",
+        lambda w: f"/api/v1/me/devices/{w.journey_phone_id}",
+        OWNER_204,
+    ),
+    Row("GET", "/api/v1/app-config", "/api/v1/app-config", PUBLIC),
+    # No offline map pack is configured in the tests: nobody gets one.
+    Row(
+        "GET",
+        "/api/v1/app-config/offline-map.mbtiles",
+        "/api/v1/app-config/offline-map.mbtiles",
+        expect(404),
+    ),
     # Open311: public reads (no names, blurred); writes need the client's api_key, not a person
     Row("GET", "/open311/v2/", "/open311/v2/", PUBLIC),
     Row("GET", "/open311/v2/discovery", "/open311/v2/discovery", PUBLIC),
@@ -695,8 +743,9 @@ ROWS = [
     Row(
         "GET",
         "/open311/v2/requests/<request_id>.<fmt>",
-        lambda w: f"/open311/v2/requests/{w.report_id}.json",
-        PUBLIC,
+        # An app report is not in the public (keyless) Open311 view, whoever asks.
+        lambda w: f"/open311/v2/requests/{w.report_reference}.json",
+        expect(404),
     ),
     Row(
         "GET",
@@ -739,6 +788,7 @@ class PortalBrowser:
 class World:
     people: dict[str, Any]
     report_id: int
+    report_reference: str
     postcode: str
     open311_key: str
     venue_id: int
@@ -869,6 +919,7 @@ def _build_world(app, client, make_person) -> World:  # type: ignore[no-untyped-
     return World(
         people,
         report.id,
+        report.reference,
         postcode,
         open311.create_key("matrix")[1],
         here.id,
@@ -931,8 +982,14 @@ def _journeys(client, people) -> dict[str, Any]:  # type: ignore[no-untyped-def]
         "/api/v1/location-clients", json={"label": "OwnTracks"}, headers=owner.headers
     ).get_json()
     credential = base64.b64encode(f"{device['username']}:{device['secret']}".encode()).decode()
+    phone = client.post(
+        "/api/v1/me/devices",
+        json={"token": "owner-phone-token-for-the-matrix-0123456789", "platform": "android"},
+        headers=owner.headers,
+    ).get_json()
     return {
         "id": journey["id"],
+        "phone_id": phone["id"],
         "contact_link_id": link,
         "watch_link_id": journey["watch_link_id"],
         "watch_token": journey["watch_url"].rstrip("/").rsplit("/", 1)[-1],

@@ -172,9 +172,9 @@ def test_any_text_in_a_report_description_or_display_name(client, resident, text
     assert_ok_or_names_field(report, "description")
     me = client.patch("/api/v1/me", json={"display_name": text}, headers=resident.headers)
     assert_ok_or_names_field(me, "display_name")
-    if me.status_code == 200:
+    if me.status_code == 200:  # kept as written, less the spaces around it
         assert client.get("/api/v1/me", headers=resident.headers).get_json()["display_name"] == (
-            text
+            text.strip()
         )
 
 
@@ -205,11 +205,17 @@ def test_every_body_route_refuses_an_oversized_body_with_413(app, client, admin)
             path = path.replace(f"<int:{name}>", "1").replace(f"<{name}>", "json")
             path = path.replace(f"<string:{name}>", "x")
         body = b'{"x": "' + b"a" * too_big + b'"}'
+        content_type = "application/json"
+        accepted = getattr(app.view_functions[rule.endpoint], "accepts_content_types", None)
+        if accepted and content_type not in accepted:  # an upload route: its own type
+            content_type = sorted(accepted)[0]
+            if content_type.startswith("multipart/"):
+                content_type += "; boundary=x"
         response = client.open(
             path,
             method=method,
             data=body,
-            headers={**admin.headers, "Content-Type": "application/json"},
+            headers={**admin.headers, "Content-Type": content_type},
         )
         assert response.status_code == 413, (method, path, response.status_code)
         seen += 1

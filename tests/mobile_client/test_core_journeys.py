@@ -12,13 +12,13 @@ import pytest
 from mobile_client.core.api import ApiError
 from mobile_client.core.location import DEMO_ROUTE, SimulatedWalk
 
-T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
-
 
 @pytest.fixture
 def pair(core_factory, resident, other_resident):  # type: ignore[no-untyped-def]
     """Alice (walking) and Bob (her trusted contact), each in their own app."""
     alice, bob = core_factory(resident), core_factory(other_resident)
+    bob.set_display_name("  Bob ")
+    assert bob.state.display_name == "Bob"
     invitation = alice.create_invitation()
     assert invitation["code"] and alice.state.invitation == invitation
     bob.accept_invitation(invitation["code"])
@@ -32,7 +32,10 @@ def _bob_id(alice) -> int:  # type: ignore[no-untyped-def]
     return int(rows[0]["user_id"])
 
 
-def _walk(core, start=T0):  # type: ignore[no-untyped-def]
+def _walk(core):  # type: ignore[no-untyped-def]
+    """A walk whose first fix is 5 minutes ago, worked out when the test runs (a time taken at
+    import is minutes old by then, and fixes from before a journey started are refused)."""
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
     return SimulatedWalk(core.on_fix, route=DEMO_ROUTE, start_time=start, interval_s=5)
 
 
@@ -62,7 +65,7 @@ def test_journey_fixes_reach_the_contact_and_arrival_ends_it(pair):
     assert bob.refresh_watch(journey["id"])["state"] == "arrived"
 
 
-def test_offline_fixes_and_sos_arrive_in_order_when_back(pair, live_server):
+def test_offline_fixes_wait_behind_the_sos_and_all_arrive_when_back(pair, live_server):
     alice, bob = pair
     journey = alice.start_journey(
         [_bob_id(alice)], destination={"postcode": "WN3 4EU", "label": "home"}
@@ -73,13 +76,14 @@ def test_offline_fixes_and_sos_arrive_in_order_when_back(pair, live_server):
     live_server.stop()  # into a dead zone
     offline = walk.advance(40)
     alice.sos()
-    assert alice.state.sos_sent and alice.state.outbox_pending == len(offline) + 1
-    assert "queued" in alice.state.message
+    assert alice.state.sos["headline"].startswith("Not sent yet: no signal")
+    assert alice.state.outbox_pending == len(offline) + 1
     live_server.start()
     result = alice.flush(force=True)
     assert (result.sent, result.pending, result.failed) == (len(offline) + 1, 0, 0)
-    assert result.responses[0]["accepted"] == len(offline)  # the fixes went first, as one batch
-    assert result.responses[1]["sos"] is True
+    assert result.responses[0]["journey_id"] == journey["id"]  # the SOS first, on this journey
+    assert result.responses[1]["accepted"] == len(offline)  # then the fixes, as one batch
+    assert alice.state.sos["headline"] == "Delivered to Bob"
     seen = bob.refresh_watch(journey["id"])
     assert seen["sos"] and seen["last_fix"]["lat"] == pytest.approx(offline[-1].lat)
     assert [a["kind"] for a in bob.state.alerts] == ["sos"]
@@ -149,6 +153,55 @@ def test_push_payload_makes_a_journey_watchable(pair, tmp_path):
     )
     assert bob.poll_push_inbox() == 1 and not list(inbox.iterdir())
     assert [j["id"] for j in bob.load_shared_with_me()] == [journey["id"]]
-    assert bob.state.alerts == [{"kind": "sos", "journey_id": journey["id"], "battery": "71"}]
+    assert [{k: v for k, v in a.items() if k != "received_at"} for a in bob.state.alerts] == [
+        {"kind": "sos", "journey_id": journey["id"], "battery": "71"}
+    ]
     alice.cancel_journey()
     assert bob.load_shared_with_me() == []
+
+
+@pytest.mark.redis
+@pytest.mark.slow
+def test_the_app_watches_live_through_the_stream_server(
+    tmp_path, database_url, redis_url, resident, other_resident
+):
+    """The production shape (the load balancer, the API pool, the stream server): Bob's app
+    follows Alice's walk on its live stream and shows her SOS."""
+    from mobile_client.core.controller import Core
+    from tests.support.production import production_shape
+
+    with production_shape(database_url, redis_url) as site:
+        alice = Core(tmp_path / "alice", server_url=site.url)
+        bob = Core(tmp_path / "bob", server_url=site.url)
+        try:
+            alice.sign_in(resident.token)
+            bob.sign_in(other_resident.token)
+            bob.accept_invitation(alice.create_invitation()["code"])
+            alice.set_position(*DEMO_ROUTE[0])
+            journey = alice.start_journey(
+                [_bob_id(alice)], destination={"lat": DEMO_ROUTE[-1][0], "lon": DEMO_ROUTE[-1][1]}
+            )
+            events: list[str] = []
+            real = bob.watching.on_stream_event
+
+            def seen(event):  # type: ignore[no-untyped-def]
+                events.append(event.get("event", ""))
+                real(event)
+
+            bob.watching.on_stream_event = seen  # type: ignore[method-assign]
+            got_sos = threading.Event()
+            bob.state.subscribe(lambda changed: "alerts" in changed and got_sos.set())
+            # a poll far slower than the test: what arrives comes on the stream
+            bob.watch(journey["id"], poll_s=60)
+            walk = _walk(alice)
+            for _ in range(4):
+                walk.advance(10)
+                alice.flush()
+            alice.sos()
+            assert got_sos.wait(30), f"no SOS reached Bob; alerts={bob.state.alerts}"
+            bob.stop_watching()
+            assert "fix" in events and any(a["kind"] == "sos" for a in bob.state.alerts)
+            assert len(bob.state.watch_track) >= 2
+        finally:
+            alice.close()
+            bob.close()

@@ -80,6 +80,15 @@ def test_without_signal_the_list_says_how_old_it_is_and_recomputes_distance_and_
     ]
     assert online[1]["hours_text"] == "Closes in 20 min (04:00)"
     assert core.state.places_note == "" and core.state.late_night is None
+    # At 03:59 the bar cannot be reached open: the only open place is 23 min away, so the
+    # late-night options come with the nearest staffed place the server names.
+    at_0359 = datetime(2026, 11, 22, 3, 59, tzinfo=UTC)
+    core.ctx.clock = at_0359.timestamp
+    assert [p["name"] for p in core.find_safe_places(at=at_0359)] == ["Police station"]
+    staffed = core.state.late_night["staffed_nearest"]
+    assert staffed["name"] == "Police station" and staffed["walk_min"] == 23
+    core.ctx.clock = at_0340.timestamp
+    core.find_safe_places(at=at_0340)
 
     live_server.stop()  # no signal from here on
     moved = (here[0] - 0.0045, here[1])  # 500 m south
@@ -102,6 +111,7 @@ def test_without_signal_the_list_says_how_old_it_is_and_recomputes_distance_and_
     # The only open place is a long walk: the partnership's late-night options are offered.
     late = core.state.late_night
     assert late is not None and late["long_walk_min"] == 20
+    assert late["staffed_nearest"] is None  # no signal: not guessed
     assert late["taxi_reminder"].startswith("Use a licensed taxi")
     assert late["staffed_safe_haven"]["source"]
 

@@ -32,7 +32,7 @@ def test_a_named_report_is_sent_and_listed_as_mine(core_factory, resident):
         contact_ok=True,
     )
     assert (result.sent, result.pending, result.failed) == (1, 0, 0)
-    assert core.state.message.startswith("Thank you")
+    assert core.state.notice["text"].startswith("Thank you")  # stays until dismissed
     mine = core.load_my_reports()
     assert [r["description"] for r in mine] == ["Broken street light by the canal"]
     assert mine[0]["ward_code"] == "E05015000" or mine[0]["ward_code"].startswith("E05")
@@ -50,16 +50,21 @@ def test_reports_made_offline_arrive_in_order_when_back(core_factory, live_serve
         "environment", "anonymous one", anonymous=True, postcode="WN1 1AA", observed_at=SEEN
     )
     assert anon.offline and core.state.outbox_pending == 4
-    assert "saved" in core.state.message
+    assert "saved on this phone" in core.state.notice["text"]
     live_server.start()
     result = core.flush(force=True)
     assert (result.sent, result.pending, result.failed) == (4, 0, 0)
     assert [r["anonymous"] for r in result.responses] == [False, False, False, True]
     ids = [r["id"] for r in result.responses]
     assert ids == sorted(ids)  # the server received them in the order they were made
-    mine = sorted(core.load_my_reports(), key=lambda r: r["id"])
-    # The anonymous report is not linked to the resident.
+    listed = core.load_my_reports()
+    mine = sorted((r for r in listed if not r["anonymous"]), key=lambda r: r["id"])
     assert [r["description"] for r in mine] == ["concern 0", "concern 1", "concern 2"]
+    # The anonymous report is not linked to the resident: this phone follows it by its
+    # receipt, and sees its progress but not its text.
+    anonymous = [r for r in listed if r["anonymous"]]
+    assert [r["category"] for r in anonymous] == ["environment"]
+    assert "description" not in anonymous[0]
 
 
 def test_a_report_the_server_refuses_is_set_aside_naming_the_field(core_factory, resident):

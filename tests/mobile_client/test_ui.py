@@ -15,12 +15,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from tests.support.databases import IN_CI
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
-SCENARIO_TIMEOUT_S = 100
+SCENARIO_TIMEOUT_S = 180  # the tour is long, and 9 agents share 2 cores
 
 
 def _unavailable(reason: str) -> None:
@@ -92,8 +93,10 @@ def launch(
     params: dict | None = None,
     feats=(),
     speedup: float = 1.0,
+    size: tuple[int, int] | None = None,
+    data_name: str | None = None,
 ):  # type: ignore[no-untyped-def]
-    data = tmp_path / f"app-{prefix or person.uid}"
+    data = tmp_path / f"app-{data_name or prefix or person.uid}"
     result = tmp_path / f"result-{prefix or person.uid}.json"
     (data / "kivy").mkdir(parents=True, exist_ok=True)
     env = os.environ | {
@@ -103,6 +106,7 @@ def launch(
         "KIVY_NO_FILELOG": "1",
         "KIVY_LOG_MODE": "PYTHON",
         "PYTHONWARNINGS": "ignore",
+        "BROWSER": "true",  # "Open in maps" on a desktop: record the link, open no browser
         "KIVY_CLIPBOARD": "sdl2",
     }
     env.pop("SDL_VIDEODRIVER", None)
@@ -129,6 +133,8 @@ def launch(
         "--timeout",
         str(SCENARIO_TIMEOUT_S - 10),
     ]
+    if size:
+        argv += ["--width", str(size[0]), "--height", str(size[1])]
     for f in feats:
         argv += ["--feature", f]
     for k, v in (params or {}).items():
@@ -173,15 +179,18 @@ def seed_demo_venues() -> None:
     service.import_features(demo_features(), label="test", new_status="verified", is_demo=True)
 
 
-def trust(tmp_path: Path, server: str, owner, watcher) -> None:  # type: ignore[no-untyped-def]
-    """``watcher`` accepts ``owner``'s invitation through the API, as the Contacts screen does."""
+def trust(tmp_path: Path, server: str, owner, watcher, names=("Alice", "Bob")) -> None:  # type: ignore[no-untyped-def]
+    """``watcher`` accepts ``owner``'s invitation through the API, as the Contacts screen
+    does; both set their names in Settings first."""
     from mobile_client.core.controller import Core
 
-    a = Core(tmp_path / "setup-owner", server_url=server)
-    b = Core(tmp_path / "setup-watcher", server_url=server)
+    a = Core(tmp_path / f"setup-{owner.uid}", server_url=server)
+    b = Core(tmp_path / f"setup-{watcher.uid}", server_url=server)
     try:
         a.sign_in(owner.token)
         b.sign_in(watcher.token)
+        a.set_display_name(names[0])
+        b.set_display_name(names[1])
         b.accept_invitation(a.create_invitation()["code"])
     finally:
         a.close()
@@ -230,6 +239,103 @@ def test_a_walks_and_presses_sos_while_b_watches_in_a_second_app(
     """End to end: two app processes. A (Alice) starts a journey shared with B (Bob), walks
     and presses SOS; B sees the journey move and receives the SOS. FCM cannot run here, so
     the harness hands B the push that announces the journey (``<data_dir>/push``)."""
+    a, b = two_apps(display, tmp_path, app, live_server, resident, other_resident, {})
+    assert b["checks"]["B receives A's SOS"][0] and b["checks"]["B sees A's journey move"][0]
+    for name in ("A_walking", "A_sos", "B_watching", "B_sos"):
+        assert (ARTIFACTS / f"{name}.png").exists(), name
+
+
+@pytest.mark.slow
+def test_revoke_during_an_sos_warns_and_the_watcher_is_told_who_and_when(
+    display, tmp_path, app, live_server, resident, other_resident, client
+):
+    """Alice's SOS reaches Bob, who watches it; Alice opens Contacts, is warned that Bob is
+    watching her SOS, and holds to stop sharing. Bob's app says who stopped and when; the
+    server no longer lets Bob see the journey."""
+    from backend.contacts.models import Contact
+    from backend.extensions import db
+    from backend.sos.models import SosEvent
+
+    a, b = two_apps(
+        display, tmp_path, app, live_server, resident, other_resident, {"revoke": 1, "linger_s": 2}
+    )
+    assert a["checks"]["revoking warns that Bob watches the SOS"][0]
+    assert b["checks"]["B is told who stopped sharing and when"][0]
+    links = db.session.scalars(select(Contact).where(Contact.owner_id == resident.id)).all()
+    assert [link.status for link in links] == ["revoked"]
+    event = db.session.scalars(select(SosEvent).where(SosEvent.user_id == resident.id)).one()
+    answer = client.get(f"/api/v1/journeys/{event.journey_id}", headers=other_resident.headers)
+    assert answer.status_code in (403, 404), answer.json
+    for name in ("A_revoke_warning", "A_revoked", "B_revoked"):
+        assert (ARTIFACTS / f"{name}.png").exists(), name
+
+
+@pytest.mark.slow
+def test_offline_sos_with_no_journey_is_one_sos_with_its_recipient_when_back(
+    display, tmp_path, app, live_server, resident, other_resident
+):
+    """No signal and no journey: the app saves the SOS and says it is not sent; the network
+    returns and the server holds exactly one SOS, alerting Bob."""
+    import json
+    import time
+
+    from backend.alerts.models import OutboxAlert
+    from backend.extensions import db
+    from backend.sos.models import SosEvent
+
+    trust(tmp_path, live_server.url, resident, other_resident)
+    live_server.stop()
+    proc, result, log = launch(display, tmp_path, live_server.url, resident, "sos_offline")
+    marker = tmp_path / f"app-{resident.uid}" / "network_may_return"
+    deadline = time.monotonic() + 60
+    while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert db.session.scalars(select(SosEvent)).all() == []  # nothing reached the server yet
+    live_server.start()
+    data = finish(proc, result, log, tmp_path)
+    assert_passed(data)
+    events = db.session.scalars(select(SosEvent).where(SosEvent.user_id == resident.id)).all()
+    assert len(events) == 1
+    alert = db.session.get(OutboxAlert, events[0].alert_id)
+    assert json.loads(alert.recipients) == [other_resident.id]
+    for name in ("sos_keep_holding", "sos_not_sent", "sos_delivered"):
+        assert (ARTIFACTS / f"{name}.png").exists(), name
+
+
+@pytest.mark.slow
+def test_share_selection_after_an_earlier_journey_is_what_is_shown(
+    display, tmp_path, app, live_server, resident, other_resident, make_person, client
+):
+    """Alice trusts Bob and Jo. Sharing with no one is refused; the first journey goes to
+    Bob; after arriving nobody is shown chosen; the second goes to Jo only (the server's
+    journeys say so)."""
+    from backend.extensions import db
+    from backend.journeys.models import Journey
+
+    jo = make_person("resident-jo")
+    trust(tmp_path, live_server.url, resident, other_resident)
+    trust(tmp_path, live_server.url, resident, jo, names=("Alice", "Jo"))
+    params = {"dest_lat": 53.5415, "dest_lon": -2.6395}
+    proc, result, log = launch(
+        display, tmp_path, live_server.url, resident, "share_twice", params=params
+    )
+    data = finish(proc, result, log, tmp_path)
+    assert_passed(data)
+    journeys = db.session.scalars(
+        select(Journey).where(Journey.owner_id == resident.id).order_by(Journey.id)
+    ).all()
+    shared = [
+        client.get(f"/api/v1/journeys/{j.id}", headers=resident.headers).json["contact_ids"]
+        for j in journeys
+    ]
+    assert shared == [[other_resident.id], [jo.id]]
+    for name in ("share_no_one", "share_first_live", "arrived", "share_second_plan"):
+        assert (ARTIFACTS / f"{name}.png").exists(), name
+
+
+def two_apps(display, tmp_path, app, live_server, resident, other_resident, extra):  # type: ignore[no-untyped-def]
+    """Alice walks and presses SOS in one app while Bob watches in another; returns both
+    results (checked)."""
     import threading
     import time
 
@@ -237,7 +343,7 @@ def test_a_walks_and_presses_sos_while_b_watches_in_a_second_app(
         pytest.skip("the journeys and contacts API are not merged into this branch yet")
     trust(tmp_path, live_server.url, resident, other_resident)
 
-    params = {"dest_lat": 53.5415, "dest_lon": -2.6395, "walk_s": 6, "linger_s": 10}
+    params = {"dest_lat": 53.5415, "dest_lon": -2.6395, "walk_s": 6, "linger_s": 10} | extra
     a_proc, a_result, a_log = launch(
         display,
         tmp_path,
@@ -249,7 +355,7 @@ def test_a_walks_and_presses_sos_while_b_watches_in_a_second_app(
         speedup=10,
     )
     b_proc, b_result, b_log = launch(
-        display, tmp_path, live_server.url, other_resident, "watcher", prefix="B_"
+        display, tmp_path, live_server.url, other_resident, "watcher", prefix="B_", params=extra
     )
 
     # Stand-in for FCM: when Alice's journey exists, push its id to Bob's app.
@@ -284,6 +390,90 @@ def test_a_walks_and_presses_sos_while_b_watches_in_a_second_app(
         pusher.join(timeout=5)
     assert_passed(a)
     assert_passed(b)
-    assert b["checks"]["B receives A's SOS"][0] and b["checks"]["B sees A's journey move"][0]
-    for name in ("A_walking", "A_sos", "B_watching", "B_sos"):
-        assert (ARTIFACTS / f"{name}.png").exists(), name
+    return a, b
+
+
+@pytest.mark.slow
+def test_a_resident_reports_with_pin_and_photo_and_follows_it_at_360x640(
+    display, tmp_path, app, live_server, resident, admin
+):
+    """End to end on a small phone: the report goes with a pin and a GPS-tagged photo, the
+    reference is shown, the photo is stored without EXIF, the officer's public note reaches
+    the phone as a push (FCM intercepted at its HTTP boundary) and in My reports."""
+    import threading
+    import time
+
+    import firebase_admin
+    from sqlalchemy import select
+
+    from backend.alerts.fcm import fcm_pusher
+    from backend.alerts.worker import run_once
+    from backend.extensions import db
+    from backend.reports.models import Report, ReportPhoto
+    from tests.mobile_client.test_core_report_follow import gps_photo
+    from tests.support.fcm import intercepted_fcm
+
+    note = "Officers patrolled the bus station on Friday night; thank you for telling us."
+    device = "ui-phone-token-" + "d" * 60
+    params = {
+        "photo": gps_photo(tmp_path / "IMG_2044.jpg"),
+        "note": note,
+        "device": device,
+    }
+    proc, result, log = launch(
+        display,
+        tmp_path,
+        live_server.url,
+        resident,
+        "reporter",
+        prefix="R_",
+        params=params,
+        size=(360, 640),
+    )
+    reference_file = tmp_path / "app-R_" / "reference.txt"
+    pushed: dict = {}
+    stop = threading.Event()
+
+    def officer() -> None:
+        """The officer's note, once the report exists; then the worker sends the push."""
+        while not stop.is_set() and not reference_file.exists():
+            time.sleep(0.2)
+        if stop.is_set():
+            return
+        with app.app_context():
+            client = app.test_client()
+            reference = reference_file.read_text()
+            report = db.session.scalar(select(Report).where(Report.reference == reference))
+            client.patch(
+                f"/api/v1/reports/{report.id}",
+                json={"status": "acknowledged", "public_note": note},
+                headers=admin.headers,
+            )
+            fb_app, fake = intercepted_fcm("ui-report-note")
+            try:
+                run_once(app, fcm_pusher(fb_app))
+            finally:
+                firebase_admin.delete_app(fb_app)
+            pushed["requests"] = list(fake.requests)
+            pushed["reference"] = reference
+            db.session.remove()
+
+    helper = threading.Thread(target=officer, daemon=True)
+    helper.start()
+    try:
+        data = finish(proc, result, log, tmp_path)
+    finally:
+        stop.set()
+        helper.join(timeout=30)
+    assert_passed(data)
+    reference = pushed["reference"]
+    assert [m["message"]["token"] for m in pushed["requests"]] == [device]
+    assert pushed["requests"][0]["message"]["notification"]["body"] == note
+    assert reference in pushed["requests"][0]["message"]["notification"]["title"]
+    photos = db.session.scalars(
+        select(ReportPhoto.data).join(Report).where(Report.reference == reference)
+    ).all()
+    assert len(photos) == 1 and b"Exif" not in photos[0]
+    for name in ("12_report_categories", "13_report_pin_photo", "14_report_sent", "15_my_reports"):
+        shot = ARTIFACTS / f"R_{name}.png"
+        assert shot.exists() and shot.stat().st_size > 5_000, name

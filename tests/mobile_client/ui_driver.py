@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-WIDTH, HEIGHT = 420, 860
+WIDTH, HEIGHT = 360, 640  # a small phone, in dp (density 1 on the desktop)
 
 
 class Abort(Exception):
@@ -109,13 +109,30 @@ class Driver:
         touch.touch_up()
         yield Frames(2)
 
-    def hold(self, widget: Any, seconds: float) -> Iterator[Any]:
+    def hold(
+        self, widget: Any, seconds: float, done: Callable[[], Any] | None = None
+    ) -> Iterator[Any]:
+        """Press ``widget`` for ``seconds``; with ``done``, keep holding (up to 10 s more)
+        until it is true: a loaded machine draws few frames, and a hold counts frames' time."""
         from kivy.tests.common import UnitTestTouch
 
         yield Until(lambda: not self.app.root.transition.is_active, 3, "the screen transition")
         self._visible(widget)
         yield Frames(3)
         x, y = widget.to_window(*widget.center)
+        self.log(f"hold {getattr(widget, 'text', widget.__class__.__name__)!r} at {x:.0f},{y:.0f}")
+        touch = UnitTestTouch(x, y)
+        touch.touch_down()
+        yield seconds
+        if done is not None:
+            yield Until(done, 10, "the hold to take effect")
+        touch.touch_up()
+        yield Frames(2)
+
+    def hold_at(self, x: float, y: float, seconds: float) -> Iterator[Any]:
+        """Press and hold a window point (a spot on a map, not a widget)."""
+        from kivy.tests.common import UnitTestTouch
+
         touch = UnitTestTouch(x, y)
         touch.touch_down()
         yield seconds
@@ -137,12 +154,14 @@ class Driver:
 
         yield 0.4  # let a screen transition finish
         yield Frames(6)
-        from tests.mobile_client.ui_scenarios import min_target_ok
+        from tests.mobile_client.ui_scenarios import min_target_ok, raw_text_on
 
         current = self.app.root.current
         if current != "blank":
             ok, detail = min_target_ok(self, current)
             self.check(f"touch targets >= 48dp on {current} ({name})", ok, detail)
+        raw = raw_text_on(self, current)
+        self.check(f"no raw dict, ISO time or None on {current} ({name})", not raw, raw)
         final = self.out / f"{self.prefix}{name}.png"
         final.unlink(missing_ok=True)
         tmp = self.out / f".{self.prefix}{name}.png"
@@ -157,8 +176,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     os.environ.setdefault("KIVY_NO_ARGS", "1")
     from kivy.config import Config
 
-    Config.set("graphics", "width", str(WIDTH))
-    Config.set("graphics", "height", str(HEIGHT))
+    Config.set("graphics", "width", str(args.width))
+    Config.set("graphics", "height", str(args.height))
     Config.set("graphics", "resizable", "0")
     Config.set("kivy", "exit_on_escape", "0")
     from kivy.clock import Clock
@@ -250,7 +269,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "outbox_pending",
             "outbox_failed",
             "message",
-            "sos_sent",
+            "sos",
+            "notice",
         )
     }
     return result
@@ -268,6 +288,8 @@ def main() -> int:
     parser.add_argument("--prefix", default="")
     parser.add_argument("--speedup", type=float, default=1.0)
     parser.add_argument("--timeout", type=float, default=100.0)
+    parser.add_argument("--width", type=int, default=WIDTH)
+    parser.add_argument("--height", type=int, default=HEIGHT)
     parser.add_argument("--param", action="append", default=[], help="key=value for the scenario")
     args = parser.parse_args()
     args.params = dict(p.split("=", 1) for p in args.param)

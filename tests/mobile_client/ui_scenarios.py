@@ -5,7 +5,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from tests.mobile_client.ui_driver import Abort, Driver, Frames, Until
@@ -30,6 +32,43 @@ def min_target_ok(d: Driver, screen_name: str) -> tuple[bool, str]:
     return not small, ", ".join(small)
 
 
+RAW = re.compile(r"\{'|\{\"|\['|\[\{|\d{4}-\d\d-\d\d[T ]\d\d:\d\d|\bNone\b|\+00:00|\d\d:\d\d:\d\d")
+
+
+def raw_text_on(d: Driver, screen_name: str) -> list[str]:
+    """Every Label and Button text on a screen that shows a raw dict or list, an ISO time
+    or "None" (a person reads names and UK clock times, never Python)."""
+    from kivy.uix.label import Label
+
+    bad = []
+    for w in d.screen(screen_name).walk(restrict=True):
+        if isinstance(w, Label) and RAW.search(str(w.text or "")):
+            bad.append(str(w.text)[:120])
+    return bad
+
+
+def in_sight_unscrolled(widget: Any) -> bool:
+    """The widget is wholly inside its page's view with the page at its top: seen at once,
+    without scrolling (the window is a 360x640 dp phone)."""
+    from kivy.uix.scrollview import ScrollView
+
+    page = widget.parent
+    while page is not None and not isinstance(page, ScrollView):
+        page = page.parent if page.parent is not page else None
+    x, y = widget.to_window(widget.x, widget.y)
+    if page is None:
+        return widget.height > 0 and y >= 0
+    px, py = page.to_window(page.x, page.y)
+    at_top = page.scroll_y >= 0.999 or page.viewport_size[1] <= page.height
+    return (
+        at_top
+        and widget.opacity > 0
+        and widget.height > 0
+        and y >= py - 0.5
+        and y + widget.height <= py + page.height + 0.5
+    )
+
+
 def tour(d: Driver) -> Iterator[Any]:
     """Open every screen and drive the main flow with touches; a screenshot per screen."""
     app, core = d.app, d.app.core
@@ -39,6 +78,11 @@ def tour(d: Driver) -> Iterator[Any]:
         "home shows the signed-in resident",
         "Signed in as" in _texts(d, "home"),
         _texts(d, "home")[:200],
+    )
+    d.check(
+        "SOS is in sight on the home screen without scrolling",
+        in_sight_unscrolled(d.screen("home").ids.sos),
+        "",
     )
     yield from d.shot("01_home")
 
@@ -57,14 +101,16 @@ def tour(d: Driver) -> Iterator[Any]:
     yield 0.5
     yield from d.shot("02_places")
 
-    # Pick a destination: the first place's "Go here", or a tap on the map.
+    # Pick a destination: the first place's "Share my walk there", or a long press on the map.
     places_screen = d.screen("places")
     if core.state.places:
-        go_here = d.find(places_screen.ids.list, lambda w: getattr(w, "text", "") == "Go here")
-        yield from d.tap(go_here)
+        share = d.find(
+            places_screen.ids.list, lambda w: getattr(w, "text", "") == "Share my walk there"
+        )
+        yield from d.tap(share)
     else:
         map_widget = places_screen.ids.map
-        yield from d.tap(map_widget)
+        yield from d.hold(map_widget, 1.0)
         app.go("journey")
     yield Until(lambda: core.state.destination is not None, 10, "a destination")
     d.check(
@@ -97,18 +143,28 @@ def tour(d: Driver) -> Iterator[Any]:
         )
         yield 3
         yield Until(lambda: core.state.outbox_pending == 0, 15, "fixes delivered")
+        live = d.screen("journey").view.ids
+        d.check(
+            "I've arrived, SOS and Stop sharing are in sight without scrolling",
+            all(in_sight_unscrolled(live[k]) for k in ("arrived", "sos", "cancel")),
+            {k: in_sight_unscrolled(live[k]) for k in ("arrived", "sos", "cancel")},
+        )
         yield from d.shot("04_journey_live")
         # SOS from home, press and hold.
         yield from d.go("home")
         sos = d.screen("home").ids.sos
         yield from d.hold(sos, 0.6)  # too short: nothing happens
-        d.check("a short press does not send SOS", not core.state.sos_sent, core.state.sos_sent)
-        yield from d.hold(sos, 2.4)
-        yield Until(lambda: core.state.sos_sent, 10, "SOS sent")
         d.check(
-            "press-and-hold sends SOS",
-            core.state.sos_sent and core.state.journey.get("sos"),
-            core.state.journey,
+            "a short press saves no SOS and says keep holding",
+            core.state.sos is None and core.state.message == "Keep holding to send SOS",
+            (core.state.sos, core.state.message),
+        )
+        yield from d.hold(sos, 2.4, done=lambda: core.state.sos)
+        yield Until(lambda: (core.state.sos or {}).get("phase") == "answered", 10, "SOS answered")
+        d.check(
+            "press-and-hold sends SOS and names who it reached",
+            core.state.sos["headline"].startswith("Delivered to "),
+            core.state.sos,
         )
         yield from d.shot("05_home_sos")
     else:
@@ -167,9 +223,17 @@ def tour(d: Driver) -> Iterator[Any]:
         yield from d.shot("08_report")
         yield from d.tap(report.ids.send)
         yield Until(
-            lambda: "Thank you" in core.state.message or core.state.outbox_failed, 15, "report sent"
+            lambda: (
+                "Thank you" in (core.state.notice or {}).get("text", "") or core.state.outbox_failed
+            ),
+            15,
+            "report sent",
         )
-        d.check("report sent", "Thank you" in core.state.message, core.state.message)
+        d.check(
+            "report sent, and the thanks stays until dismissed",
+            "Thank you" in (core.state.notice or {}).get("text", ""),
+            core.state.notice,
+        )
     else:
         d.check("report (reports API not merged: skipped)", True, "skipped")
         yield from d.shot("08_report")
@@ -282,11 +346,63 @@ def walker(d: Driver) -> Iterator[Any]:
     yield float(params.get("walk_s", 6))
     yield from d.shot("walking")
     yield from d.go("home")
-    yield from d.hold(d.screen("home").ids.sos, 2.4)
-    yield Until(lambda: core.state.sos_sent and core.state.outbox_pending == 0, 15, "SOS delivered")
-    d.check("A pressed SOS", bool(core.state.journey.get("sos")), core.state.journey)
+    yield from d.hold(d.screen("home").ids.sos, 2.4, done=lambda: core.state.sos)
+    yield Until(lambda: (core.state.sos or {}).get("phase") == "answered", 15, "SOS answered")
+    d.check(
+        "A pressed SOS and the server names B",
+        core.state.sos["headline"] == "Delivered to Bob",
+        core.state.sos,
+    )
     yield from d.shot("sos")
+    yield from d.go("journey")
+    yield Frames(5)
+    live = d.screen("journey").view.ids
+    d.check(
+        "with the SOS panel, I've arrived, SOS and Stop sharing are in sight unscrolled",
+        all(in_sight_unscrolled(live[k]) for k in ("arrived", "sos", "cancel")),
+        {k: in_sight_unscrolled(live[k]) for k in ("arrived", "sos", "cancel")},
+    )
+    yield from d.shot("journey_sos")
+    yield from d.go("home")
+    if params.get("revoke"):
+        yield from revoke_during_sos(d)
     yield float(params.get("linger_s", 8))  # keep walking while B watches
+
+
+def revoke_during_sos(d: Driver) -> Iterator[Any]:
+    """A stops sharing with B while B watches the SOS: warned, then press and hold."""
+    app, core = d.app, d.app.core
+    yield Until(lambda: app.root.current == "home", 3, "home")
+    yield from d.tap(d.screen("home").ids.nav_contacts)
+    yield Until(lambda: app.root.current == "contacts", 3, "contacts screen")
+    contacts = d.screen("contacts")
+
+    def warning() -> str:
+        w = d.find(contacts.ids.list, lambda w: "watching your SOS" in str(getattr(w, "text", "")))
+        return str(w.text) if w is not None else ""
+
+    yield Until(warning, 10, "the warning that Bob watches the SOS")
+    d.check("revoking warns that Bob watches the SOS", warning().startswith("Bob is watching"), "")
+    yield from d.tap(d.by_text(contacts, "Who has seen my location?"))
+    yield Until(lambda: core.state.viewers, 10, "who has seen my location")
+    seen = [v["text"] for v in core.state.viewers]
+    d.check(
+        "who has seen my location names Bob and a UK time",
+        any(re.fullmatch(r"Bob saw your location \(\d\d:\d\d\)", t) for t in seen),
+        seen,
+    )
+    revoke = d.find(contacts.ids.list, lambda w: str(getattr(w, "text", "")).startswith("Hold to"))
+    yield from d.hold(revoke, 0.5)
+    d.check("a tap revokes nobody", len(core.state.contacts) == 1, core.state.contacts)
+    yield from d.shot("revoke_warning")
+    yield from d.hold(revoke, 2.4, done=lambda: core.state.busy or not core.state.contacts)
+    yield Until(lambda: not core.state.contacts, 10, "Bob revoked")
+    d.check(
+        "the revoke is confirmed until dismissed",
+        (core.state.notice or {}).get("text") == "Bob can no longer see your journeys.",
+        core.state.notice,
+    )
+    yield from d.shot("revoked")
 
 
 def watcher(d: Driver) -> Iterator[Any]:
@@ -327,3 +443,466 @@ def watcher(d: Driver) -> Iterator[Any]:
     d.check("B receives A's SOS", True, core.state.alerts)
     yield 1
     yield from d.shot("sos")
+    watching = d.screen("watching")
+    yield Until(lambda: watching.ids.sos_banner.text, 20, "the red SOS line")
+    d.check(
+        "the SOS is at the top in red with A's name and a UK time",
+        re.match(r"SOS from Alice at \d\d:\d\d\.", watching.ids.sos_banner.text) is not None,
+        watching.ids.sos_banner.text,
+    )
+    yield from d.tap(watching.ids.open_maps)
+    d.check(
+        "Open in maps gives an OpenStreetMap link to A's last position (desktop)",
+        re.fullmatch(
+            r"https://www\.openstreetmap\.org/\?mlat=53\.\d{5}&mlon=-2\.\d{5}#map=17/53\.\d{5}/-2\.\d{5}",
+            app.last_map_link,
+        )
+        is not None,
+        app.last_map_link,
+    )
+    if d.args.params.get("revoke"):
+        yield Until(lambda: core.state.watch_ended, 60, "A stops sharing")
+        d.check(
+            "B is told who stopped sharing and when",
+            re.fullmatch(r"Alice stopped sharing with you at \d\d:\d\d", core.state.watch_ended)
+            is not None,
+            core.state.watch_ended,
+        )
+        yield Frames(5)
+        yield from d.shot("revoked")
+
+
+def _headline(core: Any) -> str:
+    return str((core.state.sos or {}).get("headline", ""))
+
+
+def sos_offline(d: Driver) -> Iterator[Any]:
+    """No signal, no journey: hold SOS. The phone saves it and says it is not sent; when
+    the network returns the outbox sends it and the panel names who it reached."""
+    app, core = d.app, d.app.core
+    yield Until(lambda: app.root is not None and core.state.position is not None, 20, "start")
+    yield Frames(5)
+    home = d.screen("home")
+    yield from d.hold(home.ids.sos, 0.5)
+    d.check(
+        "a short press says keep holding and saves nothing",
+        core.state.message == "Keep holding to send SOS" and core.state.sos is None,
+        (core.state.message, core.state.sos),
+    )
+    yield from d.shot("sos_keep_holding")
+    yield from d.hold(home.ids.sos, 2.4, done=lambda: core.state.sos)
+    yield Until(lambda: (core.state.sos or {}).get("phase") == "not_sent", 20, "SOS not sent")
+    d.check(
+        "offline: the panel says not sent, no signal",
+        _headline(core)
+        == "Not sent yet: no signal. Keep holding to retry, call 999, or text your contacts",
+        core.state.sos,
+    )
+    texts = _texts(d, "home")
+    d.check("offline: nothing on screen claims delivery", "Delivered" not in texts, texts)
+    yield from d.shot("sos_not_sent")
+    # The test restarts the server when it sees this file.
+    (Path(d.args.data_dir) / "network_may_return").write_text("1")
+    yield Until(lambda: (core.state.sos or {}).get("phase") == "answered", 40, "SOS answered")
+    d.check(
+        "back online: the panel names who it reached",
+        _headline(core) == "Delivered to Bob",
+        core.state.sos,
+    )
+    yield Frames(5)
+    yield from d.shot("sos_delivered")
+
+
+def share_twice(d: Driver) -> Iterator[Any]:
+    """Share with no one (refused, plainly); then with Bob; arrive; then with Jo only."""
+    app, core = d.app, d.app.core
+    params = d.args.params
+    yield Until(lambda: app.root is not None and core.state.signed_in, 20, "sign-in")
+    core.submit(core.load_contacts)
+    yield Until(lambda: len(core.state.contacts) >= 2, 10, "two contacts")
+    dest = (float(params["dest_lat"]), float(params["dest_lon"]))
+    core.destination_from_map(*dest)
+    yield from d.tap(d.screen("home").ids.share)
+    yield Until(lambda: app.root.current == "journey", 3, "journey screen")
+    yield 0.5
+    journey_screen = d.screen("journey")
+    yield from d.tap(d.by_text(journey_screen, "Start sharing"))
+    yield Until(lambda: core.state.notice, 10, "the refusal")
+    d.check(
+        "sharing with no one is refused in a sentence",
+        (core.state.notice or {}).get("kind") == "no_recipients" and core.state.journey is None,
+        core.state.notice,
+    )
+    yield from d.shot("share_no_one")
+    yield from d.tap(d.by_text(journey_screen, "OK"))  # the refusal stays until dismissed
+    d.check("the refusal is dismissed by OK", core.state.notice is None, core.state.notice)
+
+    def toggles() -> dict[str, Any]:
+        return {
+            w.text: w
+            for w in journey_screen.walk(restrict=True)
+            if w.__class__.__name__ == "Toggle"
+        }
+
+    yield from d.tap(toggles()["Bob"])
+    d.check(
+        "Bob chosen",
+        core.state.share_selection == [params_id(core, "Bob")],
+        core.state.share_selection,
+    )
+    yield from d.tap(d.by_text(journey_screen, "Start sharing"))
+    yield Until(lambda: core.state.journey, 15, "first journey")
+    yield Frames(5)
+    yield from d.shot("share_first_live")
+    yield from d.tap(journey_screen.view.ids.arrived)
+    yield Until(lambda: core.state.journey is None, 15, "arrived")
+    d.check(
+        "arrival confirmed and kept on screen",
+        (core.state.notice or {}).get("text", "").startswith("You've arrived"),
+        core.state.notice,
+    )
+    yield from d.shot("arrived")
+    core.destination_from_map(*dest)
+    yield 0.5
+    shown = {name: t.state for name, t in toggles().items()}
+    d.check("after a journey nobody is chosen", shown == {"Bob": "normal", "Jo": "normal"}, shown)
+    yield from d.tap(toggles()["Jo"])
+    yield from d.shot("share_second_plan")
+    shown = {name: t.state for name, t in toggles().items()}
+    d.check("only Jo is shown chosen", shown == {"Bob": "normal", "Jo": "down"}, shown)
+    yield from d.tap(d.by_text(journey_screen, "Start sharing"))
+    yield Until(lambda: core.state.journey, 15, "second journey")
+    d.check(
+        "the second journey goes to Jo only",
+        core.state.journey.get("contact_ids") == [params_id(core, "Jo")],
+        core.state.journey,
+    )
+
+
+def params_id(core: Any, name: str) -> int:
+    return next(int(c["user_id"]) for c in core.state.contacts if c["name"] == name)
+
+
+def reporter(d: Driver) -> Iterator[Any]:
+    """A resident reports with the pin and a photo, gets the reference, and reads the
+    officer's note in My reports (the harness adds the note once the report exists)."""
+    from kivy.core.window import Window
+
+    app, core = d.app, d.app.core
+    params = d.args.params
+    yield Until(lambda: core.state.signed_in, 15, "sign-in")
+    core.client.register_device(params["device"])
+    yield from d.tap(d.screen("home").ids.nav_report)
+    yield Until(lambda: app.root.current == "report", 3, "report screen")
+    report = d.screen("report")
+    yield Until(lambda: core.state.categories, 10, "report categories")
+    yield Until(lambda: core.state.report_pin, 10, "the pin at the current position")
+    d.check(
+        "pin defaults to where I am",
+        core.state.report_pin["label"] == "Where you are now",
+        core.state.report_pin,
+    )
+    yield from d.tap(report.ids.category)
+    yield 0.4
+    wanted = "Sexual harassment or violence (outside the home)"
+    options = []
+    for child in Window.children:
+        for w in child.walk(restrict=True):
+            if w.__class__.__name__ == "SpinnerOption":
+                options.append(w)
+    cut = [
+        o.text
+        for o in options
+        if o.texture_size[0] > o.width + 1 or o.texture_size[1] > o.height + 1
+    ]
+    d.check(
+        "every category shows in full in the list", bool(options) and not cut, cut or len(options)
+    )
+    yield from d.shot("12_report_categories")
+    option = next((o for o in options if o.text == wanted), None)
+    if option is None:
+        raise Abort(f"no dropdown option {wanted!r}")
+    yield from d.tap(option)
+    spinner = report.ids.category
+    d.check(
+        "the chosen category shows in full",
+        spinner.text == wanted
+        and spinner.texture_size[0] <= spinner.width
+        and spinner.texture_size[1] <= spinner.height,
+        (spinner.texture_size, spinner.size),
+    )
+    yield from d.type_into(
+        report.ids.description, "A man followed me from the bus station and grabbed my arm."
+    )
+    yield from d.type_into(report.ids.postcode, "WN1 1AA")
+    yield from d.tap(report.ids.find_postcode)
+    yield Until(
+        lambda: (core.state.report_pin or {}).get("label") == "WN1 1AA",
+        10,
+        "the pin at the postcode",
+    )
+    core.add_report_photo(params["photo"])  # the file chooser's job
+    yield Until(lambda: len(core.state.report_photos) == 1, 5, "the photo attached")
+    report.ids.anonymous.active = False
+    report.ids.page.scroll_to(report.ids.photos_line, animate=False)
+    yield Frames(3)
+    d.check(
+        "the photo is listed",
+        "IMG_2044.jpg" in report.ids.photos_line.text,
+        report.ids.photos_line.text,
+    )
+    yield from d.shot("13_report_pin_photo")
+    yield from d.tap(report.ids.send)
+    yield Until(
+        lambda: core.state.last_report and core.state.last_report.get("photos_sent") == 1,
+        20,
+        "the report and its photo sent",
+    )
+    yield Until(lambda: "WGN-" in report.sent_text, 5, "the reference on screen")
+    reference = core.state.last_report["reference"]
+    d.check("the reference is shown", reference in report.ids.sent_banner.text, report.sent_text)
+    yield Frames(3)
+    banner_y = report.ids.sent_banner.to_window(*report.ids.sent_banner.pos)[1]
+    d.check("the reference is on screen, not scrolled away", 0 < banner_y < Window.height, banner_y)
+    (Path(d.args.data_dir) / "reference.txt").write_text(reference)
+    yield 0.3
+    yield from d.shot("14_report_sent")
+    yield from d.tap(report.ids.my_reports)
+    yield Until(lambda: app.root.current == "my_reports", 3, "My reports")
+    note = params["note"]
+
+    def noted() -> bool:
+        mine = core.state.my_reports or []
+        if not any(r.get("public_note") == note for r in mine):
+            core.submit(core.load_my_reports)
+            return False
+        return True
+
+    yield Until(noted, 30, "the officer's note")
+    yield 0.5
+    texts = _texts(d, "my_reports")
+    d.check("My reports shows the note", note in texts, texts[:300])
+    d.check("My reports shows the reference", reference in texts, texts[:300])
+    d.check(
+        "dates are UK style", bool(re.search(r"\d\d/\d\d/20\d\d \d\d:\d\d", texts)), texts[:300]
+    )
+    yield from d.shot("15_my_reports")
+
+
+# --- the street map (test_ui_map) --------------------------------------------------------------
+
+
+def _map_tiles_shown(street_map: Any) -> int:
+    mapview = street_map.mapview
+    if mapview is None:
+        return 0
+    return sum(1 for tile in mapview._tiles if getattr(tile, "texture", None) is not None)
+
+
+def _on_screen(widget: Any) -> bool:
+    from kivy.core.window import Window
+
+    x, y = widget.to_window(widget.x, widget.y)
+    return (
+        widget.opacity > 0
+        and widget.width > 4
+        and 0 <= x
+        and x + widget.width <= Window.width + 0.5
+        and 0 <= y
+        and y + widget.height <= Window.height + 0.5
+    )
+
+
+def _row_visible(d: Driver, row: Any) -> bool:
+    scroll = d.screen("places").ids.scroll
+    _, ry = row.to_window(row.x, row.y)
+    _, sy = scroll.to_window(scroll.x, scroll.y)
+    return sy - 1 <= ry and ry + min(row.height, scroll.height) <= sy + scroll.height + 1
+
+
+def street_map(d: Driver) -> Iterator[Any]:
+    """``phase``: online (tiles fetched, markers, clusters, pack downloaded), cache (tile
+    server stopped), pack (no signal at all), wards (no tiles, no pack)."""
+    from mobile_client.ui.streetmap import CachedTileSource
+
+    app, core = d.app, d.app.core
+    phase = d.args.params["phase"]
+    app.open_directions = lambda url: core.state.update(message=f"directions {url}")
+    yield Until(lambda: app.root is not None, 20, "the app")
+    if phase != "pack":
+        yield Until(lambda: core.state.signed_in, 20, "sign-in")
+    yield from d.go("places")
+    yield Until(lambda: core.state.app_config is not None, 15, "the app config")
+    core.submit(core.find_safe_places)
+    yield Until(lambda: core.state.places, 15, "safe places")
+    screen = d.screen("places")
+    street = screen.ids.map
+    attribution = core.state.app_config["tiles"]["attribution"]
+
+    if phase in ("online", "cache"):
+        yield Until(lambda: isinstance(street.source, CachedTileSource), 10, "the tile source")
+        yield Until(lambda: _map_tiles_shown(street) >= 4, 20, "street tiles on screen")
+        source = street.source
+        if phase == "online":
+            d.check("tiles fetched from the tile server", source.fetched >= 4, source.fetched)
+        else:
+            d.check(
+                "tiles shown from the phone's cache, none fetched",
+                source.cached >= 4 and source.fetched == 0,
+                (source.cached, source.fetched, source.failed),
+            )
+        d.check("the street map is shown, not the wards", street.mode == "tiles", street.mode)
+        label = street.ids.attribution
+        d.check(
+            "attribution visible on the map",
+            label.text == attribution and _on_screen(label),
+            (label.text, label.opacity, label.pos),
+        )
+
+    if phase == "online":
+        street.show_all()
+        yield Frames(8)
+        yield Until(lambda: _map_tiles_shown(street) >= 4, 20, "street tiles after fitting")
+        yield Frames(4)
+        yield from d.shot("street_tiles")
+        # Tap a single marker: its venue is selected and its row scrolled into view.
+        yield Until(lambda: street._place_layer.markers, 5, "markers")
+        singles = [m for m in street._place_layer.markers if m.place is not None]
+        far = max(singles, key=lambda m: m.place.get("distance_m") or 0)
+        yield from d.tap(far)
+        yield Until(
+            lambda: (core.state.selected_place or {}).get("id") == far.place["id"],
+            5,
+            "the tapped marker's venue selected",
+        )
+        yield Frames(4)
+        rows = [r for r in screen._rows if r.selected]
+        d.check(
+            "the tapped marker's row is selected and in view",
+            len(rows) == 1 and rows[0].place["id"] == far.place["id"] and _row_visible(d, rows[0]),
+            [r.place.get("name") for r in rows],
+        )
+        d.check(
+            "tapping a marker does not set a map point",
+            core.state.destination is None,
+            core.state.destination,
+        )
+        # Zoomed out, nearby places cluster and no marker covers another.
+        street.mapview.zoom = street.mapview.zoom - 1
+        yield Frames(8)
+        markers = street._place_layer.markers
+        clusters = [m for m in markers if len(m.members) >= 2]
+        overlapping = [
+            (a.text, b.text)
+            for i, a in enumerate(markers)
+            for b in markers[i + 1 :]
+            if abs(a.center_x - b.center_x) < a.width and abs(a.center_y - b.center_y) < a.height
+        ]
+        d.check("places cluster when zoomed out", bool(clusters), [m.text for m in markers])
+        d.check("no marker covers another", not overlapping, overlapping)
+        yield from d.shot("clustered")
+        # A destination set by holding the map is confirmed on screen.
+        street.mapview.zoom = 15
+        street.centre_on_me()
+        yield Frames(6)
+        # Hold a spot of the map at least two markers' width from every marker.
+        spots = [
+            (street.x + street.width * fx, street.y + street.height * fy)
+            for fx in (0.1, 0.3, 0.5, 0.7, 0.9)
+            for fy in (0.2, 0.5, 0.8)
+        ]
+        markers = street._place_layer.markers
+        spot = max(
+            spots,
+            key=lambda p: min(
+                [abs(m.center_x - p[0]) + abs(m.center_y - p[1]) for m in markers] or [1e9]
+            ),
+        )
+        mv = street.mapview
+        held = mv.get_latlon_at(spot[0] - mv.x, spot[1] - mv.y)
+        yield from d.hold_at(*street.to_window(*spot), 1.0)
+        yield Until(lambda: core.state.destination is not None, 5, "a map destination")
+        yield Frames(4)
+        dest = core.state.destination
+        d.check(
+            "the destination is the point the map was held at",
+            abs(dest["lat"] - held[0]) < 1e-6 and abs(dest["lon"] - held[1]) < 1e-6,
+            (dest, held),
+        )
+        note = screen.ids.note
+        d.check(
+            "the map destination is confirmed on screen",
+            note.text.startswith("Destination set: Map point") and _on_screen(note),
+            note.text,
+        )
+        # The closing-soon place is listed after those open long enough, in amber.
+        amber = [r for r in screen._rows if r.place.get("tone") == "amber"]
+        d.check(
+            "a place closing soon is amber and listed after the long-open ones",
+            len(amber) == 1
+            and amber[0].place["hours_text"].startswith("Closes in")
+            and screen._rows.index(amber[0]) == len(core.state.places) - 1,
+            [(r.place.get("name"), r.place.get("hours_text")) for r in screen._rows],
+        )
+        screen.ids.scroll.scroll_to(amber[0], padding=4, animate=False)
+        yield Frames(4)
+        yield from d.shot("closing_soon")
+        # Settings: download the borough's offline map pack.
+        yield from d.go("settings")
+        button = d.screen("settings").ids.offline_map
+        yield from d.tap(button)
+        yield Until(lambda: core.state.offline_map, 20, "the offline map downloaded")
+        d.check("the offline map pack is saved", bool(core.state.offline_map), core.state)
+
+    if phase == "pack":
+        yield Until(lambda: core.state.online is False, 10, "no signal noticed")
+        yield Until(lambda: street.mode == "pack", 10, "the offline map pack in use")
+        yield Until(lambda: _map_tiles_shown(street) >= 4, 20, "pack tiles on screen")
+        note = screen.ids.note
+        d.check(
+            "the stored list says how old it is",
+            core.state.places_note.startswith("as of ")
+            and "not updated: no signal" in note.text
+            and _on_screen(note),
+            note.text,
+        )
+        label = street.ids.attribution
+        d.check("the pack's attribution is visible", _on_screen(label) and label.text, label.text)
+        d.check(
+            "no false 'saved' message",
+            "Saved" not in (core.state.message or ""),
+            core.state.message,
+        )
+        yield from d.shot("offline_list")
+
+    if phase == "wards":
+        yield Until(lambda: street.mode == "wards", 20, "the ward outlines fallback")
+        offline = street.ids.offline
+        d.check(
+            "'map offline' is on screen",
+            offline.text == "map offline" and _on_screen(offline),
+            offline.opacity,
+        )
+        yield Frames(6)
+        yield from d.shot("offline_fallback")
+        # Every open place is over the long-walk threshold here: the late-night options.
+        yield Until(lambda: core.state.late_night, 10, "the late-night options")
+        yield Frames(4)
+        box = next(w for w in screen.ids.list.children if w.__class__.__name__ == "LateNightBox")
+        screen.ids.scroll.scroll_y = 1
+        yield Frames(4)
+        texts = " | ".join(
+            w.text for w in box.walk(restrict=True) if getattr(w, "text", "") and w.opacity > 0
+        )
+        taxi = core.state.late_night["taxis"][0]
+        d.check(
+            "late-night options with the licensed-taxi reminder, numbers and sources",
+            "Use a licensed taxi" in texts
+            and taxi["phone"] in texts
+            and f"Source: {taxi['source']}" in texts,
+            texts[-300:],
+        )
+        d.check("the nearest staffed place is named", "Nearest: " in texts, texts[:300])
+        heading = next(w for w in box.walk(restrict=True) if "other ways" in getattr(w, "text", ""))
+        d.check("the late-night options head the list, on screen", _on_screen(heading), texts[:80])
+        yield from d.shot("late_night")

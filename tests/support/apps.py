@@ -17,6 +17,9 @@ def make_test_app(database_url: str, env: dict[str, str] | None = None, **config
         "SAFEHAVEN_AUTH": "dev",
         "DATABASE_URL": database_url,
         "SECRET_KEY": TEST_SECRET,
+        # The app's map never reaches the internet in tests: a closed loopback port (the map
+        # tests start their own tile server).
+        "SAFEHAVEN_TILE_URL": "http://127.0.0.1:9/{z}/{x}/{y}.png",
     }
     app = create_app(config=config or None, settings=Settings.from_env({**base, **(env or {})}))
     CREATED_APPS.append(app)

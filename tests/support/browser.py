@@ -15,6 +15,8 @@ from werkzeug.serving import make_server
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+# npm axe-core, installed by .ci/run (npm install --prefix tests/support/axe axe-core@4.14.1).
+AXE_JS = Path(__file__).resolve().parent / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -157,6 +159,53 @@ class Browser:
         path = ARTIFACTS / f"{name}.png"
         self.driver.save_screenshot(str(path))
         self.driver.set_window_size(1024, 1366)
+        return path
+
+    # --- accessibility and phone width -----------------------------------------------------
+
+    def axe_violations(self) -> list[dict]:  # type: ignore[type-arg]
+        """axe-core's WCAG 2.x A/AA (and 2.2) violations on the current page, each as
+        ``{id, impact, help, nodes: [target...]}`` (axe.min.js from npm, see AXE_JS)."""
+        if not AXE_JS.exists():
+            raise AssertionError(f"{AXE_JS} is missing: `make test` installs it (npm axe-core)")
+        self.driver.execute_script(AXE_JS.read_text(encoding="utf-8"))
+        result = self.driver.execute_async_script(
+            "var done = arguments[arguments.length - 1];"
+            "axe.run(document, {runOnly: {type: 'tag', values: "
+            "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}})"
+            ".then(function (r) { done(r.violations.map(function (v) { return {"
+            "id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(function (n) {"
+            "return n.target.join(' '); })}; })); })"
+            ".catch(function (e) { done([{id: 'axe-error', help: String(e), nodes: []}]); });"
+        )
+        return list(result)
+
+    def phone(self, width: int = 390, height: int = 844) -> None:
+        """Emulate a phone's viewport (CSS pixels) until ``desktop()``."""
+        self.driver.execute_cdp_cmd(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": True},
+        )
+
+    def desktop(self) -> None:
+        self.driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+    def sideways_overflow(self) -> int:
+        """How many CSS pixels the page scrolls sideways (0 when it fits)."""
+        return int(
+            self.driver.execute_script(
+                "var e = document.documentElement;"
+                "return Math.max(e.scrollWidth, document.body.scrollWidth) - e.clientWidth;"
+            )
+        )
+
+    def phone_shot(self, name: str, width: int = 390) -> Path:
+        """Screenshot of the whole page at phone width."""
+        height = self.driver.execute_script("return document.documentElement.scrollHeight")
+        self.phone(width, max(640, min(int(height) + 20, 4000)))
+        path = ARTIFACTS / f"{name}.png"
+        self.driver.save_screenshot(str(path))
+        self.phone(width)
         return path
 
     def sign_in(self, uid: str) -> None:

@@ -1,14 +1,31 @@
-// SafeHaven watch page: live journey for a contact without the app. No framework, no tiles.
+// SafeHaven watch page: a live journey for a contact without the app. No framework, no tiles.
+// Every time is shown in UK time (Europe/London); positions are a place when the server knows
+// one, else coordinates, labelled.
 (function () {
   "use strict";
   var token = window.location.pathname.split("/").filter(Boolean).pop();
   var journey = null;
-  var track = [];
+  var placeFor = null; // the fix the server's place label describes
   var $ = function (id) { return document.getElementById(id); };
+  var ukClock = new Intl.DateTimeFormat("en-GB", {
+    timeZone: "Europe/London", hour: "2-digit", minute: "2-digit"
+  });
+  var ukDay = new Intl.DateTimeFormat("en-GB", {
+    timeZone: "Europe/London", weekday: "short", day: "numeric", month: "short"
+  });
 
-  function fmtTime(iso) {
-    if (!iso) { return "–"; }
-    return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  function ukTime(iso) {
+    if (!iso) { return null; }
+    var when = new Date(iso);
+    var text = ukClock.format(when);
+    if (ukDay.format(when) !== ukDay.format(new Date())) { text = ukDay.format(when) + " " + text; }
+    return text;
+  }
+  function ago(iso) {
+    var s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
+    if (s < 60) { return "just now"; }
+    if (s < 3600) { return Math.floor(s / 60) + " min ago"; }
+    return Math.floor(s / 3600) + " h " + Math.floor((s % 3600) / 60) + " min ago";
   }
   function haversine(a, b) {
     var r = 6371008.8, rad = Math.PI / 180;
@@ -17,73 +34,73 @@
       Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.pow(Math.sin(dl / 2), 2);
     return 2 * r * Math.asin(Math.min(1, Math.sqrt(h)));
   }
+  function distanceText(m) {
+    return m < 1000 ? Math.round(m / 10) * 10 + " m" : (m / 1000).toFixed(1) + " km";
+  }
+  function name() { return (journey && journey.owner_name) || "your contact"; }
+  function capital(text) { return text.charAt(0).toUpperCase() + text.slice(1); }
   function stateText(j) {
-    if (j.state === "arrived") { return ["arrived", "Arrived safely"]; }
-    if (j.state === "cancelled") { return ["ended", "Sharing ended"]; }
-    if (j.sos) { return ["sos", "SOS raised"]; }
-    if (j.overdue) { return ["overdue", "Overdue: not arrived yet"]; }
-    if (j.stationary) { return ["overdue", "Not moving"]; }
+    if (j.state === "arrived") { return ["arrived", capital(name()) + " arrived safely"]; }
+    if (j.state === "cancelled") { return ["ended", capital(name()) + " stopped sharing"]; }
+    if (j.sos) { return ["sos", capital(name()) + " needs help now"]; }
+    if (j.overdue) {
+      return ["overdue", capital(name()) + " has not arrived (expected by " +
+        ukTime(j.expected_arrival_at) + ")"];
+    }
+    if (j.stationary) { return ["overdue", capital(name()) + " has not moved for a while"]; }
+    if (j.kind === "emergency") { return ["sos", "Emergency share"]; }
     return ["active", "On the way"];
   }
-  function since() {
-    if (!journey || !journey.last_fix) { $("since").textContent = "–"; return; }
-    var s = Math.max(0, Math.round((Date.now() - Date.parse(journey.last_fix.recorded_at)) / 1000));
-    $("since").textContent = s < 60 ? s + " s ago" : Math.floor(s / 60) + " min ago";
+  function setText(id, text) {
+    var el = $(id);
+    if (el.textContent !== text) { el.textContent = text; } // unchanged text is not re-announced
   }
-  function plot() {
-    var svg = $("plot"), pts = track.slice();
-    var d = journey.destination;
-    var all = pts.concat([{ lat: d.lat, lon: d.lon }]);
-    var minLat = Math.min.apply(null, all.map(function (p) { return p.lat; }));
-    var maxLat = Math.max.apply(null, all.map(function (p) { return p.lat; }));
-    var minLon = Math.min.apply(null, all.map(function (p) { return p.lon; }));
-    var maxLon = Math.max.apply(null, all.map(function (p) { return p.lon; }));
-    var span = Math.max(maxLat - minLat, maxLon - minLon, 0.0005);
-    function xy(p) {
-      return [10 + 180 * (p.lon - minLon) / span, 190 - 180 * (p.lat - minLat) / span];
-    }
-    while (svg.firstChild) { svg.removeChild(svg.firstChild); }
-    var ns = "http://www.w3.org/2000/svg";
-    if (pts.length > 1) {
-      var line = document.createElementNS(ns, "polyline");
-      line.setAttribute("points", pts.map(function (p) { return xy(p).join(","); }).join(" "));
-      line.setAttribute("fill", "none"); line.setAttribute("stroke", "#5b3fd1");
-      line.setAttribute("stroke-width", "2");
-      svg.appendChild(line);
-    }
-    var dest = document.createElementNS(ns, "rect"), dp = xy(d);
-    dest.setAttribute("x", dp[0] - 4); dest.setAttribute("y", dp[1] - 4);
-    dest.setAttribute("width", 8); dest.setAttribute("height", 8); dest.setAttribute("fill", "#2a8f3c");
-    svg.appendChild(dest);
-    if (pts.length) {
-      var me = document.createElementNS(ns, "circle"), mp = xy(pts[pts.length - 1]);
-      me.setAttribute("cx", mp[0]); me.setAttribute("cy", mp[1]); me.setAttribute("r", 5);
-      me.setAttribute("fill", "#d13f3f");
-      svg.appendChild(me);
-    }
+  function since() {
+    if (!journey || !journey.last_fix) { setText("since", "Not yet"); return; }
+    setText("since", ago(journey.last_fix.recorded_at) + " (" + ukTime(journey.last_fix.recorded_at) + ")");
   }
   function render() {
     if (!journey) { return; }
     var st = stateText(journey);
-    $("owner").textContent = journey.owner_name || "your contact";
-    $("state").textContent = st[1];
+    setText("owner", name());
+    if (journey.kind === "emergency") { setText("title", "Emergency share from " + name()); }
+    if (journey.sos && journey.state === "active") {
+      setText("sos", "SOS: " + name() + " pressed SOS at " + ukTime(journey.sos_at || journey.started_at) +
+        ". If they may be in danger, call 999.");
+      $("sos").hidden = false;
+    } else {
+      $("sos").hidden = true;
+    }
+    setText("state", st[1]);
     $("state").setAttribute("data-state", st[0]);
+    var trip = journey.kind !== "emergency";
+    Array.prototype.forEach.call(document.querySelectorAll(".trip"), function (el) { el.hidden = !trip; });
     var d = journey.destination;
-    $("destination").textContent = d.label || (d.lat.toFixed(5) + ", " + d.lon.toFixed(5));
-    $("eta").textContent = fmtTime(journey.expected_arrival_at);
+    setText("destination", d.label || (d.lat.toFixed(4) + ", " + d.lon.toFixed(4)));
+    setText("eta", ukTime(journey.expected_arrival_at) || "–");
     var f = journey.last_fix;
     if (f) {
-      $("position").textContent = f.lat.toFixed(5) + ", " + f.lon.toFixed(5) +
-        (f.accuracy_m != null ? " (±" + Math.round(f.accuracy_m) + " m)" : "");
-      $("battery").textContent = f.battery != null ? Math.round(f.battery) + "%" : "–";
-      $("distance").textContent = Math.round(haversine(f, d)) + " m";
+      var coords = f.lat.toFixed(4) + ", " + f.lon.toFixed(4);
+      var accuracy = f.accuracy_m != null ? " (within " + Math.round(f.accuracy_m) + " m)" : "";
+      if (journey.last_place && placeFor === f.recorded_at) {
+        setText("position-label", "Near");
+        setText("position", journey.last_place.replace(/^Near /, "") + accuracy);
+      } else {
+        setText("position-label", "Position (coordinates)");
+        setText("position", coords + accuracy);
+      }
+      setText("battery", f.battery != null ? Math.round(f.battery) + "%" : "Not known");
+      setText("distance", distanceText(haversine(f, d)));
+      var maps = $("maps");
+      maps.href = "https://www.openstreetmap.org/?mlat=" + f.lat.toFixed(5) + "&mlon=" +
+        f.lon.toFixed(5) + "#map=17/" + f.lat.toFixed(5) + "/" + f.lon.toFixed(5);
+      maps.hidden = false;
     }
     since();
-    plot();
   }
   function onState(ev) {
     journey = JSON.parse(ev.data).journey;
-    if (journey.last_fix && !track.length) { track.push(journey.last_fix); }
+    placeFor = journey.last_fix ? journey.last_fix.recorded_at : null;
     render();
   }
   function onResync(ev) {
@@ -97,8 +114,7 @@
   }
   function onFix(ev) {
     var fix = JSON.parse(ev.data);
-    if (fix.jump) { return; }
-    track.push(fix);
+    if (fix.jump || !journey) { return; }
     if (!journey.last_fix || fix.recorded_at >= journey.last_fix.recorded_at) {
       journey.last_fix = {
         lat: fix.lat, lon: fix.lon, recorded_at: fix.recorded_at, accuracy_m: fix.accuracy_m,
@@ -109,21 +125,29 @@
   }
   function onAlert(ev) {
     var alert = JSON.parse(ev.data), li = document.createElement("li");
-    li.textContent = alert.title + ": " + alert.body;
-    $("alerts").appendChild(li);
+    li.textContent = ukClock.format(new Date()) + " " + alert.title + ": " + alert.body;
+    if (alert.kind === "sos") { li.className = "sos-alert"; }
+    $("alerts").insertBefore(li, $("alerts").firstChild);
   }
   var source = new EventSource("/watch/" + encodeURIComponent(token) + "/events");
   source.addEventListener("state", onState);
   source.addEventListener("resync", onResync);
   source.addEventListener("fix", onFix);
   source.addEventListener("alert", onAlert);
-  source.addEventListener("link_revoked", function () {
+  source.addEventListener("link_revoked", function (ev) {
+    var data = JSON.parse(ev.data);
     source.close();
-    $("state").textContent = "This link has been revoked";
+    setText("state", capital(data.by_display_name || name()) + " stopped sharing this link" +
+      (data.at ? " at " + ukTime(data.at) : ""));
     $("state").setAttribute("data-state", "ended");
+    $("sos").hidden = true;
+    // Consent was withdrawn: the position already shown goes too.
+    $("maps").hidden = true;
+    $("details").hidden = true;
+    setText("note", "This page no longer updates. In an emergency call 999.");
   });
   source.onerror = function () {
     if (journey && journey.state !== "active") { source.close(); }
   };
-  window.setInterval(since, 1000);
+  window.setInterval(since, 15000);
 }());

@@ -11,23 +11,71 @@
     };
   }
 
-  // Opening hours: live validation and a plain-English preview ("Open now - closes 02:00").
-  function initHours() {
-    var input = document.querySelector("[data-hours-check]");
-    if (!input) return;
-    var out = document.getElementById(input.getAttribute("data-hours-preview"));
+  // Opening hours: the rows, the words or the OSM code, checked as they are typed; the
+  // OSM code follows the rows or the words, and the week is shown in words before saving.
+  function initHoursForm() {
+    var box = document.querySelector("[data-hours-form]");
+    if (!box) return;
+    var form = box.form || box.closest("form");
+    var words = document.getElementById("hours-words");
+    var preview = document.getElementById("hours-preview");
+    var osm = document.getElementById("opening_hours");
+    function source() {
+      var checked = box.querySelector("input[name=hours_source]:checked");
+      return checked ? checked.value : "editor";
+    }
+    function show() {
+      var current = source();
+      box.querySelectorAll("[data-hours-part]").forEach(function (part) {
+        part.hidden = part.getAttribute("data-hours-part") !== current;
+      });
+    }
     var check = debounce(function () {
-      var url = input.getAttribute("data-hours-check") + "?value=" + encodeURIComponent(input.value);
-      fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      var params = new URLSearchParams();
+      new FormData(form).forEach(function (value, key) {
+        if (key.indexOf("hours_") === 0 || key === "opening_hours") params.append(key, value);
+      });
+      fetch(box.getAttribute("data-hours-form") + "?" + params.toString(),
+            { credentials: "same-origin", headers: { Accept: "application/json" } })
         .then(function (r) { return r.json(); })
         .then(function (body) {
-          out.textContent = body.valid ? body.summary : body.summary + (body.error ? " (" + body.error + ")" : "");
-          out.className = "preview " + (body.valid ? "valid" : "invalid");
-          input.setAttribute("aria-invalid", body.valid ? "false" : "true");
+          if (body.valid) {
+            words.textContent = body.words || body.summary;
+            preview.textContent = body.summary;
+            preview.className = "preview valid";
+            if (source() !== "expert" && body.osm !== null) osm.value = body.osm;
+          } else {
+            words.textContent = "Not understood yet: " + body.summary + (body.error ? " (" + body.error + ")" : "");
+            preview.textContent = body.summary + (body.error ? " (" + body.error + ")" : "");
+            preview.className = "preview invalid";
+          }
+          if (source() === "expert") osm.setAttribute("aria-invalid", body.valid ? "false" : "true");
         })
         .catch(function () { /* the server checks again on submit */ });
     }, 250);
-    input.addEventListener("input", check);
+    box.addEventListener("input", function (event) {
+      var part = event.target.closest("[data-hours-part]");
+      if (part) {
+        var radio = box.querySelector("input[name=hours_source][value=" + part.getAttribute("data-hours-part") + "]");
+        if (radio && !radio.checked) radio.checked = true;
+      }
+      check();
+    });
+    // Times only where the day is open at set times.
+    function syncRows() {
+      box.querySelectorAll(".hours-row").forEach(function (row) {
+        var mode = row.querySelector("select");
+        var times = row.querySelector(".times");
+        if (mode && times) times.hidden = mode.value !== "hours";
+      });
+    }
+    box.addEventListener("change", function (event) {
+      if (event.target.name === "hours_source") show();
+      syncRows();
+      check();
+    });
+    show();
+    syncRows();
   }
 
   // Postcode: look it up and move the marker on the ward map without a page load.
@@ -94,8 +142,15 @@
     });
   }
 
+  // After a failed submit, take the reader to the error summary (its links go to the fields).
+  function initErrorSummary() {
+    var summary = document.querySelector("[data-error-summary]");
+    if (summary) summary.focus();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
-    initHours();
+    initErrorSummary();
+    initHoursForm();
     initPostcode();
     initFirebase();
   });

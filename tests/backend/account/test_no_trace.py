@@ -24,6 +24,7 @@ UID = "alice-trace-7c1e"
 LAT, LON = 53.543172, -2.637194  # where Alice is when she presses SOS
 LAT2, LON2 = 53.545286, -2.634918  # a later fix
 PHONE = "07700 900461"
+E164 = "+447911123456"
 EMAIL = "alice.tracewell@example.org"
 ALICE_TOKEN = "alice-phone-token-" + "a" * 140
 BOB_TOKEN = "bob-phone-token-" + "b" * 140
@@ -95,11 +96,14 @@ def fcm(request):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def alice(make_person, client):  # type: ignore[no-untyped-def]
+    from backend.auth.models import User
+
     person = make_person(UID)
-    assert (
-        client.patch("/api/v1/me", json={"display_name": NAME}, headers=person.headers).status_code
-        == 200
+    changed = client.patch(
+        "/api/v1/me", json={"display_name": NAME, "phone": E164}, headers=person.headers
     )
+    assert changed.status_code == 200, changed.get_json()
+    assert db.session.get(User, person.id).phone == E164
     return person
 
 
@@ -230,7 +234,7 @@ def test_after_erasure_nothing_about_the_person_is_left_anywhere(
     response = client.delete("/api/v1/me", headers=alice.headers)
     assert response.status_code == 200, response.get_json()
 
-    needles = {NAME, UID, PHONE, EMAIL, ALICE_TOKEN, *position_texts(LAT, LON, LAT2, LON2)}
+    needles = {NAME, UID, PHONE, E164, EMAIL, ALICE_TOKEN, *position_texts(LAT, LON, LAT2, LON2)}
     # (The anonymised report keeps its grid square for the hotspot counts, not the point.)
     assert traces(needles, {LAT, LON, LAT2, LON2}) == []
     assert client.get("/api/v1/me", headers=bob.headers).status_code == 200

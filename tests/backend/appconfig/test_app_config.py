@@ -21,10 +21,12 @@ def test_the_defaults_are_announced_publicly_and_may_be_cached(client):
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "public, max-age=300"
     body = response.get_json()
+    # (the test app's tiles are on a closed loopback port; a deployment's default is OSM's)
     assert body["tiles"] == {
-        "url_template": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        "url_template": "http://127.0.0.1:9/{z}/{x}/{y}.png",
         "attribution": "© OpenStreetMap contributors",
     }
+    assert Settings.from_env({}).tile_url == "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     assert body["offline_map"] is None
     assert (body["open_long_enough_min"], body["long_walk_min"]) == (30, 20)
     assert body["late_night"] == DEFAULT_LATE_NIGHT

@@ -364,3 +364,39 @@ def test_erasure_deletes_the_firebase_account_and_its_tokens_stay_refused(
     assert again["localId"] != account["localId"]
     fresh = client_in_each_mode.get("/api/v1/me", headers=bearer(again["idToken"]))
     assert fresh.status_code == 200 and fresh.get_json()["uid"] == again["localId"]
+
+
+def test_an_erasure_firebase_cannot_confirm_erases_nothing(
+    app, emulator, database_url, monkeypatch
+):
+    from backend.auth.models import ErasedAccount, User
+    from backend.extensions import db
+
+    project = "demo-unreachable-erase"
+    monkeypatch.setenv("FIREBASE_AUTH_EMULATOR_HOST", f"127.0.0.1:{_closed_port()}")
+    fb_client = make_test_app(
+        database_url, env={"SAFEHAVEN_AUTH": "firebase", "FIREBASE_PROJECT_ID": project}
+    ).test_client()
+    now = int(time.time())
+    token = _unsigned(
+        {
+            "iss": f"https://securetoken.google.com/{project}",
+            "aud": project,
+            "auth_time": now,
+            "iat": now,
+            "exp": now + 3600,
+            "sub": "erasing",
+            "user_id": "erasing",
+        }
+    )
+    # The account's state as if looked up a moment ago (the lookup would fail here too):
+    # the request gets as far as the erasure, and it is Firebase's deletion that fails.
+    auth_service._revocation[(project, "erasing")] = (auth_service._clock(), False, 0)
+    fb_client.get("/api/v1/me", headers=bearer(token))  # the account on first sight
+    response = fb_client.delete("/api/v1/me", headers=bearer(token))
+    assert response.status_code == 503, response.get_json()
+    assert "nothing was erased" in response.get_json()["message"]
+    db.session.expire_all()
+    assert db.session.query(User).filter_by(uid="erasing").count() == 1
+    assert db.session.query(ErasedAccount).count() == 0
+    assert fb_client.get("/api/v1/me", headers=bearer(token)).status_code == 200

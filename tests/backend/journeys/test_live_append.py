@@ -178,9 +178,8 @@ def test_a_fix_from_before_the_journey_started_is_left_to_the_locked_path(reside
     db.session.commit()
     early = T0 - timedelta(minutes=service.setting("PAST_FIX_TOLERANCE_MINUTES"), seconds=1)
     with db.engine.connect() as conn:
-        writer = service._FixWriter(conn)
         done = service._append_unlocked(
-            writer,
+            service._FixWriter(conn),
             journey_id,
             [{"lat": PIER[0], "lon": PIER[1], "recorded_at": early}],
             "app",

@@ -4,7 +4,9 @@ errors, filters and windows, hidden contact details, hashed keys and servicerequ
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from xml.etree import ElementTree as ET  # noqa: S405
 
 import pytest
@@ -123,12 +125,15 @@ def test_a_fixmystreet_post_gets_the_service_requests_xml_it_expects(client, api
     requests_ = tree.findall("request")
     assert len(requests_) == 1
     request_id = requests_[0].findtext("service_request_id")
-    assert request_id and request_id.isdigit()
+    # The report's random reference, not the row id: it says nothing about how many reports
+    # came in, and it is what the reporter is told.
+    assert request_id and re.fullmatch(r"WGN-[2-9A-HJ-NP-Z]{5}", request_id)
     row = (
-        db.session.execute(text("SELECT * FROM reports WHERE id = :id"), {"id": int(request_id)})
+        db.session.execute(text("SELECT * FROM reports WHERE reference = :id"), {"id": request_id})
         .mappings()
         .one()
     )
+    assert str(row["id"]) != request_id
     assert row["category"] == "street_drinking"
     assert row["ward_code"] == "E05015010"
     assert row["description"] == (
@@ -166,8 +171,8 @@ def test_a_json_post_by_postcode_with_attributes(client, api_key):
     body = response.get_json()
     assert list(body[0]) == ["service_request_id", "service_notice", "account_id"]
     row = db.session.execute(
-        text("SELECT postcode, attributes FROM reports WHERE id = :id"),
-        {"id": int(body[0]["service_request_id"])},
+        text("SELECT postcode, attributes FROM reports WHERE reference = :id"),
+        {"id": body[0]["service_request_id"]},
     ).one()
     assert row.postcode == "WN1 1AA"
     assert json.loads(row.attributes)["ongoing"] == "yes"
@@ -222,7 +227,11 @@ def test_a_revoked_key_is_refused(client, api_key):
 def test_listed_requests_validate_and_never_show_names_emails_or_app_text(client, api_key, fmt):
     client.post(f"{BASE}/requests.xml", data=fixmystreet_form(api_key))
     make_report(description="App text stays private", created_at=datetime.now(UTC))
-    response = client.get(f"{BASE}/requests.{fmt}?jurisdiction_id=wigan.gov.uk")
+    # Without a key: only what arrived over Open311 (public at its sender already).
+    public = client.get(f"{BASE}/requests.json?jurisdiction_id=wigan.gov.uk").get_json()
+    assert [r["service_code"] for r in public] == ["street_drinking"]
+    # A partner with a key also sees the app report, by category only.
+    response = client.get(f"{BASE}/requests.{fmt}?jurisdiction_id=wigan.gov.uk&api_key={api_key}")
     assert response.status_code == 200
     found = (
         response.get_json()
@@ -263,16 +272,18 @@ def test_one_request_by_id_in_both_formats(client, api_key):
     assert b"<errors>" in client.get(f"{BASE}/requests/999999.xml").data
 
 
-def test_filters_dates_status_codes_ids_and_the_90_day_window(client, admin):
+def test_filters_dates_status_codes_ids_and_the_90_day_window(client, admin, api_key):
     t = datetime(2026, 3, 2, 12, tzinfo=UTC)
     a = make_report(category="asb", created_at=t)
     b = make_report(category="knife_weapon", created_at=t + timedelta(days=1), status="closed")
     c = make_report(category="asb", created_at=t - timedelta(days=100))
 
-    def ids(query: str) -> list[int]:
-        response = client.get(f"{BASE}/requests.json?{query}")
+    def ids(query: str) -> list[str]:
+        response = client.get(f"{BASE}/requests.json?{query}&api_key={api_key}")
         assert response.status_code == 200, response.get_json()
-        return [int(r["service_request_id"]) for r in response.get_json()]
+        return [r["service_request_id"] for r in response.get_json()]
+
+    a, b, c = (SimpleNamespace(id=r.reference) for r in (a, b, c))
 
     window = "start_date=2026-02-01T00:00:00Z&end_date=2026-03-31T00:00:00Z"
     assert ids(window) == [b.id, a.id]  # newest first
@@ -290,7 +301,7 @@ def test_filters_dates_status_codes_ids_and_the_90_day_window(client, admin):
     assert c.id not in ids("")
 
 
-def test_at_most_1000_requests_are_listed(client):
+def test_at_most_1000_requests_are_listed(client, api_key):
     from backend.reports.models import Report
 
     t = datetime(2026, 3, 2, 12, tzinfo=UTC)
@@ -316,6 +327,7 @@ def test_at_most_1000_requests_are_listed(client):
     db.session.commit()
     found = client.get(
         f"{BASE}/requests.json?start_date=2026-03-01T00:00:00Z&end_date=2026-03-03T00:00:00Z"
+        f"&api_key={api_key}"
     ).get_json()
     assert len(found) == 1000
 
@@ -352,13 +364,16 @@ def test_servicerequestupdates_carry_admin_status_changes(client, admin, api_key
     request_id = ET.fromstring(  # noqa: S314
         client.post(f"{BASE}/requests.xml", data=fixmystreet_form(api_key)).data
     ).findtext("request/service_request_id")
+    report_id = db.session.execute(
+        text("SELECT id FROM reports WHERE reference = :id"), {"id": request_id}
+    ).scalar_one()
     for change in (
         {"status": "acknowledged", "public_note": "PSPO patrol booked"},
         {"status": "closed", "public_note": "Dispersal order served"},
     ):
         assert (
             client.patch(
-                f"/api/v1/reports/{request_id}", json=change, headers=admin.headers
+                f"/api/v1/reports/{report_id}", json=change, headers=admin.headers
             ).status_code
             == 200
         )

@@ -108,7 +108,10 @@ def test_staff_edit_their_venue_and_mark_it_unavailable(client, venue_staff):
         },
     )
     assert response.status_code == 303
-    page = client.get(f"/portal/venues/{venue.id}").get_data(as_text=True)
+    # A new name sends the verified venue back to the partnership, and the page says so.
+    assert response.headers["Location"].endswith("saved=review")
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "until then residents are not shown this venue" in page
     assert "Corner Shop Express" in page and "updated: " in page
     until = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
     _post(client, f"/portal/venues/{venue.id}/unavailable", {"until": until, "reason": "refit"})

@@ -26,6 +26,7 @@ def test_staff_registers_a_venue_with_live_checks(browser, venue_staff):
     marker = browser.find("svg.map .marker")
     assert marker.get_attribute("visibility") == "visible"
     assert browser.find("#lat").get_attribute("value") == "53.546967"
+    browser.find("input[name=hours_source][value=expert]").click()
     browser.fill("#opening_hours", "Mo-Fr 25:00")
     browser.wait_for(lambda: "Not valid opening hours" in browser.find("#hours-preview").text)
     assert browser.find("#opening_hours").get_attribute("aria-invalid") == "true"
@@ -53,7 +54,8 @@ def test_registration_works_without_javascript_via_find_on_map(browser, venue_st
     assert browser.find("#lat").get_attribute("value") == "53.497402"
     browser.fill("#name", "")
     browser.click("button[name=action][value=save]")
-    assert "Please correct the highlighted fields" in browser.text
+    assert "There is a problem" in browser.text
+    assert browser.driver.switch_to.active_element == browser.find("[data-error-summary]")
     assert browser.find("#name").get_attribute("aria-invalid") == "true"
     browser.shot("12-venue-form-errors")
 
@@ -73,11 +75,15 @@ def test_staff_edit_and_mark_unavailable(browser, venue_staff):
     assert "Leigh Late Shop" in browser.text
     browser.shot("13-my-venues")
     browser.click(f"a[href='/portal/venues/{venue.id}']")
-    assert "Next check due" in browser.text and "01 Jun 2027" in browser.text
+    assert "Next check due" in browser.text and "01/06/2027" in browser.text
     browser.click(f"a[href='/portal/venues/{venue.id}/edit']")
+    browser.find("input[name=hours_source][value=expert]").click()
     browser.fill("#opening_hours", "Mo-Sa 06:00-23:00; Su 08:00-22:00")
     browser.click("button[name=action][value=save]")
-    assert "Changes saved" in browser.text
+    # New hours for most of the week: the verified shop goes back to the partnership.
+    assert "Changes saved. The partnership will check them" in browser.text
+    assert "pending" in browser.find("h1").text
+    browser.shot("13b-venue-changed-back-to-review")
     browser.driver.execute_script(
         "document.getElementById('until').value = arguments[0]", "2099-01-01T10:00"
     )

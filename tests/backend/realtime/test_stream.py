@@ -60,9 +60,13 @@ def test_revoking_the_contact_ends_their_stream_at_once(client, resident, other_
     try:
         events.next_event()
         owner_events.next_event()
+        client.patch("/api/v1/me", json={"display_name": "Alice"}, headers=resident.headers)
+        before = datetime.now(UTC)
         client.delete(f"/api/v1/contacts/{link_id}", headers=resident.headers)
         kind, data = events.next_event()
-        assert (kind, data["user_id"]) == ("access_revoked", other_resident.id)
+        assert kind == "revoked" and set(data) == {"type", "by_display_name", "at"}
+        assert data["by_display_name"] == "Alice"
+        assert before <= datetime.fromisoformat(data["at"]) <= datetime.now(UTC)
         assert events.ended()
         # the owner's own stream carries on
         client.post(

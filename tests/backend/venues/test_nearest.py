@@ -202,8 +202,13 @@ def brute_force(rows, lat, lon, *, limit, open_now, at, radius_m, category, incl
                 sooner.append((distance, r["id"]))
                 continue
         ranked.append((distance, r["id"]))
-    first = [i for _d, i in sorted(ranked)[:limit]]
-    return first + [i for _d, i in sorted(sooner)[: limit - len(first)]]
+    if not open_now:
+        return [i for _d, i in sorted(ranked)[:limit]]
+    # Among the nearest ``limit`` open on arrival, those closing soon follow the nearest
+    # ``limit`` open long enough.
+    nearest = sorted(ranked + sooner)[:limit]
+    soon = {i for _d, i in sooner}
+    return [i for _d, i in sorted(ranked)[:limit]] + [i for _d, i in nearest if i in soon]
 
 
 def test_nearest_agrees_with_brute_force_on_many_random_points(app):
@@ -486,3 +491,12 @@ def test_the_stay_is_configurable(app, client, monkeypatch):
     ).get_json()
     assert ids(body) == [bar.id] and body["items"][0]["availability"] == "open"
     assert body["open_long_enough_min"] == 0
+
+
+def test_closing_minutes_are_never_rounded_up_within_a_minute(client):
+    make_venue(name="Bar", opening_hours="Mo-Su 18:00-04:00", lat=near(100))
+    args = {"lat": WIGAN_CENTRE[0], "lon": WIGAN_CENTRE[1]}
+    exact = client.get(NEAREST, query_string={**args, "at": "2026-11-22T03:50:00Z"})
+    later = client.get(NEAREST, query_string={**args, "at": "2026-11-22T03:50:30Z"})
+    assert exact.get_json()["items"][0]["hours_text"] == "Closes in 10 min (04:00)"
+    assert later.get_json()["items"][0]["hours_text"] == "Closes in 9 min (04:00)"

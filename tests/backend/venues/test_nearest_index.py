@@ -514,3 +514,28 @@ def test_a_snapshot_built_while_this_process_commits_a_change_is_not_vouched_for
     assert index.is_current(raced) is False
     fresh = index.rebuild()
     assert fresh is not None and index.is_current(fresh) is True
+
+
+def test_a_staff_edit_that_sends_a_venue_to_review_is_seen_by_the_next_search(app, venue_staff):
+    """The renamed and recategorised venue leaves the answer at once, and the index that
+    serves the searches after it is rebuilt without it."""
+    from backend.auth.models import User
+
+    near_id = make_venue(name="Near", lat=WIGAN_CENTRE[0] + 0.001, staff_id=venue_staff.id).id
+    make_venue(name="Far", lat=WIGAN_CENTRE[0] + 0.01)
+    db.session.remove()
+    rebuilt()
+    answer, indexed = served_from_index()
+    assert (names(answer), indexed) == (["Near", "Far"], True)
+
+    staff = db.session.get(User, venue_staff.id)
+    changed = service.update_venue(
+        staff, near_id, {"name": "Wigan Police Station", "category": "police_station"}
+    )
+    assert changed.status == "pending"
+    db.session.remove()
+
+    assert names(search()) == ["Far"]
+    heard()
+    answer, indexed = served_from_index()
+    assert (names(answer), indexed) == (["Far"], True)

@@ -408,3 +408,39 @@ def test_an_admins_own_change_is_the_review(client, admin):
     )
     assert response.get_json()["status"] == "verified"
     assert nearest_ids(client, *WIGAN_CENTRE) == [venue.id]
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "because"),
+    [
+        # 0.00014 degrees of latitude is about 15.6 m: twice is over 25 m from where it was checked.
+        ({"lat": WIGAN_CENTRE[0] + 0.00014}, {"lat": WIGAN_CENTRE[0] + 0.00028}, "position"),
+        (
+            {"opening_hours": "Mo-Su 10:00-22:00; Su 10:00-20:00"},  # 2 h a week less
+            {"opening_hours": "Mo-Su 10:00-22:00; Sa-Su 10:00-20:00"},  # 4 h less than checked
+            "opening_hours",
+        ),
+    ],
+)
+def test_small_staff_edits_add_up_until_they_need_review(
+    client, venue_staff, admin, first, second, because
+):
+    venue = make_venue(staff_id=venue_staff.id, opening_hours="Mo-Su 10:00-22:00")
+    url = f"/api/v1/venues/{venue.id}"
+    assert client.patch(url, json=first, headers=venue_staff.headers).get_json()["status"] == (
+        "verified"
+    )
+    moved_on = client.patch(url, json=second, headers=venue_staff.headers).get_json()
+    assert moved_on["status"] == "pending"
+    history = client.get(f"{url}/history", headers=venue_staff.headers).get_json()
+    assert because in history[-1]["changes"]["because"]
+    # Once approved, the venue's new details are the ones checked: the next nudge is small.
+    approved = client.post(
+        f"{url}/verification",
+        json={"action": "approve", "note": "new hours and pin checked by phone"},
+        headers=admin.headers,
+    )
+    assert approved.status_code == 200, approved.get_json()
+    assert client.patch(url, json=first, headers=venue_staff.headers).get_json()["status"] == (
+        "verified"
+    )

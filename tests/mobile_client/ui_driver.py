@@ -27,9 +27,15 @@ class Abort(Exception):
     pass
 
 
+# A wait is as long as a scenario says times this: on a loaded machine (CI beside other work)
+# a server answer or a frame can take several times its usual time. Only a failing wait is
+# slower for it.
+PATIENCE = 2.5
+
+
 class Until:
     def __init__(self, pred: Callable[[], Any], timeout: float, what: str) -> None:
-        self.pred, self.timeout, self.what = pred, timeout, what
+        self.pred, self.timeout, self.what = pred, timeout * PATIENCE, what
 
 
 class Frames:

@@ -69,6 +69,28 @@ def serve(host: str, port: int) -> None:
     run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
 
 
+@click.command("stream-server")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8001, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int, help="processes (one per core)")
+@click.option("--user-timeout", default=30, show_default=True, type=int, help="seconds")
+def stream_server(host: str, port: int, workers: int, user_timeout: int) -> None:
+    """Serve the live stream routes (and /healthz) on uvicorn: the production stream server
+    (backend.realtime.gateway) that a load balancer sends the stream paths to."""
+    from backend.config import Settings
+    from backend.realtime.server import run_stream_server
+
+    settings = Settings.from_env()
+    settings.check()
+    if not settings.redis_url:
+        # The in-process broker reaches only its own process: fixes posted to the API pool
+        # would never reach these streams.
+        raise click.ClickException(
+            "the stream server needs REDIS_URL (fixes reach it from the API pool through Redis)"
+        )
+    run_stream_server(host, port, workers, user_timeout)
+
+
 @click.group("seed")
 def seed() -> None:
     """Load demo and reference data."""
@@ -111,7 +133,7 @@ def register_commands(app) -> None:  # type: ignore[no-untyped-def]
     from backend.alerts.cli import worker
     from backend.venues.commands import venues
 
-    for command in (serve, seed, dev_token, venues, worker):
+    for command in (serve, stream_server, seed, dev_token, venues, worker):
         app.cli.add_command(command)
 
 

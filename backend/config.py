@@ -119,6 +119,11 @@ class Settings:
     location_client_failures_per_credential: str = "10/15 minutes"
     db_pool_size: int = 10
     db_max_overflow: int = 20
+    # Live streams: how many one person, and one watch link, may hold open at once; and
+    # whether this server streams itself (false on an API pool behind a stream server).
+    streams_per_person: int = 5
+    streams_per_link: int = 5
+    inline_streams: bool = True
     # The phone's map and late-night advice, announced by GET /api/v1/app-config.
     tile_url: str = DEFAULT_TILE_URL
     tile_attribution: str = DEFAULT_TILE_ATTRIBUTION
@@ -181,6 +186,9 @@ class Settings:
             ),
             db_pool_size=_int(env, "SAFEHAVEN_DB_POOL_SIZE", 10),
             db_max_overflow=_int(env, "SAFEHAVEN_DB_MAX_OVERFLOW", 20),
+            streams_per_person=_int(env, "SAFEHAVEN_STREAMS_PER_PERSON", 5, low=1, high=1000),
+            streams_per_link=_int(env, "SAFEHAVEN_STREAMS_PER_LINK", 5, low=1, high=1000),
+            inline_streams=_bool(env.get("SAFEHAVEN_INLINE_STREAMS"), default=True),
             tile_url=env.get("SAFEHAVEN_TILE_URL") or DEFAULT_TILE_URL,
             tile_attribution=env.get("SAFEHAVEN_TILE_ATTRIBUTION") or DEFAULT_TILE_ATTRIBUTION,
             offline_map_file=env.get("SAFEHAVEN_OFFLINE_MAP_FILE") or None,
@@ -293,6 +301,9 @@ class Settings:
             "FCM_BACKOFF_S": self.fcm_backoff_s,
             "FCM_CONCURRENCY": self.fcm_concurrency,
             "LOCATION_RETENTION_HOURS": self.location_retention_hours,
+            "STREAMS_PER_PERSON": self.streams_per_person,
+            "STREAMS_PER_LINK": self.streams_per_link,
+            "INLINE_STREAMS": self.inline_streams,
             "RATELIMIT_ENABLED": self.ratelimit_enabled,
             "FIX_BUDGET_PER_MINUTE": self.fix_budget_per_minute,
             "JOURNEY_START_RATE_LIMIT": self.journey_start_rate_limit,

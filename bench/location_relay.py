@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import gc
 import json
 import os
 import subprocess
@@ -43,7 +45,7 @@ import redis  # noqa: E402
 from bench.support.cpuacct import CpuMeter, children, pids_named  # noqa: E402
 from bench.support.rawhttp import read_response, split_url  # noqa: E402
 from tests.support import databases  # noqa: E402
-from tests.support.servers import gunicorn  # noqa: E402
+from tests.support.servers import gunicorn, stream_server  # noqa: E402
 
 SECRET = "bench-secret-key-that-is-long-enough-0123456789"  # noqa: S105 - dev tokens only
 
@@ -121,25 +123,33 @@ def add_walking_resident(session, uid: str, watchers: int, now: datetime):  # ty
     return owner, watcher_users, journey
 
 
-def prepare_relay(app, residents: int, watchers: int) -> list[dict]:  # type: ignore[no-untyped-def]
-    """Users, consent links and one active journey per resident; returns tokens and ids."""
+def prepare_relay(  # type: ignore[no-untyped-def]
+    app, residents: int, watchers: int, idle_journeys: int = 0, idle_watchers: int = 4
+) -> list[dict]:
+    """Users, consent links and one active journey per resident; returns tokens and ids.
+    ``idle_journeys`` more journeys, ``idle_watchers`` watchers each, are marked ``idle``:
+    watched, never posted to."""
     from backend.auth.service import mint_dev_token
     from backend.extensions import db
 
     now = datetime.now(UTC)
     plan = []
     with app.app_context():
-        for r in range(residents):
+        for r in range(residents + idle_journeys):
+            idle = r >= residents
             owner, watcher_users, journey = add_walking_resident(
-                db.session, f"bench-r{r}", watchers, now
+                db.session, f"bench-r{r}", idle_watchers if idle else watchers, now
             )
             plan.append(
                 {
                     "journey": journey.id,
                     "owner": mint_dev_token(SECRET, owner.uid),
                     "watchers": [mint_dev_token(SECRET, w.uid) for w in watcher_users],
+                    "idle": idle,
                 }
             )
+            if r % 500 == 499:
+                db.session.commit()
         db.session.commit()
         db.session.remove()
     return plan
@@ -190,6 +200,8 @@ def _watch_process(servers: list[str], plan: list[dict], window, ready, stop, ou
                 writer.close()
             else:
                 failed += 1
+                if opened + failed == total:
+                    ready.set()
                 return
             try:
                 buffer = b""
@@ -201,13 +213,16 @@ def _watch_process(servers: list[str], plan: list[dict], window, ready, stop, ou
                         return
                     buffer += chunk
                     while b"\n\n" in buffer:
+                        # (a chunked answer puts chunk sizes between events: look inside)
                         block, buffer = buffer.split(b"\n\n", 1)
-                        if block.startswith(b"event: fix"):
+                        if b"event: fix" in block:
                             data = loads(block.split(b"data: ", 1)[1])
                             received.append((journey, data["recorded_at"], now()))
-                        elif block.startswith(b"event: state"):
+                        elif b"event: state" in block:
                             opened += 1
-                            if opened == total:
+                            if opened + failed == total:
+                                gc.collect()  # the client's own pauses must not be measured
+                                gc.freeze()
                                 ready.set()
             finally:
                 writer.close()
@@ -418,6 +433,9 @@ def run_relay(
     connections: int,
     meter_groups,  # type: ignore[no-untyped-def]
     path: str = FIX_PATH,
+    stream_servers: list[str] | None = None,
+    stream_pids=None,  # type: ignore[no-untyped-def]
+    while_open=None,  # type: ignore[no-untyped-def]
 ) -> dict:
     """Watchers in one process, posters (to ``path``) in another (both asyncio with raw
     sockets), joined on the system-wide monotonic clock; CPU of the server, database, Redis
@@ -431,20 +449,29 @@ def run_relay(
     # posting starts 10 s after the watchers are up, then warm-up, then the window
     start = time.monotonic() + 10 + warmup + 600  # placeholder until the watchers are up
     window = ctx.Array("d", [start, start + seconds])
+    rss_before = _rss_mb(stream_pids()) if stream_pids else None
     watcher = ctx.Process(
-        target=_watch_process, args=(servers, plan, window, ready, stop, watch_out), daemon=True
+        target=_watch_process,
+        args=(stream_servers or servers, plan, window, ready, stop, watch_out),
+        daemon=True,
     )  # daemonic: if the bench fails, exiting ends its clients instead of waiting on them
     watcher.start()
-    deadline = time.monotonic() + 300
+    opening_started = time.monotonic()
+    deadline = time.monotonic() + 600
     while total_watchers and not ready.wait(1):
         if not watcher.is_alive() or time.monotonic() > deadline:
             stop.set()
             raise RuntimeError("watchers did not connect")
+    opening_s = time.monotonic() - opening_started
+    time.sleep(3)  # settle: the last opens' database work is done
+    rss_after = _rss_mb(stream_pids()) if stream_pids else None
+    during = while_open() if while_open else None
+    posting = [p for p in plan if not p.get("idle")]
     start = time.monotonic() + 10 + warmup
     window[0], window[1] = start, start + seconds
     poster = ctx.Process(
         target=_post_process,
-        args=(servers, plan, (start, start + seconds), connections, post_out, path),
+        args=(servers, posting, (start, start + seconds), connections, post_out, path),
         daemon=True,
     )
     poster.start()
@@ -473,7 +500,14 @@ def run_relay(
         for j, at, t in received
         if (j, at) in sent and start <= sent[(j, at)] <= start + seconds
     ]
-    per_journey = total_watchers / max(len(plan), 1)
+    per_journey = sum(len(p["watchers"]) for p in posting) / max(len(posting), 1)
+    # the slowest delivery of each second of the window: a pause shows as a run of them
+    worst: dict[int, float] = {}
+    for j, at, t in received:
+        sent_at = sent.get((j, at))
+        if sent_at is not None and start <= sent_at <= start + seconds:
+            second = int(sent_at - start)
+            worst[second] = max(worst.get(second, 0.0), t - sent_at)
     cpu = meter.result
     fixes = max(accepted, 1)
     machine_cores_busy = cpu["machine_busy"] / seconds
@@ -488,12 +522,17 @@ def run_relay(
         "failed_streams": failed_streams,
         "p50_ms": round(pct(latencies, 50) * 1000, 2),
         "p99_ms": round(pct(latencies, 99) * 1000, 2),
+        "p999_ms": round(pct(latencies, 99.9) * 1000, 2),
+        "worst_delivery_ms_per_second": [
+            round(worst.get(n, 0.0) * 1000) for n in range(int(seconds))
+        ],
         "post_response_p50_ms": round(pct(responses, 50) * 1000, 2),
         "post_response_p99_ms": round(pct(responses, 99) * 1000, 2),
         "client_late_max_ms": round(late_max * 1000, 1),
         "db_connections_opened": sessions_opened,
         "cpu_seconds": {k: round(v, 2) for k, v in cpu.items() if k != "machine_total"},
         "cpu_ms_per_fix": {
+            "streams": round(cpu.get("streams", 0.0) / fixes * 1000, 3),
             "server": round(cpu["server"] / fixes * 1000, 3),
             "database": round(cpu["database"] / fixes * 1000, 3),
             "redis": round(cpu["redis"] / fixes * 1000, 3),
@@ -506,7 +545,103 @@ def run_relay(
         "machine_cores_busy": round(machine_cores_busy, 2),
         "other_work_cores": round(max(0.0, cpu["machine_busy"] - ours) / seconds, 2),
         "load_avg_at_window_end": [round(x, 2) for x in load],
+        "open_streams": total_watchers,
+        "streams_on_active_journeys": sum(len(p["watchers"]) for p in posting),
+        "seconds_to_open_all_streams": round(opening_s, 1),
+        "stream_server_rss_mb": {"before": rss_before, "all_open": rss_after},
+        "kb_per_open_stream": (
+            round((rss_after - rss_before) * 1024 / total_watchers, 1)
+            if rss_before is not None and rss_after is not None and total_watchers
+            else None
+        ),
+        "while_open": during,
     }
+
+
+def _rss_mb(pids: list[int]) -> float:
+    """Resident memory of ``pids`` together (MB)."""
+    total = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return round(total / 1024, 1)
+
+
+def _tree(pid: int) -> list[int]:
+    return [pid, *[p for c in children(pid) for p in _tree(c)]]
+
+
+def nearest_latencies(server: str, seconds: float, connections: int = 8) -> dict:
+    """``GET /api/v1/venues/nearest`` from ``connections`` keep-alive connections for
+    ``seconds`` (one request at a time each): p50/p99 and requests/s."""
+    from bench.support.rawhttp import Connection
+
+    latencies: list[float] = []
+    failures = 0
+
+    async def one(n: int) -> None:
+        nonlocal failures
+        conn = Connection(server)
+        end = time.monotonic() + seconds
+        i = n
+        while time.monotonic() < end:
+            i += connections
+            lat, lon = 53.50 + (i % 97) * 0.001, -2.70 + (i % 89) * 0.002
+            t = time.monotonic()
+            answer = await conn.request(
+                "GET", "/api/v1/venues/nearest", params={"lat": f"{lat:.5f}", "lon": f"{lon:.5f}"}
+            )
+            if answer.status_code == 200:
+                latencies.append(time.monotonic() - t)
+            else:
+                failures += 1
+        conn.close()
+
+    async def main() -> None:
+        await asyncio.gather(*(one(n) for n in range(connections)))
+
+    asyncio.run(main())
+    return {
+        "requests": len(latencies),
+        "failures": failures,
+        "req_per_s": round(len(latencies) / seconds, 1),
+        "p50_ms": round(pct(latencies, 50) * 1000, 2),
+        "p99_ms": round(pct(latencies, 99) * 1000, 2),
+    }
+
+
+def load_venues(url: str, n: int = 5000) -> None:
+    """``n`` verified venues open all hours round Wigan (COPY; the trigger sets ``geog``)."""
+    import random
+
+    raw = url.replace("postgresql+psycopg://", "postgresql://")
+    rng = random.Random(5)
+    now = datetime.now(UTC)
+    with psycopg.connect(raw) as conn, conn.cursor() as cur:
+        with cur.copy(
+            "COPY venues (name, category, status, opening_hours, schemes, is_demo,"
+            " created_at, updated_at, lat, lon) FROM STDIN"
+        ) as copy:
+            for i in range(n):
+                copy.write_row(
+                    (
+                        f"Venue {i}",
+                        "pub_or_bar",
+                        "verified",
+                        "24/7",
+                        "[]",
+                        False,
+                        now,
+                        now,
+                        53.45 + rng.random() * 0.15,
+                        -2.75 + rng.random() * 0.25,
+                    )
+                )
+        conn.commit()
 
 
 def redis_round_trip(url: str, messages: int = 3000) -> dict:
@@ -661,7 +796,25 @@ def sweep_benchmark(url: str, journeys: int, due_fraction: float = 0.01) -> dict
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--residents", type=int, default=300)
+    parser.add_argument("--residents", type=int, default=1000, help="posting, 1 fix/s each")
+    parser.add_argument(
+        "--streams-engine",
+        choices=["gateway", "gevent", "inline"],
+        default="gateway",
+        help="who holds the streams: the stream server (safehaven stream-server, uvicorn), a "
+        "gunicorn gevent pool of the same app, or (inline) the two gthread API servers "
+        "themselves as before",
+    )
+    parser.add_argument(
+        "--idle-watchers",
+        type=int,
+        default=8000,
+        help="more open streams, 4 per journey, on journeys nobody posts to (not with inline)",
+    )
+    parser.add_argument(
+        "--stream-workers", type=int, default=2, help="stream server (or gevent) processes"
+    )
+    parser.add_argument("--nearest-seconds", type=float, default=15)
     parser.add_argument("--watchers", type=int, default=2, help="watchers per journey")
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument(
@@ -686,9 +839,21 @@ def main() -> None:
     )
     args = parser.parse_args()
 
+    # 10,000 sockets in the watcher client and as many in the stream server (they inherit it)
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 4 * (args.residents * args.watchers + args.idle_watchers) + 4096
+    if soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, wanted), hard))
+    print(f"open files: {resource.getrlimit(resource.RLIMIT_NOFILE)} (soft, hard)", flush=True)
+    inline = args.streams_engine == "inline"
+    idle_watchers = 0 if inline else args.idle_watchers
+
     # per run: a second run at the same time (another checkout) must not drop this one's
     name = f"safehaven_bench_location_relay_{os.getpid()}"
     url = databases.fresh_pg_database(name)
+    nearest_none = None
     try:
         app = make_app(url)
         from backend.extensions import db
@@ -696,14 +861,10 @@ def main() -> None:
         with app.app_context():
             db.create_all()
             db.session.remove()
-        plan = prepare_relay(app, args.residents, args.watchers)
+        plan = prepare_relay(app, args.residents, args.watchers, idle_watchers // 4, 4)
+        load_venues(url)
         with app.app_context():
             db.engine.dispose()
-        # gthread: one thread per open stream plus the posters' connections (and room)
-        # (the kernel need not share a server's streams evenly between its workers; idle
-        # threads are only created when needed)
-        streams = args.residents * args.watchers // 2
-        threads = args.threads or streams + args.connections + 32
         env = {
             "SAFEHAVEN_ENV": "testing",
             "SAFEHAVEN_AUTH": "dev",
@@ -718,36 +879,122 @@ def main() -> None:
             "SAFEHAVEN_DB_POOL_SIZE": str(min(12, args.connections // args.workers + 2)),
             "SAFEHAVEN_DB_MAX_OVERFLOW": "0",
         }
-        print(
-            f"relay: {args.residents} residents x 1 fix/s, {args.watchers} watchers each, "
-            f"{args.seconds:.0f} s, 2 gunicorn processes x {args.workers} workers x "
-            f"{threads} threads",
-            flush=True,
-        )
-        pidfiles = [
-            Path(tempfile.gettempdir()) / f"bench-relay-{os.getpid()}-{i}.pid" for i in (0, 1)
-        ]
-        extra = ["--workers", str(args.workers), "--worker-connections", str(threads + 64)]
+        # the stream side only opens streams (one authorisation each) on its connections
+        stream_env = {**env, "SAFEHAVEN_DB_POOL_SIZE": "6"}
         redis_pids = pids_named("redis-server")
-
-        def meter_groups() -> dict[str, list[int]]:
-            return {
-                "server": [p for f in pidfiles for p in _server_pids(f)],
-                "database": _db_backend_pids(url),
-                "redis": redis_pids,
-            }
-
+        pidfiles = [
+            Path(tempfile.gettempdir()) / f"bench-relay-{os.getpid()}-{i}.pid" for i in (0, 1, 2)
+        ]
         app_spec = "bench.location_relay:bench_app()"
-        with (
-            gunicorn(
-                env, threads=threads, extra_args=[*extra, "--pid", str(pidfiles[0])], app=app_spec
-            ) as a,
-            gunicorn(
-                env, threads=threads, extra_args=[*extra, "--pid", str(pidfiles[1])], app=app_spec
-            ) as b,
-        ):
+        stream_master: list[int] = []
+        with contextlib.ExitStack() as stack:
+            if inline:
+                # gthread: one thread per open stream plus the posters' connections (and room)
+                streams = args.residents * args.watchers // 2
+                threads = args.threads or streams + args.connections + 32
+                extra = ["--workers", str(args.workers), "--worker-connections", str(threads + 64)]
+                servers = [
+                    stack.enter_context(
+                        gunicorn(
+                            env,
+                            threads=threads,
+                            extra_args=[*extra, "--pid", str(pidfiles[i])],
+                            app=app_spec,
+                        )
+                    )
+                    for i in (0, 1)
+                ]
+                stream_servers, connections = servers, args.connections
+                shape = (
+                    f"2 gunicorn processes x {args.workers} workers x {threads} threads, "
+                    "streams on them"
+                )
+            else:
+                connections = args.connections * 2
+                threads = args.threads or connections + 8
+                api = stack.enter_context(
+                    gunicorn(
+                        {**env, "SAFEHAVEN_INLINE_STREAMS": "false"},
+                        threads=threads,
+                        extra_args=[
+                            "--workers",
+                            str(args.workers),
+                            "--pid",
+                            str(pidfiles[0]),
+                        ],
+                        app=app_spec,
+                    )
+                )
+                if args.streams_engine == "gateway":
+                    streams_url = stack.enter_context(
+                        stream_server(stream_env, workers=args.stream_workers, pids=stream_master)
+                    )
+                else:
+                    streams_url = stack.enter_context(
+                        gunicorn(
+                            stream_env,
+                            extra_args=[
+                                "--worker-class",
+                                "gevent",
+                                "--workers",
+                                str(args.stream_workers),
+                                "--worker-connections",
+                                str(args.residents * args.watchers + idle_watchers + 1000),
+                                "--pid",
+                                str(pidfiles[2]),
+                            ],
+                            app=app_spec,
+                        )
+                    )
+                    stream_master.append(int(pidfiles[2].read_text().strip()))
+                servers, stream_servers = [api], [streams_url]
+                shape = (
+                    f"API: gunicorn {args.workers} gthread workers x {threads} threads "
+                    f"(streams refused); streams: {args.streams_engine} x {args.stream_workers}"
+                )
+
+            def meter_groups() -> dict[str, list[int]]:
+                groups = {
+                    "server": [p for f in pidfiles[:2] if f.exists() for p in _server_pids(f)],
+                    "database": _db_backend_pids(url),
+                    "redis": redis_pids,
+                }
+                if not inline:
+                    groups["streams"] = _tree(stream_master[0])
+                return groups
+
+            def stream_pids() -> list[int]:
+                return _tree(stream_master[0]) if stream_master else []
+
+            total = sum(len(p["watchers"]) for p in plan)
+            print(
+                f"relay: {args.residents} residents x 1 fix/s, {args.watchers} watchers each, "
+                f"{total} open streams in all, {args.seconds:.0f} s; {shape}",
+                flush=True,
+            )
+            if not inline:
+                nearest_latencies(servers[0], 3)  # warm
+                nearest_none = nearest_latencies(servers[0], args.nearest_seconds)
+                print(f"nearest, no streams open: {nearest_none}", flush=True)
+
+            def while_open() -> dict | None:
+                if inline:
+                    return None
+                found = nearest_latencies(servers[0], args.nearest_seconds)
+                print(f"nearest, all streams open: {found}", flush=True)
+                return {"nearest": found}
+
             relay = run_relay(
-                url, [a, b], plan, args.seconds, args.warmup, args.connections, meter_groups
+                url,
+                servers,
+                plan,
+                args.seconds,
+                args.warmup,
+                connections,
+                meter_groups,
+                stream_servers=stream_servers,
+                stream_pids=stream_pids if not inline else None,
+                while_open=while_open,
             )
             trivial = None
             if not args.no_trivial:
@@ -756,13 +1003,15 @@ def main() -> None:
                 print("reference: the same load on a trivial POST endpoint", flush=True)
                 trivial = run_relay(
                     url,
-                    [a, b],
+                    servers,
                     plan,
                     args.seconds,
                     args.warmup,
-                    args.connections,
+                    connections,
                     meter_groups,
                     path=TRIVIAL_PATH,
+                    stream_servers=stream_servers,
+                    stream_pids=stream_pids if not inline else None,
                 )
         reference = redis_round_trip(args.redis)
         sweep = None
@@ -773,7 +1022,47 @@ def main() -> None:
     finally:
         databases.drop_pg_database(name)
 
-    rows = [
+    rows = []
+    if not inline:
+        opened = relay["while_open"]["nearest"] if relay["while_open"] else None
+        rows += [
+            (
+                "open streams",
+                f"{relay['open_streams']}",
+                f"{relay['streams_on_active_journeys']} on posting journeys; opened in "
+                f"{relay['seconds_to_open_all_streams']} s; {args.streams_engine} x "
+                f"{args.stream_workers}",
+            ),
+            (
+                "memory per open stream (KB)",
+                f"{relay['kb_per_open_stream']}",
+                f"stream server RSS {relay['stream_server_rss_mb']['before']} MB with none, "
+                f"{relay['stream_server_rss_mb']['all_open']} MB with all open",
+            ),
+            (
+                "stream server CPU per fix (ms)",
+                f"{relay['cpu_ms_per_fix']['streams']}",
+                f"all its processes, idle streams' heartbeats included; "
+                f"{relay['cpu_seconds']['streams'] / args.seconds:.2f} cores",
+            ),
+        ]
+        if opened and nearest_none:
+            rows += [
+                (
+                    "nearest p99 (ms), all streams open",
+                    f"{opened['p99_ms']}",
+                    f"no streams (same run, server, client): {nearest_none['p99_ms']}; "
+                    f"ratio {opened['p99_ms'] / max(nearest_none['p99_ms'], 0.001):.2f} "
+                    "(target <= 1.5)",
+                ),
+                (
+                    "nearest p50 (ms), all streams open",
+                    f"{opened['p50_ms']}",
+                    f"no streams: {nearest_none['p50_ms']}; req/s {opened['req_per_s']} vs "
+                    f"{nearest_none['req_per_s']}",
+                ),
+            ]
+    rows += [
         (
             "fixes accepted /s",
             f"{relay['fixes_per_s']}",
@@ -819,8 +1108,9 @@ def main() -> None:
             (
                 "trivial POST accepted /s",
                 f"{trivial['fixes_per_s']}",
-                f"reference, same servers and load; fix path at "
-                f"{relay['fixes_per_s'] / max(trivial['fixes_per_s'], 0.1):.2f} of it",
+                f"reference, same servers, streams and load; fix path at "
+                f"{relay['fixes_per_s'] / max(trivial['fixes_per_s'], 0.1):.2f} of it "
+                "(target >= 0.95)",
             ),
             (
                 "trivial POST response p50 / p99 (ms)",
@@ -860,6 +1150,7 @@ def main() -> None:
         "relay": relay,
         "trivial_post_reference": trivial,
         "redis_reference": reference,
+        "nearest_no_streams": nearest_none,
         "sweep": sweep,
         "machine": {"cpus": os.cpu_count(), "load_avg_at_end": os.getloadavg()},
         "when": datetime.now(UTC).isoformat(),

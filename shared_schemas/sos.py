@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from shared_schemas.common import Latitude, Longitude
+from shared_schemas.common import Id, Latitude, Longitude, UtcDateTime
 
-MAX_ID = 2**31 - 1
 SOS_STATUSES = ("active", "ended")
 # delivered: a device of the recipient acknowledged it; sent: FCM accepted it; pending: not
 # sent yet (or being retried); no_device: the recipient has no registered phone.
@@ -26,10 +25,8 @@ class SosCreateSchema(Schema):
         allow_nan=False, allow_none=True, validate=validate.Range(min=0, max=100_000)
     )
     battery = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=0, max=100))
-    recorded_at = fields.AwareDateTime(required=True)
-    journey_id = fields.Integer(
-        strict=True, allow_none=True, validate=validate.Range(min=1, max=MAX_ID)
-    )
+    recorded_at = UtcDateTime(required=True)
+    journey_id = Id(strict=True, allow_none=True)
 
 
 class SosRecipientSchema(Schema):

@@ -32,8 +32,8 @@ from backend.journeys.schemas import (
     WatchLinkCreatedSchema,
     load_plain_batch,
 )
-from backend.realtime.broker import get_broker, journey_channel
-from backend.realtime.sse import in_app_context, sse_response
+from backend.realtime.broker import journey_channel
+from backend.realtime.sse import in_app_context, live_stream
 from backend.reports.limits import hashed_ip
 from backend.responses import json_response
 
@@ -148,15 +148,11 @@ def revoke_watch_link(journey_id: int, link_id: int):
 @blp.doc(responses={"200": {"description": "text/event-stream of state, fix and alert events"}})
 def stream(journey_id: int):
     """Live server-sent events: ``state``, ``fix``, ``alert`` (with ``alert_id``); ends when
-    the journey ends, or with ``revoked`` (``by_display_name``, ``at``) when your access is."""
+    the journey ends, or with ``revoked`` (``by_display_name``, ``at``) when your access is.
+    Each person holds at most ``SAFEHAVEN_STREAMS_PER_PERSON`` (5) open streams: one more is
+    refused with 429 and ``Retry-After``."""
     actor = current_user()
-    actor_id = actor.id  # the generator outlives the request's database session
-    subscription = get_broker().subscribe(journey_channel(journey_id))
-    try:
-        snapshot = service.open_stream(actor, journey_id)
-    except BaseException:
-        subscription.close()
-        raise
+    actor_id = actor.id  # the stream outlives the request's database session
 
     def ends(message: dict[str, Any]) -> bool:
         if message.get("type") == "access_revoked":
@@ -177,10 +173,11 @@ def stream(journey_id: int):
             }
         return message
 
-    return sse_response(
-        subscription,
-        [{"type": "state", "journey": snapshot}],
+    return live_stream(
+        journey_channel(journey_id),
+        lambda: [{"type": "state", "journey": service.open_stream(actor, journey_id)}],
         ends,
+        holder=("person", actor_id),
         transform=for_watcher,
         resync=in_app_context(resync),
     )
@@ -367,14 +364,10 @@ def watch_page(token: str):
 @limiter.limit("120/minute", key_func=hashed_ip)
 @blp.doc(security=[])
 def watch_events(token: str):
-    """Live events for the watch page (server-sent events)."""
+    """Live events for the watch page (server-sent events); at most
+    ``SAFEHAVEN_STREAMS_PER_LINK`` (5) open at once per link (429 and ``Retry-After``)."""
     journey, link = service.journey_for_watch_token(token)
-    subscription = get_broker().subscribe(journey_channel(journey.id))
-    try:
-        snapshot, link_id = service.watch_snapshot(token)
-    except BaseException:
-        subscription.close()
-        raise
+    link_id = link.id
 
     def ends(message: dict[str, Any]) -> bool:
         if message.get("type") == "link_revoked":
@@ -385,11 +378,16 @@ def watch_events(token: str):
         current = service.watch_state(token)
         return None if current is None else {"type": "resync", "journey": current}
 
+    def opening() -> list[dict[str, Any]]:
+        snapshot, _ = service.watch_snapshot(token)
+        return [{"type": "state", "journey": snapshot}]
+
     return _private(
-        sse_response(
-            subscription,
-            [{"type": "state", "journey": snapshot}],
+        live_stream(
+            journey_channel(journey.id),
+            opening,
             ends,
+            holder=("link", link_id),
             transform=_for_link,
             resync=in_app_context(resync),
         )

@@ -15,6 +15,7 @@ import logging
 import os
 import queue
 import threading
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -83,6 +84,9 @@ class Subscription:
         # cost several per put and get. Bounded by hand in put(): only the broker puts.
         self._queue: queue.SimpleQueue[Message] = queue.SimpleQueue()
         self.closed = False
+        # Called (from the delivering thread) after each message is queued: the stream
+        # server's event loop sets it to wake the stream's task (backend.realtime.gateway).
+        self.on_put: Callable[[], None] | None = None
 
     def put(self, message: Message | str) -> None:
         if isinstance(message, str):
@@ -93,6 +97,16 @@ class Subscription:
             except queue.Empty:
                 pass
         self._queue.put(message)
+        on_put = self.on_put
+        if on_put is not None:
+            on_put()
+
+    def next_nowait(self) -> Message | None:
+        """The next message if one is queued, else None (never blocks)."""
+        try:
+            return self._queue.get_nowait()
+        except queue.Empty:
+            return None
 
     def next_message(self, timeout: float | None = None) -> Message | None:
         """The next message (shared with the process's other subscriptions; do not change

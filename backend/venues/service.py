@@ -290,7 +290,7 @@ def _moving_fields(
     clock = reach.clock
     state = clock.state(venue.opening_hours)
     walk = walking_minutes(distance)
-    arrive_s = reach.arrive_s(distance)
+    arrive_s = reach._at_s + 60.0 * walk
     kind = availability(state.open_now, state.closes_s, arrive_s, reach.stay_s)
     closes_at = state.closes_at
     return {
@@ -310,16 +310,42 @@ def _moving_fields(
             else None
         ),
         "availability": kind.value,
-        "hours_text": hours_text(
-            kind,
-            now=clock.at,
-            closes_at=closes_at,
-            opens_at=state.opens_at,
-            open_24_7=state.open_24_7,
-        ),
+        "hours_text": _hours_text(venue.opening_hours, state, kind, clock),
         "transitions": state.transition_items,
         "hours_known_until": state.known_until or clock.at,
     }
+
+
+# The hours line depends on the hours, the kind and the minute asked about (the weekday
+# shown for a far opening, the minutes to a closing): kept per minute, so searches at "now"
+# work each line out about once a minute per expression, not once per answer item.
+_HOURS_TEXTS: dict[tuple[str | None, Availability, int, bool], str] = {}
+HOURS_TEXTS_KEPT = 4096
+
+
+def _hours_text(
+    expression: str | None, state: hours.OpenState, kind: Availability, clock: hours.Clock
+) -> str:
+    at_s = clock.at.timestamp()
+    minute = int(at_s // 60)
+    exact = at_s == minute * 60
+    key = (expression, kind, minute, exact)
+    text = _HOURS_TEXTS.get(key)
+    if text is None:
+        # Inside a minute the line is worked out at its end: the same for every moment in
+        # it, and a closing "in 6 min" never promises seconds already gone.
+        now = clock.at if exact else datetime.fromtimestamp((minute + 1) * 60, UTC)
+        text = hours_text(
+            kind,
+            now=now,
+            closes_at=state.closes_at,
+            opens_at=state.opens_at,
+            open_24_7=state.open_24_7,
+        )
+        if len(_HOURS_TEXTS) >= HOURS_TEXTS_KEPT:
+            _HOURS_TEXTS.clear()
+        _HOURS_TEXTS[key] = text
+    return text
 
 
 def _render_fixed_fields(row: Any) -> bytes:

@@ -42,6 +42,8 @@ SCHEMAS: dict[str, str] = {
     "report.receipt": "reports:ReportReceiptSchema",
     "report": "reports:ReportSchema",
     "report.category": "reports:CategorySchema",
+    "report.followed": "reports:FollowedReportSchema",
+    "report.photo": "reports:ReportPhotoSchema",
     "survey": "surveys:SurveyOutSchema",
     "survey.response.in": "surveys:ResponseInSchema",
 }
@@ -407,6 +409,39 @@ class ApiClient:
         return self.post(
             "/api/v1/reports", data, request_schema="report.in", response_schema="report.receipt"
         )
+
+    def follow_report(self, reference: str, receipt: str) -> dict[str, Any]:
+        """An anonymous report's progress, with the receipt kept on this phone."""
+        return self.post(
+            "/api/v1/reports/follow",
+            {"reference": reference, "receipt": receipt},
+            response_schema="report.followed",
+            signed=False,
+        )
+
+    def upload_report_photo(
+        self, reference: str, path: str, receipt: str | None = None
+    ) -> dict[str, Any]:
+        """Send one photo of a report (multipart); an anonymous report's with its receipt and
+        without the sign-in token. Raises ApiError, Offline, ContractError."""
+        url = f"{self.base_url}/api/v1/reports/{quote(reference, safe='')}/photos"
+        headers = self._headers(signed=receipt is None)
+        if receipt:
+            headers["X-Report-Receipt"] = receipt
+        try:
+            with open(path, "rb") as photo:
+                response = self._session.post(
+                    url,
+                    files={"photo": (Path(path).name, photo, "application/octet-stream")},
+                    headers=headers,
+                    timeout=max(self.timeout, 30.0),
+                )
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise Offline(f"POST photo: {exc.__class__.__name__}") from exc
+        with response:
+            return self._decode(
+                response, "POST", "/api/v1/reports/.../photos", "report.photo", False
+            )
 
     def my_reports(self) -> list[dict[str, Any]]:
         return _items(self.get("/api/v1/reports/mine", response_schema="report", many=True))

@@ -360,6 +360,7 @@ class Core:
         postcode: str | None = None,
         observed_at: datetime | None = None,
         contact_ok: bool = False,
+        photos: list[str] | None = None,
     ) -> DrainResult:
         return self.reports.submit_report(
             category,
@@ -370,10 +371,23 @@ class Core:
             postcode=postcode,
             observed_at=observed_at,
             contact_ok=contact_ok,
+            photos=photos,
         )
 
     def load_my_reports(self) -> list[dict[str, Any]]:
         return self.reports.load_my_reports()
+
+    def pin_report_here(self) -> dict[str, Any] | None:
+        return self.reports.pin_here()
+
+    def pin_report_postcode(self, postcode: str) -> dict[str, Any]:
+        return self.reports.pin_postcode(postcode)
+
+    def add_report_photo(self, path: str) -> list[str]:
+        return self.reports.add_photo(path)
+
+    def remove_report_photo(self, path: str) -> None:
+        self.reports.remove_photo(path)
 
     # -- surveys --------------------------------------------------------------------------
     def load_surveys(self) -> list[dict[str, Any]]:

@@ -99,3 +99,33 @@ def ward_at(lat: float, lon: float) -> dict[str, Any] | None:
         if inside:
             return {"code": ward["code"], "name": ward["name"]}
     return None
+
+
+# --- markers on a screen -------------------------------------------------------------------
+
+Placed = tuple[float, float, int, dict[str, Any]]  # x, y on screen, list number, place
+
+
+def cluster_markers(
+    placed: list[Placed], size: float
+) -> list[tuple[float, float, list[tuple[int, dict[str, Any]]]]]:
+    """Markers closer on screen than ``size`` (either way) become one, at the first one's
+    place, holding the list numbers and places it stands for: none covers another."""
+    groups: list[tuple[float, float, list[tuple[int, dict[str, Any]]]]] = []
+    for x, y, number, place in placed:
+        for gx, gy, members in groups:
+            if abs(gx - x) < size and abs(gy - y) < size:
+                members.append((number, place))
+                break
+        else:
+            groups.append((x, y, [(number, place)]))
+    return groups
+
+
+def marker_text(numbers: list[int]) -> str:
+    """'4', or the numbers a cluster holds: '3-5' when consecutive, else '1,6'."""
+    if len(numbers) == 1:
+        return str(numbers[0])
+    if numbers == list(range(numbers[0], numbers[-1] + 1)):
+        return f"{numbers[0]}-{numbers[-1]}"
+    return ",".join(map(str, numbers))

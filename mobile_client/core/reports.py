@@ -1,14 +1,24 @@
-"""Concern reports: categories, sending one (through the outbox, so it survives going
-offline), and my earlier reports with what was done."""
+"""Concern reports: categories, where (a pin: here, or a postcode), photos, sending one
+(through the outbox, so it survives going offline), its reference once the server has it,
+and my earlier reports with what was done. An anonymous report is followed with the receipt
+kept in this phone's data folder only (``reports.json``); the server never learns who holds
+it."""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from mobile_client.core.api import ApiError, load_schema
+from mobile_client.core.api import ApiError, ContractError, Offline, load_schema
 from mobile_client.core.context import Context, iso
 from mobile_client.core.outbox import DrainResult
+
+log = logging.getLogger(__name__)
+RECEIPTS = "reports.json"
+MAX_PHOTOS = 3
+MAX_PHOTO_BYTES = 5 * 1024 * 1024
 
 
 class Reports:
@@ -16,6 +26,59 @@ class Reports:
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+        ctx.after_flush.append(self._after_flush)
+        sent = self._book().get("sent") or []
+        ctx.state.update(last_report=sent[0] if sent else None)
+
+    # -- the local book of sent reports (receipts stay on this phone) ----------------------
+    def _book(self) -> dict[str, Any]:
+        book = self.ctx.read_json(RECEIPTS)
+        if not isinstance(book, dict):
+            book = {}
+        book.setdefault("pending", {})
+        book.setdefault("sent", [])
+        return book
+
+    def _save(self, book: dict[str, Any]) -> None:
+        self.ctx.write_json(RECEIPTS, book)
+
+    # -- where: the pin --------------------------------------------------------------------
+    def pin_here(self) -> dict[str, Any] | None:
+        """Pin the report at the phone's current position (None when it is not known)."""
+        position = self.ctx.state.position
+        if not position:
+            self.ctx.state.update(report_pin=None)
+            return None
+        pin = {"lat": position[0], "lon": position[1], "label": "Where you are now"}
+        self.ctx.state.update(report_pin=pin)
+        return pin
+
+    def pin_postcode(self, postcode: str) -> dict[str, Any]:
+        """Pin the report at a postcode the person typed (the server finds it). Raises
+        ApiError (unknown, or outside the borough) or Offline."""
+        found = self.ctx.client.postcode(postcode)
+        pin = {"lat": found["lat"], "lon": found["lon"], "label": found["postcode"]}
+        self.ctx.state.update(report_pin=pin)
+        return pin
+
+    # -- photos ----------------------------------------------------------------------------
+    def add_photo(self, path: str) -> list[str]:
+        """Attach a photo file (sent after the report, up to 3); the server strips its
+        location and camera details. Raises ApiError (local) for a 4th, missing or huge file."""
+        photos = list(self.ctx.state.report_photos)
+        file = Path(path)
+        if len(photos) >= MAX_PHOTOS:
+            raise ApiError(422, "3 photos at most", {"photo": ["3 photos at most"]}, local=True)
+        if not file.is_file():
+            raise ApiError(422, "photo not found", {"photo": ["that file is gone"]}, local=True)
+        if file.stat().st_size > MAX_PHOTO_BYTES:
+            raise ApiError(422, "photo too large", {"photo": ["5 MB at most"]}, local=True)
+        photos.append(str(file))
+        self.ctx.state.update(report_photos=photos)
+        return photos
+
+    def remove_photo(self, path: str) -> None:
+        self.ctx.state.update(report_photos=[p for p in self.ctx.state.report_photos if p != path])
 
     def load_categories(self) -> list[dict[str, Any]]:
         cats = self.ctx.client.report_categories()
@@ -32,8 +95,10 @@ class Reports:
         postcode: str | None = None,
         observed_at: datetime | None = None,
         contact_ok: bool = False,
+        photos: list[str] | None = None,
     ) -> DrainResult:
-        """Queue a concern report and try to send it; it survives going offline."""
+        """Queue a concern report (at the pin unless told where) and try to send it; it
+        survives going offline. Its photos follow once the server has given a reference."""
         ctx = self.ctx
         body: dict[str, Any] = {
             "category": category,
@@ -41,10 +106,13 @@ class Reports:
             "anonymous": bool(anonymous),
             "observed_at": iso(observed_at or datetime.now(UTC)),
         }
+        pin = ctx.state.report_pin
         if postcode:
             body["postcode"] = postcode.strip()
         elif lat is not None and lon is not None:
             body["lat"], body["lon"] = float(lat), float(lon)
+        elif pin:
+            body["lat"], body["lon"] = float(pin["lat"]), float(pin["lon"])
         elif ctx.state.position:
             body["lat"], body["lon"] = ctx.state.position
         if contact_ok and not anonymous:
@@ -62,7 +130,15 @@ class Reports:
             problems = schema.validate(body)
             if problems:
                 raise ApiError(422, "check the report", problems, local=True)
-        ctx.outbox.enqueue_report(body)
+        item = ctx.outbox.enqueue_report(body)
+        book = self._book()
+        book["pending"][str(item)] = {
+            "photos": list(ctx.state.report_photos if photos is None else photos),
+            "anonymous": bool(anonymous),
+            "category": category,
+        }
+        self._save(book)
+        ctx.state.update(report_photos=[], last_report=None)
         ctx.refresh_outbox_counts()
         result = ctx.flush(force=True)
         if result.offline:
@@ -78,10 +154,80 @@ class Reports:
                 message=f"The report was refused: {ctx.outbox.failed()[-1].last_error}"
             )
         else:
-            ctx.state.update(notice={"kind": "report", "text": "Thank you. Your report was sent."})
+            sent = ctx.state.last_report or {}
+            reference = sent.get("reference")
+            text = "Thank you. Your report was sent."
+            ctx.state.update(
+                notice={
+                    "kind": "report",
+                    "text": f"{text} Your reference is {reference}." if reference else text,
+                }
+            )
         return result
 
+    def _after_flush(self, result: DrainResult) -> None:
+        """Reports the server accepted: keep their reference (and an anonymous one's receipt)
+        on this phone, then send their photos."""
+        delivered = [(item.id, r) for item, r in result.answered if item.kind == "report"]
+        book = self._book()
+        if delivered:
+            for item_id, answer in delivered:
+                queued = book["pending"].pop(str(item_id), {})
+                if not isinstance(answer, dict) or not answer.get("reference"):
+                    continue
+                record = {
+                    "id": answer.get("id"),
+                    "reference": answer["reference"],
+                    "receipt": answer.get("receipt"),
+                    "anonymous": bool(answer.get("anonymous")),
+                    "category": answer.get("category"),
+                    "created_at": answer.get("created_at"),
+                    "photos_left": list(queued.get("photos") or []),
+                    "photos_sent": 0,
+                }
+                book["sent"].insert(0, record)
+            self._save(book)
+            self.ctx.state.update(last_report=book["sent"][0])
+        if any(r.get("photos_left") for r in book["sent"]):
+            self._send_photos(book)
+
+    def _send_photos(self, book: dict[str, Any]) -> None:
+        client = self.ctx.client
+        try:
+            for record in book["sent"]:
+                while record.get("photos_left"):
+                    path = record["photos_left"][0]
+                    try:
+                        client.upload_report_photo(record["reference"], path, record.get("receipt"))
+                        record["photos_sent"] = int(record.get("photos_sent") or 0) + 1
+                    except (ApiError, ContractError) as exc:
+                        if isinstance(exc, ApiError) and (exc.retryable or exc.status == 429):
+                            return
+                        log.warning("photo %s not accepted: %s", path, exc)
+                        self.ctx.state.update(message=f"A photo was not accepted: {exc}")
+                    record["photos_left"].pop(0)
+        except Offline:
+            return  # the next flush tries again
+        finally:
+            self._save(book)
+            sent = book["sent"]
+            self.ctx.state.update(last_report=sent[0] if sent else None)
+
     def load_my_reports(self) -> list[dict[str, Any]]:
-        reports = self.ctx.client.my_reports()
-        self.ctx.state.update(my_reports=reports)
+        """My named reports from the server and my anonymous ones followed by the receipts on
+        this phone, newest first, each with its status, public note and history."""
+        ctx = self.ctx
+        reports = list(ctx.client.my_reports()) if ctx.state.signed_in else []
+        for record in self._book()["sent"]:
+            if not record.get("receipt"):
+                continue
+            try:
+                followed = ctx.client.follow_report(record["reference"], record["receipt"])
+            except ApiError as exc:
+                if exc.status != 404:
+                    raise
+                continue  # the partnership removed it
+            reports.append({**followed, "anonymous": True})
+        reports.sort(key=lambda r: str(r.get("created_at") or ""), reverse=True)
+        ctx.state.update(my_reports=reports)
         return reports

@@ -45,6 +45,10 @@ class AppState:
     alerts: list[dict[str, Any]] = field(default_factory=list)
     categories: list[dict[str, Any]] = field(default_factory=list)
     my_reports: list[dict[str, Any]] = field(default_factory=list)
+    # the report being written: where (pin) and the photos picked, and the last one sent
+    report_pin: dict[str, Any] | None = None
+    report_photos: list[str] = field(default_factory=list)
+    last_report: dict[str, Any] | None = None
     surveys: list[dict[str, Any]] = field(default_factory=list)
     survey: dict[str, Any] | None = None
     outbox_pending: int = 0

@@ -72,3 +72,9 @@ def ago(value: Any, now: datetime | None = None) -> str:
         hours, rest = divmod(minutes, 60)
         return f"{hours} h {rest} min ago" if rest else f"{hours} h ago"
     return uk_when(dt, now)
+
+
+def uk_date_time(value: Any) -> str:
+    """'20/11/2026 22:15' (dd/mm/yyyy, 24-hour, UK local time), or '' without a time."""
+    dt = parse(value)
+    return dt.astimezone(UK).strftime("%d/%m/%Y %H:%M") if dt else ""

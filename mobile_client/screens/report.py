@@ -1,17 +1,30 @@
-"""Report a concern: category with its guidance, what happened, where, anonymous or not."""
+"""Report a concern: category with its guidance, what happened, where (a pin: here, tapped on
+the map, or a postcode), photos, anonymous or not; then its reference."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from kivy.app import App
+from kivy.properties import StringProperty
 from kivy.uix.screenmanager import Screen
+from kivy.utils import platform
 
 DANGER_LINE = "If anyone is in danger now, call 999."
+PHOTO_TYPES = ["*.jpg", "*.jpeg", "*.png", "*.webp", "*.JPG", "*.JPEG", "*.PNG"]
 
 
 class ReportScreen(Screen):
-    """Bound to ``app.ui.categories``; reports go through the offline outbox."""
+    """Bound to ``app.ui.categories``, ``report_pin``, ``report_photos`` and ``last_report``;
+    reports go through the offline outbox."""
+
+    sent_text = StringProperty("")
+
+    def on_pre_enter(self, *_: Any) -> None:
+        app = App.get_running_app()
+        if not app.core.state.report_pin:
+            app.core.submit(app.core.pin_report_here)
 
     def category_names(self, categories: list[dict[str, Any]] | None) -> list[str]:
         return [c.get("name") or c.get("label") or c.get("code") for c in categories or []]
@@ -42,6 +55,57 @@ class ReportScreen(Screen):
         if not allowed:
             self.ids.anonymous.active = False
 
+    # -- where ----------------------------------------------------------------------------
+    def pin_at(self, lat: float, lon: float) -> None:
+        App.get_running_app().core.state.update(
+            report_pin={"lat": lat, "lon": lon, "label": "The pin you placed on the map"}
+        )
+
+    def find_postcode(self) -> None:
+        app = App.get_running_app()
+        text = self.ids.postcode.text.strip()
+        if text:
+            app.core.submit(app.core.pin_report_postcode, text)
+
+    # -- photos ---------------------------------------------------------------------------
+    def photos_text(self, photos: list[str] | None) -> str:
+        if not photos:
+            return "Photos: none (up to 3; location details are removed before they are kept)"
+        names = ", ".join(Path(p).name for p in photos)
+        return f"Photos ({len(photos)} of 3): {names}"
+
+    def choose_photo(self) -> None:
+        """The phone's picker on Android/iOS; a file chooser on a desktop."""
+        if platform in ("android", "ios"):
+            from plyer import filechooser
+
+            filechooser.open_file(on_selection=self._picked, filters=[["Photos", *PHOTO_TYPES]])
+            return
+        from kivy.uix.boxlayout import BoxLayout
+        from kivy.uix.button import Button
+        from kivy.uix.filechooser import FileChooserListView
+        from kivy.uix.popup import Popup
+
+        box = BoxLayout(orientation="vertical")
+        chooser = FileChooserListView(path=str(Path.home()), filters=PHOTO_TYPES)
+        box.add_widget(chooser)
+        pick = Button(text="Add this photo", size_hint_y=None, height="56dp")
+        box.add_widget(pick)
+        popup = Popup(title="Choose a photo", content=box, size_hint=(0.95, 0.9))
+
+        def done(*_: Any) -> None:
+            popup.dismiss()
+            self._picked(chooser.selection)
+
+        pick.bind(on_release=done)
+        popup.open()
+
+    def _picked(self, selection: list[str] | None) -> None:
+        app = App.get_running_app()
+        for path in (selection or [])[:1]:
+            app.core.submit(app.core.add_report_photo, path)
+
+    # -- sending --------------------------------------------------------------------------
     def submit(self) -> None:
         app = App.get_running_app()
         ids = self.ids
@@ -49,7 +113,11 @@ class ReportScreen(Screen):
         if not c:
             app.core.state.update(message="Choose a category first.")
             return
-        use_postcode = ids.postcode.text.strip()
+        if not app.core.state.report_pin and not ids.postcode.text.strip():
+            app.core.state.update(message="Put the pin where it happened, or type a postcode.")
+            return
+        use_postcode = None if app.core.state.report_pin else ids.postcode.text.strip()
+        self.sent_text = ""
         app.core.submit(
             self._send,
             app,
@@ -72,8 +140,20 @@ class ReportScreen(Screen):
         result = app.core.submit_report(
             code, text, anonymous, postcode=postcode, contact_ok=contact_ok
         )
-        if result.sent or result.offline:
-            app.later(self._clear)
+        sent = app.core.state.last_report if result.sent else None
+        if sent:
+            message = f"Sent. Your reference is {sent['reference']}."
+            if sent.get("anonymous"):
+                message += " It is anonymous: only this phone can follow it."
+            message += " See it in My reports."
+        elif result.offline:
+            message = "Saved on this phone. It will be sent when you are back online; the reference comes then."
+        else:
+            message = ""
+        app.later(lambda: self._after_send(message, bool(result.sent or result.offline)))
 
-    def _clear(self) -> None:
-        self.ids.description.text = ""
+    def _after_send(self, message: str, clear: bool) -> None:
+        self.sent_text = message
+        self.ids.page.scroll_y = 1  # the reference, at the top, is what matters now
+        if clear:
+            self.ids.description.text = ""

@@ -26,6 +26,7 @@ SCREENS = [
     ("contacts", "mobile_client.screens.contacts", "ContactsScreen"),
     ("watching", "mobile_client.screens.watching", "WatchingScreen"),
     ("report", "mobile_client.screens.report", "ReportScreen"),
+    ("my_reports", "mobile_client.screens.my_reports", "MyReportsScreen"),
     ("surveys", "mobile_client.screens.surveys", "SurveysScreen"),
     ("settings", "mobile_client.screens.settings", "SettingsScreen"),
     ("blank", "mobile_client.screens.blank", "BlankScreen"),

@@ -5,18 +5,14 @@ destination are drawn on top; markers that would overlap are clustered."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
-import threading
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 from kivy.clock import Clock
 from kivy.graphics import Color, Ellipse, Line
-from kivy.metrics import dp, sp
+from kivy.metrics import dp
 from kivy.properties import (
     BooleanProperty,
     ListProperty,
@@ -31,12 +27,12 @@ from kivy_garden.mapview import MapLayer, MapSource, MapView
 from kivy_garden.mapview.downloader import Downloader
 from kivy_garden.mapview.mbtsource import MBTilesMapSource
 
-from mobile_client.core import geo
+from mobile_client.core.geo import cluster_markers, marker_text
+from mobile_client.core.tiles import TileCache
 from mobile_client.ui.widgets import WardMap
 
 log = logging.getLogger(__name__)
 
-USER_AGENT = "SafeHaven resident app (Wigan Community Safety Partnership)"
 MARKER_DP = 36  # a marker's diameter; markers closer than this are clustered
 DEFAULT_ZOOM = 15
 LONG_PRESS_S = 0.8  # holding the map this long sets a destination there (a tap never does)
@@ -44,60 +40,47 @@ WIGAN = (53.5448, -2.6318)
 
 
 class CachedTileSource(MapSource):
-    """An XYZ tile source whose tiles are kept in ``cache_dir`` and read from there first
-    (so a street seen once is shown without signal). Counts what it fetched, read from the
-    cache and could not get."""
+    """The deployment's XYZ tiles through the phone's :class:`TileCache` (a street seen once
+    is shown without signal)."""
 
     def __init__(self, url: str, attribution: str, cache_dir: str) -> None:
-        key = hashlib.sha256(url.encode()).hexdigest()[:12]
+        self.tiles = TileCache(url, cache_dir)
         super().__init__(
             url=url,
-            cache_key=key,
+            cache_key=self.tiles.key,
             attribution=attribution,
             min_zoom=3,
             max_zoom=19,
             cache_dir=cache_dir,
         )
-        Path(cache_dir).mkdir(parents=True, exist_ok=True)
-        self.fetched = self.cached = self.failed = 0
-        self._lock = threading.Lock()
 
     def fill_tile(self, tile: Any) -> None:
         if tile.state == "done":
             return
         Downloader.instance(self.cache_dir).submit(self._load_tile, tile)
 
-    def _count(self, name: str) -> None:
-        with self._lock:
-            setattr(self, name, getattr(self, name) + 1)
-
     def _load_tile(self, tile: Any) -> Any:
         if tile.state == "done":
             return None
-        cache_fn = tile.cache_fn
-        if os.path.exists(cache_fn):
-            self._count("cached")
-            return tile.set_source, (cache_fn,)
         y = self.get_row_count(tile.zoom) - tile.tile_y - 1  # mapview counts rows from the south
-        sub = self.subdomains[(tile.tile_x + y) % len(self.subdomains)]
-        url = self.url.format(z=tile.zoom, x=tile.tile_x, y=y, s=sub)
-        request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})  # noqa: S310 - the deployment's http(s) template
-        try:
-            with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
-                data = response.read()
-        except (OSError, ValueError):
-            self._count("failed")
-            return None
-        part = f"{cache_fn}.part"
-        with open(part, "wb") as out:
-            out.write(data)
-        os.replace(part, cache_fn)
-        self._count("fetched")
-        return tile.set_source, (cache_fn,)
+        path = self.tiles.get(tile.zoom, tile.tile_x, y)
+        return None if path is None else (tile.set_source, (str(path),))
+
+    @property
+    def fetched(self) -> int:
+        return self.tiles.fetched
+
+    @property
+    def cached(self) -> int:
+        return self.tiles.cached
+
+    @property
+    def failed(self) -> int:
+        return self.tiles.failed
 
     @property
     def shown_any(self) -> bool:
-        return self.fetched + self.cached > 0
+        return self.tiles.shown_any
 
 
 class PackSource(MBTilesMapSource):
@@ -137,19 +120,17 @@ class PlaceLayer(MapLayer):
         self.clear_widgets()
         self.markers = []
         size = dp(MARKER_DP)
-        groups: list[tuple[float, float, list[tuple[int, dict[str, Any]]]]] = []
-        for number, place in enumerate(self.owner.places, start=1):
-            if place.get("lat") is None:
-                continue
-            x, y = mapview.get_window_xy_from(
-                float(place["lat"]), float(place["lon"]), mapview.zoom
+        placed = [
+            (
+                *mapview.get_window_xy_from(float(p["lat"]), float(p["lon"]), mapview.zoom),
+                number,
+                p,
             )
-            for gx, gy, members in groups:
-                if abs(gx - x) < size * 1.15 and abs(gy - y) < size * 1.15:
-                    members.append((number, place))
-                    break
-            else:
-                groups.append((x, y, [(number, place)]))
+            for number, p in enumerate(self.owner.places, start=1)
+            if p.get("lat") is not None
+        ]
+        # (wider than a marker: a cluster's label makes it wider than a single one)
+        groups = cluster_markers(placed, size * 1.6)
         selected = self.owner.selected_id
         margin = size / 2
         for x, y, members in groups:
@@ -170,13 +151,9 @@ class PlaceLayer(MapLayer):
                     lon=float(place["lon"]),
                 )
             else:
-                numbers = [n for n, _p in members]
-                consecutive = numbers == list(range(numbers[0], numbers[-1] + 1))
                 marker = PlaceMarker(
-                    # the list numbers it holds: "3-5" (zoom in to part them)
-                    text=f"{numbers[0]}-{numbers[-1]}"
-                    if consecutive
-                    else ",".join(map(str, numbers)),
+                    # the list numbers it holds: "3-5" (tap to zoom in and part them)
+                    text=marker_text([n for n, _p in members]),
                     members=[p for _n, p in members],
                     tone="cluster",
                     lat=sum(float(p["lat"]) for _n, p in members) / len(members),
@@ -311,8 +288,9 @@ class StreetMap(FloatLayout):
             return
         self._source_key = key
         if key[0] == "pack":
-            source: MapSource | None = PackSource(key[1], cache_dir=self.cache_dir)
-            self.attribution = source.attribution or str(tiles.get("attribution", ""))
+            pack_source = PackSource(key[1], cache_dir=self.cache_dir)
+            self.attribution = pack_source.attribution or str(tiles.get("attribution", ""))
+            source: MapSource | None = pack_source
         elif key[0] == "tiles":
             source = CachedTileSource(key[1], key[2], self.cache_dir or "tiles")
             self.attribution = key[2]
@@ -354,10 +332,6 @@ class StreetMap(FloatLayout):
         source = self.source
         if isinstance(source, CachedTileSource):
             self.mode = "wards" if (source.failed and not source.shown_any) else "tiles"
-
-    @property
-    def offline_text(self) -> str:
-        return "map offline"
 
     # -- drawing ------------------------------------------------------------------------------
     def _reposition(self, *_: Any) -> None:
@@ -438,11 +412,3 @@ class StreetMap(FloatLayout):
 
     def on_pick(self, lat: float, lon: float) -> None:
         """A point was held on the map."""
-
-
-def ward_name(lat: float, lon: float) -> str:
-    ward = geo.ward_at(lat, lon)
-    return ward["name"] if ward else ""
-
-
-__all__ = ["CachedTileSource", "PlaceMarker", "StreetMap", "sp"]

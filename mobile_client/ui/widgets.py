@@ -8,7 +8,7 @@ from typing import Any
 
 from kivy.clock import Clock
 from kivy.core.text import Label as CoreLabel
-from kivy.graphics import Color, Ellipse, Line, Rectangle
+from kivy.graphics import Color, Ellipse, Line, Rectangle, RoundedRectangle
 from kivy.metrics import dp, sp
 from kivy.properties import BooleanProperty, ListProperty, NumericProperty, ObjectProperty
 from kivy.uix.boxlayout import BoxLayout
@@ -17,9 +17,11 @@ from kivy.uix.label import Label
 from kivy.uix.stencilview import StencilView
 
 from mobile_client.core import geo
+from mobile_client.core.geo import cluster_markers, marker_text
 
 # A place's marker colour by its hours (``describe_place``'s tone): amber closes soon.
 TONE_COLOURS = {
+    "cluster": (0.25, 0.35, 0.62, 1),
     "open": (0.5, 0.82, 0.73, 1),
     "amber": (0.96, 0.73, 0.26, 1),
     "closed": (0.62, 0.66, 0.72, 1),
@@ -235,15 +237,20 @@ class WardMap(StencilView):
                 for lat, lon in self.track:
                     pts.extend(self.to_xy(lat, lon))
                 Line(points=pts, width=dp(2.5))
-            for i, place in enumerate(self.places, start=1):
-                if place.get("lat") is None:
-                    continue
-                x, y = self.to_xy(float(place["lat"]), float(place["lon"]))
+            placed = [
+                (*self.to_xy(float(p["lat"]), float(p["lon"])), i, p)
+                for i, p in enumerate(self.places, start=1)
+                if p.get("lat") is not None
+            ]
+            for x, y, members in cluster_markers(placed, dp(26)):
+                text = marker_text([n for n, _p in members])
+                tex = self._label(text, sp(14))
                 r = dp(13)
-                Color(*TONE_COLOURS.get(str(place.get("tone")), TONE_COLOURS["open"]))
-                Ellipse(pos=(x - r, y - r), size=(2 * r, 2 * r))
-                tex = self._label(str(i), sp(14))
-                Color(0.04, 0.06, 0.12, 1)
+                w = max(2 * r, tex.width + dp(10))
+                tone = str(members[0][1].get("tone")) if len(members) == 1 else "cluster"
+                Color(*TONE_COLOURS.get(tone, TONE_COLOURS["open"]))
+                RoundedRectangle(pos=(x - w / 2, y - r), size=(w, 2 * r), radius=[r])
+                Color(*((1, 1, 1, 1) if tone == "cluster" else (0.04, 0.06, 0.12, 1)))
                 Rectangle(texture=tex, size=tex.size, pos=(x - tex.width / 2, y - tex.height / 2))
             if self.destination and self.destination.get("lat") is not None:
                 x, y = self.to_xy(float(self.destination["lat"]), float(self.destination["lon"]))

@@ -279,6 +279,33 @@ PORTAL_ROWS = [
         PORTAL_ADMIN_POST,
         form=lambda w: {"status": "in_progress", "public_note": "looking into it"},
     ),
+    Row(
+        "POST",
+        "/portal/reports/<int:report_id>/close",
+        lambda w: f"/portal/reports/{w.report_id}/close",
+        portal(staff=403, admin=422, post=True),  # 422: closing needs a public note
+        form=lambda w: {"close_note": ""},
+    ),
+    Row(
+        "POST",
+        "/portal/reports/<int:report_id>/reopen",
+        lambda w: f"/portal/reports/{w.report_id}/reopen",
+        portal(staff=403, admin=409, post=True),  # 409: the report is not closed
+        form=lambda w: {"reason": "seen again"},
+    ),
+    Row(
+        "GET",
+        "/portal/reports/photos/<int:photo_id>",
+        "/portal/reports/photos/999999",
+        portal(staff=403, admin=404),
+    ),
+    Row(
+        "POST",
+        "/portal/reports/photos/<int:photo_id>/public",
+        "/portal/reports/photos/999999/public",
+        portal(staff=403, admin=404, post=True),
+        form=lambda w: {"public": "yes"},
+    ),
     Row("GET", "/portal/hotspots", "/portal/hotspots", PORTAL_ADMIN),
     Row("GET", "/portal/hotspots.csv", "/portal/hotspots.csv", PORTAL_ADMIN),
     # surveys: partnership admins only

@@ -5,6 +5,7 @@ times at the ends of the calendar, JSON nested 1,000 deep, and venue imports wit
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,7 +14,7 @@ from backend.open311 import service as open311
 from tests.backend.journeys.test_location_clients import basic
 from tests.backend.open311.test_open311 import fixmystreet_form
 from tests.backend.surveys.conftest import ABRAM, question_set
-from tests.support.journeys import PARK, fix, iso, start_journey
+from tests.support.journeys import PARK, befriend, fix, iso, start_journey
 
 HUGE = [2**64, 2**63, 3_000_000_000, 2**31]
 CALENDAR_ENDS = ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"]
@@ -86,6 +87,14 @@ def test_location_clients_acknowledge_a_calendar_end_time_without_storing_it(
     )
     assert response.status_code == 200 and response.get_json() == []
     assert "tst" in response.headers["X-SafeHaven-Rejected"]
+
+
+@pytest.mark.parametrize("when", CALENDAR_ENDS)
+def test_an_sos_recorded_at_a_calendar_end_is_422(client, resident, other_resident, when):
+    befriend(client, resident, other_resident)
+    body = {"client_id": str(uuid.uuid4()), "lat": 53.5, "lon": -2.6, "recorded_at": when}
+    response = client.post("/api/v1/sos", json=body, headers=resident.headers)
+    assert "recorded_at" in assert_4xx(response, 422)["errors"]
 
 
 @pytest.mark.parametrize("when", CALENDAR_ENDS)

@@ -158,3 +158,50 @@ def test_push_payload_makes_a_journey_watchable(pair, tmp_path):
     ]
     alice.cancel_journey()
     assert bob.load_shared_with_me() == []
+
+
+@pytest.mark.redis
+@pytest.mark.slow
+def test_the_app_watches_live_through_the_stream_server(
+    tmp_path, database_url, redis_url, resident, other_resident
+):
+    """The production shape (the load balancer, the API pool, the stream server): Bob's app
+    follows Alice's walk on its live stream and shows her SOS."""
+    from mobile_client.core.controller import Core
+    from tests.support.production import production_shape
+
+    with production_shape(database_url, redis_url) as site:
+        alice = Core(tmp_path / "alice", server_url=site.url)
+        bob = Core(tmp_path / "bob", server_url=site.url)
+        try:
+            alice.sign_in(resident.token)
+            bob.sign_in(other_resident.token)
+            bob.accept_invitation(alice.create_invitation()["code"])
+            alice.set_position(*DEMO_ROUTE[0])
+            journey = alice.start_journey(
+                [_bob_id(alice)], destination={"lat": DEMO_ROUTE[-1][0], "lon": DEMO_ROUTE[-1][1]}
+            )
+            events: list[str] = []
+            real = bob.watching.on_stream_event
+
+            def seen(event):  # type: ignore[no-untyped-def]
+                events.append(event.get("event", ""))
+                real(event)
+
+            bob.watching.on_stream_event = seen  # type: ignore[method-assign]
+            got_sos = threading.Event()
+            bob.state.subscribe(lambda changed: "alerts" in changed and got_sos.set())
+            # a poll far slower than the test: what arrives comes on the stream
+            bob.watch(journey["id"], poll_s=60)
+            walk = _walk(alice)
+            for _ in range(4):
+                walk.advance(10)
+                alice.flush()
+            alice.sos()
+            assert got_sos.wait(30), f"no SOS reached Bob; alerts={bob.state.alerts}"
+            bob.stop_watching()
+            assert "fix" in events and any(a["kind"] == "sos" for a in bob.state.alerts)
+            assert len(bob.state.watch_track) >= 2
+        finally:
+            alice.close()
+            bob.close()

@@ -240,3 +240,20 @@ def test_api_error_names_the_first_field():
     err = ApiError(422, "Invalid input", {"lat": ["Must be between -90 and 90."]})
     assert err.field_message() == "lat: Must be between -90 and 90." and not err.retryable
     assert ApiError(503, "down").retryable and ApiError(429, "slow").retryable
+
+
+def test_markers_closer_than_their_size_become_one_naming_the_list_numbers_it_holds():
+    places = [{"id": i} for i in range(6)]
+    placed = [
+        (100.0, 100.0, 1, places[0]),
+        (300.0, 100.0, 2, places[1]),
+        (110.0, 95.0, 3, places[2]),
+        (305.0, 130.0, 4, places[3]),  # 30 px from 2: apart at size 26, together at 40
+        (500.0, 500.0, 5, places[4]),
+    ]
+    groups = geo.cluster_markers(placed, 26)
+    assert [[n for n, _p in members] for _x, _y, members in groups] == [[1, 3], [2], [4], [5]]
+    assert [(x, y) for x, y, _m in groups][0] == (100.0, 100.0)
+    together = geo.cluster_markers(placed, 40)
+    assert [[n for n, _p in m] for _x, _y, m in together] == [[1, 3], [2, 4], [5]]
+    assert [geo.marker_text(n) for n in ([4], [3, 4, 5], [1, 6])] == ["4", "3-5", "1,6"]

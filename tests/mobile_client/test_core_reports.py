@@ -57,9 +57,14 @@ def test_reports_made_offline_arrive_in_order_when_back(core_factory, live_serve
     assert [r["anonymous"] for r in result.responses] == [False, False, False, True]
     ids = [r["id"] for r in result.responses]
     assert ids == sorted(ids)  # the server received them in the order they were made
-    mine = sorted(core.load_my_reports(), key=lambda r: r["id"])
-    # The anonymous report is not linked to the resident.
+    listed = core.load_my_reports()
+    mine = sorted((r for r in listed if not r["anonymous"]), key=lambda r: r["id"])
     assert [r["description"] for r in mine] == ["concern 0", "concern 1", "concern 2"]
+    # The anonymous report is not linked to the resident: this phone follows it by its
+    # receipt, and sees its progress but not its text.
+    anonymous = [r for r in listed if r["anonymous"]]
+    assert [r["category"] for r in anonymous] == ["environment"]
+    assert "description" not in anonymous[0]
 
 
 def test_a_report_the_server_refuses_is_set_aside_naming_the_field(core_factory, resident):

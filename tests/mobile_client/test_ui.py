@@ -391,3 +391,89 @@ def two_apps(display, tmp_path, app, live_server, resident, other_resident, extr
     assert_passed(a)
     assert_passed(b)
     return a, b
+
+
+@pytest.mark.slow
+def test_a_resident_reports_with_pin_and_photo_and_follows_it_at_360x640(
+    display, tmp_path, app, live_server, resident, admin
+):
+    """End to end on a small phone: the report goes with a pin and a GPS-tagged photo, the
+    reference is shown, the photo is stored without EXIF, the officer's public note reaches
+    the phone as a push (FCM intercepted at its HTTP boundary) and in My reports."""
+    import threading
+    import time
+
+    import firebase_admin
+    from sqlalchemy import select
+
+    from backend.alerts.fcm import fcm_pusher
+    from backend.alerts.worker import run_once
+    from backend.extensions import db
+    from backend.reports.models import Report, ReportPhoto
+    from tests.mobile_client.test_core_report_follow import gps_photo
+    from tests.support.fcm import intercepted_fcm
+
+    note = "Officers patrolled the bus station on Friday night; thank you for telling us."
+    device = "ui-phone-token-" + "d" * 60
+    params = {
+        "photo": gps_photo(tmp_path / "IMG_2044.jpg"),
+        "note": note,
+        "device": device,
+    }
+    proc, result, log = launch(
+        display,
+        tmp_path,
+        live_server.url,
+        resident,
+        "reporter",
+        prefix="R_",
+        params=params,
+        size=(360, 640),
+    )
+    reference_file = tmp_path / "app-R_" / "reference.txt"
+    pushed: dict = {}
+    stop = threading.Event()
+
+    def officer() -> None:
+        """The officer's note, once the report exists; then the worker sends the push."""
+        while not stop.is_set() and not reference_file.exists():
+            time.sleep(0.2)
+        if stop.is_set():
+            return
+        with app.app_context():
+            client = app.test_client()
+            reference = reference_file.read_text()
+            report = db.session.scalar(select(Report).where(Report.reference == reference))
+            client.patch(
+                f"/api/v1/reports/{report.id}",
+                json={"status": "acknowledged", "public_note": note},
+                headers=admin.headers,
+            )
+            fb_app, fake = intercepted_fcm("ui-report-note")
+            try:
+                run_once(app, fcm_pusher(fb_app))
+            finally:
+                firebase_admin.delete_app(fb_app)
+            pushed["requests"] = list(fake.requests)
+            pushed["reference"] = reference
+            db.session.remove()
+
+    helper = threading.Thread(target=officer, daemon=True)
+    helper.start()
+    try:
+        data = finish(proc, result, log, tmp_path)
+    finally:
+        stop.set()
+        helper.join(timeout=30)
+    assert_passed(data)
+    reference = pushed["reference"]
+    assert [m["message"]["token"] for m in pushed["requests"]] == [device]
+    assert pushed["requests"][0]["message"]["notification"]["body"] == note
+    assert reference in pushed["requests"][0]["message"]["notification"]["title"]
+    photos = db.session.scalars(
+        select(ReportPhoto.data).join(Report).where(Report.reference == reference)
+    ).all()
+    assert len(photos) == 1 and b"Exif" not in photos[0]
+    for name in ("12_report_categories", "13_report_pin_photo", "14_report_sent", "15_my_reports"):
+        shot = ARTIFACTS / f"R_{name}.png"
+        assert shot.exists() and shot.stat().st_size > 5_000, name

@@ -1,4 +1,5 @@
-"""Real server processes for tests and benchmarks: gunicorn on 127.0.0.1, port 0."""
+"""Real server processes for tests and benchmarks, on 127.0.0.1 and free ports: gunicorn (the
+API pool), the stream server, and nginx routing between them as the production load balancer."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,7 +32,6 @@ def gunicorn(
     port; yields its base URL and stops it (and its log file) on exit. ``extra_args`` go before
     the app (e.g. ``["--pid", path, "--worker-connections", "5000"]``)."""
     gunicorn_bin = str(Path(sys.executable).with_name("gunicorn"))
-    log = tempfile.NamedTemporaryFile("w+", prefix="gunicorn-", suffix=".log", delete=False)  # noqa: SIM115
     command = [
         gunicorn_bin,
         "--bind",
@@ -48,6 +49,51 @@ def gunicorn(
         *(extra_args or []),
         app,
     ]
+    with _serve(command, env, timeout, "gunicorn") as url:
+        yield url
+
+
+@contextmanager
+def stream_server(
+    env: dict[str, str], workers: int = 1, timeout: float = 60.0, pids: list[int] | None = None
+) -> Iterator[str]:
+    """Run the stream server as production runs it (``safehaven stream-server``, uvicorn) on a
+    free port; yields its base URL once ``/healthz`` answers there, and stops it on exit.
+    Its process id is appended to ``pids`` (the benchmarks read its memory)."""
+    command = [
+        str(Path(sys.executable).with_name("safehaven")),
+        "stream-server",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--workers",
+        str(workers),
+    ]
+    with _serve(command, env, timeout, "stream server", pids) as url:
+        deadline = time.monotonic() + timeout
+        while True:  # bound before its workers have built the app
+            try:
+                with urllib.request.urlopen(f"{url}/healthz", timeout=2) as answer:  # noqa: S310
+                    if answer.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("the stream server did not answer /healthz")
+            time.sleep(0.1)
+        yield url
+
+
+@contextmanager
+def _serve(
+    command: list[str],
+    env: dict[str, str],
+    timeout: float,
+    name: str,
+    pids: list[int] | None = None,
+) -> Iterator[str]:
+    log = tempfile.NamedTemporaryFile("w+", prefix="server-", suffix=".log", delete=False)  # noqa: SIM115
     process = subprocess.Popen(
         command,
         cwd=ROOT,
@@ -55,14 +101,16 @@ def gunicorn(
         stdout=subprocess.DEVNULL,
         stderr=log,
     )
+    if pids is not None:
+        pids.append(process.pid)
     try:
         deadline = time.monotonic() + timeout
         port = None
         while port is None:
             if process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited: {Path(log.name).read_text()[-2000:]}")
+                raise RuntimeError(f"{name} exited: {Path(log.name).read_text()[-2000:]}")
             if time.monotonic() > deadline:
-                raise RuntimeError(f"gunicorn did not start: {Path(log.name).read_text()[-2000:]}")
+                raise RuntimeError(f"{name} did not start: {Path(log.name).read_text()[-2000:]}")
             match = LISTENING.search(Path(log.name).read_text())
             if match:
                 port = int(match.group(1))
@@ -78,3 +126,89 @@ def gunicorn(
             process.wait()
         log.close()
         os.unlink(log.name)
+
+
+NGINX = "/usr/sbin/nginx"
+# The production load balancer's routing (docs/OPERATIONS.md): the stream paths go to the
+# stream server, everything else to the API pool.
+NGINX_CONF = """
+worker_processes 1;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+events {{ worker_connections 16384; }}
+http {{
+  access_log off;
+  client_body_temp_path {dir}/body;
+  proxy_temp_path {dir}/proxy;
+  fastcgi_temp_path {dir}/fastcgi;
+  uwsgi_temp_path {dir}/uwsgi;
+  scgi_temp_path {dir}/scgi;
+  upstream safehaven_api {{ server {api}; keepalive 64; }}
+  upstream safehaven_streams {{ server {streams}; }}
+  server {{
+    listen 127.0.0.1:{port};
+    proxy_http_version 1.1;
+    proxy_set_header Connection "";
+    proxy_set_header Host $http_host;
+    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+    location ~ ^(/api/v1/journeys/[0-9]+/stream|/watch/[^/]+/events)$ {{
+      proxy_pass http://safehaven_streams;
+      proxy_buffering off;
+      proxy_read_timeout 1h;
+    }}
+    location / {{ proxy_pass http://safehaven_api; }}
+  }}
+}}
+"""
+
+
+@contextmanager
+def load_balancer(api: str, streams: str, timeout: float = 20.0) -> Iterator[str]:
+    """A private nginx on a free port routing as the production load balancer does (the
+    stream paths to ``streams``, the rest to ``api``); yields its base URL."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with tempfile.TemporaryDirectory(prefix="nginx-") as folder:
+        conf = Path(folder) / "nginx.conf"
+        conf.write_text(
+            NGINX_CONF.format(
+                dir=folder,
+                api=api.removeprefix("http://"),
+                streams=streams.removeprefix("http://"),
+                port=port,
+            )
+        )
+        process = subprocess.Popen(
+            [
+                NGINX,
+                "-c",
+                str(conf),
+                "-p",
+                folder,
+                "-e",
+                f"{folder}/error.log",
+                "-g",
+                "daemon off;",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                        break
+                except OSError:
+                    if process.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError(
+                            f"nginx did not start: {(Path(folder) / 'error.log').read_text()}"
+                        ) from None
+                    time.sleep(0.05)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            process.terminate()
+            process.wait(timeout=10)

@@ -24,7 +24,7 @@ UID = "alice-trace-7c1e"
 LAT, LON = 53.543172, -2.637194  # where Alice is when she presses SOS
 LAT2, LON2 = 53.545286, -2.634918  # a later fix
 PHONE = "07700 900461"
-E164 = "+447700900461"
+E164 = "+447911123456"
 EMAIL = "alice.tracewell@example.org"
 ALICE_TOKEN = "alice-phone-token-" + "a" * 140
 BOB_TOKEN = "bob-phone-token-" + "b" * 140
@@ -99,12 +99,11 @@ def alice(make_person, client):  # type: ignore[no-untyped-def]
     from backend.auth.models import User
 
     person = make_person(UID)
-    assert (
-        client.patch("/api/v1/me", json={"display_name": NAME}, headers=person.headers).status_code
-        == 200
+    changed = client.patch(
+        "/api/v1/me", json={"display_name": NAME, "phone": E164}, headers=person.headers
     )
-    db.session.get(User, person.id).phone = E164  # (no route sets it yet; the column exists)
-    db.session.commit()
+    assert changed.status_code == 200, changed.get_json()
+    assert db.session.get(User, person.id).phone == E164
     return person
 
 

@@ -178,19 +178,15 @@ def test_a_fix_from_before_the_journey_started_is_left_to_the_locked_path(reside
     db.session.commit()
     early = T0 - timedelta(minutes=service.setting("PAST_FIX_TOLERANCE_MINUTES"), seconds=1)
     with db.engine.connect() as conn:
-        writer = service._FixWriter(conn)
-        try:
-            done = service._append_unlocked(
-                writer,
-                journey_id,
-                [{"lat": PIER[0], "lon": PIER[1], "recorded_at": early}],
-                "app",
-                T0,
-                None,
-                {"uid": resident.uid},
-            )
-        finally:
-            writer.close()
+        done = service._append_unlocked(
+            service._FixWriter(conn),
+            journey_id,
+            [{"lat": PIER[0], "lon": PIER[1], "recorded_at": early}],
+            "app",
+            T0,
+            None,
+            {"uid": resident.uid},
+        )
     assert done is None
     assert db.session.scalars(select(LocationFix)).all() == []
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
 
 from tests.support.apps import TEST_SECRET
+from tests.support.browser import ARTIFACTS
 from tests.support.journeys import PARK, fix, iso
+from tests.support.production import production_shape
 from tests.support.servers import gunicorn
 
 pytestmark = pytest.mark.slow
@@ -44,9 +48,14 @@ def text_becomes(driver, element_id: str, expected: str, timeout: float = 10) ->
     return driver.find_element(By.ID, element_id).text
 
 
-def test_the_watch_page_updates_live_in_chromium(app, database_url, browser, resident):
-    from selenium.webdriver.common.by import By
-
+@contextlib.contextmanager
+def served(shape: str, database_url: str, request) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """The site's base URL: one gunicorn streaming itself (as one process does), or the
+    production shape (the load balancer in front of the API pool and the stream server)."""
+    if shape == "production":
+        with production_shape(database_url, request.getfixturevalue("redis_url")) as site:
+            yield site.url
+        return
     env = {
         "SAFEHAVEN_ENV": "testing",
         "SAFEHAVEN_AUTH": "dev",
@@ -54,7 +63,17 @@ def test_the_watch_page_updates_live_in_chromium(app, database_url, browser, res
         "DATABASE_URL": database_url,
         "SAFEHAVEN_RATELIMIT": "false",
     }
-    with gunicorn(env) as server, requests.Session() as http:
+    with gunicorn(env) as server:
+        yield server
+
+
+@pytest.mark.parametrize("shape", ["one process", "production"])
+def test_the_watch_page_updates_live_in_chromium(
+    app, database_url, browser, resident, shape, request
+):
+    from selenium.webdriver.common.by import By
+
+    with served(shape, database_url, request) as server, requests.Session() as http:
         http.headers.update(resident.headers)
         http.patch(f"{server}/api/v1/me", json={"display_name": "Alice Ashton"})
         journey = http.post(
@@ -93,6 +112,8 @@ def test_the_watch_page_updates_live_in_chromium(app, database_url, browser, res
         # the SOS state carries the server's place for the last fix
         assert browser.find_element(By.ID, "position-label").text == "Near"
         assert browser.find_element(By.ID, "position").text.startswith("WN")
+        ARTIFACTS.mkdir(exist_ok=True)
+        browser.save_screenshot(str(ARTIFACTS / f"watch_page_sos_{shape.replace(' ', '_')}.png"))
         http.post(f"{server}/api/v1/journeys/{journey['id']}/arrived")
         assert text_becomes(browser, "state", "Alice Ashton arrived safely")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from backend.realtime.broker import QUEUE_SIZE, LocalBroker, Message, dumps
-from backend.realtime.sse import format_event, sse_response
+from backend.realtime.sse import LiveStream, format_event, sse_response
 
 
 def test_two_watchers_on_one_process_get_every_message_as_one_shared_parse():
@@ -72,10 +72,13 @@ def test_a_stream_sends_shared_events_and_transformed_ones_and_ends_after_the_la
     broker = LocalBroker()
     sub = broker.subscribe("c")
     response = sse_response(
-        sub,
-        [{"type": "state", "n": 0}],
-        lambda m: m.get("type") == "end",
-        transform=lambda m: None if m.get("hide") else ({**m, "x": 1} if "x" in m else m),
+        LiveStream(
+            sub,
+            [{"type": "state", "n": 0}],
+            lambda m: m.get("type") == "end",
+            lambda m: None if m.get("hide") else ({**m, "x": 1} if "x" in m else m),
+            None,
+        )
     )
     for message in (
         {"type": "fix", "n": 1},

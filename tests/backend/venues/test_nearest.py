@@ -491,3 +491,12 @@ def test_the_stay_is_configurable(app, client, monkeypatch):
     ).get_json()
     assert ids(body) == [bar.id] and body["items"][0]["availability"] == "open"
     assert body["open_long_enough_min"] == 0
+
+
+def test_closing_minutes_are_never_rounded_up_within_a_minute(client):
+    make_venue(name="Bar", opening_hours="Mo-Su 18:00-04:00", lat=near(100))
+    args = {"lat": WIGAN_CENTRE[0], "lon": WIGAN_CENTRE[1]}
+    exact = client.get(NEAREST, query_string={**args, "at": "2026-11-22T03:50:00Z"})
+    later = client.get(NEAREST, query_string={**args, "at": "2026-11-22T03:50:30Z"})
+    assert exact.get_json()["items"][0]["hours_text"] == "Closes in 10 min (04:00)"
+    assert later.get_json()["items"][0]["hours_text"] == "Closes in 9 min (04:00)"

@@ -325,10 +325,14 @@ class Sos:
         if current["phase"] in OPEN_PHASES and age >= TEXT_AFTER_UNSENT_S:
             if not current.get("texted"):
                 self.text_contacts()
-        if now - self._last_poll >= POLL_EVERY_S:
+        answer = current.get("answer") or {}
+        active = current["phase"] == "answered" and answer.get("status") == "active"
+        if active and now - self._last_poll >= POLL_EVERY_S:
             self.refresh(current)
         self.publish()
-        return 1.0
+        if current["phase"] in OPEN_PHASES or (active and age < OFFER_TEXT_AFTER_S + 1):
+            return 1.0  # a timer of this SOS is still running
+        return POLL_EVERY_S if active else None
 
     def refresh(self, current: dict[str, Any] | None = None) -> None:
         """Ask the server how far an answered, active SOS has got (per-recipient delivery)."""

@@ -244,8 +244,14 @@ def tour(d: Driver) -> Iterator[Any]:
     yield Until(lambda: app.root.current == "surveys", 3, "surveys screen")
     if "surveys" in d.features:
         yield Until(lambda: core.state.surveys, 10, "open surveys")
-        first = d.find(d.screen("surveys").ids.list, lambda w: w.__class__.__name__ == "FlatButton")
-        yield from d.tap(first)
+
+        def first_survey() -> Any:
+            return d.find(
+                d.screen("surveys").ids.list, lambda w: w.__class__.__name__ == "FlatButton"
+            )
+
+        yield Until(first_survey, 10, "the list drawn")  # state first, widgets next frame
+        yield from d.tap(first_survey())
         yield Until(lambda: core.state.survey, 10, "a survey opened")
         yield 0.5
         screen = d.screen("surveys")

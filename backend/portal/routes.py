@@ -5,6 +5,7 @@ blueprint. Every POST carries a CSRF token; every page checks the role."""
 from __future__ import annotations
 
 import secrets
+from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -339,6 +340,11 @@ def uk_date(value: Any) -> str:
     """A date as dd/mm/yyyy (text passes through, so a mistyped value is shown again)."""
     if value is None or value == "" or isinstance(value, jinja2.Undefined):
         return ""
+    if isinstance(value, str):
+        try:  # an ISO date from a link or an older bookmark
+            value = date.fromisoformat(value.strip())
+        except ValueError:
+            return value
     return value.strftime("%d/%m/%Y") if hasattr(value, "strftime") else str(value)
 
 

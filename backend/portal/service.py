@@ -580,7 +580,7 @@ def venue_history(actor: User, venue_id: int) -> list:  # type: ignore[type-arg]
     return list(reversed(history(actor, venue_id)))
 
 
-def verification_queue(actor: User, now: datetime) -> dict[str, list[VenueRow]]:
+def verification_queue(actor: User, now: datetime) -> dict[str, object]:
     """Admins: venues waiting for a decision (pending, oldest first) and verified venues due
     for re-check. Raises Forbidden."""
     from backend.venues.models import Venue

@@ -130,7 +130,7 @@ class PlaceLayer(MapLayer):
             if p.get("lat") is not None
         ]
         # (wider than a marker: a cluster's label makes it wider than a single one)
-        groups = cluster_markers(placed, size * 1.6)
+        groups = cluster_markers(placed, size * 1.25)
         selected = self.owner.selected_id
         margin = size / 2
         for x, y, members in groups:
@@ -355,27 +355,31 @@ class StreetMap(FloatLayout):
             self.mapview.zoom = max(3, min(19, self.mapview.zoom + steps))
 
     def show_all(self) -> None:
-        """Zoom out until every place and my position fit (clusters where they crowd)."""
-        if self.mapview is None:
+        """The closest zoom at which me and every place fit inside the map (clusters where
+        they still crowd), centred between them."""
+        mapview = self.mapview
+        if mapview is None:
             return
         points = [(float(p["lat"]), float(p["lon"])) for p in self.places if p.get("lat")]
         if self.position:
-            points.append(tuple(self.position))  # type: ignore[arg-type]
+            points.append((float(self.position[0]), float(self.position[1])))
         if not points:
             return
-        lat = (min(p[0] for p in points) + max(p[0] for p in points)) / 2
-        lon = (min(p[1] for p in points) + max(p[1] for p in points)) / 2
-        self.mapview.center_on(lat, lon)
-        for zoom in range(17, 3, -1):
-            self.mapview.zoom = zoom
-            xs_ys = [self.mapview.get_window_xy_from(a, b, zoom) for a, b in points]
-            if all(
-                self.mapview.x + dp(20) < x < self.mapview.right - dp(20)
-                and self.mapview.y + dp(20) < y < self.mapview.top - dp(20)
-                for x, y in xs_ys
-            ):
+        source = mapview.map_source
+        room_x = mapview.width - 1.2 * dp(MARKER_DP)  # a marker's half and a little, each side
+        room_y = mapview.height - 1.2 * dp(MARKER_DP)
+        zoom = source.get_min_zoom()
+        for candidate in range(min(17, source.get_max_zoom()), source.get_min_zoom() - 1, -1):
+            xs = [source.get_x(candidate, lon) for _lat, lon in points]
+            ys = [source.get_y(candidate, lat) for lat, _lon in points]
+            if max(xs) - min(xs) <= room_x and max(ys) - min(ys) <= room_y:
+                zoom = candidate
                 break
-        self.mapview.center_on(lat, lon)
+        mapview.zoom = zoom
+        mapview.center_on(
+            (min(p[0] for p in points) + max(p[0] for p in points)) / 2,
+            (min(p[1] for p in points) + max(p[1] for p in points)) / 2,
+        )
 
     # -- touches ------------------------------------------------------------------------------
     def marker_tapped(self, marker: PlaceMarker) -> None:

@@ -15,6 +15,7 @@ import hashlib
 import json
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -215,7 +216,7 @@ class PostResult:
     notice: str
 
 
-def _media_urls(values: list[str | None]) -> list[str]:
+def _media_urls(values: Sequence[str | None]) -> list[str]:
     """Every ``media_url`` sent (FixMyStreet repeats the field for several photos), blanks
     and repeats dropped, in order; raises BadRequest for one that is not an http(s) URL or
     for more than MAX_MEDIA_URLS."""

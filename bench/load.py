@@ -331,6 +331,7 @@ class Scenario:
             json={
                 "destination": {"lat": lat + 0.01, "lon": lon + 0.01},
                 "expected_arrival_at": arrive.isoformat(),
+                "watch_link": True,  # a journey shared with no one is refused (422)
             },
             headers=headers,
         )

@@ -1,4 +1,11 @@
-"""Location relay benchmark: two gunicorn processes sharing Redis and PostgreSQL.
+"""Location relay benchmark: the API pool and the stream server sharing Redis and PostgreSQL.
+
+By default (``--streams-engine gateway``) the production shape: one gunicorn API pool (stream
+routes refused) takes the fixes, ``safehaven stream-server`` holds every watcher's stream,
+10,000 in all (``--residents`` x ``--watchers`` on posting journeys, ``--idle-watchers`` on
+journeys nobody posts to). It reports the memory per open stream, the stream server's CPU,
+and ``/api/v1/venues/nearest`` p99 with all streams open beside the same with none open.
+``--streams-engine inline`` is the former shape described next.
 
 N residents each post one fix per second to one process; M watchers per journey hold SSE
 streams, half on each process. Reports accepted fixes/s and post-to-watcher latency
@@ -15,7 +22,8 @@ processes and the whole machine are read from /proc over the measuring window, s
 figures say who spent the two cores. ``SAFEHAVEN_PY_SPY=1`` samples the gunicorn workers
 with py-spy (if installed) into ``bench/results/py-spy-<pid>.txt``.
 
-    .venv/bin/python bench/location_relay.py --residents 300 --watchers 2 --seconds 20
+    .venv/bin/python bench/location_relay.py --journeys 0 --tag streams_10k   # 10,000 streams
+    .venv/bin/python bench/location_relay.py --streams-engine inline --residents 300 --idle-watchers 0
 
 Writes ``bench/results/location_relay.json``."""
 
@@ -802,7 +810,8 @@ def main() -> None:
         choices=["gateway", "gevent", "inline"],
         default="gateway",
         help="who holds the streams: the stream server (safehaven stream-server, uvicorn), a "
-        "gunicorn gevent pool of the same app, or (inline) the two gthread API servers "
+        "gunicorn gevent pool of the same app (the candidate it was measured against; needs "
+        "`pip install gevent`, not a dependency), or (inline) the two gthread API servers "
         "themselves as before",
     )
     parser.add_argument(

@@ -42,8 +42,9 @@ class Journey(Base):
     sos: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     sos_at: Mapped[datetime | None] = mapped_column()  # when SOS was first raised on it
     stationary: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
-    dest_lat: Mapped[float] = mapped_column(Float, nullable=False)
-    dest_lon: Mapped[float] = mapped_column(Float, nullable=False)
+    # NULL once the retention purge has passed (with the label, postcode and venue).
+    dest_lat: Mapped[float | None] = mapped_column(Float)
+    dest_lon: Mapped[float | None] = mapped_column(Float)
     destination_label: Mapped[str | None] = mapped_column(String(160))
     destination_postcode: Mapped[str | None] = mapped_column(String(8))
     destination_venue_id: Mapped[int | None] = mapped_column(Integer)

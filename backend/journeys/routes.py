@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Response, jsonify, render_template, request, url_for
 
-from backend.arguments import Blueprint, plain_json_first
+from backend.arguments import Blueprint
 from backend.auth.current import (
     current_identity,
     current_user,
@@ -17,7 +17,6 @@ from backend.auth.current import (
     login_required,
     rate_limit_key,
 )
-from backend.contacts.service import record_view
 from backend.errors import AppError, Unauthorized, field_error
 from backend.extensions import limiter
 from backend.journeys import clients, limits, service
@@ -30,7 +29,6 @@ from backend.journeys.schemas import (
     LocationClientCreateSchema,
     LocationClientSchema,
     WatchLinkCreatedSchema,
-    load_plain_batch,
 )
 from backend.realtime.broker import journey_channel
 from backend.realtime.sse import in_app_context, live_stream
@@ -75,7 +73,6 @@ def get_journey(journey_id: int):
 
 @blp.post("/api/v1/journeys/<int:journey_id>/locations")
 @identity_required  # the hot path: the service reads the caller with the journey, one statement
-@plain_json_first(load_plain_batch)
 @blp.arguments(FixBatchSchema())  # an instance: a schema class is instantiated per request
 @blp.response(200, FixBatchResultSchema)
 def add_locations(data, journey_id: int):
@@ -242,6 +239,9 @@ def _basic_auth() -> tuple[str, str]:
     return username, password
 
 
+_BASIC_REALM = {"WWW-Authenticate": 'Basic realm="SafeHaven"'}
+
+
 @blp.post("/owntracks")
 @blp.doc(security=[])
 def owntracks():
@@ -250,14 +250,12 @@ def owntracks():
     source = hashed_ip()
     limits.refuse_throttled_source(source)
     username, password = _basic_auth()
-    user = service.authenticate_client(username, password)
-    if user is None:
+    credential = service.client_credential(username, password)
+    if credential is None:
         throttled = limits.login_failed(source, f"owntracks:{username}")
         if throttled is not None:
             raise throttled
-        raise Unauthorized(
-            "unknown or revoked credential", headers={"WWW-Authenticate": 'Basic realm="SafeHaven"'}
-        )
+        raise Unauthorized("unknown or revoked credential", headers=_BASIC_REALM)
     # OwnTracks re-queues (and resends forever) any message not answered by a 2xx JSON array,
     # so a message that can never be stored (malformed, or timed before the journey or in
     # the future) is acknowledged, not stored, and the reason named in a header. Over the
@@ -269,15 +267,17 @@ def owntracks():
             raise field_error("_type", "send an OwnTracks JSON object")
         fix = clients.owntracks_fix(payload)
         if fix is not None:
-            service.add_fixes_to_active(user, [fix], source="owntracks")
+            service.add_client_fixes(credential, [fix], source="owntracks")
+        else:
+            service.require_client_standing(credential)
+    except Unauthorized as exc:
+        raise Unauthorized(exc.message, headers=_BASIC_REALM) from exc
     except AppError as exc:
         if exc.http_status not in (409, 422):
             raise
         rejected = exc.message
-    shared = service.shared_with(user)
-    for journey, _owner in shared:
-        record_view(journey.owner_id, "owntracks", viewer_id=user.id, journey_id=journey.id)
-    response = jsonify(clients.owntracks_reply(shared))
+        service.require_client_standing(credential)
+    response = jsonify(service.owntracks_friends(credential))
     if rejected:
         response.headers["X-SafeHaven-Rejected"] = rejected[:200]
     return response
@@ -298,8 +298,8 @@ def osmand():
     source = hashed_ip()
     limits.refuse_throttled_source(source)
     device = clients.osmand_device(params)
-    user = service.authenticate_client(None, device)
-    if user is None:
+    credential = service.client_credential(None, device)
+    if credential is None:
         throttled = limits.login_failed(source, f"osmand:{device}")
         if throttled is not None:
             raise throttled
@@ -311,7 +311,7 @@ def osmand():
     response = Response(status=200)
     try:
         _device, fix = clients.osmand_fix(params)
-        service.add_fixes_to_active(user, [fix], source="traccar")
+        service.add_client_fixes(credential, [fix], source="traccar")
     except AppError as exc:
         if exc.http_status not in (409, 422):
             raise

@@ -3,10 +3,15 @@ the overdue and stationary sweep, and retention of fixes."""
 
 from __future__ import annotations
 
+import itertools
+import json
 import math
 import os
 import secrets
+import threading
+import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -41,11 +46,11 @@ from backend.auth.service import (
     user_for_identity,
 )
 from backend.contacts.service import active_contact_ids, hash_secret, record_view
-from backend.db import utcnow, without_pre_ping
+from backend.db import read_without_pre_ping, utcnow, without_pre_ping
 from backend.direct import PG_IDLE, PooledConnection, StatementCache, eligible
 from backend.errors import Conflict, Gone, NotFound, Unauthorized, ValidationError, field_error
 from backend.extensions import db
-from backend.journeys import policy
+from backend.journeys import clients, policy
 from backend.journeys.limits import charge_fixes
 from backend.journeys.models import (
     Journey,
@@ -54,7 +59,7 @@ from backend.journeys.models import (
     LocationFix,
     WatchLink,
 )
-from backend.realtime.broker import journey_channel, publish
+from backend.realtime.broker import get_broker, journey_channel, publish
 from backend.spatial import float8, haversine_m, haversine_sql
 from backend.uktime import clock
 from backend.venues.policy import PUBLIC_STATUSES
@@ -146,7 +151,7 @@ def stream_state(actor_id: int, journey_id: int) -> dict[str, Any] | None:
     journey = db.session.get(Journey, journey_id)
     if actor is None or actor.disabled or journey is None or not policy.can_watch(actor, journey):
         return None
-    return journey_dict(journey)
+    return journey_dict(journey, actor_id)
 
 
 def watch_state(token: str) -> dict[str, Any] | None:
@@ -274,6 +279,7 @@ def start_journey(
     except IntegrityError as exc:  # a concurrent start won the one-active-journey race
         db.session.rollback()
         raise Conflict("you already have an active journey; arrive or cancel it first") from exc
+    _publish_state(journey)  # (kept OwnTracks replies of its contacts are read again)
     return journey, link, token
 
 
@@ -398,17 +404,6 @@ def add_fixes_as(
     return _ingest(journey_id, fixes, "app", now or utcnow(), identity["uid"], identity=identity)
 
 
-def add_fixes_to_active(
-    user: User, fixes: list[dict[str, Any]], source: str, now: datetime | None = None
-) -> dict[str, int] | None:
-    """Feed fixes from a location client into the user's active journey (None if none);
-    raises as add_fixes."""
-    journey = active_journey_of(user.id)
-    if journey is None:
-        return None
-    return _ingest(journey.id, fixes, source, now or utcnow(), user.uid, owner_id=user.id)
-
-
 # Storing fixes is the hot path (one post per second per walking resident): it runs on Core
 # statements built once, reads the journey's tracking columns in one locked row (with the
 # caller's own row when it comes from a token), writes the fixes and those columns back, and
@@ -418,6 +413,12 @@ def add_fixes_to_active(
 # two equal), and writes only if no one wrote the journey's row since it read it. Nothing is
 # cached across requests: the journey's state and the caller's account are read every time,
 # so an ended journey or a disabled account is refused at once on every process.
+#
+# Both second forms are kept on measurement (issue 20, bench/location_post_cpu.py, server CPU
+# a fix, same runs, two rounds; fixes/s a core is its inverse): on PostgreSQL the one-statement
+# append (0.767 / 0.769 ms with it, 1.480 / 1.286 without: 40-48% fewer fixes/s without) and
+# the DBAPI-cursor statements of backend.direct (0.954 / 1.009 ms without: 19-24% fewer).
+# On SQLite only backend.direct applies (0.871 / 1.077 with, 1.121 / 1.141 without).
 _journeys = Journey.__table__
 _fixes = LocationFix.__table__
 _users = User.__table__
@@ -1533,9 +1534,9 @@ def _place(last: dict[str, Any] | None) -> str | None:
 
 
 def purge_expired_fixes(now: datetime | None = None, limit: int = 500) -> int:
-    """Delete the fixes (and last position) of journeys ended longer ago than the retention
-    period, and the names and positions in their alerts; returns the number of fixes
-    deleted."""
+    """Delete the fixes (and last position, anchor and destination) of journeys ended longer
+    ago than the retention period, the names and positions in their alerts and their SOS
+    presses; returns the number of fixes deleted."""
     now = now or utcnow()
     ids = list(
         db.session.scalars(
@@ -1550,9 +1551,11 @@ def purge_expired_fixes(now: datetime | None = None, limit: int = 500) -> int:
         db.session.rollback()
         return 0
     from backend.alerts import service as alerts
+    from backend.sos import service as sos
 
     deleted = db.session.execute(delete(LocationFix).where(LocationFix.journey_id.in_(ids)))
     alerts.forget_journey_details(ids)
+    sos.forget_journeys(ids)
     db.session.execute(
         update(Journey)
         .where(Journey.id.in_(ids))
@@ -1564,6 +1567,11 @@ def purge_expired_fixes(now: datetime | None = None, limit: int = 500) -> int:
             last_battery=None,
             anchor_lat=None,
             anchor_lon=None,
+            dest_lat=None,
+            dest_lon=None,
+            destination_label=None,
+            destination_postcode=None,
+            destination_venue_id=None,
         )
     )
     db.session.commit()
@@ -1604,27 +1612,212 @@ def revoke_location_client(actor: User, client_id: int) -> None:
         raise NotFound(f"no location client {client_id}")
     client.revoked_at = client.revoked_at or utcnow()
     db.session.commit()
+    with _client_lock:  # refused at once here; within the credential bound elsewhere
+        _credentials.pop(client.secret_hash, None)
 
 
-def authenticate_client(username: str | None, secret: str | None) -> User | None:
-    """The user behind a device credential (OwnTracks Basic auth, or a Traccar device id
-    equal to the secret when ``username`` is None), else None."""
+# The trackers' lean path. A device credential is looked up once per
+# ``SAFEHAVEN_FIREBASE_REVOCATION_CHECK_S`` (default 60 s; 0: on every request), as an account's
+# token revocation state is: a revoked credential is refused at once on the process that
+# revoked it and within that bound on the others. Whether the account is disabled is still read
+# on every request (with the journey, in the fix path's own statement). The fixes then take the
+# app's own path (the caller read with the journey); the user's active journey id is kept as a
+# hint, checked by that statement, and looked up again when it is stale.
+@dataclass(frozen=True)
+class ClientCredential:
+    """A location client's credential as looked up: whose it is."""
+
+    client_id: int
+    user_id: int
+    uid: str
+    username: str
+
+
+CREDENTIAL_CACHE_SIZE = 65_536
+_credentials: dict[str, tuple[float, ClientCredential]] = {}  # secret hash -> (at, credential)
+_active_hints: dict[int, int] = {}  # user id -> the id of their active journey, last seen
+_client_lock = threading.Lock()
+_clock = time.monotonic  # (tests move it)
+_credential_lookup = (
+    select(LocationClient.id, LocationClient.user_id, LocationClient.username, User.uid)
+    .join(User, User.id == LocationClient.user_id)
+    .where(
+        LocationClient.secret_hash == bindparam("secret_hash"),
+        LocationClient.revoked_at.is_(None),
+        User.disabled.is_(False),
+    )
+)
+_client_standing = (
+    select(User.disabled, Journey.id)
+    .outerjoin(Journey, Journey.active_owner_id == User.id)
+    .where(User.id == bindparam("user_id"))
+)
+
+
+def _credential_max_age() -> float:
+    settings = current_app._get_current_object().config["SAFEHAVEN_SETTINGS"]
+    return float(settings.firebase_revocation_check_s)
+
+
+def _keep(cache: dict[Any, Any], key: Any, value: Any) -> None:
+    with _client_lock:
+        cache.pop(key, None)  # re-inserted last: the dict stays oldest-first
+        if len(cache) >= CREDENTIAL_CACHE_SIZE:
+            del cache[next(iter(cache))]
+        cache[key] = value
+
+
+def client_credential(username: str | None, secret: str | None) -> ClientCredential | None:
+    """The credential of a device (OwnTracks Basic auth, or a Traccar device id equal to the
+    secret when ``username`` is None), else None (unknown, revoked, or a disabled account
+    when looked up)."""
     if not secret or len(secret) > 200:
         return None
-    client = db.session.scalar(
-        select(LocationClient).where(
-            LocationClient.secret_hash == hash_secret(secret),
-            LocationClient.revoked_at.is_(None),
+    key = hash_secret(secret)
+    hit = _credentials.get(key)
+    if hit is not None and 0 <= _clock() - hit[0] <= _credential_max_age():
+        credential = hit[1]
+    else:
+        looked_up_at = _clock()
+        row = read_without_pre_ping(
+            db.engine, lambda conn: conn.execute(_credential_lookup, {"secret_hash": key}).first()
         )
+        if row is None:
+            with _client_lock:
+                _credentials.pop(key, None)
+            return None
+        credential = ClientCredential(row.id, row.user_id, row.uid, row.username)
+        _keep(_credentials, key, (looked_up_at, credential))
+    if username is not None and credential.username != username:
+        return None
+    return credential
+
+
+def _standing(credential: ClientCredential) -> int | None:
+    """The user's active journey id (None without one); raises Unauthorized when their
+    account is disabled."""
+    row = read_without_pre_ping(
+        db.engine,
+        lambda conn: conn.execute(_client_standing, {"user_id": credential.user_id}).first(),
     )
-    if client is None or (username is not None and client.username != username):
-        return None
-    if client.user.disabled:
-        return None
-    return client.user
+    if row is None or row.disabled:
+        raise Unauthorized("unknown or revoked credential")
+    if row.id is not None:
+        _keep(_active_hints, credential.user_id, row.id)
+    return row.id  # type: ignore[no-any-return]
 
 
-def shared_with(user: User) -> list[tuple[Journey, User]]:
+def require_client_standing(credential: ClientCredential) -> None:
+    """Raises Unauthorized when the credential's account is disabled (for a message that
+    stores nothing)."""
+    _standing(credential)
+
+
+def add_client_fixes(
+    credential: ClientCredential,
+    fixes: list[dict[str, Any]],
+    source: str,
+    now: datetime | None = None,
+) -> dict[str, int] | None:
+    """Store fixes from a location client on the user's active journey (None without one),
+    through the app's own fix path; raises Unauthorized (disabled account), Conflict (the
+    journey ended meanwhile), ValidationError."""
+    now = now or utcnow()
+    identity = Identity(uid=credential.uid)
+    hint = _active_hints.get(credential.user_id)
+    if hint is not None:
+        try:
+            return _ingest(hint, fixes, source, now, credential.uid, identity=identity)
+        except (NotFound, Conflict):  # that journey ended: which one is active now?
+            with _client_lock:
+                _active_hints.pop(credential.user_id, None)
+    journey_id = _standing(credential)
+    if journey_id is None:
+        return None
+    return _ingest(journey_id, fixes, source, now, credential.uid, identity=identity)
+
+
+def forget_client_credentials() -> None:
+    """Forget every looked-up credential, journey hint and kept reply in this process
+    (tests)."""
+    with _client_lock:
+        _credentials.clear()
+        _active_hints.clear()
+        _replies.clear()
+
+
+# OwnTracks replies with the journeys shared with the caller (their owners' cards and last
+# positions). A reply is kept per user and read again only when it can have changed: when this
+# process's broker has carried, since it was read, a fix of one of those journeys, or a state
+# change or revocation naming the user (journeys starting, ending, contacts removed), or has
+# missed messages (a Redis subscription lost and made again, or not subscribed now: then every
+# reply is read). It is also read again after the credential bound above (an owner's new
+# display name is not announced on the broker).
+# (user id, uid) -> (read at, broker epoch, user's mark, (journey id, mark)..., reply)
+_replies: dict[tuple[int, str], tuple[float, int, int | None, tuple[Any, ...], Any]] = {}
+_user_marks: dict[int, int] = {}  # user id -> the last message naming them
+_journey_marks: dict[int, int] = {}  # journey id -> its last message
+_marks = itertools.count(1)
+_FIX_PREFIX = '{"type":"fix"'
+
+
+def _observe(channel: str, raw: str) -> None:
+    """The broker's observer: mark the journey, and the users a non-fix message names."""
+    if not channel.startswith("journey:"):
+        return
+    mark = next(_marks)
+    _journey_marks[int(channel[8:])] = mark
+    if raw.startswith(_FIX_PREFIX):
+        return
+    message = json.loads(raw)
+    named: list[Any] = []
+    journey = message.get("journey")
+    if isinstance(journey, dict):
+        named = [journey.get("owner_id"), *(journey.get("contact_ids") or [])]
+    elif "user_id" in message:
+        named = [message["user_id"]]
+    for user_id in named:
+        if isinstance(user_id, int):
+            _user_marks[user_id] = mark
+    if len(_journey_marks) > CREDENTIAL_CACHE_SIZE or len(_user_marks) > CREDENTIAL_CACHE_SIZE:
+        _replies.clear()  # (before the marks: a kept reply must never outlive its marks)
+        _journey_marks.clear()
+        _user_marks.clear()
+
+
+def owntracks_friends(credential: ClientCredential) -> list[dict[str, Any]]:
+    """The OwnTracks reply for the credential's user: the journeys they may watch right now
+    (each read from the database logged as a view), read again only when it can have changed."""
+    broker = get_broker()
+    broker.observe(_observe)
+    user_id = credential.user_id
+    key = (user_id, credential.uid)  # (an id SQLite gives again never sees another's reply)
+    kept = _replies.get(key)
+    hearing = broker.hearing()
+    if (
+        kept is not None
+        and hearing
+        and kept[1] == broker.epoch
+        and 0 <= _clock() - kept[0] <= _credential_max_age()
+        and kept[2] == _user_marks.get(user_id)
+        and all(_journey_marks.get(j) == m for j, m in kept[3])
+    ):
+        return kept[4]  # type: ignore[no-any-return]
+    # The marks before the read: a message landing during it makes this reply stale at once.
+    read_at, epoch, user_mark = _clock(), broker.epoch, _user_marks.get(user_id)
+    user = db.session.get(User, user_id)
+    shared = _shared_with(user) if user is not None else []
+    for journey, _owner in shared:
+        record_view(journey.owner_id, "owntracks", viewer_id=user_id, journey_id=journey.id)
+    reply = clients.owntracks_reply(shared)
+    marks = tuple((journey.id, _journey_marks.get(journey.id)) for journey, _owner in shared)
+    db.session.rollback()  # nothing left open on the session (read or written)
+    if hearing:
+        _keep(_replies, key, (read_at, epoch, user_mark, marks, reply))
+    return reply
+
+
+def _shared_with(user: User) -> list[tuple[Journey, User]]:
     """Active journeys that ``user`` may watch right now, with their owners."""
     rows = db.session.execute(
         select(Journey, User)

@@ -139,15 +139,36 @@ class LocalBroker:
 
     kind = "in-process"
 
+    # Bumped each time the broker may have missed messages (a Redis subscription made again):
+    # whatever was kept in step with the messages before is no longer.
+    epoch = 0
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._subs: dict[str, set[Subscription]] = {}
+        self._observers: list[Callable[[str, str], None]] = []
 
     def publish(self, channel: str, message: dict[str, Any]) -> None:
         """Send ``message`` to every subscriber of ``channel``."""
         self._deliver(channel, dumps(message))
 
+    def observe(self, observer: Callable[[str, str], None]) -> None:
+        """Call ``observer(channel, raw JSON)`` for every message this process receives, on
+        any channel, before its subscriptions get it: for caches kept in step with what is
+        published (they also check ``hearing()`` and ``epoch``). It must be quick and must
+        not raise."""
+        with self._lock:
+            if observer not in self._observers:
+                self._observers.append(observer)
+
+    def hearing(self) -> bool:
+        """Whether this process receives every message published from now on (in-process:
+        always; Redis: while subscribed)."""
+        return True
+
     def _deliver(self, channel: str, raw: str) -> None:
+        for observer in self._observers:
+            observer(channel, raw)
         with self._lock:
             subs = self._subs.get(channel)
             targets = list(subs) if subs else None
@@ -285,6 +306,12 @@ class RedisBroker(LocalBroker):
         self._ensure_listener()
         return super().subscribe(*channels)
 
+    def hearing(self) -> bool:
+        """Subscribed now (the listener is started if it is not running; without waiting)."""
+        if self._thread is None or not self._thread.is_alive():
+            self._ensure_listener(wait=0)
+        return self._ready.is_set()
+
     @property
     def subscribed(self) -> bool:
         """Whether this process's pattern subscription is live (Redis confirmed it and the
@@ -385,6 +412,7 @@ class RedisBroker(LocalBroker):
     def _on_reply(self, kind: str, channel: Any, data: Any) -> None:
         if kind == "psubscribe":
             self._failures = 0
+            self.epoch += 1  # (only this thread writes it)
             self._ready.set()
             self._tried.set()
             if self._lost:  # messages may have been missed: every local watcher resyncs

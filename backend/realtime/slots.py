@@ -81,8 +81,9 @@ class StreamSlots:
 
 
 def _refusal(limit: int, what: str) -> TooManyStreams:
+    has = "have" if what == "You" else "has"
     return TooManyStreams(
-        f"{what} already has {limit} live streams open (the most allowed); close one first",
+        f"{what} already {has} {limit} live streams open (the most allowed); close one first",
         headers={"Retry-After": str(RETRY_AFTER_S)},
     )
 

@@ -8,7 +8,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from backend.account.models import Device
@@ -219,6 +219,20 @@ def recipient_status(alert_id: int | None, recipient_ids: list[int]) -> list[dic
             }
         )
     return out
+
+
+def forget_journeys(journey_ids: list[int]) -> int:
+    """For journeys whose retention has passed (the fix purge, caller commits): their SOS
+    presses go, with where they were pressed (``GET /api/v1/sos/{id}`` is then 404; a resend
+    of so old a press is long over). Returns the number deleted."""
+    if not journey_ids:
+        return 0
+    deleted = db.session.execute(
+        delete(SosEvent)
+        .where(SosEvent.journey_id.in_(journey_ids))
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(deleted, "rowcount", 0) or 0)
 
 
 def export_user(user: User) -> dict[str, Any]:

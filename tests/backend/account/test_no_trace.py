@@ -16,7 +16,7 @@ from sqlalchemy import column as sa_column
 from backend.areas.service import place_label
 from backend.extensions import db
 from tests.support.fcm import intercepted_fcm
-from tests.support.journeys import befriend, fix, start_journey
+from tests.support.journeys import PARK, befriend, fix, start_journey
 
 PROJECT = "demo-safehaven"
 NAME = "Alice Tracewell"
@@ -164,7 +164,9 @@ def test_after_the_retention_purge_no_position_or_name_is_left_outside_the_accou
     purge = run_once(app, pusher, now=datetime.now(UTC) + timedelta(hours=25))
     assert purge["purged_fixes"] == 2
 
-    assert traces(position_texts(LAT, LON, LAT2, LON2), {LAT, LON, LAT2, LON2}) == []
+    # No fix, and not where she was going either (Mesnes Park, by point or by name).
+    places = {*position_texts(LAT, LON, LAT2, LON2, *PARK), "Mesnes Park"}
+    assert traces(places, {LAT, LON, LAT2, LON2, *PARK}) == []
     # The name and uid are left only on the account itself, which still exists.
     assert {(t, c) for t, c, _ in traces({NAME, UID}, set())} == {
         ("users", "display_name"),
@@ -238,3 +240,36 @@ def test_after_erasure_nothing_about_the_person_is_left_anywhere(
     # (The anonymised report keeps its grid square for the hotspot counts, not the point.)
     assert traces(needles, {LAT, LON, LAT2, LON2}) == []
     assert client.get("/api/v1/me", headers=bob.headers).status_code == 200
+
+
+def test_an_sos_from_anywhere_keeps_no_position_after_the_retention(
+    app, client, alice, other_resident, fcm
+):
+    """``POST /api/v1/sos`` without a journey starts an emergency share and stores where the
+    press was: after the share ends and its retention passes, that position is gone too."""
+    import uuid
+
+    from backend.alerts.worker import run_once
+
+    pusher, _fake = fcm
+    befriend(client, alice, other_resident)
+    press = {
+        "client_id": str(uuid.uuid4()),
+        "lat": LAT,
+        "lon": LON,
+        "accuracy_m": 8,
+        "battery": 41,
+        "recorded_at": datetime.now(UTC).isoformat(),
+    }
+    raised = client.post("/api/v1/sos", json=press, headers=alice.headers)
+    assert raised.status_code == 201, raised.get_json()
+    sos_id, journey_id = raised.get_json()["id"], raised.get_json()["journey_id"]
+    run_once(app, pusher)
+    ended = client.post(f"/api/v1/journeys/{journey_id}/cancel", headers=alice.headers)
+    assert ended.status_code == 200, ended.get_json()
+    assert {t for t, _c, _n in traces(position_texts(LAT, LON), {LAT, LON})} >= {"sos_events"}
+
+    run_once(app, pusher, now=datetime.now(UTC) + timedelta(hours=25))
+
+    assert traces(position_texts(LAT, LON), {LAT, LON}) == []
+    assert client.get(f"/api/v1/sos/{sos_id}", headers=alice.headers).status_code == 404

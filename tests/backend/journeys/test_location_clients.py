@@ -519,3 +519,144 @@ def test_owntracks_fix_reaches_a_watcher_stream(client, resident, other_resident
         assert (kind, data["lat"], data["battery"]) == ("fix", 53.54251, 85)
     finally:
         stream.close()
+
+
+# --- the lean path: credentials looked up once per bound, replies read when they can change
+
+
+def _owntracks(client, device, seconds_ago: int = 5, **overrides):  # type: ignore[no-untyped-def]
+    tst = int(datetime.now(UTC).timestamp()) - seconds_ago
+    return client.post(
+        "/owntracks",
+        json=owntracks_location(tst, **overrides),
+        headers=basic(device["username"], device["secret"]),
+    )
+
+
+def _osmand(client, device, seconds_ago: int = 5):  # type: ignore[no-untyped-def]
+    ts = int(datetime.now(UTC).timestamp()) - seconds_ago
+    return client.post(f"/osmand?id={device['secret']}&timestamp={ts}&lat=53.5426&lon=-2.6404")
+
+
+def test_a_credential_in_use_is_refused_at_once_once_revoked_on_this_process(
+    client, resident, journey, device
+):
+    """The credential was looked up and kept by this process's first posts; revoking it
+    here forgets it at once, for OwnTracks and OsmAnd alike."""
+    assert _owntracks(client, device, 30).status_code == 200
+    assert _osmand(client, device, 20).status_code == 200
+    assert len(fixes_of(journey["id"])) == 2
+    deleted = client.delete(f"/api/v1/location-clients/{device['id']}", headers=resident.headers)
+    assert deleted.status_code == 204
+    refused = _owntracks(client, device, 10)
+    assert refused.status_code == 401
+    assert refused.headers["WWW-Authenticate"] == 'Basic realm="SafeHaven"'
+    assert _osmand(client, device, 5).status_code == 401
+    assert len(fixes_of(journey["id"])) == 2
+
+
+def test_a_credential_revoked_by_another_process_is_refused_within_the_revocation_bound(
+    app, client, resident, journey, device, monkeypatch
+):
+    """Another process's revocation reaches this one when its kept look-up is older than
+    SAFEHAVEN_FIREBASE_REVOCATION_CHECK_S, the bound a revoked sign-in token has too."""
+    from sqlalchemy import update
+
+    from backend.journeys import service
+    from backend.journeys.models import LocationClient
+
+    bound = app.config["SAFEHAVEN_SETTINGS"].firebase_revocation_check_s
+    assert bound == 60
+    now = [1000.0]
+    monkeypatch.setattr(service, "_clock", lambda: now[0])
+    assert _owntracks(client, device, 30).status_code == 200  # looked up and kept
+    db.session.execute(  # revoked elsewhere: this process's kept look-up does not know
+        update(LocationClient).where(LocationClient.id == device["id"]).values(revoked_at=T_NOW())
+    )
+    db.session.commit()
+    now[0] += bound  # still within the bound: the kept look-up stands
+    assert _owntracks(client, device, 20).status_code == 200
+    now[0] += 1  # past it: looked up again, refused
+    assert _owntracks(client, device, 10).status_code == 401
+    assert _osmand(client, device, 5).status_code == 401
+    assert len(fixes_of(journey["id"])) == 2
+
+
+def T_NOW() -> datetime:  # noqa: N802 - reads as the constant it stands for
+    return datetime.now(UTC)
+
+
+@pytest.mark.parametrize("with_journey", [True, False])
+def test_a_disabled_account_is_refused_at_once_with_its_credential_kept(
+    client, resident, other_resident, device, with_journey
+):
+    from sqlalchemy import update
+
+    from backend.auth.models import User
+
+    if with_journey:
+        befriend(client, resident, other_resident)
+        start_journey(client, resident, [other_resident])
+    assert _owntracks(client, device, 30).status_code == 200  # the credential is kept
+    db.session.execute(update(User).where(User.id == resident.id).values(disabled=True))
+    db.session.commit()
+    assert _owntracks(client, device, 20).status_code == 401
+    assert _owntracks(client, device, 15, _type="waypoint").status_code == 401
+    assert _osmand(client, device, 10).status_code == 401
+
+
+def test_the_owntracks_reply_follows_every_change_to_what_is_shared(
+    client, resident, other_resident, make_person
+):
+    """Bob's reply is kept between his posts and read again when it can have changed: Alice
+    starts a journey choosing him, moves, a third person's journey does not touch his reply,
+    Alice removes him as a contact (gone at once), and a new journey."""
+    from tests.support.databases import recorded_statements
+
+    link_id = befriend(client, resident, other_resident)
+    bob = client.post("/api/v1/location-clients", json={}, headers=other_resident.headers)
+    bob_device = bob.get_json()
+    assert _owntracks(client, bob_device, 60).get_json() == []
+    with recorded_statements() as unchanged:
+        assert _owntracks(client, bob_device, 59).get_json() == []
+    assert not any("journey_contacts" in sql for sql in unchanged), "read though unchanged"
+
+    journey = start_journey(client, resident, [other_resident])
+    cards = _owntracks(client, bob_device, 58).get_json()
+    assert [item["_type"] for item in cards] == ["card"]  # sharing, no position yet
+
+    at = datetime.now(UTC) - timedelta(seconds=40)
+    client.post(
+        f"/api/v1/journeys/{journey['id']}/locations",
+        json={"fixes": [{"lat": 53.5431, "lon": -2.6399, "recorded_at": at.isoformat()}]},
+        headers=resident.headers,
+    )
+    moved = _owntracks(client, bob_device, 57).get_json()
+    assert [(i["_type"], i.get("lat")) for i in moved] == [("card", None), ("location", 53.5431)]
+
+    carol = make_person("resident-carol")
+    befriend(client, carol, resident)
+    start_journey(client, carol, [resident])  # shared with Alice, not Bob
+    with recorded_statements() as elsewhere:
+        assert _owntracks(client, bob_device, 56).get_json() == moved
+    assert not any("journey_contacts" in sql for sql in elsewhere)
+
+    assert client.delete(f"/api/v1/contacts/{link_id}", headers=resident.headers).status_code
+    assert _owntracks(client, bob_device, 55).get_json() == []  # at once
+
+    views = client.get("/api/v1/contacts/views", headers=resident.headers).get_json()
+    assert [v["via"] for v in views] == ["owntracks", "owntracks"]  # each reply read
+
+
+def test_fixes_follow_the_resident_to_her_next_journey(client, resident, device):
+    """The active journey id kept for a credential is only a hint: once that journey has
+    ended, the next fix finds the new one (and none in between)."""
+    first = start_journey(client, resident)
+    assert _owntracks(client, device, 40).status_code == 200
+    client.post(f"/api/v1/journeys/{first['id']}/arrived", headers=resident.headers)
+    assert _osmand(client, device, 30).status_code == 200  # no active journey: not stored
+    second = start_journey(client, resident)
+    assert _owntracks(client, device, 20).status_code == 200
+    assert _osmand(client, device, 10).status_code == 200
+    assert len(fixes_of(first["id"])) == 1
+    assert len(fixes_of(second["id"])) == 2

@@ -455,35 +455,3 @@ def test_the_batch_result_is_the_documented_schemas_dump(client, resident, journ
         dumped = FixBatchResultSchema().dump(body)
         assert body == dumped
         assert [(k, type(v)) for k, v in body.items()] == [(k, type(v)) for k, v in dumped.items()]
-
-
-def test_a_plain_batch_skips_webargs_and_any_other_batch_goes_through_it(
-    client, resident, journey, monkeypatch
-):
-    """The phone's common post is loaded by load_plain_batch without webargs' parse; a batch
-    it leaves to the schema (numbers as strings, which the schema accepts) is parsed by
-    webargs as before, and both are stored alike."""
-    from backend.journeys.routes import blp
-
-    parser = blp.ARGUMENTS_PARSER
-    parsed = []
-    real_parse = parser.parse
-
-    def counted_parse(*args, **kwargs):  # type: ignore[no-untyped-def]
-        parsed.append(args[0])
-        return real_parse(*args, **kwargs)
-
-    monkeypatch.setattr(parser, "parse", counted_parse)
-    t = datetime.now(UTC) - timedelta(minutes=1)
-    plain = post(client, resident, journey["id"], [fix(53.5425, -2.6405, t, battery=80)])
-    assert plain.get_json() == {"accepted": 1, "duplicates": 0, "jumps": 0}
-    assert parsed == []
-    as_strings = {**fix(0, 0, t + timedelta(seconds=5)), "lat": "53.5426", "lon": "-2.6404"}
-    other = post(client, resident, journey["id"], [{**as_strings, "battery": "79"}])
-    assert other.get_json() == {"accepted": 1, "duplicates": 0, "jumps": 0}
-    assert len(parsed) == 1
-    rows = stored(journey["id"])
-    assert [(r.lat, r.lon, r.battery) for r in rows] == [
-        (53.5425, -2.6405, 80),
-        (53.5426, -2.6404, 79),
-    ]

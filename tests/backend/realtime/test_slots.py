@@ -175,3 +175,15 @@ def test_the_development_server_frees_the_slot_of_a_client_that_hangs_up(
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+def test_the_refusal_says_who_is_at_the_cap_in_plain_words():
+    slots = StreamSlots()
+    slots.acquire("person:1", 1, "You")
+    slots.acquire("link:1", 1, "This watch link")
+    with pytest.raises(TooManyStreams) as person:
+        slots.acquire("person:1", 1, "You")
+    with pytest.raises(TooManyStreams) as link:
+        slots.acquire("link:1", 1, "This watch link")
+    assert person.value.message.startswith("You already have 1 live streams open")
+    assert link.value.message.startswith("This watch link already has 1 live streams open")

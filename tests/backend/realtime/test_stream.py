@@ -189,26 +189,47 @@ def test_after_missed_messages_each_watcher_gets_the_state_through_its_access_ru
         page_response.close()
 
 
-def test_a_resync_showing_the_journey_ended_ends_the_stream(app, client, resident, shared):
+def test_a_resync_showing_the_journey_ended_ends_the_stream(
+    app, client, resident, other_resident, shared
+):
+    """The journey ended while messages were missed: each stream gets its final state as its
+    ``state`` event would show it (the contact without the last position, the owner with it)
+    and ends."""
     from sqlalchemy import update
 
     from backend.journeys.models import Journey
 
     journey, _ = shared
     response, events = open_stream(client, journey["id"], resident)
+    contact_response, contact_events = open_stream(client, journey["id"], other_resident)
     try:
         events.next_event()
+        contact_events.next_event()
+        ended_at = datetime.now(UTC).replace(microsecond=0)
 
         def end(db):  # type: ignore[no-untyped-def]
             db.session.execute(
                 update(Journey)
                 .where(Journey.id == journey["id"])
-                .values(state="arrived", active_owner_id=None, ended_at=datetime.now(UTC))
+                .values(
+                    state="arrived",
+                    active_owner_id=None,
+                    ended_at=ended_at,
+                    last_lat=53.5441,
+                    last_lon=-2.6388,
+                    last_fix_at=ended_at - timedelta(seconds=5),
+                )
             )
 
         _miss_messages(app, journey["id"], end)
         kind, data = events.next_event()
         assert kind == "resync" and data["journey"]["state"] == "arrived"
+        assert data["journey"]["last_fix"]["lat"] == 53.5441  # the owner's own
         assert events.ended()
+        kind, data = contact_events.next_event()
+        assert kind == "resync" and data["journey"]["state"] == "arrived"
+        assert data["journey"]["last_fix"] is None  # ended: contacts see no position
+        assert contact_events.ended()
     finally:
         response.close()
+        contact_response.close()

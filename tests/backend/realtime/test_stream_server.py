@@ -199,3 +199,50 @@ def test_the_stream_server_serves_only_streams_and_health(production, resident):
     assert unsigned.status_code == 401 and unsigned.json()["code"] == 401
     health = requests.get(f"{production.streams}/healthz", timeout=30)
     assert health.status_code == 200 and health.json()["broker"]["kind"] == "redis"
+
+
+def test_a_watcher_on_the_stream_server_is_resynced_after_a_redis_outage(
+    database_url, resident, other_resident
+):
+    """Redis goes away and comes back: the stream server's watcher gets a ``resync`` with the
+    journey as it is now (the fix posted meanwhile included), then live fixes again."""
+    import shutil
+
+    from tests.hardening.test_redis_faults import PrivateRedis, _free_port
+
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server not installed")
+    private = PrivateRedis(_free_port())
+    private.start()
+    try:
+        redis_url = f"redis://127.0.0.1:{private.port}/0"
+        with production_shape(database_url, redis_url) as site, requests.Session() as http:
+            befriend(http, site.url, resident, other_resident)
+            journey = start(http, site.url, resident.headers, contacts=[other_resident.id])
+            fixes = f"{site.api}/api/v1/journeys/{journey['id']}/locations"
+            stream_url = f"{site.streams}/api/v1/journeys/{journey['id']}/stream"
+            with opened(stream_url, other_resident.headers) as (_response, events):
+                private.stop()
+                at = datetime.now(UTC) - timedelta(seconds=20)
+                during = http.post(
+                    fixes,
+                    json={"fixes": [fix(53.5444, -2.6388, at)]},
+                    headers=resident.headers,
+                    timeout=30,
+                )
+                assert during.status_code == 200 and during.json()["accepted"] == 1
+                private.start()
+                kind, data = events.next_event()
+                assert kind == "resync" and data["journey"]["id"] == journey["id"]
+                assert data["journey"]["last_fix"]["lat"] == 53.5444
+                after = datetime.now(UTC) - timedelta(seconds=5)
+                http.post(
+                    fixes,
+                    json={"fixes": [fix(53.5447, -2.6385, after)]},
+                    headers=resident.headers,
+                    timeout=30,
+                )
+                kind, data = events.next_event()
+                assert (kind, data["lat"]) == ("fix", 53.5447)
+    finally:
+        private.stop()

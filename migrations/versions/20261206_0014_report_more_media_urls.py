@@ -1,8 +1,8 @@
 """Reports: every media_url an Open311 sender posts (FixMyStreet can send several), not only
 the first; the first stays in ``media_url``, the rest go in ``more_media_urls`` (JSON list).
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-06 07:30:00.000000
 
 """
@@ -11,8 +11,8 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = "0013"
-down_revision = "0012"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

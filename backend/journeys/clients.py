@@ -7,7 +7,7 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
-from backend.errors import field_error
+from backend.errors import AppError, BadRequest, field_error
 from shared_schemas.common import utc_within_calendar
 
 KNOT_MPS = 0.514444
@@ -43,9 +43,14 @@ def coordinates(raw_lat: Any, raw_lon: Any) -> tuple[float, float]:
     return lat, lon
 
 
-def timestamp(value: Any, field: str) -> datetime:
-    """Seconds or milliseconds since the epoch (number or string), or ISO 8601 text."""
+def timestamp(value: Any, field: str, *, default_now: bool = False) -> datetime:
+    """Seconds or milliseconds since the epoch (number or string), or ISO 8601 text; a time
+    without an offset (``2026-07-01 12:00:00``) is UTC, as Traccar reads it, on every
+    location-client route. Absent: the server's time if ``default_now`` (Traccar's OsmAnd
+    decoder does that), else a ValidationError."""
     if value is None or value == "":
+        if default_now:
+            return datetime.now(UTC)
         raise field_error(field, "is required")
     text = str(value).strip()
     try:
@@ -75,6 +80,28 @@ def _clamp(value: float | None, low: float, high: float) -> float | None:
     return min(max(value, low), high)
 
 
+def _battery(value: float | None) -> float | None:
+    """A battery percentage; a negative level (Traccar Client sends -1) means unknown, so
+    None, never 0 %: a watcher must not be told the phone is flat when nobody knows."""
+    if value is None or value < 0:
+        return None
+    return _clamp(value, 0, 100)
+
+
+def _osmand_position(params: dict[str, Any]) -> tuple[float, float]:
+    """``lat``/``lon``, or one ``location=lat,lon`` parameter as Traccar's decoder accepts."""
+    location = params.get("location")
+    if params.get("lat") in (None, "") and isinstance(location, str) and location.strip():
+        parts = location.split(",")
+        if len(parts) != 2:
+            raise field_error("location", "must be 'latitude,longitude'")
+        try:
+            return coordinates(parts[0], parts[1])
+        except AppError as exc:
+            raise field_error("location", exc.message) from exc
+    return coordinates(params.get("lat"), params.get("lon"))
+
+
 def owntracks_fix(payload: dict[str, Any]) -> dict[str, Any] | None:
     """A fix from an OwnTracks ``location`` or ``transition`` message; None for other types
     (waypoint, lwt, card, status...), which are acknowledged and ignored."""
@@ -87,7 +114,7 @@ def owntracks_fix(payload: dict[str, Any]) -> dict[str, Any] | None:
         "lon": lon,
         "recorded_at": timestamp(payload.get("tst"), "tst"),
         "accuracy_m": _clamp(number(payload.get("acc"), "acc"), 0, 100_000),
-        "battery": _clamp(number(payload.get("batt"), "batt"), 0, 100),
+        "battery": _battery(number(payload.get("batt"), "batt")),
         "speed_mps": _clamp(vel * KMH_MPS if vel is not None else None, 0, 1000),
     }
 
@@ -111,27 +138,36 @@ def osmand_fix(params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     if "location" in params and isinstance(params["location"], dict):
         return _traccar_json(params)
     device = osmand_device(params)
-    lat, lon = coordinates(params.get("lat"), params.get("lon"))
+    lat, lon = _osmand_position(params)
     speed = number(params.get("speed"), "speed")  # knots
     raw_time = params.get("timestamp") if params.get("timestamp") not in (None, "") else None
     raw_time = raw_time if raw_time is not None else params.get("time")
     return device, {
         "lat": lat,
         "lon": lon,
-        "recorded_at": timestamp(raw_time, "timestamp"),
+        "recorded_at": timestamp(raw_time, "timestamp", default_now=True),
         "accuracy_m": _clamp(number(params.get("accuracy"), "accuracy"), 0, 100_000),
-        "battery": _clamp(number(params.get("batt"), "batt"), 0, 100),
+        "battery": _battery(number(params.get("batt"), "batt")),
         "speed_mps": _clamp(speed * KNOT_MPS if speed is not None else None, 0, 1000),
     }
 
 
 def _traccar_json(body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """Traccar Client's JSON body: ``{device_id, location: {timestamp, coords, battery}}``."""
+    """Traccar Client's JSON body: ``{device_id, location: {timestamp, coords, battery}}``.
+
+    Without ``coords`` Traccar reuses the device's last known position, or answers 400 when
+    there is none. A fix here is only ever what the phone measured, so this always answers
+    400 (BadRequest, which the route passes through rather than acknowledging) and stores
+    nothing: a watcher is never shown an old position as if it were new."""
     device = str(body.get("device_id") or body.get("id") or "").strip()
     if not device:
         raise field_error("device_id", "the device identifier is required")
     location = body["location"]
-    coords = location.get("coords") or {}
+    coords = location.get("coords")
+    if coords is None or coords == {}:
+        raise field_error(
+            "location.coords", "no position in this message, so nothing was stored", BadRequest
+        )
     if not isinstance(coords, dict):
         raise field_error("location.coords", "must be an object")
     lat, lon = coordinates(coords.get("latitude"), coords.get("longitude"))
@@ -141,17 +177,17 @@ def _traccar_json(body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         if isinstance(battery, dict)
         else None
     )
-    if level is not None and level <= 1:
+    if level is not None and 0 <= level <= 1:
         level *= 100  # a 0..1 fraction
     speed = number(coords.get("speed"), "location.coords.speed")  # m/s in the JSON variant
     return device, {
         "lat": lat,
         "lon": lon,
-        "recorded_at": timestamp(location.get("timestamp"), "location.timestamp"),
+        "recorded_at": timestamp(location.get("timestamp"), "location.timestamp", default_now=True),
         "accuracy_m": _clamp(
             number(coords.get("accuracy"), "location.coords.accuracy"), 0, 100_000
         ),
-        "battery": _clamp(level, 0, 100),
+        "battery": _battery(level),
         "speed_mps": _clamp(speed, 0, 1000) if speed is not None and speed >= 0 else None,
     }
 

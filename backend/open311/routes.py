@@ -168,7 +168,7 @@ def create_request(fmt: str):
         match = ATTRIBUTE.match(name)
         if match:
             attributes[match.group(1)] = value
-    result = service.create_request(form, attributes)
+    result = service.create_request(form, attributes, media_urls=request.form.getlist("media_url"))
     body = [
         {
             "service_request_id": result.report.reference,

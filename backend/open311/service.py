@@ -15,6 +15,7 @@ import hashlib
 import json
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -34,6 +35,7 @@ from shared_schemas.reports import MAX_DESCRIPTION, ReportStatus
 
 DEFAULT_WINDOW = timedelta(days=90)
 MAX_RESULTS = 1000
+MAX_MEDIA_URLS = 10  # FixMyStreet lets a reporter attach a handful; a bound keeps rows small
 KEY_PREFIX = "sh311_"
 
 # FixMyStreet's status vocabulary for servicerequestupdates.xml.
@@ -214,11 +216,34 @@ class PostResult:
     notice: str
 
 
+def _media_urls(values: Sequence[str | None]) -> list[str]:
+    """Every ``media_url`` sent (FixMyStreet repeats the field for several photos), blanks
+    and repeats dropped, in order; raises BadRequest for one that is not an http(s) URL or
+    for more than MAX_MEDIA_URLS."""
+    urls: list[str] = []
+    for value in values:
+        url = (value or "").strip()
+        if not url or url in urls:
+            continue
+        if not re.match(r"^https?://\S+$", url) or len(url) > 500:
+            raise bad_request("media_url: not an http(s) URL")
+        urls.append(url)
+    if len(urls) > MAX_MEDIA_URLS:
+        raise bad_request(f"media_url: at most {MAX_MEDIA_URLS} per request")
+    return urls
+
+
 def create_request(
-    form: dict[str, str], attributes: dict[str, str], *, now: datetime | None = None
+    form: dict[str, str],
+    attributes: dict[str, str],
+    *,
+    media_urls: list[str] | None = None,
+    now: datetime | None = None,
 ) -> PostResult:
     """POST requests: validate like the spec says (400 for bad input, 403 for a bad key)
-    and store the report with the sender's contact details for follow-up only."""
+    and store the report with the sender's contact details for follow-up only.
+    ``media_urls`` is every ``media_url`` of the post (default: the one in ``form``): all
+    are kept; the listing serves the first, the portal's report page shows them all."""
     now = now or utcnow()
     key = check_key(form.get("api_key"))
     code = (form.get("service_code") or "").strip()
@@ -283,9 +308,7 @@ def create_request(
         observed = reports.check_observed_at(observed, now, "attribute[observed_at]")
     except AppError as exc:
         raise bad_request(exc.message) from None
-    media_url = (form.get("media_url") or "").strip() or None
-    if media_url and (not re.match(r"^https?://\S+$", media_url) or len(media_url) > 500):
-        raise bad_request("media_url: not an http(s) URL")
+    media_urls = _media_urls(media_urls if media_urls is not None else [form.get("media_url")])
     name = " ".join(
         p
         for p in ((form.get("first_name") or "").strip(), (form.get("last_name") or "").strip())
@@ -306,7 +329,8 @@ def create_request(
         source="open311",
         open311_key_id=key.id,
         external_url=(url or "")[:500] or None,
-        media_url=media_url,
+        media_url=media_urls[0] if media_urls else None,
+        more_media_urls=json.dumps(media_urls[1:]) if len(media_urls) > 1 else None,
         attributes=json.dumps(kept) if kept else None,
         contact_name=name[:160] or None,
         contact_email=email,

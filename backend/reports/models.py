@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
@@ -56,10 +57,19 @@ class Report(Base):
     )
     external_url: Mapped[str | None] = mapped_column(String(500))
     media_url: Mapped[str | None] = mapped_column(String(500))
+    # The second and later media_url of an Open311 post (JSON list); GeoReport v2 serves one
+    # per request, so only admins see these, in the portal (see ``media_urls``).
+    more_media_urls: Mapped[str | None] = mapped_column(Text)
     attributes: Mapped[str | None] = mapped_column(Text)  # JSON object of Open311 attributes
     contact_name: Mapped[str | None] = mapped_column(String(160))
     contact_email: Mapped[str | None] = mapped_column(String(254))
     contact_phone: Mapped[str | None] = mapped_column(String(40))
+
+    @property
+    def media_urls(self) -> list[str]:
+        """Every photo URL the sender posted, in the order sent (the first is ``media_url``)."""
+        more = json.loads(self.more_media_urls) if self.more_media_urls else []
+        return ([self.media_url] if self.media_url else []) + list(more)
 
     @property
     def category_name(self) -> str:

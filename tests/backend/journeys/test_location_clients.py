@@ -368,7 +368,9 @@ def test_osmand_requests_without_a_known_device_are_refused(
     [
         ("lat=abc&lon=-2.6&timestamp={now}", "lat"),
         ("lat=53.5&lon=-2.6&timestamp=never", "timestamp"),
-        ("lat=53.5&lon=-2.6", "timestamp"),
+        ("location=53.5&timestamp={now}", "location"),
+        ("location=53.5,north&timestamp={now}", "location"),
+        ("location=95.0,-2.6&timestamp={now}", "location"),
         ("lat=53.5&lon=-2.6&timestamp={now}&speed=fast", "speed"),
         ("lat=53.5&lon=-2.6&timestamp=1700000000", "recorded_at"),  # before the journey
         ("lat=53.5&lon=-2.6&timestamp={future}", "recorded_at"),  # 3 minutes ahead
@@ -385,6 +387,117 @@ def test_osmand_bad_fixes_of_a_known_device_are_acknowledged_not_stored_and_name
     assert response.status_code == 200
     assert field in response.headers["X-SafeHaven-Rejected"]
     assert fixes_of(journey["id"]) == []
+
+
+# --- Traccar's own decoder: the details (issue 24) ----------------------------------------
+
+
+@pytest.mark.parametrize("batt", ["-1", "-1.0"])
+def test_osmand_battery_minus_one_is_unknown_not_flat(client, journey, device, batt):
+    ts = int(datetime.now(UTC).timestamp()) - 30
+    response = client.get(
+        f"/osmand?id={device['secret']}&timestamp={ts}&lat=53.5425&lon=-2.6405&batt={batt}"
+    )
+    assert response.status_code == 200 and "X-SafeHaven-Rejected" not in response.headers
+    (row,) = fixes_of(journey["id"])
+    assert row.battery is None
+
+
+def test_osmand_form_battery_minus_one_is_unknown(client, journey, device):
+    ts = int(datetime.now(UTC).timestamp()) - 30
+    response = client.post(
+        "/osmand",
+        data={
+            "id": device["secret"],
+            "timestamp": str(ts),
+            "lat": "53.5",
+            "lon": "-2.6",
+            "batt": "-1",
+        },
+    )
+    assert response.status_code == 200
+    assert [row.battery for row in fixes_of(journey["id"])] == [None]
+
+
+def traccar_json(secret: str, **location):  # type: ignore[no-untyped-def]
+    body = {
+        "timestamp": (datetime.now(UTC) - timedelta(seconds=10)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+        "coords": {"latitude": 53.5429, "longitude": -2.6401, "accuracy": 5.0},
+        "battery": {"level": 0.5, "is_charging": False},
+        **location,
+    }
+    return {"location": {k: v for k, v in body.items() if v is not None}, "device_id": secret}
+
+
+@pytest.mark.parametrize(("level", "stored"), [(-1, None), (-1.0, None), (0.0, 0), (1, 100)])
+def test_traccar_json_battery_level(client, journey, device, level, stored):
+    body = traccar_json(device["secret"], battery={"level": level, "is_charging": False})
+    assert client.post("/osmand", json=body).status_code == 200
+    assert [row.battery for row in fixes_of(journey["id"])] == [stored]
+
+
+def test_osmand_location_as_one_parameter(client, journey, device):
+    ts = int(datetime.now(UTC).timestamp()) - 20
+    response = client.get(f"/osmand?id={device['secret']}&timestamp={ts}&location=53.5470,-2.6348")
+    assert response.status_code == 200 and "X-SafeHaven-Rejected" not in response.headers
+    (row,) = fixes_of(journey["id"])
+    assert (row.lat, row.lon) == (53.547, -2.6348)
+
+
+def test_osmand_without_timestamp_uses_the_server_time(client, journey, device):
+    before = datetime.now(UTC).replace(microsecond=0)
+    response = client.get(f"/osmand?id={device['secret']}&lat=53.5425&lon=-2.6405")
+    after = datetime.now(UTC)
+    assert response.status_code == 200 and "X-SafeHaven-Rejected" not in response.headers
+    (row,) = fixes_of(journey["id"])
+    assert before <= row.recorded_at.replace(tzinfo=UTC) <= after
+
+
+def test_traccar_json_without_timestamp_uses_the_server_time(client, journey, device):
+    before = datetime.now(UTC).replace(microsecond=0)
+    body = traccar_json(device["secret"])
+    del body["location"]["timestamp"]
+    assert client.post("/osmand", json=body).status_code == 200
+    (row,) = fixes_of(journey["id"])
+    assert before <= row.recorded_at.replace(tzinfo=UTC) <= datetime.now(UTC)
+
+
+@pytest.mark.parametrize("coords", ["absent", {}])
+def test_traccar_json_without_coords_is_400_and_stores_nothing(client, journey, device, coords):
+    body = traccar_json(device["secret"])
+    if coords == "absent":
+        del body["location"]["coords"]
+    else:
+        body["location"]["coords"] = coords
+    response = client.post("/osmand", json=body)
+    assert response.status_code == 400
+    error = response.get_json()
+    assert error["code"] == 400 and "location.coords" in error["errors"]
+    assert "no position" in error["message"]
+    assert fixes_of(journey["id"]) == []
+
+
+def test_a_time_without_an_offset_is_utc_on_every_location_route(client, journey, device):
+    """``2026-07-01 12:00:00``-style times are UTC (as Traccar reads them), on /osmand (query
+    and JSON) and /owntracks alike; the app's own API refuses a time without an offset."""
+    base = (datetime.now(UTC) - timedelta(seconds=50)).replace(microsecond=0)
+    naive = [(base + timedelta(seconds=i)).strftime("%Y-%m-%d %H:%M:%S") for i in range(3)]
+    assert (
+        client.get(
+            f"/osmand?id={device['secret']}&lat=53.54&lon=-2.64&timestamp={naive[0]}"
+        ).status_code
+        == 200
+    )
+    body = traccar_json(device["secret"], timestamp=naive[1])
+    assert client.post("/osmand", json=body).status_code == 200
+    response = client.post(
+        "/owntracks",
+        json={**owntracks_location(0), "tst": naive[2]},
+        headers=basic(device["username"], device["secret"]),
+    )
+    assert "X-SafeHaven-Rejected" not in response.headers
+    stored = [row.recorded_at.replace(tzinfo=UTC) for row in fixes_of(journey["id"])]
+    assert stored == [base + timedelta(seconds=i) for i in range(3)]
 
 
 def test_owntracks_fix_reaches_a_watcher_stream(client, resident, other_resident, journey, device):

@@ -147,6 +147,70 @@ def test_a_fixmystreet_post_gets_the_service_requests_xml_it_expects(client, api
     assert row["media_url"].endswith("1234567.0.full.jpeg")
 
 
+PHOTOS = [f"https://www.fixmystreet.com/photo/1234567.{n}.full.jpeg" for n in range(3)]
+
+
+def post_with_photos(client, key: str, urls: list[str], fmt: str = "xml"):  # type: ignore[no-untyped-def]
+    """A FixMyStreet post repeating ``media_url`` once per photo, as its sender does."""
+    from werkzeug.datastructures import MultiDict
+
+    form = MultiDict(fixmystreet_form(key, media_url=None))
+    for url in urls:
+        form.add("media_url", url)
+    return client.post(f"{BASE}/requests.{fmt}", data=form)
+
+
+def test_every_repeated_media_url_is_kept_and_the_listing_serves_the_first(client, admin, api_key):
+    from tests.backend.portal.helpers import sign_in
+
+    response = post_with_photos(client, api_key, [*PHOTOS, PHOTOS[1], ""])
+    assert response.status_code == 201, response.data
+    request_id = ET.fromstring(response.data).findtext("request/service_request_id")  # noqa: S314
+    row = (
+        db.session.execute(
+            text("SELECT id, media_url, more_media_urls FROM reports WHERE reference = :id"),
+            {"id": request_id},
+        )
+        .mappings()
+        .one()
+    )
+    # All kept, in order, the repeat and the blank dropped; the first where it always was.
+    assert row["media_url"] == PHOTOS[0]
+    assert json.loads(row["more_media_urls"]) == PHOTOS[1:]
+    # GeoReport v2 has one media_url per request: the listing serves the first (XML and JSON).
+    listed = client.get(f"{BASE}/requests/{request_id}.json").get_json()
+    assert [r["media_url"] for r in listed] == [PHOTOS[0]]
+    xml = client.get(f"{BASE}/requests/{request_id}.xml").data
+    assert [r["media_url"] for r in xml_items(xml, "service_requests", "request")] == [PHOTOS[0]]
+    # An admin sees them all on the portal's report page.
+    sign_in(client, admin.uid)
+    page = client.get(f"/portal/reports/{row['id']}").get_data(as_text=True)
+    assert all(f'href="{url}"' in page for url in PHOTOS)
+    assert page.index(PHOTOS[0]) < page.index(PHOTOS[1]) < page.index(PHOTOS[2])
+
+
+def test_one_media_url_is_stored_as_before(client, api_key):
+    response = post_with_photos(client, api_key, [PHOTOS[2]])
+    assert response.status_code == 201
+    row = db.session.execute(text("SELECT media_url, more_media_urls FROM reports")).one()
+    assert tuple(row) == (PHOTOS[2], None)
+
+
+@pytest.mark.parametrize(
+    ("urls", "message"),
+    [
+        ([PHOTOS[0], "javascript:alert(1)"], "not an http(s) URL"),
+        ([f"https://example.org/{n}.jpg" for n in range(11)], "at most 10"),
+    ],
+)
+def test_bad_or_too_many_media_urls_are_a_400_and_nothing_is_stored(client, api_key, urls, message):
+    response = post_with_photos(client, api_key, urls, fmt="json")
+    assert response.status_code == 400
+    (error,) = errors_of(response, "json")
+    assert "media_url" in error["description"] and message in error["description"]
+    assert db.session.execute(text("SELECT count(*) FROM reports")).scalar_one() == 0
+
+
 def test_a_multipart_post_with_a_photo_is_accepted(client, api_key):
     import io
 

@@ -141,3 +141,23 @@ def test_updates_of_app_reports_are_not_public(client, admin, reported):
     key = service.create_key("FixMyStreet")[1]
     partner = client.get(f"{BASE}/servicerequestupdates.json?api_key={key}").get_json()
     assert {u["service_request_id"] for u in partner} == {mine.reference, app_report.reference}
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_servicerequestupdates_refuse_a_wrong_or_revoked_api_key(client, reported, fmt):
+    """Updates are public without a key (of Open311 requests only); a key that is sent must
+    be valid, so a misconfigured FixMyStreet hears 403 instead of the public view."""
+    from datetime import UTC, datetime
+
+    from backend.extensions import db
+    from backend.open311.models import Open311Key
+
+    wrong = client.get(f"{BASE}/servicerequestupdates.{fmt}?api_key=sh311_not-a-key")
+    assert wrong.status_code == 403
+    row, key = service.create_key("FixMyStreet")
+    assert client.get(f"{BASE}/servicerequestupdates.{fmt}?api_key={key}").status_code == 200
+    db.session.get(Open311Key, row.id).revoked_at = datetime.now(UTC)
+    db.session.commit()
+    revoked = client.get(f"{BASE}/servicerequestupdates.{fmt}?api_key={key}")
+    assert revoked.status_code == 403
+    assert client.get(f"{BASE}/servicerequestupdates.{fmt}").status_code == 200

@@ -56,3 +56,24 @@ def test_admin_reads_hotspots_and_downloads_csv(browser, admin):
         link,
     )
     assert text.startswith("period_from,period_to,rank,ward_code")
+
+
+def test_admin_sees_every_photo_a_fixmystreet_report_linked(browser, admin):
+    """FixMyStreet can send several media_url; Open311 serves the first, the portal all."""
+    import json
+
+    urls = [f"https://www.fixmystreet.com/photo/1234567.{n}.full.jpeg" for n in range(3)]
+    report = make_report(
+        MONDAY,
+        source="open311",
+        anonymous=False,
+        description="Drinking outside the precinct every evening",
+        media_url=urls[0],
+        more_media_urls=json.dumps(urls[1:]),
+    )
+    browser.sign_in(admin.uid)
+    browser.go(f"/portal/reports/{report.id}")
+    links = browser.find_all("dl.facts a[rel~='noopener']")
+    assert [a.get_attribute("href") for a in links] == urls
+    assert all(a.is_displayed() for a in links)
+    browser.shot("24-report-fixmystreet-photos")

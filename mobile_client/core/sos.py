@@ -79,7 +79,16 @@ def describe(record: dict[str, Any] | None, now: float) -> dict[str, Any] | None
     offer_text = True
     if phase == "answered" and recipients:
         names = [str(r.get("display_name") or "a contact with no name") for r in recipients]
-        headline = f"Delivered to {names_text(names)}"
+        reached = [
+            n for n, r in zip(names, recipients, strict=True) if r.get("delivery") == "delivered"
+        ]
+        # "Delivered" only for the phones that said so; until then what is true is that the
+        # server has the SOS and is alerting these people.
+        headline = (
+            f"Delivered to {names_text(reached)}"
+            if reached
+            else f"SafeHaven has your SOS. Alerting {names_text(names)}"
+        )
         for name, r in zip(names, recipients, strict=True):
             if r.get("delivery") == "delivered":
                 at = uk_clock(r.get("delivered_at"))

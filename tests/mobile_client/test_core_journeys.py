@@ -83,7 +83,7 @@ def test_offline_fixes_wait_behind_the_sos_and_all_arrive_when_back(pair, live_s
     assert (result.sent, result.pending, result.failed) == (len(offline) + 1, 0, 0)
     assert result.responses[0]["journey_id"] == journey["id"]  # the SOS first, on this journey
     assert result.responses[1]["accepted"] == len(offline)  # then the fixes, as one batch
-    assert alice.state.sos["headline"] == "Delivered to Bob"
+    assert alice.state.sos["headline"] == "SafeHaven has your SOS. Alerting Bob"
     seen = bob.refresh_watch(journey["id"])
     assert seen["sos"] and seen["last_fix"]["lat"] == pytest.approx(offline[-1].lat)
     assert [a["kind"] for a in bob.state.alerts] == ["sos"]

@@ -122,7 +122,7 @@ def test_offline_sos_with_no_journey_is_saved_then_sent_once_with_its_recipients
         again.flush(force=True)
         view = again.state.sos
         assert view["phase"] == "answered"
-        assert view["headline"] == "Delivered to Sam and Jo"
+        assert view["headline"] == "SafeHaven has your SOS. Alerting Sam and Jo"
         assert view["lines"][:2] == ["Sam: not delivered yet", "Jo: not delivered yet"]
         assert again.outbox.pending_count() == 0
         again.flush(force=True)  # nothing more is sent
@@ -170,7 +170,7 @@ def test_a_resent_sos_after_a_lost_answer_is_one_sos(people, app, live_server):
         assert view["headline"].startswith("Not sent yet: the server is not answering")
         assert len(_sos_rows(alice)) == 1  # stored once already
         a.flush(force=True)
-        assert a.state.sos["headline"] == "Delivered to Sam and Jo"
+        assert a.state.sos["headline"] == "SafeHaven has your SOS. Alerting Sam and Jo"
         assert len(_sos_rows(alice)) == 1
         assert a.state.sos["server_id"] == _sos_rows(alice)[0].id
     finally:
@@ -194,7 +194,7 @@ def test_the_sos_goes_before_fixes_queued_earlier(people, live_server):
     result = a.flush(force=True)
     assert [item.kind for item, _ in result.answered] == ["sos", "fix"]
     assert result.answered[0][1]["journey_id"] == journey["id"]
-    assert a.state.sos["headline"] == "Delivered to Sam and Jo"
+    assert a.state.sos["headline"] == "SafeHaven has your SOS. Alerting Sam and Jo"
     sent = a.outbox.items(status=None)
     assert sent == []
     body = result.answered[0][0].body
@@ -217,6 +217,8 @@ def test_delivery_shows_per_recipient_only_from_their_phone(people):
     lines = a.state.sos["lines"]
     assert re.fullmatch(r"Sam: delivered to phone at \d\d:\d\d", lines[0]), lines
     assert lines[1] == "Jo: not delivered yet"
+    # "Delivered" names only the phone that said so.
+    assert a.state.sos["headline"] == "Delivered to Sam"
 
 
 def test_unanswered_for_30_s_texts_the_numbers_kept_on_the_phone(
@@ -295,7 +297,7 @@ def test_answered_but_delivered_to_no_phone_for_60_s_offers_the_text(
         _trust(a, core_factory(sam))
         a.set_position(*DEMO_ROUTE[0])
         view = a.sos()
-        assert view["headline"] == "Delivered to Sam" and not view["offer_text"]
+        assert view["headline"] == "SafeHaven has your SOS. Alerting Sam" and not view["offer_text"]
         clock.now += 61
         a.emergency.tick()
         assert a.state.sos["offer_text"]

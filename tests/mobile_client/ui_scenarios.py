@@ -163,7 +163,7 @@ def tour(d: Driver) -> Iterator[Any]:
         yield Until(lambda: (core.state.sos or {}).get("phase") == "answered", 10, "SOS answered")
         d.check(
             "press-and-hold sends SOS and names who it reached",
-            core.state.sos["headline"].startswith("Delivered to "),
+            core.state.sos["headline"].startswith("SafeHaven has your SOS. Alerting "),
             core.state.sos,
         )
         yield from d.shot("05_home_sos")
@@ -356,7 +356,7 @@ def walker(d: Driver) -> Iterator[Any]:
     yield Until(lambda: (core.state.sos or {}).get("phase") == "answered", 15, "SOS answered")
     d.check(
         "A pressed SOS and the server names B",
-        core.state.sos["headline"] == "Delivered to Bob",
+        core.state.sos["headline"] == "SafeHaven has your SOS. Alerting Bob",
         core.state.sos,
     )
     yield from d.shot("sos")
@@ -512,7 +512,7 @@ def sos_offline(d: Driver) -> Iterator[Any]:
     yield Until(lambda: (core.state.sos or {}).get("phase") == "answered", 40, "SOS answered")
     d.check(
         "back online: the panel names who it reached",
-        _headline(core) == "Delivered to Bob",
+        _headline(core) == "SafeHaven has your SOS. Alerting Bob",
         core.state.sos,
     )
     yield Frames(5)

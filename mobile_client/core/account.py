@@ -51,7 +51,10 @@ class Account:
             display_name=me.get("display_name"),
             ward_code=me.get("ward_code"),
             online=True,
-            message=f"Signed in as {me.get('display_name') or me['uid']}",
+            # A name, never the account's id: without one, say how to set it.
+            message=f"Signed in as {me['display_name']}"
+            if me.get("display_name")
+            else "Signed in. Add your name in Settings so contacts know it is you.",
         )
         return me
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -193,6 +194,12 @@ def test_the_app_watches_live_through_the_stream_server(
             bob.state.subscribe(lambda changed: "alerts" in changed and got_sos.set())
             # a poll far slower than the test: what arrives comes on the stream
             bob.watch(journey["id"], poll_s=60)
+            # The stream is open once its first event (the journey's state) is in: fixes
+            # posted before that would only reach Bob through a later poll.
+            deadline = time.monotonic() + 30
+            while "state" not in events and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert "state" in events, "Bob's stream never opened"
             walk = _walk(alice)
             for _ in range(4):
                 walk.advance(10)

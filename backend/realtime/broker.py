@@ -462,6 +462,16 @@ def _raw_reader(pubsub: Any) -> tuple[Any, Any, Any] | None:
 _lock = threading.Lock()
 
 
+def redis_prefix(app: Any) -> str:
+    """The prefix of every Redis key and channel this deployment uses. Pub/sub channels are
+    global across Redis databases: the prefix keeps deployments (and test runs) sharing one
+    Redis apart."""
+    return str(
+        app.config.get("SAFEHAVEN_REDIS_PREFIX")
+        or os.environ.get("SAFEHAVEN_REDIS_PREFIX", "safehaven:")
+    )
+
+
 def get_broker(app: Any = None) -> LocalBroker:
     """The app's broker (created on first use): Redis when ``REDIS_URL`` is set."""
     if app is None:
@@ -475,12 +485,7 @@ def get_broker(app: Any = None) -> LocalBroker:
             if broker is None:
                 url = app.config.get("REDIS_URL")
                 if url:
-                    # Pub/sub channels are global across Redis databases: the prefix keeps
-                    # deployments (and test runs) sharing one Redis apart.
-                    prefix = app.config.get("SAFEHAVEN_REDIS_PREFIX") or os.environ.get(
-                        "SAFEHAVEN_REDIS_PREFIX", "safehaven:"
-                    )
-                    broker = RedisBroker(url, prefix=prefix)
+                    broker = RedisBroker(url, prefix=redis_prefix(app))
                 else:
                     broker = LocalBroker()
                 app.extensions["safehaven_broker"] = broker

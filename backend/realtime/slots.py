@@ -225,12 +225,9 @@ def get_slots(app: Any = None) -> StreamSlots:
             if slots is None:
                 url = app.config.get("REDIS_URL")
                 if url:
-                    import os
+                    from backend.realtime.broker import redis_prefix
 
-                    prefix = app.config.get("SAFEHAVEN_REDIS_PREFIX") or os.environ.get(
-                        "SAFEHAVEN_REDIS_PREFIX", "safehaven:"
-                    )
-                    slots = RedisStreamSlots(url, prefix=prefix)
+                    slots = RedisStreamSlots(url, prefix=redis_prefix(app))
                 else:
                     slots = StreamSlots()
                 app.extensions["safehaven_stream_slots"] = slots

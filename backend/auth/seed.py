@@ -17,11 +17,18 @@ DEMO_USERS = {
     "demo-staff": ("venue_staff", None),
     "demo-admin": ("admin", None),
 }
+# What the demo users are called on screens, alerts and the watch page (names, not ids).
+DEMO_NAMES = {
+    "demo-resident": "Alex (demo)",
+    "demo-contact": "Sam (demo)",
+    "demo-staff": "Carol (demo staff)",
+    "demo-admin": "Dave (demo admin)",
+}
 
 
 def seed_wigan(echo: Callable[[str], None]) -> None:
-    """Create the demo users, one per role, with home wards for the residents; says how many
-    it created, changed and found as they were."""
+    """Create the demo users, one per role, with names and home wards for the residents; says
+    how many it created, changed and found as they were (a name someone set is kept)."""
     created, changed, unchanged = 0, 0, 0
     for uid, (role, ward_code) in DEMO_USERS.items():
         before = db.session.scalar(select(User.role).where(User.uid == uid))
@@ -29,9 +36,12 @@ def seed_wigan(echo: Callable[[str], None]) -> None:
         missing_ward = bool(ward_code) and user.ward_code is None
         if missing_ward:
             user.ward_code = ward_code
+        missing_name = not user.display_name
+        if missing_name:
+            user.display_name = DEMO_NAMES[uid]
         if before is None:
             created += 1
-        elif before != role or missing_ward:
+        elif before != role or missing_ward or missing_name:
             changed += 1
         else:
             unchanged += 1

@@ -97,6 +97,24 @@ class Driver:
                 break
             parent = parent.parent
 
+    def _into_view(self, widget: Any) -> Iterator[Any]:
+        """Scroll ``widget`` into the window and wait until its centre is inside it (a panel
+        that just appeared can move it after the first scroll, while the layout settles)."""
+        from kivy.core.window import Window
+
+        def inside() -> bool:
+            self._visible(widget)
+            x, y = widget.to_window(*widget.center)
+            return 0 <= x <= Window.width and 0 <= y <= Window.height
+
+        for _ in range(5):  # a panel that redraws (the SOS delivery lines) can move it again
+            yield Frames(3)
+            yield Until(inside, 3, f"{getattr(widget, 'text', 'the widget')!r} in view")
+            yield Frames(2)
+            if inside():
+                return
+        raise Abort(f"{getattr(widget, 'text', widget)!r} does not stay in view")
+
     def tap(self, widget: Any) -> Iterator[Any]:
         from kivy.tests.common import UnitTestTouch
 
@@ -105,8 +123,7 @@ class Driver:
         yield Frames(3)  # a widget added this frame is laid out on the next ones
         if widget.get_root_window() is None:
             raise Abort(f"{getattr(widget, 'text', widget)!r} is no longer on screen")
-        self._visible(widget)
-        yield Frames(3)
+        yield from self._into_view(widget)
         x, y = widget.to_window(*widget.center)
         self.log(f"tap {getattr(widget, 'text', widget.__class__.__name__)!r} at {x:.0f},{y:.0f}")
         touch = UnitTestTouch(x, y)
@@ -123,8 +140,7 @@ class Driver:
         from kivy.tests.common import UnitTestTouch
 
         yield Until(lambda: not self.app.root.transition.is_active, 3, "the screen transition")
-        self._visible(widget)
-        yield Frames(3)
+        yield from self._into_view(widget)
         x, y = widget.to_window(*widget.center)
         self.log(f"hold {getattr(widget, 'text', widget.__class__.__name__)!r} at {x:.0f},{y:.0f}")
         touch = UnitTestTouch(x, y)

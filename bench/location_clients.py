@@ -34,36 +34,10 @@ sys.path.insert(0, str(ROOT))
 from bench.location_relay import SECRET, TRIVIAL_PATH, add_walking_resident, make_app  # noqa: E402
 from bench.support.rawhttp import Connection  # noqa: E402
 from tests.support import databases  # noqa: E402
+from tests.support.journeys import owntracks_location  # noqa: E402
 from tests.support.servers import gunicorn  # noqa: E402
 
 ROUTES = ("trivial", "owntracks", "osmand", "app")  # app: the app's own fix route
-
-
-def owntracks_payload(tst: int, lat: float, lon: float) -> dict[str, object]:
-    """An OwnTracks Android 2.4 location message as the app sends it, extra keys included."""
-    return {
-        "_type": "location",
-        "BSSID": "aa:bb:cc:dd:ee:ff",
-        "SSID": "HomeWiFi",
-        "acc": 13,
-        "alt": 52,
-        "batt": 85,
-        "bs": 1,
-        "conn": "m",
-        "created_at": tst + 1,
-        "lat": lat,
-        "lon": lon,
-        "m": 1,
-        "t": "u",
-        "tid": "al",
-        "topic": "owntracks/resident/phone",
-        "tst": tst,
-        "vac": 3,
-        "vel": 5,
-        "qos": 1,
-        "retained": False,
-        "source": "fused",
-    }
 
 
 def prepare(app, residents: int) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
@@ -138,7 +112,9 @@ async def run_round(
                     r = await conn.request(
                         "POST",
                         "/owntracks",
-                        json_body=owntracks_payload(tst, lat, lon),
+                        json_body=owntracks_location(
+                            tst, lat=lat, lon=lon, conn="m", topic="owntracks/resident/phone"
+                        ),
                         headers=auth,
                     )
                 elif route == "app":

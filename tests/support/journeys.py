@@ -76,3 +76,32 @@ class SSEReader:
                     return False
         except StopIteration:
             return True
+
+
+def owntracks_location(tst: int, **overrides):  # type: ignore[no-untyped-def]
+    """An OwnTracks Android 2.4 location message as the app sends it, extra keys included
+    (the tests and bench/location_clients.py post it)."""
+    return {
+        "_type": "location",
+        "BSSID": "aa:bb:cc:dd:ee:ff",
+        "SSID": "HomeWiFi",
+        "acc": 13,
+        "alt": 52,
+        "batt": 85,
+        "bs": 1,
+        "conn": "w",
+        "created_at": tst + 1,
+        "lat": 53.54251,
+        "lon": -2.64049,
+        "m": 1,
+        "t": "u",
+        "tid": "al",
+        "topic": "owntracks/alice/pixel",
+        "tst": tst,
+        "vac": 3,
+        "vel": 5,
+        "qos": 1,
+        "retained": False,
+        "source": "fused",
+        **overrides,
+    }

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from backend.extensions import db
 from backend.journeys.models import LocationFix
-from tests.support.journeys import befriend, start_journey
+from tests.support.journeys import befriend, owntracks_location, start_journey
 
 
 def basic(username: str, secret: str) -> dict[str, str]:
@@ -45,34 +45,6 @@ def fixes_of(journey_id: int) -> list[LocationFix]:
             .order_by(LocationFix.recorded_at)
         )
     )
-
-
-def owntracks_location(tst: int, **overrides):  # type: ignore[no-untyped-def]
-    """An OwnTracks Android 2.4 location message, extra keys included."""
-    return {
-        "_type": "location",
-        "BSSID": "aa:bb:cc:dd:ee:ff",
-        "SSID": "HomeWiFi",
-        "acc": 13,
-        "alt": 52,
-        "batt": 85,
-        "bs": 1,
-        "conn": "w",
-        "created_at": tst + 1,
-        "lat": 53.54251,
-        "lon": -2.64049,
-        "m": 1,
-        "t": "u",
-        "tid": "al",
-        "topic": "owntracks/alice/pixel",
-        "tst": tst,
-        "vac": 3,
-        "vel": 5,
-        "qos": 1,
-        "retained": False,
-        "source": "fused",
-        **overrides,
-    }
 
 
 def test_owntracks_location_feeds_the_active_journey_and_replies_with_an_array(

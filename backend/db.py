@@ -9,8 +9,8 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator, event
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy import DateTime, MetaData, Table, TypeDecorator, event
+from sqlalchemy.engine import Connection, CursorResult, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, registry
 from sqlalchemy.pool import QueuePool
@@ -64,6 +64,25 @@ class Base(DeclarativeBase):
         metadata=MetaData(naming_convention=NAMING_CONVENTION),
         type_annotation_map={datetime: UTCDateTime()},
     )
+
+
+def table_of(model: type[Base]) -> Table:
+    """The Table a model is mapped to, for Core statements. (SQLAlchemy types ``__table__``
+    as any FromClause, since a class may be mapped to a join or a select; every model here
+    is mapped to a Table.) Raises TypeError for a model that is not."""
+    table = model.__table__
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} is not mapped to a Table")
+    return table
+
+
+def rowcount(result: object) -> int:
+    """The rows an UPDATE or DELETE matched (0 when the driver does not say). ``execute``
+    is typed to return a Result; a DML statement's result is the CursorResult that counts.
+    Raises TypeError for any other result."""
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"not the result of an UPDATE or DELETE: {type(result).__name__}")
+    return int(result.rowcount or 0)
 
 
 def dialect_name(bind: Engine | Connection) -> str:

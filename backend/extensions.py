@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from flask import request
+from flask import Flask, Request, current_app, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_limiter import Limiter
 from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
+from werkzeug.local import LocalProxy
 
 from backend.db import Base
 
@@ -17,6 +18,18 @@ from backend.db import Base
 def _client_address() -> str:
     """The peer address used for per-IP rate limits (ProxyFix sets it behind a proxy)."""
     return request.remote_addr or "unknown"
+
+
+def app_object() -> Flask:
+    """The application behind Flask's ``current_app`` proxy: one look-up through the proxy
+    instead of one per attribute on hot paths. (Flask types the proxy as ``Flask``; it is a
+    werkzeug ``LocalProxy``.)"""
+    return cast("LocalProxy[Flask]", current_app)._get_current_object()
+
+
+def request_object() -> Request:
+    """The request behind Flask's ``request`` proxy (see :func:`app_object`)."""
+    return cast("LocalProxy[Request]", request)._get_current_object()
 
 
 db = SQLAlchemy(model_class=Base)

@@ -18,6 +18,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import (
+    ColumnClause,
     Float,
     Interval,
     and_,
@@ -46,10 +47,10 @@ from backend.auth.service import (
     user_for_identity,
 )
 from backend.contacts.service import active_contact_ids, hash_secret, record_view
-from backend.db import read_without_pre_ping, utcnow, without_pre_ping
+from backend.db import read_without_pre_ping, rowcount, table_of, utcnow, without_pre_ping
 from backend.direct import PG_IDLE, PooledConnection, StatementCache, eligible
 from backend.errors import Conflict, Gone, NotFound, Unauthorized, ValidationError, field_error
-from backend.extensions import db
+from backend.extensions import app_object, db
 from backend.journeys import clients, policy
 from backend.journeys.limits import charge_fixes
 from backend.journeys.models import (
@@ -93,7 +94,7 @@ def setting(name: str) -> float:
     default."""
     # The app itself, not its proxy: a proxy attribute costs more than the look-ups here, and
     # the fix path reads several settings per fix.
-    value = current_app._get_current_object().config.get(f"JOURNEY_{name}")
+    value = app_object().config.get(f"JOURNEY_{name}")
     if value is None:
         value = os.environ.get(f"SAFEHAVEN_JOURNEY_{name}") or DEFAULTS[name]
     return float(value)
@@ -419,9 +420,9 @@ def add_fixes_as(
 # append (0.767 / 0.769 ms with it, 1.480 / 1.286 without: 40-48% fewer fixes/s without) and
 # the DBAPI-cursor statements of backend.direct (0.954 / 1.009 ms without: 19-24% fewer).
 # On SQLite only backend.direct applies (0.871 / 1.077 with, 1.121 / 1.141 without).
-_journeys = Journey.__table__
-_fixes = LocationFix.__table__
-_users = User.__table__
+_journeys = table_of(Journey)
+_fixes = table_of(LocationFix)
+_users = table_of(User)
 _TRACKED = (
     "state",
     "overdue",
@@ -786,7 +787,7 @@ def _microseconds(span: timedelta) -> int:
 _NULLABLE_FIX_FLOATS = ("accuracy_m", "battery", "speed_mps")
 # The version of a journey's row a statement read (PostgreSQL's xmin, the transaction that
 # wrote it): an UPDATE that requires it unchanged writes nothing if anyone wrote the row since.
-_row_version = literal_column(f"{_journeys.name}.xmin")
+_row_version: ColumnClause[Any] = literal_column(f"{_journeys.name}.xmin")
 
 
 def _live_append(with_caller: bool) -> Any:
@@ -1575,7 +1576,7 @@ def purge_expired_fixes(now: datetime | None = None, limit: int = 500) -> int:
         )
     )
     db.session.commit()
-    return int(deleted.rowcount or 0)
+    return rowcount(deleted)
 
 
 # --- location clients (OwnTracks, Traccar) ------------------------------------------------
@@ -1655,7 +1656,7 @@ _client_standing = (
 
 
 def _credential_max_age() -> float:
-    settings = current_app._get_current_object().config["SAFEHAVEN_SETTINGS"]
+    settings = app_object().config["SAFEHAVEN_SETTINGS"]
     return float(settings.firebase_revocation_check_s)
 
 

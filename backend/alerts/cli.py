@@ -6,7 +6,6 @@ import logging
 import time
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 
 
@@ -17,8 +16,9 @@ from flask.cli import with_appcontext
 def worker(once: bool, interval: float) -> None:
     """Deliver alerts (FCM), raise overdue/stationary alerts, delete expired fixes."""
     from backend.alerts.worker import default_pusher, run_once
+    from backend.extensions import app_object
 
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = app_object()
     pusher = default_pusher(app)
     if pusher is None:
         click.echo("worker: FIREBASE_PROJECT_ID not set; push deliveries wait in the outbox")

@@ -9,7 +9,7 @@ import logging
 import os
 import secrets
 import socket
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from backend.account.models import Device
 from backend.alerts.models import AlertDelivery, AlertReceipt, OutboxAlert
-from backend.db import utcnow
+from backend.db import table_of, utcnow
 from backend.errors import NotFound, ValidationError
 from backend.extensions import db
 from backend.realtime.broker import journey_channel, publish
@@ -138,7 +138,7 @@ def expand_pending(now: datetime | None = None, limit: int = 200) -> int:
         return 0
     for alert in alerts:
         recipients = json.loads(alert.recipients)
-        devices = (
+        devices: Iterable[Device] = (
             db.session.scalars(
                 select(Device).where(Device.user_id.in_(recipients)).order_by(Device.id)
             )
@@ -240,20 +240,21 @@ def record(
     the backoff or the server's Retry-After, whichever is later; the lease is released, so a row still
     ``pending`` with a ``claimed_by`` is one in flight). A retry or failure only touches a row
     this claim still holds; success is recorded whoever holds it."""
-    row = AlertDelivery.__table__.c
+    deliveries = table_of(AlertDelivery)
+    row = deliveries.c
     pending = [row.id == delivery_id, row.status == "pending"]
     mine = [*pending, row.claimed_by == claim]
     if result.ok:
         outcome = "sent"
         db.session.execute(
-            update(AlertDelivery.__table__)
+            update(deliveries)
             .where(*pending)
             .values(status="sent", sent_at=at, message_id=result.message_id, last_error=None)
         )
     elif result.kind == "unregistered":
         outcome = "unregistered"
         db.session.execute(
-            update(AlertDelivery.__table__)
+            update(deliveries)
             .where(*pending)
             .values(status="unregistered", last_error=result.error)
         )
@@ -261,7 +262,7 @@ def record(
         if device_id is not None:
             # Other pending deliveries to that token can never succeed.
             db.session.execute(
-                update(AlertDelivery.__table__)
+                update(deliveries)
                 .where(row.device_id == device_id, row.status == "pending")
                 .values(status="unregistered")
             )
@@ -269,9 +270,7 @@ def record(
     elif result.kind == "permanent" or (attempts >= MAX_ATTEMPTS and not active_sos):
         outcome = "failed"
         db.session.execute(
-            update(AlertDelivery.__table__)
-            .where(*mine)
-            .values(status="failed", last_error=result.error)
+            update(deliveries).where(*mine).values(status="failed", last_error=result.error)
         )
     else:
         outcome = "retry"
@@ -282,7 +281,7 @@ def record(
             # more refusals (it is capped at an hour where it is read).
             wait = max(wait, timedelta(seconds=result.retry_after_s))
         db.session.execute(
-            update(AlertDelivery.__table__)
+            update(deliveries)
             .where(*mine)
             .values(next_attempt_at=at + wait, last_error=result.error, claimed_by=None)
         )
@@ -414,9 +413,10 @@ def forget_journey_details(journey_ids: Sequence[int]) -> int:
     if not journey_ids:
         return 0
     alerts = OutboxAlert.__table__.c
-    row = AlertDelivery.__table__.c
+    deliveries = table_of(AlertDelivery)
+    row = deliveries.c
     db.session.execute(
-        update(AlertDelivery.__table__)
+        update(deliveries)
         .where(
             row.status == "pending",
             row.alert_id.in_(select(alerts.id).where(alerts.journey_id.in_(journey_ids))),

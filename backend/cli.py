@@ -44,8 +44,9 @@ def cli() -> None:
 def serve(host: str, port: int) -> None:
     """Run the development server (use gunicorn in production)."""
     from backend.auth.service import mint_dev_token
+    from backend.extensions import app_object
 
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = app_object()
     settings = app.config["SAFEHAVEN_SETTINGS"]
     base = f"http://{host}:{port}"
     click.echo(

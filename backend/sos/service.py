@@ -16,7 +16,7 @@ from backend.alerts.models import AlertDelivery, AlertReceipt, OutboxAlert
 from backend.auth.models import User
 from backend.contacts.models import Contact
 from backend.contacts.service import UNNAMED
-from backend.db import utcnow
+from backend.db import rowcount, utcnow
 from backend.errors import Conflict, NotFound, field_error
 from backend.extensions import db
 from backend.journeys import service as journeys
@@ -232,7 +232,7 @@ def forget_journeys(journey_ids: list[int]) -> int:
         .where(SosEvent.journey_id.in_(journey_ids))
         .execution_options(synchronize_session=False)
     )
-    return int(getattr(deleted, "rowcount", 0) or 0)
+    return rowcount(deleted)
 
 
 def export_user(user: User) -> dict[str, Any]:

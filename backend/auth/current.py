@@ -16,6 +16,7 @@ from flask import current_app, request
 from backend.auth import policy, service
 from backend.auth.models import User
 from backend.errors import TooManyRequests, Unauthorized
+from backend.extensions import app_object, request_object
 
 
 def _bearer_token(req: Any) -> str | None:
@@ -50,14 +51,14 @@ def _sign_in_first() -> Unauthorized:
 def _identity() -> service.Identity | None:
     """Verified claims, or None without a token; a bad token raises Unauthorized (and counts
     towards the sign-in failure limit). Cached on the request."""
-    req = request._get_current_object()  # type: ignore[attr-defined]  # one proxy look-up
+    req = request_object()  # one proxy look-up
     environ = req.environ
     if "safehaven.identity" in environ:
         return environ["safehaven.identity"]  # type: ignore[no-any-return]
     token = _bearer_token(req)
     identity = None
     if token is not None:
-        settings = current_app._get_current_object().config["SAFEHAVEN_SETTINGS"]
+        settings = app_object().config["SAFEHAVEN_SETTINGS"]
         try:
             identity = service.verify_token(
                 token,

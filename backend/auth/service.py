@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from backend.auth.models import ErasedAccount, User
-from backend.db import utcnow
+from backend.db import table_of, utcnow
 from backend.errors import NotFound, ServiceUnavailable, Unauthorized, ValidationError
 from backend.extensions import db
 from shared_schemas.enums import ROLES, Role
@@ -282,10 +282,9 @@ def user_for_identity(identity: Identity) -> User:
     return user
 
 
+_users = table_of(User)
 _touch_last_seen = (
-    update(User.__table__)
-    .where(User.__table__.c.id == bindparam("user_id"))
-    .values(last_seen_at=bindparam("now"))
+    update(_users).where(_users.c.id == bindparam("user_id")).values(last_seen_at=bindparam("now"))
 )
 
 

@@ -18,6 +18,7 @@ from shapely.prepared import prep
 from sqlalchemy import delete, select
 
 from backend.areas.models import Postcode, Ward
+from backend.db import table_of
 from backend.errors import NotFound, ValidationError, field_error
 from backend.extensions import db
 
@@ -169,7 +170,8 @@ def load_wards(path: Path = WARDS_FILE, progress: Progress | None = None) -> Loa
     (``area_code``, ``area_name``); wards already stored as they are count as unchanged."""
     features = json.loads(path.read_text())["features"]
     stored = {ward.code: ward for ward in db.session.scalars(select(Ward))}
-    imported, updated, reasons = 0, 0, {}
+    imported = updated = 0
+    reasons: dict[str, int] = {}
     columns = [c.name for c in Ward.__table__.columns]
     for n, feature in enumerate(features, 1):
         props = feature.get("properties") or {}
@@ -224,14 +226,15 @@ def load_postcodes(path: Path = POSTCODES_FILE, progress: Progress | None = None
     with path.open(newline="") as fh:
         rows = list(csv.DictReader(fh))
     known_wards = set(db.session.scalars(select(Ward.code)))
-    table = Postcode.__table__
+    table = table_of(Postcode)
     existing = {
         row.postcode: (row.lat, row.lon, row.ward_code, row.lsoa_code)
         for row in db.session.execute(
             select(table.c.postcode, table.c.lat, table.c.lon, table.c.ward_code, table.c.lsoa_code)
         )
     }
-    imported, updated, reasons = 0, 0, {}
+    imported = updated = 0
+    reasons: dict[str, int] = {}
     new_rows, updates = [], []
     for n, row in enumerate(rows, 1):
         try:
@@ -266,7 +269,7 @@ def load_postcodes(path: Path = POSTCODES_FILE, progress: Progress | None = None
         if progress and (n % 500 == 0 or n == len(rows)):
             progress(n, len(rows))
     if new_rows:
-        db.session.execute(Postcode.__table__.insert(), new_rows)
+        db.session.execute(table.insert(), new_rows)
     if updates:
         db.session.bulk_update_mappings(Postcode, updates)  # type: ignore[arg-type]
     db.session.commit()

@@ -15,7 +15,7 @@ from datetime import timedelta
 from sqlalchemy import delete, func, select
 
 from backend.areas import service as areas
-from backend.db import utcnow
+from backend.db import rowcount, table_of, utcnow
 from backend.extensions import db
 from backend.reports.models import Report, ReportUpdate
 from backend.reports.references import distinct_references
@@ -91,17 +91,20 @@ def synthetic_reports(now, rng: random.Random) -> list[dict]:  # type: ignore[no
     """The rows to insert: one month before ``now``, weighted towards evenings and weekends."""
     rows = []
     everywhere = {"asb": 3, "environment": 3, "feeling_unsafe": 2, "youth_asb": 1, "other": 1}
-    plan = [(name, lat, lon, spread, n, weights) for name, lat, lon, spread, n, weights in HOTSPOTS]
-    plan.append(("borough", None, None, 0, BACKGROUND, everywhere))
-    for name, clat, clon, spread, count, weights in plan:
+    # (name, centre or None for anywhere in the borough, spread in metres, count, weights)
+    plan: list[tuple[str, tuple[float, float] | None, int, int, dict[str, int]]] = [
+        (name, (lat, lon), spread, n, weights) for name, lat, lon, spread, n, weights in HOTSPOTS
+    ]
+    plan.append(("borough", None, 0, BACKGROUND, everywhere))
+    for name, centre, spread, count, weights in plan:
         made = attempts = 0
         while made < count and attempts < count * 20:
             attempts += 1
-            if clat is None:
+            if centre is None:
                 lat = rng.uniform(BOROUGH_BOX[0], BOROUGH_BOX[1])
                 lon = rng.uniform(BOROUGH_BOX[2], BOROUGH_BOX[3])
             else:
-                lat, lon = _jitter(rng, clat, clon, spread)
+                lat, lon = _jitter(rng, *centre, spread)
             ward = areas.ward_code_for_point(lat, lon)
             if ward is None:
                 continue
@@ -147,13 +150,13 @@ def seed_wigan(echo: Callable[[str], None]) -> None:
         echo(f"synthetic reports: imported 0, skipped {existing} (already seeded)")
         return
     rows = synthetic_reports(utcnow(), random.Random(2024))  # noqa: S311 - demo data
-    db.session.execute(Report.__table__.insert(), rows)
+    db.session.execute(table_of(Report).insert(), rows)
     db.session.flush()
     ids = db.session.execute(
         select(Report.id, Report.status, Report.updated_at).where(Report.source == SOURCE)
     ).all()
     db.session.execute(
-        ReportUpdate.__table__.insert(),
+        table_of(ReportUpdate).insert(),
         [{"report_id": i, "status": s, "note": None, "created_at": t} for i, s, t in ids],
     )
     db.session.commit()
@@ -164,4 +167,4 @@ def clear_synthetic() -> int:
     """Remove the synthetic reports; returns how many."""
     result = db.session.execute(delete(Report).where(Report.source == SOURCE))
     db.session.commit()
-    return int(result.rowcount or 0)
+    return rowcount(result)

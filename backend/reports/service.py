@@ -532,7 +532,7 @@ def counts_by_ward(start: datetime, end: datetime, category: str | None = None) 
     )
     if category is not None:
         query = query.where(Report.category == get_category(category).code)
-    return {ward: int(n) for ward, n in db.session.execute(query)}
+    return {ward: int(n) for ward, n in db.session.execute(query) if ward is not None}
 
 
 def ward_category_counts(

@@ -77,7 +77,7 @@ def hotspots(
     previous_from = start - (end - start)
     names = areas.ward_names()
     suppress = not actor.is_admin
-    cells = []
+    cells: list[dict[str, Any]] = []
     for ward, cat, current, previous in reports.ward_category_counts(
         previous_from, start, end, category
     ):

@@ -11,6 +11,7 @@ import secrets
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, or_, select
@@ -1096,7 +1097,7 @@ def hotspot_summary(
         )
     from backend.reports.categories import BY_CODE
 
-    categories = sorted(
+    categories: list[dict[str, Any]] = sorted(
         (
             {
                 "code": code,
@@ -1199,8 +1200,9 @@ def create_survey_from_form(actor: User, form, upload) -> object:  # type: ignor
         content = upload.read()
         fields = {k: v for k, v in data.items() if k != "target_wards"}
         fields["target_wards"] = ",".join(data["target_wards"])  # type: ignore[arg-type]
-        if isinstance(fields.get("closes_at"), datetime):
-            fields["closes_at"] = fields["closes_at"].isoformat()  # type: ignore[union-attr]
+        closes_at = fields.get("closes_at")
+        if isinstance(closes_at, datetime):
+            fields["closes_at"] = closes_at.isoformat()
         fields["borough_wide"] = "true" if data["borough_wide"] else ""
         if "min_group_size" in fields:
             fields["min_group_size"] = str(fields["min_group_size"])

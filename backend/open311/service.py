@@ -419,15 +419,14 @@ def find_requests(
     else:
         start = parse_w3c(args["start_date"], "start_date") if args.get("start_date") else None
         end = parse_w3c(args["end_date"], "end_date") if args.get("end_date") else None
-        if start is None and end is None:
-            end, start = now, now - DEFAULT_WINDOW
-        elif start is None:
-            start = end - DEFAULT_WINDOW  # type: ignore[operator]
+        if start is None:
+            end = now if end is None else end
+            start = end - DEFAULT_WINDOW
         elif end is None:
             end = min(now, start + DEFAULT_WINDOW)
-        if end < start:  # type: ignore[operator]
+        if end < start:
             raise bad_request("end_date: is before start_date")
-        if end - start > DEFAULT_WINDOW:  # type: ignore[operator]
+        if end - start > DEFAULT_WINDOW:
             raise bad_request("start_date/end_date: may not span more than 90 days")
         query = query.where(Report.created_at >= start, Report.created_at <= end)
         if args.get("service_code"):

@@ -110,10 +110,16 @@ def plain_query(
     for name in names:
         field = schema.fields[name]
         readers[name] = (_converter(field), tuple(field.validators))
-    defaults, made = {}, {}
+    defaults: dict[str, Any] = {}
+    made: dict[str, Callable[[], Any]] = {}
     for name, field in schema.fields.items():
-        if field.load_default is not missing:
-            (made if callable(field.load_default) else defaults)[name] = field.load_default
+        default = field.load_default
+        if default is missing:
+            continue
+        if callable(default):
+            made[name] = default
+        else:
+            defaults[name] = default
     needed = frozenset(required) | {n for n, f in schema.fields.items() if f.required}
 
     def load(args: Any) -> dict[str, Any] | None:

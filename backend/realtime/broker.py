@@ -475,9 +475,9 @@ def redis_prefix(app: Any) -> str:
 def get_broker(app: Any = None) -> LocalBroker:
     """The app's broker (created on first use): Redis when ``REDIS_URL`` is set."""
     if app is None:
-        from flask import current_app
+        from backend.extensions import app_object
 
-        app = current_app._get_current_object()
+        app = app_object()
     broker = app.extensions.get("safehaven_broker")
     if broker is None:
         with _lock:

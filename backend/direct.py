@@ -64,6 +64,12 @@ class PooledConnection:
         self.close()
 
 
+def _row_class(names: list[str]) -> type[tuple[Any, ...]]:
+    """A namedtuple class with fields ``names`` (the selected columns' keys); raises
+    ValueError for a name a namedtuple cannot have."""
+    return namedtuple("Row", names)
+
+
 class DirectStatement:
     """One compiled statement (SELECT, INSERT or UPDATE) for one dialect."""
 
@@ -119,7 +125,7 @@ class DirectStatement:
         if getattr(stmt, "is_select", False):
             columns = list(stmt.selected_columns)
             try:
-                row_type = namedtuple("Row", [c.key for c in columns])  # type: ignore[misc]
+                row_type = _row_class([c.key for c in columns])
             except ValueError:
                 return None
             types = [c.type for c in columns]

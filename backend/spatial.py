@@ -42,6 +42,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from backend import direct
+from backend.db import Base, table_of
 
 # The mean radius PostGIS uses for geography sphere distances ((2a + b) / 3 of WGS84).
 EARTH_RADIUS_M = 6371008.7714
@@ -276,14 +277,14 @@ class PointSearch:
 
     def __init__(
         self,
-        model: type,
+        model: type[Base],
         *,
         columns: Sequence[Any] | None = None,
         where: Sequence[Filter] = (),
         start_radius_m: float = START_RADIUS_M,
     ) -> None:
         self.model = model
-        self.table: Table = model.__table__  # type: ignore[attr-defined]
+        self.table = table_of(model)
         self.where = tuple(where)
         self.columns: tuple[Any, ...] | None = None
         if columns is not None:
@@ -513,7 +514,9 @@ def select_rows(conn: Connection, stmt: Any, values: dict[str, Any]) -> list[Any
     """The rows of a Core SELECT kept for the process's life, on the DBAPI cursor when
     :func:`direct_select` allows, else through ``Connection.execute``."""
     compiled = direct_select(stmt, conn)
-    return compiled.rows(conn, values) if compiled is not None else conn.execute(stmt, values).all()
+    if compiled is not None:
+        return compiled.rows(conn, values)
+    return list(conn.execute(stmt, values).all())
 
 
 _DIRECT = direct.StatementCache()
@@ -521,7 +524,7 @@ _DIRECT = direct.StatementCache()
 
 def iter_nearest(
     session: Session,
-    model: type,
+    model: type[Base],
     lat: float,
     lon: float,
     *,
@@ -539,7 +542,7 @@ def iter_nearest(
 
 def nearest(
     session: Session,
-    model: type,
+    model: type[Base],
     lat: float,
     lon: float,
     k: int,
@@ -631,10 +634,13 @@ def _geography() -> Geography:
 
 
 def bbox_filter(
-    model: type, min_lat: float, min_lon: float, max_lat: float, max_lon: float, dialect: str
+    model: type[Base], min_lat: float, min_lon: float, max_lat: float, max_lon: float, dialect: str
 ) -> list[Filter]:
-    """SQL clauses selecting rows inside a lat/lon box (exact on lat/lon, index-assisted)."""
-    exact = [model.lat >= min_lat, model.lat <= max_lat, model.lon >= min_lon, model.lon <= max_lon]
+    """SQL clauses selecting rows of a point table inside a lat/lon box (exact on lat/lon,
+    index-assisted)."""
+    table = table_of(model)
+    c = table.c
+    exact = [c.lat >= min_lat, c.lat <= max_lat, c.lon >= min_lon, c.lon <= max_lon]
     if dialect == "postgresql":
         # A circle around the box (its farthest points are corners), generous by 1%, lets
         # the GiST index prune; the exact lat/lon clauses decide.
@@ -643,10 +649,10 @@ def bbox_filter(
             haversine_m(c_lat, c_lon, a, b) for a in (min_lat, max_lat) for b in (min_lon, max_lon)
         )
         center = func.ST_SetSRID(func.ST_MakePoint(c_lon, c_lat), 4326).cast(_geography())
-        return [func.ST_DWithin(model.geog, center, reach * 1.01 + 10.0, False), *exact]
-    rt = rtree_name(model.__table__.name)
+        return [func.ST_DWithin(c.geog, center, reach * 1.01 + 10.0, False), *exact]
+    rt = rtree_name(table.name)
     ids = (
-        select(literal_column("id"))
+        select(literal_column("id", Integer))
         .select_from(text(rt))
         .where(
             text(
@@ -654,4 +660,4 @@ def bbox_filter(
             ).bindparams(xa=max_lat, xb=min_lat, xc=max_lon, xd=min_lon)
         )
     )
-    return [model.id.in_(ids.scalar_subquery()), *exact]
+    return [c.id.in_(ids.scalar_subquery()), *exact]

@@ -281,6 +281,8 @@ def hours_preview(value: str, at: datetime) -> HoursPreview:
     open at ``at`` (Europe/London, UK bank holidays): "Open now - closes 02:00"."""
     import opening_hours
 
+    from backend.venues.hours import PARSE_ERRORS
+
     text = (value or "").strip()
     if not text:
         return HoursPreview(False, "Enter the opening hours.", "required")
@@ -288,7 +290,7 @@ def hours_preview(value: str, at: datetime) -> HoursPreview:
         return HoursPreview(False, "Too long (255 characters at most).", "too long")
     try:
         oh = opening_hours.OpeningHours(text, timezone=LONDON, country="GB")
-    except (opening_hours.ParserError, SyntaxError, ValueError) as exc:
+    except PARSE_ERRORS as exc:
         first = str(exc).strip().splitlines()
         where = next((line.strip() for line in first if "-->" in line), "")
         return HoursPreview(

@@ -14,6 +14,13 @@ from shared_schemas.venues import HOURS_HORIZON_H
 
 LONDON = ZoneInfo("Europe/London")
 COUNTRY = "GB"
+# What the library raises for an expression it cannot read: its ParserError (which its
+# generated stubs, 2.1.4, leave out), SyntaxError as those stubs say, ValueError.
+PARSE_ERRORS: tuple[type[Exception], ...] = (
+    opening_hours.ParserError,  # type: ignore[attr-defined]  # missing from the library's stubs
+    SyntaxError,
+    ValueError,
+)
 WEEKDAY_COLUMNS = (
     ("Mo", "opening_hours_monday"),
     ("Tu", "opening_hours_tuesday"),
@@ -58,7 +65,7 @@ def validate(expression: str | None, field: str = "opening_hours") -> str | None
     expression = expression.strip()
     try:
         _parse(expression)
-    except (opening_hours.ParserError, SyntaxError, ValueError) as exc:
+    except PARSE_ERRORS as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else "cannot be parsed"
         raise field_error(
             field, f"not valid OSM opening_hours syntax ({first[:120]}): {expression[:60]!r}"
@@ -91,7 +98,7 @@ def _state(expression: str | None, local: datetime, at_s: float) -> OpenState:
         return span[2]
     try:
         hours = _parse(expression)
-    except (opening_hours.ParserError, SyntaxError, ValueError):
+    except PARSE_ERRORS:
         state, end = _INVALID, at_s + SPAN_LIMIT_S
     else:
         now, _comment = hours.state(local)

@@ -21,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend import spatial
-from backend.db import Base, utcnow
+from backend.db import Base, table_of, utcnow
 from shared_schemas.venues import VenueStatus
 
 # Columns only management views read: deferred, so the hot nearest-search path does not load
@@ -93,7 +93,7 @@ class Venue(spatial.GeoPointMixin, Base):
         return f"<Venue {self.id} {self.name!r} {self.status}>"
 
 
-spatial.register_point_table(Venue.__table__)  # type: ignore[arg-type]
+spatial.register_point_table(table_of(Venue))
 
 
 class VenueStaff(Base):

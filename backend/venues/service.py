@@ -254,7 +254,7 @@ def _search(
             else (lambda row: accept(row.opening_hours, distance_to(row.lat, row.lon)))
         )
         found = search.nearest(
-            db.session, lat, lon, limit, params=params, max_distance_m=radius_m, accept=row_accept
+            db.session(), lat, lon, limit, params=params, max_distance_m=radius_m, accept=row_accept
         )
         items = [
             {**_fixed_fields(row), **_moving_fields(distance, lat, lon, row, reach)}
@@ -674,7 +674,7 @@ def create_venue(actor: User, data: dict[str, Any]) -> Venue:
     policy.require_can_register(actor)
     values = _clean({k: v for k, v in data.items() if k in EDITABLE_FIELDS})
     clash = spatial.nearest(
-        db.session,
+        db.session(),
         Venue,
         values["lat"],
         values["lon"],
@@ -743,7 +743,9 @@ def review_reasons(venue: Venue, values: dict[str, Any], now: datetime) -> list[
     ``name``, ``category``, ``position`` (over REVIEW_MOVE_M from where it was last reviewed),
     ``opening_hours`` (over REVIEW_HOURS_CHANGE of the coming week differs from the reviewed
     hours)."""
-    reasons = [n for n in ("name", "category") if n in values and values[n] != getattr(venue, n)]
+    reasons: list[str] = [
+        n for n in ("name", "category") if n in values and values[n] != getattr(venue, n)
+    ]
     if not {"lat", "lon", "opening_hours"} & set(values):
         return reasons
     reviewed = _as_reviewed(venue, ("lat", "lon", "opening_hours"))
@@ -1085,12 +1087,12 @@ def import_features(
     existing: dict[str, Venue] = {}
     refs = [v["external_ref"] for v in parsed]
     for start in range(0, len(refs), 500):
-        for venue in db.session.scalars(
+        for stored in db.session.scalars(
             select(Venue)
             .options(undefer_group("manage"))
             .where(Venue.external_ref.in_(refs[start : start + 500]))
         ):
-            existing[venue.external_ref or ""] = venue
+            existing[stored.external_ref or ""] = stored
     total = len(parsed)
     for n, values in enumerate(parsed, 1):
         venue = existing.get(values["external_ref"])

@@ -6,7 +6,7 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask
 from werkzeug.exceptions import UnsupportedMediaType
 from werkzeug.routing import IntegerConverter
 
@@ -14,7 +14,14 @@ from backend.cli import register_commands
 from backend.config import Settings
 from backend.db import configure_engines
 from backend.errors import register_error_handlers
-from backend.extensions import LazyCookieSessionInterface, db, limiter, make_api, migrate
+from backend.extensions import (
+    LazyCookieSessionInterface,
+    db,
+    limiter,
+    make_api,
+    migrate,
+    request_object,
+)
 
 # Domains with a ``routes.blp`` flask-smorest blueprint, in registration order.
 API_DOMAINS = [
@@ -132,7 +139,7 @@ def register_request_guards(app: Flask) -> None:
 
     @app.before_request
     def _require_known_content_type():  # type: ignore[no-untyped-def]
-        req = request._get_current_object()  # type: ignore[attr-defined]  # one proxy look-up
+        req = request_object()  # one proxy look-up
         if req.method not in BODY_METHODS or not req.path.startswith("/api/"):
             return None
         if not req.content_length and not req.headers.get("Transfer-Encoding"):

@@ -9,9 +9,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask
 
 from backend.errors import BadRequest, NotFound, field_error
+from backend.extensions import request_object
 
 NUL = "\x00"
 MESSAGE = "must not contain control characters (NUL, U+0000)"
@@ -63,7 +64,7 @@ def find_nul(value: Any, field: str = "_schema") -> str | None:
 def refuse_nul_characters() -> None:
     """Before each request: 404 for a NUL in a path parameter, 422 naming the field for a NUL
     in the query string, a form or a JSON body, and for a form part with no name."""
-    req = request._get_current_object()  # type: ignore[attr-defined]  # one proxy look-up
+    req = request_object()  # one proxy look-up
     for value in (req.view_args or {}).values():
         if isinstance(value, str) and NUL in value:
             raise NotFound("no such resource")

@@ -7,11 +7,11 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from shared_schemas.common import Latitude, Longitude, PageArgsSchema, PageMetaSchema
+from shared_schemas.uktime import LONDON, clock_ahead, uk_local_from_text
 
 
 class VenueCategory(StrEnum):
@@ -63,7 +63,6 @@ STATUSES = tuple(s.value for s in VenueStatus)
 SCHEMES = tuple(s.value for s in Scheme)
 ACTIONS = tuple(a.value for a in VerificationAction)
 
-LONDON = ZoneInfo("Europe/London")
 MAX_LIMIT = 50
 MAX_RADIUS_M = 100_000.0
 DEFAULT_RADIUS_M = 25_000.0
@@ -126,15 +125,6 @@ def minutes_until(later: datetime | None, now: datetime) -> int | None:
     return math.floor((later - now).total_seconds() / 60)
 
 
-def uk_clock(moment: datetime, now: datetime | None = None) -> str:
-    """'04:00' in UK local time; with the weekday ('Mon 09:00') when not on ``now``'s day."""
-    local = moment.astimezone(LONDON)
-    if now is not None and local.date() != now.astimezone(LONDON).date():
-        if local - now.astimezone(LONDON) > timedelta(hours=20):
-            return local.strftime("%a %H:%M")
-    return local.strftime("%H:%M")
-
-
 def hours_text(
     state: Availability,
     *,
@@ -147,29 +137,16 @@ def hours_text(
     if state == Availability.UNKNOWN:
         return "Opening hours unknown: call first"
     if state == Availability.CLOSED:
-        return f"Closed, opens {uk_clock(opens_at, now)}" if opens_at else "Closed now"
+        return f"Closed, opens {clock_ahead(opens_at, now)}" if opens_at else "Closed now"
     if open_24_7:
         return "Open 24 hours"
     if closes_at is None:
         return "Open now"
     if state == Availability.CLOSES_BEFORE_ARRIVAL:
-        return f"Closes {uk_clock(closes_at, now)}, before you could walk there"
+        return f"Closes {clock_ahead(closes_at, now)}, before you could walk there"
     if state == Availability.CLOSING_SOON:
-        return f"Closes in {minutes_until(closes_at, now)} min ({uk_clock(closes_at, now)})"
-    return f"Open until {uk_clock(closes_at, now)}"
-
-
-def parse_time(value: object) -> datetime | None:
-    """An ISO 8601 time from an answer ('Z' or an offset) as an aware datetime, else None."""
-    if isinstance(value, datetime):
-        return value
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=LONDON)
+        return f"Closes in {minutes_until(closes_at, now)} min ({clock_ahead(closes_at, now)})"
+    return f"Open until {clock_ahead(closes_at, now)}"
 
 
 def state_from_transitions(
@@ -181,7 +158,7 @@ def state_from_transitions(
     if item.get("open_24_7"):
         return True, None, None
     open_then = item.get("open_now")
-    known_until = parse_time(item.get("hours_known_until"))
+    known_until = uk_local_from_text(item.get("hours_known_until"))
     # Usable for the first half of what it was told: any change within a day after ``at``
     # is then among the transitions, so no closing is missed.
     if open_then is None or known_until is None or at >= known_until - STORED_HOURS_USABLE:
@@ -189,7 +166,8 @@ def state_from_transitions(
     changes = [
         (moment, bool(change.get("open")))
         for change in item.get("transitions") or []
-        if isinstance(change, Mapping) and (moment := parse_time(change.get("at"))) is not None
+        if isinstance(change, Mapping)
+        and (moment := uk_local_from_text(change.get("at"))) is not None
     ]
     changes.sort(key=lambda change: change[0])
     is_open = bool(open_then)

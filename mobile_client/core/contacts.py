@@ -13,7 +13,7 @@ from typing import Any
 
 from mobile_client.core.api import ApiError
 from mobile_client.core.context import Context
-from mobile_client.core.timefmt import uk_when
+from shared_schemas import uktime
 
 NO_NAME = "A contact with no name set"
 SHARABLE = ("i_trust", "mutual")
@@ -199,7 +199,7 @@ def describe_view(view: dict[str, Any]) -> dict[str, Any]:
         who = viewer.get("display_name") or NO_NAME
     if not who:
         who = "Someone with your watch link" if view.get("via") == "link" else "Someone"
-    when = view.get("when") or uk_when(view.get("viewed_at"))
+    when = view.get("when") or uktime.when(view.get("viewed_at"))
     return view | {
         "text": f"{who} saw your location ({when})" if when else f"{who} saw your location"
     }

@@ -13,13 +13,12 @@ from mobile_client.core import geo
 from mobile_client.core.api import Offline
 from mobile_client.core.context import Context, iso
 from mobile_client.core.sms import geo_uri
-from mobile_client.core.timefmt import uk_clock
+from shared_schemas import uktime
 from shared_schemas.venues import (
     DEFAULT_STAY_MIN,
     Availability,
     availability,
     hours_text,
-    parse_time,
     state_from_transitions,
     walking_minutes,
 )
@@ -93,7 +92,7 @@ def _legacy_tone(place: dict[str, Any]) -> str:
 
 def _clock(value: Any) -> str:
     """'23:00' from an ISO time in UK local time; text that is not a time as sent."""
-    return uk_clock(value) or str(value or "")
+    return uktime.clock(value) or str(value or "")
 
 
 def recompute(
@@ -230,7 +229,7 @@ class Places:
     def _stored_places(self, now: datetime) -> list[dict[str, Any]]:
         state = self.ctx.state
         stored = _read_json(self.ctx.data_dir / PLACES_FILE)
-        fetched = parse_time((stored or {}).get("fetched_at"))
+        fetched = uktime.instant_from_text((stored or {}).get("fetched_at"))
         if not stored or fetched is None or not state.position:
             state.update(
                 online=False,
@@ -246,7 +245,7 @@ class Places:
         state.update(
             places=places,
             online=False,
-            places_note=f"as of {uk_clock(fetched)}, not updated: no signal",
+            places_note=f"as of {uktime.clock(fetched)}, not updated: no signal",
             late_night=self._late_night(places, online=False),
             message="",
         )

@@ -33,7 +33,7 @@ from mobile_client.core.context import Context
 from mobile_client.core.journeys import Positioning
 from mobile_client.core.outbox import DrainResult
 from mobile_client.core.sms import SmsSender, default_sender, osm_link
-from mobile_client.core.timefmt import uk_clock
+from shared_schemas import uktime
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ def describe(record: dict[str, Any] | None, now: float) -> dict[str, Any] | None
         )
         for name, r in zip(names, recipients, strict=True):
             if r.get("delivery") == "delivered":
-                at = uk_clock(r.get("delivered_at"))
+                at = uktime.clock(r.get("delivered_at"))
                 lines.append(f"{name}: delivered to phone" + (f" at {at}" if at else ""))
             else:
                 lines.append(f"{name}: not delivered yet")
@@ -125,10 +125,10 @@ def describe(record: dict[str, Any] | None, now: float) -> dict[str, Any] | None
         offer_text = False
     texted = record.get("texted")
     if isinstance(texted, dict) and texted.get("to"):
-        lines.append(f"Texted {names_text(list(texted['to']))} at {uk_clock(texted.get('at'))}")
+        lines.append(f"Texted {names_text(list(texted['to']))} at {uktime.clock(texted.get('at'))}")
     elif isinstance(texted, dict) and texted.get("none"):
         lines.append("No phone numbers saved for your contacts: add them in Contacts.")
-    raised = uk_clock(answer.get("raised_at")) or uk_clock(
+    raised = uktime.clock(answer.get("raised_at")) or uktime.clock(
         datetime.fromtimestamp(float(record["created_at"]), UTC)
     )
     return {

@@ -12,7 +12,7 @@ from typing import Any
 from mobile_client.core.alerts import SeenAlerts, parse_alert_id
 from mobile_client.core.api import ApiError, ContractError, Offline
 from mobile_client.core.context import ACTIVE_STATES, Context
-from mobile_client.core.timefmt import uk_clock
+from shared_schemas import uktime
 
 log = logging.getLogger(__name__)
 
@@ -217,7 +217,7 @@ class Watching:
         take their journey off my screen."""
         watching = self.ctx.state.watching or {}
         who = data.get("by_display_name") or watching.get("owner_name") or "Your contact"
-        at = uk_clock(data.get("at") or datetime.now(UTC))  # else: when this phone learnt it
+        at = uktime.clock(data.get("at") or datetime.now(UTC))  # else: when this phone learnt it
         text = f"{who} stopped sharing with you" + (f" at {at}" if at else "")
         gone = watching.get("id")
         self.ctx.state.update(

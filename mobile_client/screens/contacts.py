@@ -8,7 +8,7 @@ from kivy.app import App
 from kivy.factory import Factory
 from kivy.uix.screenmanager import Screen
 
-from mobile_client.core.timefmt import uk_when
+from shared_schemas import uktime
 
 DIRECTION_TEXT = {
     "i_trust": "can watch your journeys",
@@ -130,7 +130,7 @@ class ContactsScreen(Screen):
         """The code to pass on and until when it works (the link is in the copied text)."""
         if not invitation:
             return ""
-        expires = uk_when(invitation.get("expires_at")) or "it expires"
+        expires = uktime.when(invitation.get("expires_at")) or "it expires"
         return f"Invitation code: {invitation.get('code', '')}\nWorks once, until {expires}"
 
     @staticmethod

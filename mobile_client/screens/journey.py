@@ -11,7 +11,7 @@ from kivy.properties import NumericProperty
 from kivy.uix.screenmanager import Screen
 
 from mobile_client.core import geo
-from mobile_client.core.timefmt import uk_clock
+from shared_schemas import uktime
 
 
 class JourneyScreen(Screen):
@@ -132,7 +132,7 @@ class JourneyScreen(Screen):
         if not journey:
             return ""
         lines = [f"To {journey.get('_label') or 'your destination'}"]
-        due = uk_clock(journey.get("expected_arrival_at"))
+        due = uktime.clock(journey.get("expected_arrival_at"))
         if due:
             lines.append(f"Expected by {due}")
         if journey.get("watch_url"):

@@ -9,7 +9,7 @@ from kivy.app import App
 from kivy.factory import Factory
 from kivy.uix.screenmanager import Screen
 
-from mobile_client.core.timefmt import uk_date_time
+from shared_schemas import uktime
 
 STATUS_WORDS = {
     "received": "Received",
@@ -30,7 +30,7 @@ def describe(report: dict[str, Any]) -> list[tuple[str, str]]:
             + (" (anonymous, followed on this phone)" if report.get("anonymous") else ""),
         ),
         ("Body", f"Status: {STATUS_WORDS.get(report.get('status') or '', report.get('status'))}"),
-        ("Muted", f"Sent {uk_date_time(report.get('created_at'))}"),
+        ("Muted", f"Sent {uktime.date_time(report.get('created_at'))}"),
     ]
     if report.get("public_note"):
         lines.append(("Body", f"What was done: {report['public_note']}"))
@@ -38,7 +38,7 @@ def describe(report: dict[str, Any]) -> list[tuple[str, str]]:
         kind = step.get("kind") or "status"
         what = STEP_WORDS.get(kind) or STATUS_WORDS.get(step.get("status") or "", kind)
         note = f": {step['note']}" if step.get("note") else ""
-        lines.append(("Muted", f"{uk_date_time(step.get('created_at'))}  {what}{note}"))
+        lines.append(("Muted", f"{uktime.date_time(step.get('created_at'))}  {what}{note}"))
     return lines
 
 

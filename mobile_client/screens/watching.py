@@ -10,7 +10,7 @@ from kivy.factory import Factory
 from kivy.uix.screenmanager import Screen
 
 from mobile_client.core import geo
-from mobile_client.core.timefmt import ago, uk_clock
+from shared_schemas import uktime
 
 NO_NAME = "Your contact"
 
@@ -69,7 +69,7 @@ class WatchingScreen(Screen):
             "overdue": f"{who} is overdue: not arrived when expected.",
             "stationary": f"{who} has not moved for a while.",
         }.get(kind, str(alert.get("title") or "An alert from your contact"))
-        at = uk_clock(alert.get("raised_at") or alert.get("received_at"))
+        at = uktime.clock(alert.get("raised_at") or alert.get("received_at"))
         if at:
             text += f" ({at})"
         if alert.get("battery") not in (None, ""):
@@ -86,7 +86,7 @@ class WatchingScreen(Screen):
             for a in alerts or []
             if a.get("kind") == "sos" and a.get("journey_id") == watching.get("id")
         ]
-        at = uk_clock((mine[-1] if mine else {}).get("received_at"))
+        at = uktime.clock((mine[-1] if mine else {}).get("received_at"))
         when = f" at {at}" if at else ""
         return f"SOS from {owner_name(watching)}{when}. Call them, or 999 if they are in danger."
 
@@ -140,7 +140,9 @@ class WatchingScreen(Screen):
         else:
             lines = [f"{who} is on the way" + (f" to {label}" if label else "")]
         if last.get("recorded_at"):
-            lines.append(f"Last seen {ago(last['recorded_at'])} ({uk_clock(last['recorded_at'])})")
+            lines.append(
+                f"Last seen {uktime.ago(last['recorded_at'])} ({uktime.clock(last['recorded_at'])})"
+            )
         else:
             lines.append("No position from them yet")
         if last.get("battery") is not None:
@@ -150,7 +152,7 @@ class WatchingScreen(Screen):
                 float(last["lat"]), float(last["lon"]), float(dest["lat"]), float(dest["lon"])
             )
             lines.append(f"{geo.format_distance(metres)} from " + (label or "their destination"))
-        due = uk_clock(watching.get("expected_arrival_at"))
+        due = uktime.clock(watching.get("expected_arrival_at"))
         if due and state not in ("arrived", "cancelled", "ended"):
             lines.append(
                 ("Overdue: expected by " if watching.get("overdue") else "Expected by ") + due

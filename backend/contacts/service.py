@@ -256,7 +256,7 @@ def record_view(
 def list_views(actor: User, limit: int = 200, now: datetime | None = None) -> list[dict[str, Any]]:
     """Who looked at my location and when, newest first, with ``who`` (a name, or the kind of
     viewer) and ``when`` (UK local time) ready to show."""
-    from backend.uktime import day_and_clock
+    from shared_schemas.uktime import day_and_clock
 
     now = now or utcnow()
     views = db.session.scalars(

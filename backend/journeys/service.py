@@ -62,9 +62,9 @@ from backend.journeys.models import (
 )
 from backend.realtime.broker import get_broker, journey_channel, publish
 from backend.spatial import float8, haversine_m, haversine_sql
-from backend.uktime import clock
 from backend.venues.policy import PUBLIC_STATUSES
 from backend.venues.service import get_venue
+from shared_schemas import uktime
 
 ACTIVE = "active"
 EMERGENCY = "emergency"
@@ -1277,7 +1277,7 @@ def raise_sos_on(journey: Journey, now: datetime, recipients: list[int] | None =
         coords = f"{journey.last_lat:.4f}, {journey.last_lon:.4f}"
         where = f" {place} ({coords})" if place else f" At {coords}"
         if journey.last_fix_at is not None:
-            where += f" at {clock(journey.last_fix_at)}"
+            where += f" at {uktime.clock(journey.last_fix_at)}"
         if journey.last_battery is not None:
             where += f", battery {journey.last_battery:.0f}%"
         where += "."
@@ -1452,7 +1452,7 @@ def sweep_due(now: datetime | None = None, limit: int = 1000) -> int:
                 journey,
                 "overdue",
                 f"{name} has not arrived",
-                f"{name} was expected by {clock(journey.expected_arrival_at)} and has not arrived.",
+                f"{name} was expected by {uktime.clock(journey.expected_arrival_at)} and has not arrived.",
                 watchers,
             )
             changed.append(journey)

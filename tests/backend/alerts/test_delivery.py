@@ -131,7 +131,7 @@ def test_an_sos_body_carries_position_and_battery(app, client, walk, fcm):
     run_once(app, pusher)
     bodies = [r["message"] for r in fake.requests]
     assert len(bodies) == 3
-    from backend.uktime import clock
+    from shared_schemas.uktime import clock
 
     assert bodies[0]["notification"] == {
         "title": "SOS from Alice",
@@ -280,7 +280,7 @@ def test_the_worker_sweep_raises_overdue_and_delivers_it(app, client, walk, fcm)
     summary = run_once(app, pusher, now=expected + timedelta(minutes=10, seconds=1))
     assert (summary["checked"], summary["expanded"], summary["sent"]) == (1, 1, 3)
     assert {r["message"]["data"]["kind"] for r in fake.requests} == {"overdue"}
-    from backend.uktime import clock
+    from shared_schemas.uktime import clock
 
     assert fake.requests[0]["message"]["notification"] == {
         "title": "Alice has not arrived",

@@ -147,7 +147,7 @@ def test_an_sos_arriving_live_is_shown_first_in_red_and_announced(
 
     from backend.alerts.worker import run_once
     from backend.realtime.broker import close_broker
-    from backend.uktime import clock
+    from shared_schemas.uktime import clock
     from tests.support.apps import make_test_app
     from tests.support.browser import ARTIFACTS
     from tests.support.journeys import PIER, befriend
@@ -243,7 +243,7 @@ def test_an_emergency_share_page_has_no_trip_rows_and_says_who_revoked_the_link(
 
     from selenium.webdriver.common.by import By
 
-    from backend.uktime import clock
+    from shared_schemas.uktime import clock
     from tests.support.browser import ARTIFACTS
     from tests.support.journeys import PIER, befriend
 

@@ -13,6 +13,7 @@ from typing import Any
 from google.auth import credentials as google_credentials
 
 from backend.alerts.service import MAX_RETRY_AFTER_S, Pusher, SendResult
+from shared_schemas.uktime import naive_as_utc
 
 GOOGLE_FCM = "https://fcm.googleapis.com"
 # The token a loopback stand-in receives: it is not Google, so it never sees a real one.
@@ -61,9 +62,7 @@ def retry_after_seconds(exc: Exception, now: datetime | None = None) -> float | 
             when = email.utils.parsedate_to_datetime(value)
         except (TypeError, ValueError):
             return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+        seconds = (naive_as_utc(when) - (now or datetime.now(UTC))).total_seconds()
     if seconds != seconds:  # NaN
         return None
     return max(0.0, min(seconds, MAX_RETRY_AFTER_S))

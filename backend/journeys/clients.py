@@ -9,6 +9,7 @@ from typing import Any
 
 from backend.errors import AppError, BadRequest, field_error
 from shared_schemas.common import utc_within_calendar
+from shared_schemas.uktime import naive_as_utc, parse_iso
 
 KNOT_MPS = 0.514444
 KMH_MPS = 1 / 3.6
@@ -57,11 +58,11 @@ def timestamp(value: Any, field: str, *, default_now: bool = False) -> datetime:
         seconds = float(text)
     except ValueError:
         try:
-            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            parsed = parse_iso(text)
         except ValueError as exc:
             raise field_error(field, "must be epoch seconds, milliseconds or ISO 8601") from exc
         try:
-            return utc_within_calendar(parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC))
+            return utc_within_calendar(naive_as_utc(parsed))
         except OverflowError as exc:
             raise field_error(field, "out of range") from exc
     if not math.isfinite(seconds) or seconds < 0:

@@ -12,7 +12,6 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, or_, select
 
@@ -24,8 +23,8 @@ from backend.extensions import db
 from backend.portal import policy
 from backend.portal.models import PortalSession
 from shared_schemas.enums import Role
+from shared_schemas.uktime import LONDON
 
-LONDON = ZoneInfo("Europe/London")
 SESSION_LIFETIME = timedelta(hours=8)
 SESSION_IDLE = timedelta(hours=1)
 SEEN_RESOLUTION = timedelta(minutes=1)

@@ -5,14 +5,13 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import opening_hours
 
 from backend.errors import field_error
+from shared_schemas.uktime import LONDON, naive_as_uk_local
 from shared_schemas.venues import HOURS_HORIZON_H
 
-LONDON = ZoneInfo("Europe/London")
 COUNTRY = "GB"
 # What the library raises for an expression it cannot read: its ParserError (which its
 # generated stubs, 2.1.4, leave out), SyntaxError as those stubs say, ValueError.
@@ -176,9 +175,7 @@ class Clock:
 
 
 def _to_utc(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=LONDON)
-    return value.astimezone(UTC)
+    return naive_as_uk_local(value).astimezone(UTC)
 
 
 def from_weekday_columns(properties: dict[str, object]) -> str | None:
@@ -282,7 +279,7 @@ class DaySpans:
 
 
 def _day(hours: opening_hours.OpeningHours, day: datetime) -> DaySpans:
-    start = day.replace(tzinfo=LONDON)
+    start = naive_as_uk_local(day)
     end = start + timedelta(days=1)
     # Look a day either side, so a night that began yesterday is not counted as today's.
     merged: list[list[datetime]] = []

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from backend.extensions import db
+from backend.journeys import clients
 from backend.journeys.models import LocationFix
 from tests.support.journeys import befriend, owntracks_location, start_journey
 
@@ -470,6 +471,23 @@ def test_a_time_without_an_offset_is_utc_on_every_location_route(client, journey
     assert "X-SafeHaven-Rejected" not in response.headers
     stored = [row.recorded_at.replace(tzinfo=UTC) for row in fixes_of(journey["id"])]
     assert stored == [base + timedelta(seconds=i) for i in range(3)]
+
+
+@pytest.mark.parametrize(
+    ("text", "utc"),
+    [
+        ("2026-03-29 01:30:00", datetime(2026, 3, 29, 1, 30, tzinfo=UTC)),  # skipped in the UK
+        ("2026-10-25 01:30:00", datetime(2026, 10, 25, 1, 30, tzinfo=UTC)),  # twice in the UK
+        ("2026-10-25T01:30:00", datetime(2026, 10, 25, 1, 30, tzinfo=UTC)),
+        ("2026-10-25T01:30:00+01:00", datetime(2026, 10, 25, 0, 30, tzinfo=UTC)),
+        ("2026-10-25T01:30:00Z", datetime(2026, 10, 25, 1, 30, tzinfo=UTC)),
+    ],
+)
+def test_a_location_clients_time_without_an_offset_is_utc_on_the_nights_the_clocks_change(
+    text, utc
+):
+    """One instant each, the UTC one: an hour the UK clock skips or repeats changes nothing."""
+    assert clients.timestamp(text, "timestamp") == utc
 
 
 def test_owntracks_fix_reaches_a_watcher_stream(client, resident, other_resident, journey, device):

@@ -43,6 +43,23 @@ def test_state_says_when_it_closes_or_opens_in_utc():
     assert summer.closes_at == datetime(2026, 7, 1, 17, 0, tzinfo=UTC)  # 18:00 BST
 
 
+def test_hours_are_uk_clock_times_on_the_nights_the_clocks_change():
+    # Sunday 29 March 2026: 01:00 GMT becomes 02:00 BST. Sunday 25 October: 02:00 BST
+    # becomes 01:00 GMT. A pub open Saturday 20:00-03:00 closes at 03:00 on the UK clock.
+    spring = hours.state_at("Sa 20:00-03:00", datetime(2026, 3, 28, 23, 0, tzinfo=UTC))
+    assert (spring.open_now, spring.closes_at) == (True, datetime(2026, 3, 29, 2, 0, tzinfo=UTC))
+    autumn = hours.state_at("Sa 20:00-03:00", datetime(2026, 10, 24, 23, 0, tzinfo=UTC))
+    assert (autumn.open_now, autumn.closes_at) == (True, datetime(2026, 10, 25, 3, 0, tzinfo=UTC))
+    # and a Sunday opening at 09:00 opens at 09:00 on the UK clock, whichever side of the change
+    sunday = "Su 09:00-17:00"
+    assert hours.state_at(sunday, datetime(2026, 3, 29, 0, 0, tzinfo=UTC)).opens_at == datetime(
+        2026, 3, 29, 8, 0, tzinfo=UTC
+    )
+    assert hours.state_at(sunday, datetime(2026, 10, 25, 0, 0, tzinfo=UTC)).opens_at == datetime(
+        2026, 10, 25, 9, 0, tzinfo=UTC
+    )
+
+
 def test_unknown_hours_are_neither_open_nor_closed():
     assert hours.state_at(None, SATURDAY_0130).open_now is None
     assert hours.is_open_at(None, SATURDAY_0130) is False

@@ -24,6 +24,7 @@ wall-clock time can be ambiguous or missing. Python's ``fold`` rule decides, as 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -60,25 +61,22 @@ def naive_as_uk_local(moment: datetime) -> datetime:
 def instant_from_text(value: object) -> datetime | None:
     """An aware datetime from ISO 8601 text or a datetime, no offset meaning UTC; None for
     nothing or text that is not a time."""
-    if isinstance(value, datetime):
-        return naive_as_utc(value)
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return naive_as_utc(parse_iso(value))
-    except ValueError:
-        return None
+    return _from_text(value, naive_as_utc)
 
 
 def uk_local_from_text(value: object) -> datetime | None:
     """An aware datetime from ISO 8601 text or a datetime, no offset meaning UK wall-clock
     time; None for nothing or text that is not a time."""
+    return _from_text(value, naive_as_uk_local)
+
+
+def _from_text(value: object, aware: Callable[[datetime], datetime]) -> datetime | None:
     if isinstance(value, datetime):
-        return naive_as_uk_local(value)
+        return aware(value)
     if not isinstance(value, str) or not value:
         return None
     try:
-        return naive_as_uk_local(parse_iso(value))
+        return aware(parse_iso(value))
     except ValueError:
         return None
 

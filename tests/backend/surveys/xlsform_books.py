@@ -133,7 +133,7 @@ PYXFORM_EXAMPLES: dict[str, tuple[dict[str, list[list[object]]], list[str] | str
                 ["toilet_type", "bucket_system", "Bucket system"],
             ],
         },
-        ["survey row 3, column 'type': repeats are not supported"],
+        ["survey row 3, column 'type': repeats and loops are not supported"],
     ),
     "include.md": (
         {

@@ -90,11 +90,15 @@ class ChoiceSchema(Schema):
     label = fields.String(required=True, validate=validate.Length(min=1, max=200))
 
 
-class Number(fields.Field):
+class Number(fields.Number):  # type: ignore[type-arg]
     """A JSON number kept as given (an int stays an int, a float a float); booleans, text,
-    NaN and infinities are refused."""
+    NaN and infinities are refused. (A ``fields.Number`` so OpenAPI says ``number``.)"""
 
+    num_type = float
     default_error_messages = {"invalid": "must be a number"}
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> Any:
+        return value
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> int | float:
         if isinstance(value, bool) or not isinstance(value, int | float):

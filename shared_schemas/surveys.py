@@ -138,8 +138,7 @@ def _translations(schema: type[Schema]) -> fields.Dict:
         keys=fields.String(validate=validate.Regexp(LANGUAGE_CODE_RE)),
         values=fields.Nested(schema),
         load_default=dict,
-        validate=validate.Length(max=MAX_LANGUAGES),
-    )
+    )  # keys must be the survey's languages (at most MAX_LANGUAGES): definition_problems
 
 
 class ConditionSchema(Schema):
@@ -213,7 +212,9 @@ class SurveyCreateSchema(Schema):
     )
     gap = fields.Nested(GapPairSchema, allow_none=True, load_default=None)
     languages = fields.List(
-        fields.Nested(LanguageSchema), load_default=list, validate=validate.Length(max=20)
+        fields.Nested(LanguageSchema),
+        load_default=list,
+        validate=validate.Length(max=MAX_LANGUAGES),
     )
     default_language = fields.String(
         allow_none=True, load_default=None, validate=validate.Regexp(LANGUAGE_CODE_RE)

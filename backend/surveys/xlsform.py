@@ -413,6 +413,7 @@ class Languages:
             return text.strip() or None, {}
         base = None
         others: dict[str, str] = {}
+        default_code = self.default_code
         for key, value in text.items():
             value = _cell(value)
             if not value:
@@ -421,7 +422,10 @@ class Languages:
                 base = value
             elif key in self.by_key:
                 others.setdefault(self.by_key[key][0], value)
-        return base, others
+        # A second column in the default language (a plain "label" read as English beside
+        # "label::English (en)") fills the default text where the first is empty.
+        fallback = others.pop(default_code, None) if default_code else None
+        return base or fallback, others
 
 
 def _languages(data: Any, problems: Problems) -> Languages:

@@ -243,6 +243,8 @@ def test_a_translated_grouped_form_becomes_a_survey_in_three_languages(client, a
         (["label::Polski (pl)", "label::English (en)"], None, ["pl", "en"], "pl"),
         # A code alone, any case; a name alone.
         (["label::PL", "label::english"], [["default_language"], ["english"]], ["en", "pl"], "en"),
+        # A plain column beside one in the language it is read as: one language, not two.
+        (["label", "label::English (en)", "label::Polski (pl)"], None, ["en", "pl"], "en"),
         # One language, plain: no languages at all.
         (["label"], None, [], None),
     ],

@@ -20,6 +20,8 @@ version, default_language; any other sheet that pyxform itself ignores is ignore
     questions take the inner group's heading, and a condition on either level applies (if
     both levels have one, the form is refused: combine them into one group). Questions of
     the outer group after the inner one go in a continuation section with the outer heading.
+  * appearances that only change the look (minimal, horizontal, compact, columns, quick,
+    multiline, numbers, thousands-sep, vertical, no-ticks) are accepted and ignored
   * ``required`` yes/no/true/false; ``hint``; ``relevant`` of the simple form
     ``${q} = 'value'`` or ``selected(${q}, 'value')``
   * Languages: ``label::English (en)``, ``hint::Polski (pl)``, choices ``label::...`` (one
@@ -72,6 +74,22 @@ CHILD_KEYS |= {"list_name", "choices", "children"}
 TRUE_VALUES = {"yes", "true", "true()"}
 FALSE_VALUES = {"no", "false", "false()", ""}
 GROUP_APPEARANCES = {"field-list", "table-list"}
+# Appearances that change only how a question looks in ODK/Enketo, not what it asks or what
+# its answer means: accepted, and the app draws its own widget.
+LOOK_ONLY_APPEARANCES = {
+    "minimal",
+    "horizontal",
+    "horizontal-compact",
+    "compact",
+    "columns",
+    "columns-pack",
+    "quick",
+    "multiline",
+    "numbers",
+    "thousands-sep",
+    "vertical",
+    "no-ticks",
+}
 DEFAULT_KEY = "default"  # pyxform's key for text in a column without a language
 ASSUMED_PLAIN_LANGUAGE = ("en", "English")
 OTHER_LABEL = "Specify other."
@@ -829,13 +847,19 @@ class _Walker:
     def finish(
         self, question: dict[str, Any], row: int | None, *, appearance_ok: bool = False
     ) -> None:
-        appearance = question.pop("_appearance", "")
-        if appearance and not appearance_ok:
+        words = question.pop("_appearance", "").split()
+        refused = [
+            w
+            for w in words
+            if w not in LOOK_ONLY_APPEARANCES and not (appearance_ok and w == "likert")
+        ]
+        if refused:
             self.add(
                 row,
                 "appearance",
-                f"appearance '{appearance}' is not supported on {question['type']}"
-                " (only likert on select_one): remove it",
+                f"appearance '{' '.join(refused)}' is not supported on {question['type']}"
+                " (likert on select_one, and appearances that only change the look, such as"
+                " minimal, horizontal or multiline): remove it",
             )
 
     def refuse_constraint(self, row: int | None, constraint: str, expected: str) -> None:
@@ -866,8 +890,8 @@ class _Walker:
         values = [c["value"] for c in choices]
         if constraint:
             self.refuse_constraint(row, constraint, "none on select_one")
-        appearance = question.get("_appearance")
-        if appearance == "likert":
+        likert = "likert" in question.get("_appearance", "").split()
+        if likert:
             if values != ["1", "2", "3", "4", "5"]:
                 self.add(
                     row,
@@ -881,7 +905,7 @@ class _Walker:
         else:
             question["type"] = "single_choice"
             question["choices"] = choices
-        self.finish(question, row, appearance_ok=appearance == "likert")
+        self.finish(question, row, appearance_ok=likert)
 
     def select_multiple(
         self, child: dict[str, Any], row: int | None, question: dict[str, Any]

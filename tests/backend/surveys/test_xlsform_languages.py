@@ -344,6 +344,21 @@ def test_or_other_never_errs_about_the_question_pyxform_adds(client, admin):
     assert not any("other" in p for p in problems)
 
 
+def test_appearances_that_only_change_the_look_are_accepted(client, admin):
+    survey = [
+        ["type", "name", "label", "appearance"],
+        ["select_one where", "where", "Where?", "minimal"],
+        ["select_multiple where", "also", "Also?", "horizontal-compact"],
+        ["text", "more", "More?", "multiline"],
+        ["range", "calm", "Calm?", "vertical no-ticks"],
+    ]
+    choices = [["list_name", "name", "label"], ["where", "park", "Park"], ["where", "pier", "Pier"]]
+    response = upload(client, admin, book({"survey": survey, "choices": choices}))
+    assert response.status_code == 201, response.get_json()
+    types = [q["type"] for q in response.get_json()["questions"]]
+    assert types == ["single_choice", "multiple_choice", "text", "range"]
+
+
 def test_range_parameters_and_defaults(client, admin):
     survey = [
         ["type", "name", "label", "parameters"],

@@ -29,6 +29,7 @@ version, default_language; any other sheet that pyxform itself ignores is ignore
     brackets, or the name is looked up (``label::Polish`` -> pl). The default language is
     ``settings.default_language``, else the plain ``label`` column (read as English when it
     stands next to translated columns), else the first language on the survey sheet.
+KoboToolbox's bookkeeping columns (``$kuid``, ``$autoname``...) are ignored.
 Refused: repeats and loops, location types (geopoint, geotrace, geoshape, osm: a survey must
 not collect residents' positions without a purpose), file/image/audio/video/barcode, phone
 numbers, metadata (start, end, deviceid...), calculations and hidden values, choices from a
@@ -297,17 +298,24 @@ def _read(content: bytes) -> Any:
     except (PyXFormReadError, PyXFormError, zipfile.BadZipFile, KeyError, OSError) as exc:
         raise _refuse([f"not a readable .xlsx workbook ({str(exc)[:200]})"]) from exc
     for sheet in ("survey", "choices", "settings"):
-        rows = getattr(data, sheet, None)
-        if rows:
-            setattr(data, sheet, [{canonical_column(k): v for k, v in row.items()} for row in rows])
-        header = getattr(data, f"{sheet}_header", None)
-        if header:
-            setattr(
-                data,
-                f"{sheet}_header",
-                [{canonical_column(k): v for k, v in h.items()} for h in header],
-            )
+        for attr in (sheet, f"{sheet}_header"):
+            rows = getattr(data, attr, None)
+            if rows:
+                setattr(
+                    data,
+                    attr,
+                    [
+                        {canonical_column(k): v for k, v in row.items() if not _bookkeeping(k)}
+                        for row in rows
+                    ],
+                )
     return data
+
+
+def _bookkeeping(column: str) -> bool:
+    """KoboToolbox's own columns ($kuid, $autoname, $given_name...): ids it keeps for itself,
+    no part of the form."""
+    return column.strip().startswith("$")
 
 
 def _columns(data: Any, sheet: str) -> list[str]:

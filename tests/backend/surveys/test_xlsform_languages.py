@@ -359,6 +359,17 @@ def test_appearances_that_only_change_the_look_are_accepted(client, admin):
     assert types == ["single_choice", "multiple_choice", "text", "range"]
 
 
+def test_kobo_bookkeeping_columns_are_ignored(client, admin):
+    survey = [
+        ["type", "name", "label::English (en)", "$kuid", "$autoname"],
+        ["integer", "age", "Age", "abc123", "age"],
+    ]
+    choices = [["list_name", "name", "label::English (en)", "$kuid"]]
+    response = upload(client, admin, book({"survey": survey, "choices": choices}))
+    assert response.status_code == 201, response.get_json()
+    assert [q["name"] for q in response.get_json()["questions"]] == ["age"]
+
+
 def test_range_parameters_and_defaults(client, admin):
     survey = [
         ["type", "name", "label", "parameters"],

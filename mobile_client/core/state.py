@@ -51,6 +51,12 @@ class AppState:
     last_report: dict[str, Any] | None = None
     surveys: list[dict[str, Any]] = field(default_factory=list)
     survey: dict[str, Any] | None = None
+    # the open survey's language (a code of its ``languages``) and the contract's or the
+    # server's complaints about its answers, by question name
+    survey_language: str | None = None
+    survey_errors: dict[str, list[str]] = field(default_factory=dict)
+    # surveys whose answers are saved on this phone and not yet taken by the server
+    surveys_waiting: list[int] = field(default_factory=list)
     outbox_pending: int = 0
     outbox_failed: int = 0
     # the SOS on screen (``sos.describe``): stays until dismissed, also across restarts

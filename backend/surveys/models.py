@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.db import Base, utcnow
@@ -35,6 +35,11 @@ class Survey(Base):
     )
     source: Mapped[str] = mapped_column(String(10), nullable=False, default="json")
     gap: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The shared schema's shapes as JSON: [{"code", "name"}], {code: title}, [section dicts].
+    languages: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
+    default_language: Mapped[str | None] = mapped_column(String(35))
+    title_translations: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    sections: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow)
 
@@ -49,6 +54,10 @@ class Survey(Base):
     @property
     def target_wards(self) -> list[str]:
         return sorted(w.ward_code for w in self.wards)
+
+    def section_list(self) -> list[dict[str, Any]]:
+        """The sections in the shared schema's shape (what ``validate_answers`` takes)."""
+        return [dict(s) for s in self.sections or []]
 
 
 class SurveyWard(Base):
@@ -81,11 +90,15 @@ class SurveyQuestion(Base):
     type: Mapped[str] = mapped_column(String(20), nullable=False)
     required: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     choices: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
-    min_value: Mapped[int | None] = mapped_column(Integer)
-    max_value: Mapped[int | None] = mapped_column(Integer)
+    # Floats since decimal and range bounds may be fractions; whole numbers read back as int.
+    min_value: Mapped[float | None] = mapped_column(Float)
+    max_value: Mapped[float | None] = mapped_column(Float)
+    step: Mapped[float | None] = mapped_column(Float)
     max_length: Mapped[int | None] = mapped_column(Integer)
     max_choices: Mapped[int | None] = mapped_column(Integer)
     show_if: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    section: Mapped[str | None] = mapped_column(String(64))
+    translations: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     survey: Mapped[Survey] = relationship(back_populates="questions")
 
@@ -98,12 +111,22 @@ class SurveyQuestion(Base):
             "type": self.type,
             "required": self.required,
             "choices": list(self.choices or []),
-            "min_value": self.min_value,
-            "max_value": self.max_value,
+            "min_value": _number(self.min_value),
+            "max_value": _number(self.max_value),
+            "step": _number(self.step),
             "max_length": self.max_length,
             "max_choices": self.max_choices,
             "show_if": dict(self.show_if) if self.show_if else None,
+            "section": self.section,
+            "translations": dict(self.translations or {}),
         }
+
+
+def _number(value: float | None) -> int | float | None:
+    """A stored bound as the author wrote it: 5.0 reads back as 5, 0.25 as 0.25."""
+    if value is None:
+        return None
+    return int(value) if float(value).is_integer() else float(value)
 
 
 class SurveyResponseOwner(Base):
@@ -135,7 +158,9 @@ class SurveyResponse(Base):
 
 
 class SurveyAnswer(Base):
-    """One answered value; a multiple-choice answer is one row per chosen value."""
+    """One answered value; a multiple-choice answer is one row per chosen value, a rank
+    answer one row per choice with its position (1 = first) in ``number``. Decimal and range
+    answers are their number as text in ``value``; dates "YYYY-MM-DD", times "HH:MM"."""
 
     __tablename__ = "survey_answers"
 

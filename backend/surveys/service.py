@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from datetime import datetime
 from typing import Any
 
@@ -95,6 +96,10 @@ def create_survey(actor: User | None, data: dict[str, Any], source: str = "json"
         min_group_size=data.get("min_group_size") or 10,
         source=source,
         gap=data.get("gap"),
+        languages=list(data.get("languages") or []) or None,
+        default_language=data.get("default_language"),
+        title_translations=dict(data.get("title_translations") or {}) or None,
+        sections=list(data.get("sections") or []) or None,
         created_by_id=actor.id if actor else None,
     )
     survey.wards = [SurveyWard(ward_code=w) for w in wards]
@@ -111,9 +116,12 @@ def create_survey(actor: User | None, data: dict[str, Any], source: str = "json"
                 choices=q.get("choices") or None,
                 min_value=q.get("min_value"),
                 max_value=q.get("max_value"),
+                step=q.get("step"),
                 max_length=q.get("max_length"),
                 max_choices=q.get("max_choices"),
                 show_if=q.get("show_if"),
+                section=q.get("section"),
+                translations=q.get("translations") or None,
             )
         )
     db.session.add(survey)
@@ -197,6 +205,10 @@ def _view(actor: User, survey: Survey) -> dict[str, Any]:
         "questions": [q.as_dict() for q in survey.questions],
         "gap": survey.gap,
         "answered": _answered(actor, survey),
+        "languages": list(survey.languages or []),
+        "default_language": survey.default_language,
+        "title_translations": dict(survey.title_translations or {}),
+        "sections": survey.section_list(),
     }
 
 
@@ -228,6 +240,13 @@ def get_survey(actor: User, survey_id: int) -> dict[str, Any]:
 def _store_value(q: SurveyQuestion, value: Any) -> list[SurveyAnswer]:
     if q.type == QuestionType.MULTIPLE_CHOICE.value:
         return [SurveyAnswer(question_id=q.id, value=v) for v in value]
+    if q.type == QuestionType.RANK.value:
+        return [
+            SurveyAnswer(question_id=q.id, value=v, number=position)
+            for position, v in enumerate(value, 1)
+        ]
+    if q.type in (QuestionType.DECIMAL.value, QuestionType.RANGE.value):
+        return [SurveyAnswer(question_id=q.id, value=json.dumps(value))]
     if q.type == QuestionType.INTEGER.value:
         return [SurveyAnswer(question_id=q.id, number=value)]
     if q.type == QuestionType.SCALE5.value:
@@ -242,7 +261,9 @@ def submit_response(
     Raises NotFound, Forbidden, Conflict (not open) or ValidationError naming each question."""
     survey = _get(survey_id)
     policy.require_can_answer(actor, survey, now)
-    cleaned, errors = validate_answers([q.as_dict() for q in survey.questions], answers)
+    cleaned, errors = validate_answers(
+        [q.as_dict() for q in survey.questions], answers, survey.section_list()
+    )
     if errors:
         first = next(iter(errors))
         raise ValidationError(f"{first}: {errors[first][0]}", errors=errors)
@@ -297,10 +318,17 @@ def my_response(actor: User, survey_id: int) -> dict[str, Any]:
         q = by_id[row.question_id]
         if q.type == QuestionType.MULTIPLE_CHOICE.value:
             out.setdefault(q.name, []).append(row.value)
+        elif q.type == QuestionType.RANK.value:
+            out.setdefault(q.name, []).append((row.number, row.value))
+        elif q.type in (QuestionType.DECIMAL.value, QuestionType.RANGE.value):
+            out[q.name] = json.loads(row.value) if row.value is not None else None
         elif q.type in (QuestionType.INTEGER.value, QuestionType.SCALE5.value):
             out[q.name] = row.number
         else:
             out[q.name] = row.value
+    for q in survey.questions:
+        if q.type == QuestionType.RANK.value and q.name in out:
+            out[q.name] = [value for _, value in sorted(out[q.name])]
     return {"survey_id": survey.id, "answers": out}
 
 

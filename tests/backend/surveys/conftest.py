@@ -96,3 +96,67 @@ def create_survey(client, admin):  # type: ignore[no-untyped-def]
         return survey
 
     return make
+
+
+def translated_survey() -> dict[str, Any]:
+    """A survey in English and Polish with a conditional section and one question of each of
+    the note, decimal, date, time, range and rank types (the x24 contract)."""
+    return {
+        "languages": [{"code": "en", "name": "English"}, {"code": "pl", "name": "Polish"}],
+        "default_language": "en",
+        "title_translations": {"pl": "Bezpieczeństwo nocą"},
+        "sections": [
+            {
+                "name": "night",
+                "label": "At night",
+                "translations": {"pl": {"label": "W nocy"}},
+                "show_if": {"question": "out", "equals": "yes"},
+            }
+        ],
+        "questions": [
+            {
+                "name": "intro",
+                "label": "Thank you",
+                "type": "note",
+                "translations": {"pl": {"label": "Dziękujemy"}},
+            },
+            {
+                "name": "out",
+                "label": "Out after dark?",
+                "type": "yes_no",
+                "required": True,
+                "translations": {
+                    "pl": {"label": "Po zmroku?", "choices": {"yes": "Tak", "no": "Nie"}}
+                },
+            },
+            {"name": "home", "label": "Home by?", "type": "time", "section": "night"},
+            {
+                "name": "streets",
+                "label": "Rank the streets",
+                "type": "rank",
+                "section": "night",
+                "choices": [
+                    {"value": "wallgate", "label": "Wallgate"},
+                    {"value": "market", "label": "Market Street"},
+                    {"value": "library", "label": "Library Street"},
+                ],
+                "translations": {"pl": {"label": "Ulice", "choices": {"market": "Targowa"}}},
+            },
+            {
+                "name": "miles",
+                "label": "Miles walked",
+                "type": "decimal",
+                "min_value": 0,
+                "max_value": 20.5,
+            },
+            {
+                "name": "calm",
+                "label": "How calm?",
+                "type": "range",
+                "min_value": 0,
+                "max_value": 10,
+                "step": 0.5,
+            },
+            {"name": "when", "label": "Last incident", "type": "date"},
+        ],
+    }

@@ -93,7 +93,7 @@ def test_admin_creates_a_draft_with_implied_choices(client, admin):
         ),
         ({"questions": [{"name": "1bad", "label": "A", "type": "text"}]}, "questions", "match"),
         (
-            {"questions": [{"name": "a", "label": "A", "type": "date"}]},
+            {"questions": [{"name": "a", "label": "A", "type": "geopoint"}]},
             "questions",
             "Must be one of",
         ),

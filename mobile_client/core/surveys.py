@@ -75,6 +75,27 @@ def phone_languages(environ: Mapping[str, str] | None = None) -> list[str]:
     return out
 
 
+# Languages written in Arabic script, right to left. Kivy's own font (Roboto) has no Arabic
+# letters, and joined letters need shaping: a font that has them (Android ships Noto Naskh
+# Arabic) and HarfBuzz's shaping (Kivy's SDL2 text with ``font_direction``/``font_script_name``).
+ARABIC_SCRIPT = {"ar", "fa", "ps", "sd", "ug", "ur", "ckb"}
+ARABIC_FONTS = (
+    "/system/fonts/NotoNaskhArabic-Regular.ttf",  # Android
+    "/usr/share/fonts/truetype/noto/NotoNaskhArabic-Regular.ttf",  # Debian fonts-noto-core
+    "/usr/share/fonts/truetype/noto/NotoSansArabic-Regular.ttf",
+)
+
+
+def arabic_font() -> str | None:
+    """A font on this device with the Arabic-script letters Urdu needs, or None."""
+    return next((path for path in ARABIC_FONTS if os.path.exists(path)), None)
+
+
+def can_show(code: str | None) -> bool:
+    """Whether this device can draw a language (Arabic script needs a font with it)."""
+    return primary_language(code) not in ARABIC_SCRIPT or arabic_font() is not None
+
+
 # -- what a resident types, as answer values ---------------------------------------------------
 def parse_uk_date(text: str) -> str | None:
     """``05/11/2026`` (also ``5/11/2026``, ``05-11-2026``, ``05.11.2026``) -> ``2026-11-05``;

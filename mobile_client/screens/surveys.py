@@ -19,13 +19,27 @@ ERROR_COLOUR = (1, 0.62, 0.62, 1)
 CHOICE_TYPES = {"single_choice", "yes_no", "scale5"}
 
 
+def in_language(widget: Any, code: str | None) -> Any:
+    """Draw ``widget``'s text as language ``code`` is written (right to left, shaped, in a
+    font that has its letters); other languages keep the app's font."""
+    if rules.primary_language(code) in rules.ARABIC_SCRIPT and rules.arabic_font():
+        widget.font_name = rules.arabic_font()
+        widget.font_direction = "rtl"
+        widget.font_script_name = "Arab"
+        widget.text_language = rules.primary_language(code)
+        if getattr(widget, "halign", "center") == "left":
+            widget.halign = "right"
+    return widget
+
+
 class Control:
     """One question's input: ``read()`` gives ``(answer value or None, format problem or None)``;
     ``keep()``/``restore()`` carry what was entered across a change of language."""
 
-    def __init__(self, q: dict[str, Any], changed: Any) -> None:
+    def __init__(self, q: dict[str, Any], changed: Any, lang: str | None = None) -> None:
         self.q = q
         self.changed = changed
+        self.lang = lang
         self.widget: Any = self.build()
 
     def build(self) -> Any:
@@ -53,7 +67,7 @@ class ChoiceControl(Control):
         self.toggles = []
         for c in choices:
             group = None if self.multiple else f"q-{self.q['name']}"
-            t = Factory.Toggle(text=c["label"], group=group)
+            t = in_language(Factory.Toggle(text=c["label"], group=group), self.lang)
             t.answer_value = c["value"]
             t.bind(state=self.changed)
             self.toggles.append(t)
@@ -171,9 +185,10 @@ class RangeControl(Control):
         self._moved()
 
     def value(self) -> int | float:
+        """The slider's value on the step grid; whole when the grid is whole."""
         digits = len(rules.format_number(self.step).partition(".")[2])
-        value = round(self.slider.value, digits)
-        return int(value) if value.is_integer() and float(self.step).is_integer() else value
+        value = round(float(self.slider.value), digits)
+        return int(value) if self.lo.is_integer() and self.step.is_integer() else value
 
     def _describe(self) -> None:
         span = f"from {rules.format_number(self.q['min_value'])} to "
@@ -209,7 +224,7 @@ class RankControl(Control):
         self.box.add_widget(Factory.Muted(text="Most important first."))
         for i, value in enumerate(self.order):
             row = BoxLayout(size_hint_y=None, height=dp(60), spacing=dp(6))
-            label = Factory.Body(text=f"{i + 1}. {self.labels[value]}")
+            label = in_language(Factory.Body(text=f"{i + 1}. {self.labels[value]}"), self.lang)
             label.size_hint_y = 1
             up = Factory.FlatButton(text="Up", size_hint_x=None, width=dp(72))
             down = Factory.FlatButton(text="Down", size_hint_x=None, width=dp(80))
@@ -252,17 +267,17 @@ class RankControl(Control):
             self._draw()
 
 
-def control_for(q: dict[str, Any], changed: Any) -> Control | None:
+def control_for(q: dict[str, Any], changed: Any, lang: str | None) -> Control | None:
     kind = q["type"]
     if kind == "note":
         return None
     if kind in CHOICE_TYPES or kind == "multiple_choice":
-        return ChoiceControl(q, changed)
+        return ChoiceControl(q, changed, lang)
     if kind == "range":
-        return RangeControl(q, changed)
+        return RangeControl(q, changed, lang)
     if kind == "rank":
-        return RankControl(q, changed)
-    return TextControl(q, changed)
+        return RankControl(q, changed, lang)
+    return TextControl(q, changed, lang)
 
 
 class SurveysScreen(Screen):
@@ -295,8 +310,13 @@ class SurveysScreen(Screen):
         if not ui.surveys:
             box.add_widget(Factory.Muted(text="No open surveys for your area right now."))
         waiting = set(ui.surveys_waiting or [])
+        preferred = rules.phone_languages()
         for s in ui.surveys or []:
-            button = Factory.FlatButton(text=s.get("title") or "Survey")
+            code = rules.choose_language(s, preferred)
+            if not rules.can_show(code):
+                code = s.get("default_language")
+            title = rules.localise(s, code).get("title") or "Survey"
+            button = in_language(Factory.FlatButton(text=title), code)
             button.bind(on_release=lambda *_, sid=s["id"]: self.open(sid))
             box.add_widget(button)
             if s["id"] in waiting:
@@ -325,31 +345,43 @@ class SurveysScreen(Screen):
         self._survey_id = survey.get("id") if survey else None
         if not survey:
             return
-        text = rules.localise(survey, ui.survey_language)
-        self._header = [Factory.Heading(text=text.get("title") or "")]
+        lang = ui.survey_language if rules.can_show(ui.survey_language) else None
+        lang = lang or survey.get("default_language")
+        text = rules.localise(survey, lang)
+        self._header = [in_language(Factory.Heading(text=text.get("title") or ""), lang)]
         if survey.get("description"):
             self._header.append(Factory.Muted(text=survey["description"]))
         languages = rules.language_names(survey)
         if len(languages) > 1:
             self._header.append(self._language_picker(languages, ui.survey_language))
+        if lang != ui.survey_language:
+            self._header.append(
+                Factory.Muted(
+                    text="This phone has no font for that language, so the survey is shown "
+                    "in its main language."
+                )
+            )
         self._header.append(Factory.Muted(text="Questions marked * need an answer."))
         sections = {s["name"]: s for s in text.get("sections") or []}
         for q in text.get("questions") or []:
             section = q.get("section")
             if section and section in sections and section not in self._headings:
-                heading = Factory.Heading(text=sections[section]["label"])
+                heading = in_language(Factory.Heading(text=sections[section]["label"]), lang)
                 heading.section_name = section
                 self._headings[section] = heading
             block = Factory.Column(padding=(0, dp(4)), spacing=dp(8))
             block.section_name = section
             star = " *" if q.get("required") and q["type"] != "note" else ""
-            block.add_widget(Factory.Body(text=(q.get("label") or q["name"]) + star, bold=True))
+            label = Factory.Body(
+                text=(q.get("label") or q["name"]) + star, bold=q["type"] != "note"
+            )
+            block.add_widget(in_language(label, lang))
             if q.get("hint"):
-                block.add_widget(Factory.Muted(text=q["hint"]))
-            error = Factory.Body(text="", color=ERROR_COLOUR)
+                block.add_widget(in_language(Factory.Muted(text=q["hint"]), lang))
+            error = Factory.ErrorText(text="", color=ERROR_COLOUR)
             self._errors[q["name"]] = error
             block.add_widget(error)
-            control = control_for(q, self._refresh_visibility)
+            control = control_for(q, self._refresh_visibility, lang)
             if control is not None:
                 if q["name"] in self._kept:
                     control.restore(self._kept[q["name"]])
@@ -371,6 +403,8 @@ class SurveysScreen(Screen):
         grid.bind(minimum_height=grid.setter("height"))
         for code, name in languages:
             t = Factory.Toggle(text=name, group="survey-language", allow_no_selection=False)
+            in_language(t, code)
+            t.disabled = not rules.can_show(code)
             t.state = "down" if code == current else "normal"
             t.language_code = code
             t.bind(on_release=lambda *_, code=code: self.set_language(code))

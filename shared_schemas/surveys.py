@@ -80,7 +80,13 @@ _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 class ChoiceSchema(Schema):
     """One answer option: the stored ``value`` and what the resident reads."""
 
-    value = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.-]{1,64}$"))
+    value = fields.String(
+        required=True,
+        validate=validate.Regexp(
+            r"^[A-Za-z0-9_.-]{1,64}$",
+            error="a choice name is 1 to 64 letters, digits, '_', '.' or '-' (no spaces)",
+        ),
+    )
     label = fields.String(required=True, validate=validate.Length(min=1, max=200))
 
 

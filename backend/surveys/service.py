@@ -142,7 +142,7 @@ def create_from_xlsform(actor: User, content: bytes, filename: str, form: dict[s
     data.setdefault("title", parsed.title)
     if isinstance(data.get("target_wards"), str):
         data["target_wards"] = [w.strip() for w in data["target_wards"].split(",") if w.strip()]
-    data["questions"] = parsed.questions
+    data.update(parsed.survey_fields())
     try:
         loaded = SurveyCreateSchema().load(data)
     except SchemaError as exc:

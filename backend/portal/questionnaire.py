@@ -77,6 +77,8 @@ def questionnaire(survey: Mapping[str, Any]) -> dict[str, Any]:
         {"code": code, "name": name, "lang": code if _LANG_TAG.match(code or "") else None}
         for code, name in names
     ]
+    default = survey.get("default_language") or ""
+    default_lang = default if _LANG_TAG.match(default) else None
     sections = {s["name"]: s for s in survey.get("sections") or []}
     groups: list[dict[str, Any]] = []
     for index, q in enumerate(questions):
@@ -106,12 +108,26 @@ def questionnaire(survey: Mapping[str, Any]) -> dict[str, Any]:
         texts = []
         for lang in languages:
             shown = versions[lang["code"]]["questions"][index]
+            tr = (q.get("translations") or {}).get(lang["code"]) or {}
+            own = lang["code"] == default or not lang["code"]
+            choice_tr = tr.get("choices") or {}
             texts.append(
                 {
                     **lang,
                     "label": shown.get("label") or "",
                     "hint": shown.get("hint") or "",
-                    "choices": [c["label"] for c in shown.get("choices") or []],
+                    # a text not translated is shown in the default language: say which
+                    "label_lang": lang["lang"] if own or tr.get("label") else default_lang,
+                    "hint_lang": lang["lang"] if own or tr.get("hint") else default_lang,
+                    "choices": [
+                        {
+                            "label": c["label"],
+                            "lang": lang["lang"]
+                            if own or choice_tr.get(c["value"])
+                            else default_lang,
+                        }
+                        for c in shown.get("choices") or []
+                    ],
                 }
             )
         groups[-1]["questions"].append(

@@ -298,6 +298,7 @@ class SurveysScreen(Screen):
         self._order: list[str] = []
         self._building = False
         app.ui.bind(surveys=self._show_list, surveys_waiting=self._show_list)
+        app.ui.bind(surveys_waiting=self._refresh_visibility)
         app.ui.bind(survey=self._show_survey, survey_language=self._show_survey)
         app.ui.bind(survey_errors=self._show_errors)
         self._show_list()
@@ -388,6 +389,10 @@ class SurveysScreen(Screen):
                 self.controls[q["name"]] = control
                 block.add_widget(control.widget)
             self._blocks[q["name"]] = block
+        self._waiting = Factory.Banner(
+            text="Your answers are saved on this phone, not sent yet. "
+            "They are sent when you have signal."
+        )
         send = Factory.BigButton(text="Send my answers")
         send.bind(on_release=lambda *_: self.send())
         self.send_button = send
@@ -434,6 +439,8 @@ class SurveysScreen(Screen):
             if name in shown:
                 wanted.append(block)
         wanted.append(self.send_button)
+        if survey.get("id") in (App.get_running_app().ui.surveys_waiting or []):
+            wanted.append(self._waiting)  # until the server has them: never "sent" before
         box = self.ids.form
         if list(reversed(box.children)) != wanted:
             box.clear_widgets()

@@ -488,6 +488,8 @@ def test_a_translated_grouped_survey_in_polish_then_english_by_touch(
     """The phone says Polish (LANG): the survey opens in Polish; "Tak" shows the night
     section; a date, a time, a slider, a decimal and a ranking are answered by touch and sent
     as values; English keeps the answers. Screenshots in both languages."""
+    import time
+
     from tests.mobile_client.test_core_surveys import publish
     from tests.support.translated_survey import translated_survey
 
@@ -498,9 +500,25 @@ def test_a_translated_grouped_survey_in_polish_then_english_by_touch(
         live_server.url,
         resident,
         "translated_survey",
-        params={"language": "pl"},
+        params={"language": "pl", "offline": 1},
         extra_env={"LANG": "pl_PL.UTF-8", "LANGUAGE": "pl", "LC_ALL": "pl_PL.UTF-8"},
     )
+    # When the form is filled in, cut the network; bring it back when the app has said so.
+    folder = tmp_path / f"app-{resident.uid}"
+    deadline = time.monotonic() + 120
+    while not (folder / "ready_to_send").exists() and proc.poll() is None:
+        assert time.monotonic() < deadline, "the app never got to sending"
+        time.sleep(0.2)
+    live_server.stop()
+    (folder / "network_down").write_text("1")
+    while not (folder / "network_may_return").exists() and proc.poll() is None:
+        assert time.monotonic() < deadline, "the app never said the answers were kept"
+        time.sleep(0.2)
+    assert (
+        client.get(f"/api/v1/surveys/{sid}/responses/mine", headers=resident.headers).status_code
+        == 404
+    )  # nothing reached the server while it said "not sent yet"
+    live_server.start()
     data = finish(proc, result, log, tmp_path)
     assert_passed(data)
     mine = client.get(f"/api/v1/surveys/{sid}/responses/mine", headers=resident.headers)
@@ -512,7 +530,13 @@ def test_a_translated_grouped_survey_in_polish_then_english_by_touch(
         "walk_km": 2.5,
         "priorities": ["patrols", "taxis", "lighting"],
     }
-    for name in ("survey_pl_start", "survey_pl_errors", "survey_pl_answered", "survey_en_start"):
+    for name in (
+        "survey_pl_start",
+        "survey_pl_errors",
+        "survey_pl_saved_not_sent",
+        "survey_pl_answered",
+        "survey_en_start",
+    ):
         assert (ARTIFACTS / f"{name}.png").exists(), name
 
 

@@ -1007,9 +1007,44 @@ def translated_survey(d: Driver) -> Iterator[Any]:
         rank.order == ["patrols", "taxis", "lighting"],
         rank.order,
     )
-    yield from d.tap(screen.send_button)  # scrolls to it: reachable at the end of the form
-    yield from d.shot(f"survey_{want}_answered")
+    if params.get("offline"):
+        # The test cuts the network now: the answers are kept, and said not to be sent.
+        data = Path(d.args.data_dir)
+        (data / "ready_to_send").write_text("1")
+        yield Until(lambda: (data / "network_down").exists(), 20, "the network cut")
+        core.state.update(message="")
+        yield from d.tap(screen.send_button)
+        yield Until(lambda: core.state.message, 15, "the phone's answer")
+        d.check(
+            "without signal the answers are saved on the phone, not claimed sent",
+            "saved on this phone, not sent yet" in core.state.message
+            and core.state.surveys_waiting == [core.state.survey["id"]],
+            core.state.message,
+        )
+        yield Frames(3)
+        d.check(
+            "the form says the answers wait on the phone, below the button",
+            screen._waiting.get_root_window() is not None,
+            _texts(d, "surveys")[-300:],
+        )
+        yield from d._into_view(screen._waiting)
+        yield from d.shot(f"survey_{want}_saved_not_sent")
+        (data / "network_may_return").write_text("1")
+        yield Until(
+            lambda: core.state.message.startswith("Thank you for answering"),
+            40,
+            "the answers sent once the network is back",
+        )
+    else:
+        yield from d.tap(screen.send_button)  # scrolls to it: reachable at the end of the form
     yield Until(lambda: core.state.message, 10, "an answer from the form or the server")
+    yield Frames(3)
+    d.check(
+        "once the server has them, nothing says they wait",
+        screen._waiting.get_root_window() is None,
+        core.state.surveys_waiting,
+    )
+    yield from d.shot(f"survey_{want}_answered")
     d.check(
         "answers sent: said only once the server has them",
         core.state.message.startswith("Thank you for answering"),

@@ -7,6 +7,16 @@ smaller than the survey's ``min_group_size`` shows no figures. So that a hidden 
 recovered by subtracting the shown wards from the borough total, if the hidden wards together
 number fewer than the minimum, the smallest shown wards are hidden too until they do
 (complementary suppression). Free-text answers are only ever counted, never shown.
+
+Every question type is suppressed the same way (a question's figures in a group are shown
+only if at least ``min_group_size`` people in that group answered it), and every type reports
+its distribution as ``options`` (value, label, count, percent of those who answered):
+choices as given; decimal and range: binned counts (each step of a short range, else up to
+ten equal bins with round edges) plus mean, median and quartiles; date: counts by month
+(by year beyond three years); time: counts by three-hour band of UK local time; rank: per
+choice the count and percent ranking it first and its mean position (1 = first). Notes take
+no answers and are absent. Answers are stored as values, so the language a resident read
+changes nothing here.
 """
 
 from __future__ import annotations
@@ -15,11 +25,13 @@ import csv
 import importlib
 import importlib.util
 import io
+import json
+import math
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import case, func, literal_column, select
@@ -31,6 +43,20 @@ from backend.surveys.models import Survey, SurveyAnswer, SurveyQuestion, SurveyR
 from shared_schemas.surveys import CATEGORICAL_TYPES, QuestionType
 
 NO_WARD = "unknown"
+# Types whose raw answers are gathered per group and summarised in Python.
+SUMMARISED_TYPES = {
+    QuestionType.DECIMAL.value,
+    QuestionType.RANGE.value,
+    QuestionType.DATE.value,
+    QuestionType.TIME.value,
+    QuestionType.RANK.value,
+}
+# Types answered with several rows per person (counted as people, not rows).
+MULTI_ROW_TYPES = {QuestionType.MULTIPLE_CHOICE.value, QuestionType.RANK.value}
+CHARTABLE_TYPES = CATEGORICAL_TYPES | SUMMARISED_TYPES
+MAX_BINS = 10
+MAX_GRID_OPTIONS = 21
+TIME_BAND_HOURS = 3
 CountsByWard = Callable[[datetime, datetime, str | None], dict[str, int] | None]
 
 
@@ -82,7 +108,10 @@ class _Tally:
     respondents: int = 0
     answered: Counter[int] = field(default_factory=Counter)  # question id -> people
     options: dict[int, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
-    numbers: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
+    numbers: dict[int, list[int | float]] = field(default_factory=lambda: defaultdict(list))
+    # date and time answers as text; rank answers as (choice, position) pairs
+    texts: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
+    ranks: dict[int, list[tuple[str, int]]] = field(default_factory=lambda: defaultdict(list))
 
     def add(self, other: _Tally) -> None:
         self.respondents += other.respondents
@@ -91,6 +120,10 @@ class _Tally:
             self.options[qid].update(counts)
         for qid, numbers in other.numbers.items():
             self.numbers[qid].extend(numbers)
+        for qid, texts in other.texts.items():
+            self.texts[qid].extend(texts)
+        for qid, ranks in other.ranks.items():
+            self.ranks[qid].extend(ranks)
 
 
 def _tallies(survey: Survey) -> dict[str, _Tally]:
@@ -109,7 +142,7 @@ def _tallies(survey: Survey) -> dict[str, _Tally]:
     # One pass: rows per (ward, question, value) for choice questions, per (ward, question) for
     # the rest; one row is one person except in multiple choice, counted apart below.
     categorical = [q.id for q in survey.questions if q.type in CATEGORICAL_TYPES]
-    multiple = [q.id for q in survey.questions if q.type == QuestionType.MULTIPLE_CHOICE.value]
+    multiple = [q.id for q in survey.questions if q.type in MULTI_ROW_TYPES]
     # Labelled, and grouped by that name: PostgreSQL would not match two copies of a CASE
     # with separately bound parameters.
     value_or_none = case(
@@ -148,7 +181,151 @@ def _tallies(survey: Survey) -> dict[str, _Tally]:
         ):
             if number is not None:
                 tallies[ward or NO_WARD].numbers[qid].append(number)
+    kinds = {q.id: q.type for q in survey.questions if q.type in SUMMARISED_TYPES}
+    if kinds:
+        for ward, qid, value, number in db.session.execute(
+            select(
+                SurveyAnswer.ward_code,
+                SurveyAnswer.question_id,
+                SurveyAnswer.value,
+                SurveyAnswer.number,
+            ).where(SurveyAnswer.question_id.in_(list(kinds)))
+        ):
+            if value is None:
+                continue
+            tally = tallies[ward or NO_WARD]
+            if kinds[qid] in (QuestionType.DECIMAL.value, QuestionType.RANGE.value):
+                tally.numbers[qid].append(json.loads(value))
+            elif kinds[qid] == QuestionType.RANK.value:
+                tally.ranks[qid].append((value, number or 0))
+            else:
+                tally.texts[qid].append(value)
     return tallies
+
+
+def _fmt(number: float) -> str:
+    """A bin edge or grid value as people write it: 2, 2.5, 0.25 (no float noise)."""
+    return f"{round(number, 10):g}"
+
+
+def _nice_edges(lo: float, hi: float) -> list[float]:
+    """At most MAX_BINS + 1 round edges covering lo..hi (widths 1, 2, 2.5 or 5 x 10^k)."""
+    if hi <= lo:
+        return [lo, lo + 1]
+    raw = (hi - lo) / MAX_BINS
+    power = 10 ** math.floor(math.log10(raw))
+    width = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw * (1 - 1e-12))
+    start = math.floor(lo / width + 1e-9) * width
+    edges = [start]
+    while edges[-1] < hi - 1e-9 * width:
+        edges.append(round(start + len(edges) * width, 10))
+    return edges if len(edges) > 1 else [start, start + width]
+
+
+def _number_options(q: SurveyQuestion, numbers: list[int | float]) -> list[dict[str, Any]]:
+    """Counts per step of a short range, else per bin between round edges."""
+    lo, hi, step = q.min_value, q.max_value, q.step
+    if q.type == QuestionType.RANGE.value and lo is not None and hi is not None and step:
+        points = int(round((hi - lo) / step)) + 1
+        if points <= MAX_GRID_OPTIONS:
+            grid = [round(lo + k * step, 10) for k in range(points)]
+            counts = Counter(round(float(n), 10) for n in numbers)
+            return [
+                {"value": _fmt(v), "label": _fmt(v), "count": counts.get(round(v, 10), 0)}
+                for v in grid
+            ]
+    if lo is None or hi is None:
+        lo, hi = min(numbers), max(numbers)  # only the round edges around them are shown
+    edges = _nice_edges(float(lo), float(hi))
+    counts = Counter()  # type: Counter[int]
+    for n in numbers:
+        index = next((i for i in range(len(edges) - 1) if n < edges[i + 1]), len(edges) - 2)
+        counts[index] += 1
+    last = len(edges) - 2
+    return [
+        {
+            "value": f"{_fmt(a)}..{_fmt(b)}",
+            "label": f"{_fmt(a)} to {_fmt(b)}" if i == last else f"{_fmt(a)} to under {_fmt(b)}",
+            "count": counts.get(i, 0),
+        }
+        for i, (a, b) in enumerate(zip(edges, edges[1:], strict=False))
+    ]
+
+
+def _month_options(texts: list[str]) -> list[dict[str, Any]]:
+    """Counts by month from the first to the last month answered (by year if that is more
+    than three years)."""
+    days = [date.fromisoformat(t) for t in texts]
+    first, last = min(days), max(days)
+    if (last.year - first.year) * 12 + last.month - first.month >= 36:
+        counts = Counter(str(d.year) for d in days)
+        years = [str(y) for y in range(first.year, last.year + 1)]
+        return [{"value": y, "label": y, "count": counts.get(y, 0)} for y in years]
+    counts = Counter(f"{d.year:04d}-{d.month:02d}" for d in days)
+    out = []
+    year, month = first.year, first.month
+    while (year, month) <= (last.year, last.month):
+        key = f"{year:04d}-{month:02d}"
+        label = date(year, month, 1).strftime("%B %Y")
+        out.append({"value": key, "label": label, "count": counts.get(key, 0)})
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return out
+
+
+def _time_options(texts: list[str]) -> list[dict[str, Any]]:
+    """Counts by three-hour band of the day (UK local wall-clock times, as answered)."""
+    counts = Counter(int(t[:2]) // TIME_BAND_HOURS for t in texts)
+    return [
+        {
+            "value": f"{band * TIME_BAND_HOURS:02d}",
+            "label": f"{band * TIME_BAND_HOURS:02d}:00 to {band * TIME_BAND_HOURS + 2:02d}:59",
+            "count": counts.get(band, 0),
+        }
+        for band in range(24 // TIME_BAND_HOURS)
+    ]
+
+
+def _rank_options(q: SurveyQuestion, ranks: list[tuple[str, int]]) -> list[dict[str, Any]]:
+    positions: dict[str, list[int]] = defaultdict(list)
+    for value, position in ranks:
+        positions[value].append(position)
+    return [
+        {
+            "value": c["value"],
+            "label": c["label"],
+            "count": sum(1 for p in positions.get(c["value"], []) if p == 1),
+            "mean_position": (
+                round(statistics.fmean(positions[c["value"]]), 2)
+                if positions.get(c["value"])
+                else None
+            ),
+        }
+        for c in q.choices or []
+    ]
+
+
+def _summary(q: SurveyQuestion, tally: _Tally) -> dict[str, Any]:
+    """The distribution (and, for numbers, the centre and spread) of a summarised type."""
+    out: dict[str, Any] = {}
+    if q.type in (QuestionType.DECIMAL.value, QuestionType.RANGE.value):
+        numbers = tally.numbers.get(q.id) or []
+        if not numbers:
+            return {"options": []}
+        out["mean"] = round(statistics.fmean(numbers), 2)
+        out["median"] = round(float(statistics.median(numbers)), 4)
+        if len(numbers) >= 2:
+            q1, _, q3 = statistics.quantiles(numbers, n=4, method="inclusive")
+            out["quartiles"] = [round(q1, 4), round(q3, 4)]
+        out["options"] = _number_options(q, numbers)
+    elif q.type == QuestionType.RANK.value:
+        out["options"] = _rank_options(q, tally.ranks.get(q.id) or [])
+    else:
+        texts = tally.texts.get(q.id) or []
+        if not texts:
+            return {"options": []}
+        maker = _month_options if q.type == QuestionType.DATE.value else _time_options
+        out["options"] = maker(texts)
+    return out
 
 
 def _question_figures(q: SurveyQuestion, tally: _Tally, minimum: int) -> dict[str, Any]:
@@ -177,7 +354,16 @@ def _question_figures(q: SurveyQuestion, tally: _Tally, minimum: int) -> dict[st
         numbers = tally.numbers[q.id]
         out["mean"] = round(statistics.fmean(numbers), 2)
         out["median"] = statistics.median(numbers)
+    elif q.type in SUMMARISED_TYPES:
+        out.update(_summary(q, tally))
+        for option in out["options"]:
+            option["percent"] = round(100.0 * option["count"] / answered, 1)
     return out
+
+
+def _reported(survey: Survey) -> list[SurveyQuestion]:
+    """The questions that have results: every one but notes."""
+    return [q for q in survey.questions if q.type != QuestionType.NOTE.value]
 
 
 def _suppressed_question(q: SurveyQuestion) -> dict[str, Any]:
@@ -201,7 +387,7 @@ def compute_results(survey: Survey, by_ward: bool = False) -> dict[str, Any]:
         "suppressed": overall_hidden,
         "questions": [
             _suppressed_question(q) if overall_hidden else _question_figures(q, overall, minimum)
-            for q in survey.questions
+            for q in _reported(survey)
         ],
     }
     if by_ward:
@@ -221,7 +407,7 @@ def _ward_breakdown(
     # Per question, the people in each ward who answered it form a group too.
     hidden_by_question = {
         q.id: suppressed_groups({c: t.answered.get(q.id, 0) for c, t in groups.items()}, minimum)
-        for q in survey.questions
+        for q in _reported(survey)
     }
     names = ward_names()
     wards = []
@@ -238,7 +424,7 @@ def _ward_breakdown(
                     _suppressed_question(q)
                     if is_hidden or code in hidden_by_question[q.id]
                     else _question_figures(q, tally, minimum)
-                    for q in survey.questions
+                    for q in _reported(survey)
                 ],
             }
         )
@@ -260,6 +446,9 @@ CSV_COLUMNS = [
     "percent",
     "mean",
     "median",
+    "lower_quartile",
+    "upper_quartile",
+    "mean_position",
     "suppressed",
 ]
 
@@ -284,9 +473,19 @@ def _csv_rows(survey_id: int, group: dict[str, Any], label: str) -> Iterable[dic
             "answered": "" if q["answered"] is None else q["answered"],
             "suppressed": "yes" if q["suppressed"] else "no",
         }
+        quartiles = q.get("quartiles") or ["", ""]
+        summary = {
+            **base,
+            "mean": q.get("mean", ""),
+            "median": q.get("median", ""),
+            "lower_quartile": quartiles[0],
+            "upper_quartile": quartiles[1],
+        }
         if q["suppressed"] or not q.get("options"):
-            yield {**base, "mean": q.get("mean", ""), "median": q.get("median", "")}
+            yield summary
             continue
+        if "median" in q:  # numbers: a summary row, then the binned counts
+            yield summary
         for option in q["options"]:
             yield {
                 **base,
@@ -294,6 +493,7 @@ def _csv_rows(survey_id: int, group: dict[str, Any], label: str) -> Iterable[dic
                 "answer_label": option["label"],
                 "count": option["count"],
                 "percent": option["percent"],
+                "mean_position": option.get("mean_position", ""),
             }
 
 
@@ -317,10 +517,11 @@ def chart_svg(survey: Survey, question_name: str) -> str:
     from matplotlib.figure import Figure
 
     question = next((q for q in survey.questions if q.name == question_name), None)
-    if question is None or question.type not in CATEGORICAL_TYPES:
+    if question is None or question.type not in CHARTABLE_TYPES:
         raise NotFound(f"no chartable question {question_name!r} in survey {survey.id}")
     figures = next(q for q in compute_results(survey)["questions"] if q["name"] == question_name)
-    fig = Figure(figsize=(7, 0.5 * max(len(question.choices or []), 2) + 1.2))
+    bars_count = len(figures.get("options") or question.choices or [])
+    fig = Figure(figsize=(7, 0.5 * max(bars_count, 2) + 1.2))
     FigureCanvasSVG(fig)
     ax = fig.add_subplot()
     ax.set_title(question.label[:90], fontsize=10, loc="left")
@@ -339,7 +540,8 @@ def chart_svg(survey: Survey, question_name: str) -> str:
         bars = ax.barh([o["label"][:40] for o in options], [o["percent"] for o in options])
         ax.bar_label(bars, labels=[f"{o['percent']:.0f}% ({o['count']})" for o in options])
         ax.set_xlim(0, 110)
-        ax.set_xlabel(f"% of {figures['answered']} who answered")
+        first = " ranking it first" if question.type == QuestionType.RANK.value else ""
+        ax.set_xlabel(f"% of {figures['answered']} who answered{first}")
     fig.tight_layout()
     out = io.StringIO()
     fig.savefig(out, format="svg")

@@ -44,6 +44,7 @@ class OptionResultSchema(Schema):
     label = fields.String()
     count = fields.Integer()
     percent = fields.Float()
+    mean_position = fields.Float(allow_none=True)  # rank: 1 = always first
 
 
 class QuestionResultSchema(Schema):
@@ -55,6 +56,7 @@ class QuestionResultSchema(Schema):
     options = fields.List(fields.Nested(OptionResultSchema))
     mean = fields.Float()
     median = fields.Float()
+    quartiles = fields.List(fields.Float())  # decimal and range: [lower, upper]
 
 
 class WardResultSchema(Schema):

@@ -129,13 +129,13 @@ METADATA_TYPES = {
 REFUSED_TYPES: list[tuple[set[str], str]] = [
     (
         {"repeat", "loop"},
-        "repeats are not supported: each resident answers each question once; ask for a"
+        "repeats and loops are not supported: each resident answers each question once; ask for a"
         " number (integer) or a list (select_multiple) instead",
     ),
     (
         LOCATION_TYPES,
-        "location questions (geopoint, geotrace, geoshape) are not supported: a survey must"
-        " not collect residents'"
+        "location questions (geopoint, geotrace, geoshape, osm) are not supported: a survey"
+        " must not collect residents'"
         " positions without a purpose; ask for the area with select_one instead",
     ),
     (
@@ -180,7 +180,9 @@ def _rows_text(rows: list[int]) -> str:
             runs[-1] = (runs[-1][0], row)
         else:
             runs.append((row, row))
-    parts = [str(a) if a == b else f"{a}-{b}" for a, b in runs]
+    parts: list[str] = []
+    for a, b in runs:
+        parts += [str(a)] if a == b else [str(a), str(b)] if b == a + 1 else [f"{a}-{b}"]
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
@@ -191,6 +193,7 @@ class Problems:
     causes: dict[tuple[str, str, str], list[int]] = field(default_factory=dict)
     plain: list[str] = field(default_factory=list)
     count: int = 0  # every add, repeated causes too
+    scanned_rows: set[int] = field(default_factory=set)  # survey rows the column scan named
 
     def add(self, sheet: str, row: int | None, column: str, message: str) -> None:
         self.count += 1
@@ -321,6 +324,8 @@ def _scan_columns(data: Any, problems: Problems) -> None:
                 if base in columns and (base in TRANSLATABLE or "::" not in column):
                     continue
                 problems.add(sheet, number, column, _column_cause(sheet, base, column))
+                if sheet == "survey":
+                    problems.scanned_rows.add(number)
 
 
 def _column_cause(sheet: str, base: str, column: str) -> str:
@@ -387,7 +392,11 @@ class Languages:
 
     @property
     def codes(self) -> list[dict[str, str]]:
+        """The languages, the default first, then in the order of the sheets' columns."""
         seen: dict[str, str] = {}
+        if self.default_key in self.by_key:
+            code, name = self.by_key[self.default_key]
+            seen[code] = name
         for code, name in self.by_key.values():
             seen.setdefault(code, name)
         return [{"code": c, "name": n} for c, n in seen.items()]
@@ -458,6 +467,7 @@ def _languages(data: Any, problems: Problems) -> Languages:
                 f"'{chosen}' is not one of the form's languages"
                 f" ({', '.join(keys)}): name one of them",
             )
+            found.default_key = keys[0]  # read on, so other problems are named too
             return found
         found.default_key = match or chosen
         found.by_key.setdefault(found.default_key, resolved)
@@ -752,10 +762,10 @@ class _Walker:
         """A part of a question SafeHaven does not read: said by the column scan when it came
         from a column of the sheet, said here otherwise."""
         column = BIND_COLUMNS.get(key, key)
-        if _column_base(column) not in self._bases:
-            self.add(row, column, f"'{column}' is not supported: remove it")
-        else:
+        if row is not None and row in self.problems.scanned_rows:
             self.problems.count += 1  # the scan said it; the question is still refused
+        else:
+            self.add(row, column, f"'{column}' is not supported: remove it")
 
     def common(self, child: dict[str, Any], row: int | None) -> dict[str, Any]:
         for key in sorted(set(child) - CHILD_KEYS):
@@ -781,6 +791,7 @@ class _Walker:
             "translations": translations,
         }
         bind = dict(child.get("bind") or {})
+        bind.pop("type", None)  # the XForm data type pyxform derives from the question type
         required = _required(bind.pop("required", ""))
         if required is None:
             self.add(row, "required", "required must be yes or no (expressions are not supported)")

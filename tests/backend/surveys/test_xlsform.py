@@ -180,7 +180,7 @@ def test_an_xlsform_built_here_is_imported_and_answered(client, admin, in_ward):
                 ["end_repeat", "", "", "", "", "", "", ""],
             ],
             2,
-            "repeats are not supported",
+            "repeats and loops are not supported",
         ),
         (
             [

@@ -3,8 +3,6 @@ close, results with bar charts and the anonymised CSV export."""
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Response, g, redirect, render_template, request, url_for
 
 from backend.areas.service import list_wards
@@ -18,15 +16,6 @@ from shared_schemas.surveys import QUESTION_TYPES
 # The quick form has a label, a type and choices: types that need bounds (decimal, range)
 # are written as JSON or an XLSForm.
 QUICK_TYPES = [t for t in QUESTION_TYPES if t not in ("decimal", "range")]
-
-
-@bp.app_template_filter("month_words")
-def month_words(value: str) -> str:
-    """``2026-11`` -> ``November 2026`` (text that is not a month passes through)."""
-    try:
-        return date.fromisoformat(f"{value}-01").strftime("%B %Y")
-    except (TypeError, ValueError):
-        return str(value)
 
 
 @bp.app_template_filter("number_words")

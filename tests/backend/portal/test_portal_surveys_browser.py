@@ -141,16 +141,12 @@ def test_the_survey_page_shows_every_language_and_its_sections_in_words(
     _accessible(browser, "24-survey-languages")
 
 
-@pytest.mark.xfail(
-    reason="waits for x24a's results of the new types (months, hour_bands, bins, ranks)",
-    strict=False,
-)
-def test_results_of_the_new_types_are_shown_with_small_cells_suppressed(
+def test_results_of_the_new_types_are_shown_and_a_small_group_is_suppressed(
     browser, admin, make_person, app
 ):
-    """Three went out (the minimum group): dates by month, times by hour band, the slider and
-    the distance spread, the ranking by average place and first places. A cell of fewer
-    than three people says "suppressed", never a number."""
+    """Three went out (the minimum group): dates by month, times by hour band, the slider's
+    spread, the ranking by average place and first places. Only two gave a distance: that
+    question says "Suppressed", never a number."""
     from tests.support.translated_survey import translated_survey
 
     client = app.test_client()
@@ -159,20 +155,29 @@ def test_results_of_the_new_types_are_shown_with_small_cells_suppressed(
     assert (
         client.post(f"/api/v1/surveys/{survey_id}/open", headers=admin.headers).status_code == 200
     )
-    for n, answers in enumerate(NIGHTS):
+    nights = [dict(n) for n in NIGHTS]
+    del nights[2]["walk_km"]
+    for n, answers in enumerate(nights):
         assert answer(client, make_person(f"results-{n}"), survey_id, answers) == 201
     browser.sign_in(admin.uid)
     browser.go(f"/portal/surveys/{survey_id}")
-    months = browser.find("#q-last_out").text
-    assert "November 2026" in months and "3" in months
-    bands = browser.find("#q-home_by").text
-    assert "Answers by time of day" in bands
-    rank = browser.find("#q-priorities").text
-    assert "Better street lighting" in rank and "Average" in rank
-    # lighting was put first by two people (fewer than 3): that cell is suppressed
-    assert "suppressed" in rank
-    spread = browser.find("#q-feel_safe").text
-    assert "How the answers spread" in spread or "suppressed" in spread
-    assert "free-text" not in browser.find("#q-walk_km").text
+
+    def chart(name: str) -> str:
+        return browser.find(f"#q-{name} svg.chart title").get_attribute("textContent")
+
+    assert "November 2026 100.0%" in chart("last_out")
+    assert "By month" in browser.find("#q-last_out").text
+    assert "21:00 to 23:59 100.0%" in chart("home_by") and "18:00 to 20:59 0.0%" in chart("home_by")
+    assert "By time of day, UK time" in browser.find("#q-home_by").text
+    assert "average 5, median 5" in browser.find("#q-feel_safe").text
+    assert "4 33.3%" in chart("feel_safe") and "6 33.3%" in chart("feel_safe")
+    rows = [r.text for r in browser.find_all("#q-priorities tbody tr")]
+    assert rows == [
+        "Better street lighting 1.3 2 (67%)",
+        "More police patrols 2.0 1 (33%)",
+        "Safe taxi ranks 2.7 0 (0%)",
+    ]
+    assert browser.find("#q-walk_km").text.endswith("Suppressed: fewer than 3 answers.")
+    assert "intro" not in [s.get_attribute("id") for s in browser.find_all("section.card")]
     browser.shot("25-survey-results-new-types")
     _accessible(browser, "25-survey-results-new-types")

@@ -45,6 +45,9 @@ SAVED_TEXT = (
 
 # -- the phone's language ---------------------------------------------------------------------
 def _android_language() -> str | None:
+    """The Android system locale's tag (python-for-android sets ``ANDROID_ARGUMENT``)."""
+    if "ANDROID_ARGUMENT" not in os.environ:
+        return None
     try:
         from jnius import autoclass  # type: ignore[import-not-found]  # Android only
     except ImportError:

@@ -90,11 +90,15 @@ class ChoiceSchema(Schema):
     label = fields.String(required=True, validate=validate.Length(min=1, max=200))
 
 
-class Number(fields.Field):
+class Number(fields.Number):  # type: ignore[type-arg]
     """A JSON number kept as given (an int stays an int, a float a float); booleans, text,
-    NaN and infinities are refused."""
+    NaN and infinities are refused. (A ``fields.Number`` so OpenAPI says ``number``.)"""
 
+    num_type = float
     default_error_messages = {"invalid": "must be a number"}
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> Any:
+        return value
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> int | float:
         if isinstance(value, bool) or not isinstance(value, int | float):
@@ -134,8 +138,7 @@ def _translations(schema: type[Schema]) -> fields.Dict:
         keys=fields.String(validate=validate.Regexp(LANGUAGE_CODE_RE)),
         values=fields.Nested(schema),
         load_default=dict,
-        validate=validate.Length(max=MAX_LANGUAGES),
-    )
+    )  # keys must be the survey's languages (at most MAX_LANGUAGES): definition_problems
 
 
 class ConditionSchema(Schema):
@@ -209,7 +212,9 @@ class SurveyCreateSchema(Schema):
     )
     gap = fields.Nested(GapPairSchema, allow_none=True, load_default=None)
     languages = fields.List(
-        fields.Nested(LanguageSchema), load_default=list, validate=validate.Length(max=20)
+        fields.Nested(LanguageSchema),
+        load_default=list,
+        validate=validate.Length(max=MAX_LANGUAGES),
     )
     default_language = fields.String(
         allow_none=True, load_default=None, validate=validate.Regexp(LANGUAGE_CODE_RE)

@@ -370,3 +370,33 @@ def test_pyxform_example_forms_upload_or_are_refused_once_per_cause(client, admi
         assert line.startswith(fragment), (line, fragment)
         # Each line says where (sheet, and row and column where there is one) and what to do.
         assert re.match(r"^(sheet '\w+'|survey rows? [\d, -and]+, column '\w+'): .+", line), line
+
+
+def test_problems_found_after_reading_name_their_rows(client, admin):
+    """A group's relevant and two questions' relevant point at later questions: each cause
+    named once, at its rows."""
+    survey = [
+        ["type", "name", "label", "relevant"],
+        ["begin group", "later", "Later", "${out} = 'yes'"],
+        ["text", "t", "T", ""],
+        ["end group", "", "", ""],
+        ["select_one yn", "out", "Out?", ""],
+        ["text", "u", "U", "${last} = 'yes'"],
+        ["text", "v", "V", "${last} = 'yes'"],
+        ["select_one yn", "last", "Last?", ""],
+    ]
+    choices = [["list_name", "name", "label"], ["yn", "yes", "Yes"], ["yn", "no", "No"]]
+    response = upload(client, admin, book({"survey": survey, "choices": choices}))
+    assert response.status_code == 422
+    assert response.get_json()["errors"]["file"] == [
+        "survey row 2: show_if refers to 'out', not an earlier question",
+        "survey rows 6 and 7: show_if refers to 'last', not an earlier question",
+    ]
+
+
+def test_pyxform_errors_are_passed_on(client, admin):
+    survey = [["type", "name", "label"], ["begin group", "g", "G"], ["text", "t", "T"]]
+    response = upload(client, admin, book({"survey": survey}))
+    assert response.status_code == 422
+    problems = response.get_json()["errors"]["file"]
+    assert len(problems) == 1 and "end_group" in problems[0].replace(" ", "_"), problems

@@ -206,7 +206,16 @@ class Surveys:
     def open_survey(self, survey_id: int) -> dict[str, Any]:
         survey = self.ctx.client.survey(survey_id)
         language = choose_language(survey, phone_languages())
-        self.ctx.state.update(survey=survey, survey_language=language, survey_errors={})
+        earlier: dict[str, Any] = {}
+        if survey.get("answered"):
+            try:
+                earlier = dict(self.ctx.client.my_survey_answers(survey_id).get("answers") or {})
+            except ApiError as exc:
+                if exc.status != 404:
+                    raise
+        self.ctx.state.update(
+            survey=survey, survey_language=language, survey_errors={}, survey_answers=earlier
+        )
         return survey
 
     def set_language(self, code: str) -> None:

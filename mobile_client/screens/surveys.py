@@ -54,6 +54,10 @@ class Control:
     def restore(self, kept: Any) -> None:
         raise NotImplementedError
 
+    def show_value(self, value: Any) -> None:
+        """Show an answer value the server holds (my earlier answer)."""
+        self.restore(value)
+
 
 class ChoiceControl(Control):
     """One choice (or several) as big toggle buttons."""
@@ -139,6 +143,16 @@ class TextControl(Control):
 
     def restore(self, kept: Any) -> None:
         self.widget.text = kept or ""
+
+    def show_value(self, value: Any) -> None:
+        """An answer value as a person types it: a date the UK way, a number plainly."""
+        kind = self.q["type"]
+        if kind == "date":
+            self.widget.text = rules.format_uk_date(value)
+        elif kind in ("integer", "decimal"):
+            self.widget.text = rules.format_number(value)
+        else:
+            self.widget.text = str(value)
 
 
 class RangeControl(Control):
@@ -336,10 +350,12 @@ class SurveysScreen(Screen):
         ui = App.get_running_app().ui
         survey = ui.survey
         box = self.ids.form
+        earlier: dict[str, Any] = {}
         if survey and survey.get("id") == self._survey_id:
             self._kept = {name: c.keep() for name, c in self.controls.items()}
         else:
             self._kept = {}
+            earlier = dict(ui.survey_answers or {})
         box.clear_widgets()
         self._building = True  # restoring answers below must not redraw a half-built form
         self.controls, self._errors, self._blocks, self._headings = {}, {}, {}, {}
@@ -386,6 +402,8 @@ class SurveysScreen(Screen):
             if control is not None:
                 if q["name"] in self._kept:
                     control.restore(self._kept[q["name"]])
+                elif earlier.get(q["name"]) not in (None, "", []):
+                    control.show_value(earlier[q["name"]])
                 self.controls[q["name"]] = control
                 block.add_widget(control.widget)
             self._blocks[q["name"]] = block

@@ -211,6 +211,8 @@ def test_new_types_are_answered_as_values_and_the_server_keeps_them(
         )
     assert mine.status_code == 200, mine.text
     assert mine.json()["answers"] == NIGHT_OUT
+    core.open_survey(translated)  # opened again: my answers come back, to change them
+    assert core.state.survey_answers == NIGHT_OUT
 
 
 def test_typed_dates_times_and_numbers_become_contract_values():

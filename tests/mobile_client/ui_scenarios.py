@@ -1066,3 +1066,22 @@ def translated_survey(d: Driver) -> Iterator[Any]:
     yield from d.shot("survey_en_start")
     yield from d._into_view(screen._blocks["priorities"])
     yield from d.shot("survey_en_answered")
+    # Opened again later: my earlier answers, from the server, shown the UK way to change.
+    yield from _scroll_top(d)
+    core.state.update(survey=None)
+    yield Frames(3)
+    yield from d.tap(listed())
+    yield Until(lambda: core.state.survey and core.state.survey_answers, 10, "my answers")
+    yield Frames(4)
+    shown = screen.controls
+    d.check(
+        "my earlier answers are shown to change: the date the UK way",
+        shown["last_out"].widget.text == "05/11/2026"
+        and shown["home_by"].widget.text == "23:30"
+        and shown["walk_km"].widget.text == "2.5"
+        and shown["feel_safe"].shown.text.startswith("Your answer: 4 ")
+        and shown["priorities"].order == ["patrols", "taxis", "lighting"],
+        screen.answers(),
+    )
+    yield from d._into_view(screen._blocks["last_out"])
+    yield from d.shot(f"survey_{want}_reopened")  # in the phone's language again

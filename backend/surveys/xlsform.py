@@ -20,6 +20,8 @@ version, default_language; any other sheet that pyxform itself ignores is ignore
     questions take the inner group's heading, and a condition on either level applies (if
     both levels have one, the form is refused: combine them into one group). Questions of
     the outer group after the inner one go in a continuation section with the outer heading.
+  * appearances that only change the look (minimal, horizontal, compact, columns, quick,
+    multiline, numbers, thousands-sep, vertical, no-ticks) are accepted and ignored
   * ``required`` yes/no/true/false; ``hint``; ``relevant`` of the simple form
     ``${q} = 'value'`` or ``selected(${q}, 'value')``
   * Languages: ``label::English (en)``, ``hint::Polski (pl)``, choices ``label::...`` (one
@@ -27,6 +29,7 @@ version, default_language; any other sheet that pyxform itself ignores is ignore
     brackets, or the name is looked up (``label::Polish`` -> pl). The default language is
     ``settings.default_language``, else the plain ``label`` column (read as English when it
     stands next to translated columns), else the first language on the survey sheet.
+KoboToolbox's bookkeeping columns (``$kuid``, ``$autoname``...) are ignored.
 Refused: repeats and loops, location types (geopoint, geotrace, geoshape, osm: a survey must
 not collect residents' positions without a purpose), file/image/audio/video/barcode, phone
 numbers, metadata (start, end, deviceid...), calculations and hidden values, choices from a
@@ -72,6 +75,22 @@ CHILD_KEYS |= {"list_name", "choices", "children"}
 TRUE_VALUES = {"yes", "true", "true()"}
 FALSE_VALUES = {"no", "false", "false()", ""}
 GROUP_APPEARANCES = {"field-list", "table-list"}
+# Appearances that change only how a question looks in ODK/Enketo, not what it asks or what
+# its answer means: accepted, and the app draws its own widget.
+LOOK_ONLY_APPEARANCES = {
+    "minimal",
+    "horizontal",
+    "horizontal-compact",
+    "compact",
+    "columns",
+    "columns-pack",
+    "quick",
+    "multiline",
+    "numbers",
+    "thousands-sep",
+    "vertical",
+    "no-ticks",
+}
 DEFAULT_KEY = "default"  # pyxform's key for text in a column without a language
 ASSUMED_PLAIN_LANGUAGE = ("en", "English")
 OTHER_LABEL = "Specify other."
@@ -279,17 +298,24 @@ def _read(content: bytes) -> Any:
     except (PyXFormReadError, PyXFormError, zipfile.BadZipFile, KeyError, OSError) as exc:
         raise _refuse([f"not a readable .xlsx workbook ({str(exc)[:200]})"]) from exc
     for sheet in ("survey", "choices", "settings"):
-        rows = getattr(data, sheet, None)
-        if rows:
-            setattr(data, sheet, [{canonical_column(k): v for k, v in row.items()} for row in rows])
-        header = getattr(data, f"{sheet}_header", None)
-        if header:
-            setattr(
-                data,
-                f"{sheet}_header",
-                [{canonical_column(k): v for k, v in h.items()} for h in header],
-            )
+        for attr in (sheet, f"{sheet}_header"):
+            rows = getattr(data, attr, None)
+            if rows:
+                setattr(
+                    data,
+                    attr,
+                    [
+                        {canonical_column(k): v for k, v in row.items() if not _bookkeeping(k)}
+                        for row in rows
+                    ],
+                )
     return data
+
+
+def _bookkeeping(column: str) -> bool:
+    """KoboToolbox's own columns ($kuid, $autoname, $given_name...): ids it keeps for itself,
+    no part of the form."""
+    return column.strip().startswith("$")
 
 
 def _columns(data: Any, sheet: str) -> list[str]:
@@ -413,6 +439,7 @@ class Languages:
             return text.strip() or None, {}
         base = None
         others: dict[str, str] = {}
+        default_code = self.default_code
         for key, value in text.items():
             value = _cell(value)
             if not value:
@@ -421,7 +448,10 @@ class Languages:
                 base = value
             elif key in self.by_key:
                 others.setdefault(self.by_key[key][0], value)
-        return base, others
+        # A second column in the default language (a plain "label" read as English beside
+        # "label::English (en)") fills the default text where the first is empty.
+        fallback = others.pop(default_code, None) if default_code else None
+        return base or fallback, others
 
 
 def _languages(data: Any, problems: Problems) -> Languages:
@@ -825,13 +855,19 @@ class _Walker:
     def finish(
         self, question: dict[str, Any], row: int | None, *, appearance_ok: bool = False
     ) -> None:
-        appearance = question.pop("_appearance", "")
-        if appearance and not appearance_ok:
+        words = question.pop("_appearance", "").split()
+        refused = [
+            w
+            for w in words
+            if w not in LOOK_ONLY_APPEARANCES and not (appearance_ok and w == "likert")
+        ]
+        if refused:
             self.add(
                 row,
                 "appearance",
-                f"appearance '{appearance}' is not supported on {question['type']}"
-                " (only likert on select_one): remove it",
+                f"appearance '{' '.join(refused)}' is not supported on {question['type']}"
+                " (likert on select_one, and appearances that only change the look, such as"
+                " minimal, horizontal or multiline): remove it",
             )
 
     def refuse_constraint(self, row: int | None, constraint: str, expected: str) -> None:
@@ -862,8 +898,8 @@ class _Walker:
         values = [c["value"] for c in choices]
         if constraint:
             self.refuse_constraint(row, constraint, "none on select_one")
-        appearance = question.get("_appearance")
-        if appearance == "likert":
+        likert = "likert" in question.get("_appearance", "").split()
+        if likert:
             if values != ["1", "2", "3", "4", "5"]:
                 self.add(
                     row,
@@ -877,7 +913,7 @@ class _Walker:
         else:
             question["type"] = "single_choice"
             question["choices"] = choices
-        self.finish(question, row, appearance_ok=appearance == "likert")
+        self.finish(question, row, appearance_ok=likert)
 
     def select_multiple(
         self, child: dict[str, Any], row: int | None, question: dict[str, Any]

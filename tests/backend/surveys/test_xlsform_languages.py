@@ -243,6 +243,8 @@ def test_a_translated_grouped_form_becomes_a_survey_in_three_languages(client, a
         (["label::Polski (pl)", "label::English (en)"], None, ["pl", "en"], "pl"),
         # A code alone, any case; a name alone.
         (["label::PL", "label::english"], [["default_language"], ["english"]], ["en", "pl"], "en"),
+        # A plain column beside one in the language it is read as: one language, not two.
+        (["label", "label::English (en)", "label::Polski (pl)"], None, ["en", "pl"], "en"),
         # One language, plain: no languages at all.
         (["label"], None, [], None),
     ],
@@ -340,6 +342,32 @@ def test_or_other_never_errs_about_the_question_pyxform_adds(client, admin):
     problems = response.get_json()["errors"]["file"]
     assert len(problems) == 1 and problems[0].startswith("survey row 4, column 'type'"), problems
     assert not any("other" in p for p in problems)
+
+
+def test_appearances_that_only_change_the_look_are_accepted(client, admin):
+    survey = [
+        ["type", "name", "label", "appearance"],
+        ["select_one where", "where", "Where?", "minimal"],
+        ["select_multiple where", "also", "Also?", "horizontal-compact"],
+        ["text", "more", "More?", "multiline"],
+        ["range", "calm", "Calm?", "vertical no-ticks"],
+    ]
+    choices = [["list_name", "name", "label"], ["where", "park", "Park"], ["where", "pier", "Pier"]]
+    response = upload(client, admin, book({"survey": survey, "choices": choices}))
+    assert response.status_code == 201, response.get_json()
+    types = [q["type"] for q in response.get_json()["questions"]]
+    assert types == ["single_choice", "multiple_choice", "text", "range"]
+
+
+def test_kobo_bookkeeping_columns_are_ignored(client, admin):
+    survey = [
+        ["type", "name", "label::English (en)", "$kuid", "$autoname"],
+        ["integer", "age", "Age", "abc123", "age"],
+    ]
+    choices = [["list_name", "name", "label::English (en)", "$kuid"]]
+    response = upload(client, admin, book({"survey": survey, "choices": choices}))
+    assert response.status_code == 201, response.get_json()
+    assert [q["name"] for q in response.get_json()["questions"]] == ["age"]
 
 
 def test_range_parameters_and_defaults(client, admin):

@@ -9,17 +9,21 @@ from backend.areas.service import list_wards
 from backend.db import utcnow
 from backend.errors import Conflict, ValidationError
 from backend.portal import policy, service
+from backend.portal.questionnaire import TYPE_LABELS, questionnaire
 from backend.portal.routes import bp
 from shared_schemas.surveys import QUESTION_TYPES
 
-TYPE_LABELS = {
-    "single_choice": "One choice",
-    "multiple_choice": "Several choices",
-    "scale5": "Scale 1-5",
-    "yes_no": "Yes / no",
-    "integer": "Whole number",
-    "text": "Free text",
-}
+# The quick form has a label, a type and choices: types that need bounds (decimal, range)
+# are written as JSON or an XLSForm.
+QUICK_TYPES = [t for t in QUESTION_TYPES if t not in ("decimal", "range")]
+
+
+@bp.app_template_filter("number_words")
+def number_words(value: object) -> str:
+    """A number as people write it: ``3.0`` -> ``3``, ``2.5`` -> ``2.5``."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _new_page(form, errors, status: int = 200):  # type: ignore[no-untyped-def]
@@ -30,7 +34,7 @@ def _new_page(form, errors, status: int = 200):  # type: ignore[no-untyped-def]
             selected_wards=form.getlist("target_wards") if hasattr(form, "getlist") else [],
             errors=errors,
             wards=list_wards(),
-            types=QUESTION_TYPES,
+            types=QUICK_TYPES,
             type_labels=TYPE_LABELS,
             rows=range(1, service.MAX_QUICK_QUESTIONS + 1),
         ),
@@ -69,7 +73,13 @@ def survey(survey_id: int):  # type: ignore[no-untyped-def]
     """Admins: a survey, its questions and its results with charts (small groups hidden)."""
     page = service.survey_page(g.portal_user, survey_id)
     names = {w.code: w.name for w in list_wards()}
-    return render_template("portal/survey.html", ward_names=names, type_labels=TYPE_LABELS, **page)
+    return render_template(
+        "portal/survey.html",
+        ward_names=names,
+        type_labels=TYPE_LABELS,
+        questionnaire=questionnaire(page["survey"]),
+        **page,
+    )
 
 
 @bp.post("/surveys/<int:survey_id>/status")

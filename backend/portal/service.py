@@ -1175,7 +1175,7 @@ def quick_questions(form) -> list[dict[str, object]]:  # type: ignore[no-untyped
             "type": kind,
             "required": form.get(f"q{i}_required") == "on",
         }
-        if kind in ("single_choice", "multiple_choice"):
+        if kind in ("single_choice", "multiple_choice", "rank"):
             taken: set[str] = set()
             question["choices"] = [
                 {"value": _slug(part, taken), "label": part.strip()}

@@ -453,6 +453,10 @@ class ApiClient:
     def survey(self, survey_id: int) -> dict[str, Any]:
         return self.get(f"/api/v1/surveys/{int(survey_id)}", response_schema="survey")
 
+    def my_survey_answers(self, survey_id: int) -> dict[str, Any]:
+        """My own earlier answers to a survey (values); 404 if I have not answered."""
+        return self.get(f"/api/v1/surveys/{int(survey_id)}/responses/mine")
+
     def answer_survey(self, survey_id: int, answers: dict[str, Any]) -> Any:
         return self.post(
             f"/api/v1/surveys/{int(survey_id)}/responses",

@@ -396,5 +396,8 @@ class Core:
     def open_survey(self, survey_id: int) -> dict[str, Any]:
         return self.surveys.open_survey(survey_id)
 
+    def set_survey_language(self, code: str) -> None:
+        self.surveys.set_language(code)
+
     def answer_survey(self, survey: dict[str, Any], answers: dict[str, Any]) -> Any:
         return self.surveys.answer_survey(survey, answers)

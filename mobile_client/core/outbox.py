@@ -41,6 +41,8 @@ CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (status, id);
 """
 MAX_BATCH = 200
 STOP_ON = (401, 408, 425, 429)
+# the shared schema each kind of queued body is checked against before it is sent
+REQUEST_SCHEMAS = {"report": "report.in", "survey": "survey.response.in"}
 SOS_MAX_DELAY_S = 5.0  # an unsent SOS is tried again at least this often
 
 
@@ -243,7 +245,7 @@ class Outbox:
                         head.method,
                         head.path,
                         body=body,
-                        request_schema="report.in" if is_report else None,
+                        request_schema=REQUEST_SCHEMAS.get(head.kind),
                         # An anonymous report goes without the sign-in token: nothing to link.
                         signed=not (is_report and isinstance(body, dict) and body.get("anonymous")),
                     )

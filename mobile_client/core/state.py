@@ -50,6 +50,16 @@ class AppState:
     report_photos: list[str] = field(default_factory=list)
     last_report: dict[str, Any] | None = None
     surveys: list[dict[str, Any]] = field(default_factory=list)
+    # (before ``survey``: the bridge applies fields in this order, and the form is drawn
+    # when ``survey`` changes)
+    # the open survey's language (a code of its ``languages``) and the contract's or the
+    # server's complaints about its answers, by question name
+    survey_language: str | None = None
+    survey_errors: dict[str, list[str]] = field(default_factory=dict)
+    # my earlier answers to the open survey (values), shown in the form to change them
+    survey_answers: dict[str, Any] = field(default_factory=dict)
+    # surveys whose answers are saved on this phone and not yet taken by the server
+    surveys_waiting: list[int] = field(default_factory=list)
     survey: dict[str, Any] | None = None
     outbox_pending: int = 0
     outbox_failed: int = 0

@@ -16,7 +16,7 @@ from mobile_client.core.controller import describe_place, normalise_contacts
 from mobile_client.core.location import DEMO_ROUTE, SimulatedWalk
 from mobile_client.core.outbox import Outbox
 from mobile_client.core.state import AppState
-from mobile_client.core.surveys import validate_answers
+from mobile_client.core.surveys import problems
 
 T0 = datetime(2026, 11, 21, 1, 30, tzinfo=UTC)
 WIGAN = (53.5456, -2.6318)
@@ -123,8 +123,8 @@ SURVEY = {
 
 
 def test_survey_answers_are_checked_per_question_before_sending():
-    assert validate_answers(SURVEY, {"worry": 3, "seen": "yes", "where": "park"}) == {}
-    problems = validate_answers(
+    assert problems(SURVEY, {"worry": 3, "seen": "yes", "where": "park"}) == {}
+    found = problems(
         SURVEY,
         {
             "worry": 9,
@@ -135,9 +135,9 @@ def test_survey_answers_are_checked_per_question_before_sending():
             "note": "too long",
         },
     )
-    assert set(problems) == {"worry", "where", "priorities", "age", "note"}
-    assert set(validate_answers(SURVEY, {})) == {"worry", "seen"}
-    assert set(validate_answers(SURVEY, {"worry": 1, "seen": "yes", "age": "x"})) == {"age"}
+    assert set(found) == {"worry", "where", "priorities", "age", "note"}
+    assert set(problems(SURVEY, {})) == {"worry", "seen"}
+    assert set(problems(SURVEY, {"worry": 1, "seen": "yes", "age": "x"})) == {"age"}
 
 
 def test_server_sent_events_are_parsed_with_json_data():

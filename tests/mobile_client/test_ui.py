@@ -95,6 +95,7 @@ def launch(
     speedup: float = 1.0,
     size: tuple[int, int] | None = None,
     data_name: str | None = None,
+    extra_env: dict[str, str] | None = None,
 ):  # type: ignore[no-untyped-def]
     data = tmp_path / f"app-{data_name or prefix or person.uid}"
     result = tmp_path / f"result-{prefix or person.uid}.json"
@@ -110,6 +111,7 @@ def launch(
         "KIVY_CLIPBOARD": "sdl2",
     }
     env.pop("SDL_VIDEODRIVER", None)
+    env |= extra_env or {}
     argv = [
         sys.executable,
         "-m",
@@ -477,3 +479,91 @@ def test_a_resident_reports_with_pin_and_photo_and_follows_it_at_360x640(
     for name in ("12_report_categories", "13_report_pin_photo", "14_report_sent", "15_my_reports"):
         shot = ARTIFACTS / f"R_{name}.png"
         assert shot.exists() and shot.stat().st_size > 5_000, name
+
+
+@pytest.mark.slow
+def test_a_translated_grouped_survey_in_polish_then_english_by_touch(
+    display, tmp_path, app, live_server, resident, admin, client
+):
+    """The phone says Polish (LANG): the survey opens in Polish; "Tak" shows the night
+    section; a date, a time, a slider, a decimal and a ranking are answered by touch and sent
+    as values; English keeps the answers. Screenshots in both languages."""
+    import time
+
+    from tests.mobile_client.test_core_surveys import publish
+    from tests.support.translated_survey import translated_survey
+
+    sid = publish(live_server.url, admin, translated_survey())
+    proc, result, log = launch(
+        display,
+        tmp_path,
+        live_server.url,
+        resident,
+        "translated_survey",
+        params={"language": "pl", "offline": 1},
+        extra_env={"LANG": "pl_PL.UTF-8", "LANGUAGE": "pl", "LC_ALL": "pl_PL.UTF-8"},
+    )
+    # When the form is filled in, cut the network; bring it back when the app has said so.
+    folder = tmp_path / f"app-{resident.uid}"
+    deadline = time.monotonic() + 120
+    while not (folder / "ready_to_send").exists() and proc.poll() is None:
+        assert time.monotonic() < deadline, "the app never got to sending"
+        time.sleep(0.2)
+    live_server.stop()
+    (folder / "network_down").write_text("1")
+    while not (folder / "network_may_return").exists() and proc.poll() is None:
+        assert time.monotonic() < deadline, "the app never said the answers were kept"
+        time.sleep(0.2)
+    assert (
+        client.get(f"/api/v1/surveys/{sid}/responses/mine", headers=resident.headers).status_code
+        == 404
+    )  # nothing reached the server while it said "not sent yet"
+    live_server.start()
+    data = finish(proc, result, log, tmp_path)
+    assert_passed(data)
+    mine = client.get(f"/api/v1/surveys/{sid}/responses/mine", headers=resident.headers)
+    assert mine.json["answers"] == {
+        "out_at_night": "yes",
+        "last_out": "2026-11-05",
+        "home_by": "23:30",
+        "feel_safe": 4,
+        "walk_km": 2.5,
+        "priorities": ["patrols", "taxis", "lighting"],
+    }
+    for name in (
+        "survey_pl_start",
+        "survey_pl_errors",
+        "survey_pl_saved_not_sent",
+        "survey_pl_answered",
+        "survey_en_start",
+    ):
+        assert (ARTIFACTS / f"{name}.png").exists(), name
+
+
+@pytest.mark.slow
+def test_a_survey_in_urdu_is_drawn_right_to_left_in_a_font_that_has_its_letters(
+    display, tmp_path, app, live_server, resident, admin
+):
+    """The phone says Urdu: the survey opens in Urdu, shaped right to left in Noto Naskh
+    Arabic (Android ships it; Debian's fonts-noto-core here). Without that font the app
+    shows the default language instead of empty boxes."""
+    from mobile_client.core.surveys import arabic_font
+    from tests.mobile_client.test_core_surveys import publish
+    from tests.support.translated_survey import translated_survey
+
+    if arabic_font() is None:
+        _unavailable("no Arabic-script font (apt-get install fonts-noto-core)")
+    publish(live_server.url, admin, translated_survey())
+    proc, result, log = launch(
+        display,
+        tmp_path,
+        live_server.url,
+        resident,
+        "translated_survey",
+        prefix="",
+        params={"language": "ur"},
+        extra_env={"LANG": "ur_PK.UTF-8", "LANGUAGE": "ur", "LC_ALL": "ur_PK.UTF-8"},
+    )
+    data = finish(proc, result, log, tmp_path)
+    assert_passed(data)
+    assert (ARTIFACTS / "survey_ur_start.png").exists()

@@ -123,6 +123,9 @@ def forget_ward_index() -> None:
     """Drop cached ward polygons (after the ward table is reloaded)."""
     with _index_lock:
         _indexes.clear()
+    from backend.areas import gazetteer  # the gazetteer places are located in these wards
+
+    gazetteer.forget()
 
 
 def ward_code_for_point(lat: float, lon: float) -> str | None:

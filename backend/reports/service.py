@@ -16,6 +16,7 @@ from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from backend.alerts import service as alerts
+from backend.areas import gazetteer
 from backend.areas import service as areas
 from backend.auth.models import User
 from backend.db import utcnow
@@ -89,6 +90,14 @@ class Location:
     lon: float
     postcode: str | None
     ward_code: str
+
+
+def locate_place(text: str, field: str) -> Location:
+    """Resolve a place typed in words (the borough gazetteer: postcode, ward, town, street,
+    safe place) to its best match; raises ValidationError naming ``field`` with what is
+    accepted."""
+    best = gazetteer.resolve(text, field)[0]
+    return Location(lat=best.lat, lon=best.lon, postcode=best.postcode, ward_code=best.ward_code)
 
 
 def locate(

@@ -380,8 +380,8 @@ class Core:
     def pin_report_here(self) -> dict[str, Any] | None:
         return self.reports.pin_here()
 
-    def pin_report_postcode(self, postcode: str) -> dict[str, Any]:
-        return self.reports.pin_postcode(postcode)
+    def pin_report_place(self, text: str) -> dict[str, Any]:
+        return self.reports.pin_place(text)
 
     def add_report_photo(self, path: str) -> list[str]:
         return self.reports.add_photo(path)

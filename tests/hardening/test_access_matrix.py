@@ -353,6 +353,7 @@ ROWS = [
     Row("GET", "/static/<path:filename>", "/static/nothing.txt", expect(404)),
     # areas: public reference geography
     Row("GET", "/api/v1/areas/locate", "/api/v1/areas/locate?lat=53.55&lon=-2.63", PUBLIC),
+    Row("GET", "/api/v1/areas/places", "/api/v1/areas/places?q=Hindley", PUBLIC),
     Row(
         "GET",
         "/api/v1/areas/postcodes/<string:postcode>",

@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from statistics import median
+from typing import Any
 
 from sqlalchemy import select
 
@@ -133,21 +134,12 @@ def split_address(address: str) -> tuple[str | None, list[str]]:
     return None, []
 
 
-class _Gazetteer:
-    """Every entry by its normalised name; rebuilt when the wards or postcodes are reloaded."""
+class _Book:
+    """Entries by their normalised name, each a named point inside the borough."""
 
-    def __init__(self) -> None:
+    def __init__(self, ward_names: dict[str, str]) -> None:
         self.by_key: dict[str, list[_Entry]] = defaultdict(list)
-        self.ward_names = areas.ward_names()
-        wards = list(db.session.scalars(select(Ward)))
-        rows = db.session.execute(
-            select(Postcode.postcode, Postcode.lat, Postcode.lon, Postcode.ward_code).where(
-                Postcode.ward_code.is_not(None)
-            )
-        ).all()
-        self._postcode_areas(rows)
-        towns = self._places(self._candidate_features())
-        self._wards(wards, towns)
+        self.ward_names = ward_names
 
     def add(self, key: str, place: Place, context: Iterable[str] = ()) -> None:
         if not key:
@@ -159,13 +151,61 @@ class _Gazetteer:
                 return
         self.by_key[key].append(_Entry(key, place, frozenset(context)))
 
-    def place(self, name: str, kind: str, lat: float, lon: float, postcode=None) -> Place | None:  # type: ignore[no-untyped-def]
+    def place(
+        self, name: str, kind: str, lat: float, lon: float, postcode: str | None = None
+    ) -> Place | None:
         ward = areas.ward_code_for_point(lat, lon)
         if ward is None:
             return None  # outside the borough: not a place to pin a Wigan report on
         return Place(name, kind, lat, lon, ward, self.ward_names.get(ward, ward), postcode)
 
-    def _postcode_areas(self, rows) -> None:  # type: ignore[no-untyped-def]
+    def add_places(self, rows: Iterable[tuple[str, str | None, float, float]]) -> set[str]:
+        """Safe places (name, address, lat, lon): their names and streets; returns the keys
+        of the towns their addresses name, each with the places that name it first."""
+        self.town_points: dict[str, list[tuple[float, float]]] = defaultdict(list)
+        self.town_names: dict[str, str] = {}
+        for name, address, lat, lon in rows:
+            street, localities = split_address(address or "")
+            context = {normalise(x) for x in localities}
+            where = localities[0] if localities else None
+            if name.strip():
+                shown = re.sub(r"^\s*\[[^\]]*\]\s*", "", name).strip()
+                label = f"{shown}, {address}" if address else shown
+                place = self.place(label, "safe_place", lat, lon)
+                if place:
+                    self.add(normalise(shown), place, context)
+            if street:
+                label = f"{street}, {where}" if where else street
+                place = self.place(label, "street", lat, lon)
+                if place:
+                    self.add(normalise(street), place, context)
+            if where:
+                self.town_points[normalise(where)].append((lat, lon))
+                self.town_names.setdefault(normalise(where), where.strip())
+        return set(self.town_points)
+
+
+class _Gazetteer(_Book):
+    """The shipped data's entries; rebuilt when the wards or postcodes are reloaded."""
+
+    def __init__(self) -> None:
+        super().__init__(areas.ward_names())
+        wards = list(db.session.scalars(select(Ward)))
+        rows = db.session.execute(
+            select(Postcode.postcode, Postcode.lat, Postcode.lon, Postcode.ward_code).where(
+                Postcode.ward_code.is_not(None)
+            )
+        ).all()
+        self._postcode_areas(rows)
+        towns = self.add_places(self._candidate_features())
+        for key, points in self.town_points.items():
+            lat, lon = median(p[0] for p in points), median(p[1] for p in points)
+            place = self.place(self.town_names[key], "town", lat, lon)
+            if place:
+                self.add(key, place)
+        self._wards(wards, towns)
+
+    def _postcode_areas(self, rows: Iterable[Any]) -> None:
         groups: dict[tuple[str, str], list[tuple[float, float, str]]] = defaultdict(list)
         for code, lat, lon, _ward in rows:
             outward, inward = code.split(" ")
@@ -190,35 +230,6 @@ class _Gazetteer:
             lon, lat = feature["geometry"]["coordinates"][:2]
             out.append((props.get("name") or "", props.get("address"), float(lat), float(lon)))
         return out
-
-    def _places(self, rows: list[tuple[str, str | None, float, float]]) -> set[str]:
-        """Safe places' names and streets; returns the town keys found in their addresses."""
-        town_points: dict[str, list[tuple[float, float]]] = defaultdict(list)
-        town_names: dict[str, str] = {}
-        for name, address, lat, lon in rows:
-            street, localities = split_address(address or "")
-            context = {normalise(x) for x in localities}
-            where = localities[0] if localities else None
-            if name.strip():
-                shown = re.sub(r"^\s*\[[^\]]*\]\s*", "", name).strip()
-                label = f"{shown}, {address}" if address else shown
-                place = self.place(label, "safe_place", lat, lon)
-                if place:
-                    self.add(normalise(shown), place, context)
-            if street:
-                label = f"{street}, {where}" if where else street
-                place = self.place(label, "street", lat, lon)
-                if place:
-                    self.add(normalise(street), place, context)
-            if where:
-                town_points[normalise(where)].append((lat, lon))
-                town_names.setdefault(normalise(where), where.strip())
-        for key, points in town_points.items():
-            lat, lon = median(p[0] for p in points), median(p[1] for p in points)
-            place = self.place(town_names[key], "town", lat, lon)
-            if place:
-                self.add(key, place)
-        return set(town_points)
 
     def _wards(self, wards: list[Ward], towns: set[str]) -> None:
         """Wards by name, and the towns and villages in ward names ("Aspull, New Springs &
@@ -270,29 +281,16 @@ def forget() -> None:
         _cache.clear()
 
 
-def _verified_places(gazetteer: _Gazetteer) -> dict[str, list[_Entry]]:
+def _verified_places(gazetteer: _Gazetteer) -> _Book:
     """Verified safe places' names and streets, read now (they change as staff register)."""
     from backend.venues.models import Venue
 
     rows = db.session.execute(
         select(Venue.name, Venue.address, Venue.lat, Venue.lon).where(Venue.status == "verified")
     ).all()
-    live = _Gazetteer.__new__(_Gazetteer)
-    live.by_key = defaultdict(list)
-    live.ward_names = gazetteer.ward_names
-    for name, address, lat, lon in rows:
-        street, localities = split_address(address or "")
-        context = {normalise(x) for x in localities}
-        shown = re.sub(r"^\s*\[[^\]]*\]\s*", "", name).strip()
-        place = live.place(f"{shown}, {address}" if address else shown, "safe_place", lat, lon)
-        if place:
-            live.add(normalise(shown), place, context)
-        if street:
-            where = localities[0] if localities else None
-            place = live.place(f"{street}, {where}" if where else street, "street", lat, lon)
-            if place:
-                live.add(normalise(street), place, context)
-    return live.by_key
+    live = _Book(gazetteer.ward_names)
+    live.add_places(rows)
+    return live
 
 
 def _not_found(field_name: str, text: str) -> AppError:
@@ -331,7 +329,7 @@ def resolve(text: str, field_name: str = "place") -> list[Place]:
     head, qualifiers = (parts[0], parts[1:]) if parts else ("", [])
 
     def entries(key: str) -> list[_Entry]:
-        return list(gazetteer.by_key.get(key, [])) + list(live.get(key, []))
+        return list(gazetteer.by_key.get(key, [])) + list(live.by_key.get(key, []))
 
     matches = entries(whole)
     if matches:

@@ -273,6 +273,9 @@ def load_postcodes(path: Path = POSTCODES_FILE, progress: Progress | None = None
     if updates:
         db.session.bulk_update_mappings(Postcode, updates)  # type: ignore[arg-type]
     db.session.commit()
+    from backend.areas import gazetteer  # its postcode areas come from these points
+
+    gazetteer.forget()
     return LoadSummary(imported, sum(reasons.values()), reasons, updated)
 
 

@@ -50,7 +50,7 @@ class Reports:
             self.ctx.state.update(report_pin=None)
             return None
         pin = {"lat": position[0], "lon": position[1], "label": "Where you are now"}
-        self.ctx.state.update(report_pin=pin)
+        self.ctx.state.update(report_pin=pin, report_place_problem="")
         return pin
 
     def pin_place(self, text: str) -> dict[str, Any]:
@@ -63,6 +63,8 @@ class Reports:
         except ApiError as exc:
             problems = exc.errors.get("q") if exc.status == 422 else None
             if problems:
+                # Shown under the field until the next try, not only as a passing message.
+                self.ctx.state.update(report_place_problem=str(problems[0]))
                 raise ApiError(422, str(problems[0]), local=True) from None
             raise
         best, others = found["places"][0], found["places"][1:]
@@ -73,7 +75,7 @@ class Reports:
             "query": text.strip(),
             "others": [p["name"] for p in others[:4]],
         }
-        self.ctx.state.update(report_pin=pin)
+        self.ctx.state.update(report_pin=pin, report_place_problem="")
         return pin
 
     # -- photos ----------------------------------------------------------------------------

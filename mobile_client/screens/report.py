@@ -60,12 +60,14 @@ class ReportScreen(Screen):
     def pin_at(self, lat: float, lon: float) -> None:
         self.ids.place.text = ""
         App.get_running_app().core.state.update(
-            report_pin={"lat": lat, "lon": lon, "label": "The pin you placed on the map"}
+            report_pin={"lat": lat, "lon": lon, "label": "The pin you placed on the map"},
+            report_place_problem="",
         )
 
     def pin_here(self) -> None:
         self.ids.place.text = ""
         app = App.get_running_app()
+        app.core.state.update(report_place_problem="")
         app.core.submit(app.core.pin_report_here)
 
     def find_place(self) -> None:

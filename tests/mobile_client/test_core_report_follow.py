@@ -177,6 +177,9 @@ def test_a_place_typed_in_words_moves_the_pin_and_names_it_or_says_what_is_accep
     assert message.startswith("'Wigan Pier' is not a place we can find in Wigan Borough")
     assert gazetteer.ACCEPTED in message
     assert core.state.report_pin == street  # the pin did not move
+    assert core.state.report_place_problem == message  # shown under the field until next try
+    core.pin_report_place("Market Street, Hindley")
+    assert core.state.report_place_problem == ""
     result = core.submit_report("asb", "Shouting and bottles thrown", anonymous=True)
     assert result.sent == 1
     from backend.extensions import db

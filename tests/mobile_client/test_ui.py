@@ -483,6 +483,7 @@ def test_a_resident_reports_with_pin_and_photo_and_follows_it_at_360x640(
     for name in (
         "12_report_categories",
         "13a_report_place_named",
+        "13b_report_place_unknown",
         "13_report_pin_photo",
         "14_report_sent",
         "15_my_reports",

@@ -640,6 +640,21 @@ def reporter(d: Driver) -> Iterator[Any]:
     yield from d.type_into(
         report.ids.description, "A man followed me from the bus station and grabbed my arm."
     )
+    # A place the borough's data does not hold: what is accepted stays on screen.
+    yield from d.type_into(report.ids.place, "Wigan Pier")
+    yield from d.tap(report.ids.find_place)
+    yield Until(lambda: core.state.report_place_problem, 10, "the place refused")
+    yield Frames(3)
+    d.check(
+        "what is accepted is on screen under the field",
+        "a street with its town (Market Street, Hindley)" in report.ids.place_problem.text
+        and report.ids.place_problem.height > 0,
+        report.ids.place_problem.text,
+    )
+    report.ids.page.scroll_to(report.ids.place_problem, animate=False)
+    yield Frames(3)
+    yield from d.shot("13b_report_place_unknown")
+    report.ids.place.text = ""
     yield from d.type_into(report.ids.place, "Market Street, Hindley")
     yield from d.tap(report.ids.find_place)
     yield Until(

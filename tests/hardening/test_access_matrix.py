@@ -251,7 +251,8 @@ PORTAL_ROWS = [
         lambda w: f"/portal/venues/{w.venue_id}/unavailable",
         PORTAL_THIS_VENUE_POST,
         form=lambda w: {
-            "until": (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M"),
+            "until_date": (datetime.now(UTC) + timedelta(days=2)).strftime("%d/%m/%Y"),
+            "until_time": "18:00",
             "reason": "refurbishment",
         },
     ),

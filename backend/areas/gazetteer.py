@@ -11,6 +11,7 @@ it, and the error says exactly what is accepted instead."""
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 import threading
@@ -293,12 +294,24 @@ def _verified_places(gazetteer: _Gazetteer) -> _Book:
     return live
 
 
-def _not_found(field_name: str, text: str) -> AppError:
+def _not_found(field_name: str, text: str, near: list[str]) -> AppError:
+    maybe = f" Did you mean {' or '.join(near)}?" if near else ""
     return field_error(
         field_name,
-        f"{text[:60]!r} is not a place we can find in Wigan Borough. Type {ACCEPTED}; "
+        f"{text[:60]!r} is not a place we can find in Wigan Borough.{maybe} Type {ACCEPTED}; "
         "or put the pin on the map",
     )
+
+
+def _close_names(head: str, books: list[_Book]) -> list[str]:
+    """Up to 3 names spelled nearly like ``head`` ("Hindly" -> "Hindley"), best first."""
+    keys = {key: book for book in books for key in book.by_key}
+    close = difflib.get_close_matches(head, list(keys), n=3, cutoff=0.85)
+    names = []
+    for key in close:
+        best = min(keys[key].by_key[key], key=lambda e: KIND_ORDER[e.place.kind]).place
+        names.append(best.name.split(",")[0] if best.kind == "street" else best.name)
+    return names
 
 
 def resolve(text: str, field_name: str = "place") -> list[Place]:
@@ -336,11 +349,16 @@ def resolve(text: str, field_name: str = "place") -> list[Place]:
         qualifiers = []  # the whole text is a name ("Aspull, New Springs & Whelley")
     else:
         matches = entries(head)
+    if not matches:
+        # "Leigh town centre", "Wigan centre": the town itself.
+        town = re.sub(r"\s+(town\s+)?(centre|center)$|\s+town$", "", head)
+        if town != head:
+            matches = [e for e in entries(town) if e.place.kind == "town"]
     wanted = [q for q in qualifiers if q not in ANYWHERE]
     if wanted:
         matches = [e for e in matches if all(q in e.context for q in wanted)]
     if not matches:
-        raise _not_found(field_name, text)
+        raise _not_found(field_name, text, [] if wanted else _close_names(head, [gazetteer, live]))
     # "Market Street, Wigan": the borough's own name narrows nothing, but a place whose
     # address says it comes first.
     ordered = sorted(

@@ -37,6 +37,8 @@ def test_a_town_is_its_centre_first_then_the_ward_named_after_it(app):
         ("Whelley", "Whelley", "town", "Aspull, New Springs & Whelley"),
         ("Aspull, New Springs & Whelley", None, "ward", "Aspull, New Springs & Whelley"),
         ("Wigan", "Wigan", "town", "Wigan Central"),
+        ("Leigh town centre", "Leigh", "town", "Leigh Central & Higher Folds"),
+        ("wigan centre", "Wigan", "town", "Wigan Central"),
     ],
 )
 def test_each_kind_of_place_resolves_to_a_named_point_in_its_ward(app, typed, name, kind, ward):
@@ -96,6 +98,27 @@ def test_what_is_not_found_says_exactly_what_is_accepted(app, typed, says):
     assert says in message
     if "not a place" in says:
         assert gazetteer.ACCEPTED in message
+
+
+@pytest.mark.parametrize(
+    ("typed", "suggested"),
+    [
+        ("Hindly", "Did you mean Hindley?"),
+        ("Tyldsley", "Tyldesley"),
+        ("Platt Brige", "Platt Bridge"),
+    ],
+)
+def test_a_near_miss_suggests_the_name_it_was_probably_meant_to_be(app, typed, suggested):
+    with pytest.raises(ValidationError) as caught:
+        gazetteer.resolve(typed, "q")
+    message = caught.value.errors["q"][0]
+    assert suggested in message and gazetteer.ACCEPTED in message
+
+
+def test_a_street_it_does_not_hold_is_not_taken_for_a_town_that_starts_alike(app):
+    with pytest.raises(ValidationError) as caught:
+        gazetteer.resolve("Standishgate", "q")  # a street in Wigan, not Standish
+    assert "Did you mean" not in caught.value.errors["q"][0]
 
 
 def test_every_place_in_the_gazetteer_is_inside_the_borough_in_its_ward(app):

@@ -6,8 +6,15 @@ import json
 
 from flask import Response
 
-from backend.areas import service
-from backend.areas.schemas import PointQuerySchema, PostcodeSchema, WardAtPointSchema, WardSchema
+from backend.areas import gazetteer, service
+from backend.areas.schemas import (
+    PlaceMatchesSchema,
+    PlaceQuerySchema,
+    PointQuerySchema,
+    PostcodeSchema,
+    WardAtPointSchema,
+    WardSchema,
+)
 from backend.arguments import Blueprint
 
 blp = Blueprint("areas", __name__, url_prefix="/api/v1/areas", description="Wards and postcodes")
@@ -49,6 +56,16 @@ def get_ward(code: str):
 def get_postcode(postcode: str):
     """Where a Wigan postcode is, and its ward."""
     return service.lookup_postcode(postcode)
+
+
+@blp.get("/places")
+@blp.arguments(PlaceQuerySchema, location="query")
+@blp.response(200, PlaceMatchesSchema)
+def places(args):
+    """The places in Wigan Borough that a typed place names, best first: a postcode or its
+    first part, a ward, town or village, a street with its town, or a safe place's name
+    (422 naming ``q`` says exactly what is accepted)."""
+    return {"query": args["q"], "places": gazetteer.resolve(args["q"], "q")}
 
 
 @blp.get("/locate")

@@ -124,6 +124,9 @@ def forget_ward_index() -> None:
     """Drop cached ward polygons (after the ward table is reloaded)."""
     with _index_lock:
         _indexes.clear()
+    from backend.areas import gazetteer  # the gazetteer places are located in these wards
+
+    gazetteer.forget()
 
 
 def ward_code_for_point(lat: float, lon: float) -> str | None:
@@ -273,6 +276,9 @@ def load_postcodes(path: Path = POSTCODES_FILE, progress: Progress | None = None
     if updates:
         db.session.bulk_update_mappings(Postcode, updates)  # type: ignore[arg-type]
     db.session.commit()
+    from backend.areas import gazetteer  # its postcode areas come from these points
+
+    gazetteer.forget()
     return LoadSummary(imported, sum(reasons.values()), reasons, updated)
 
 

@@ -255,16 +255,12 @@ def create_request(
     lat, lon = _float(form, "lat"), _float(form, "long")
     address = (form.get("address_string") or "").strip() or None
     postcode = reports.areas.postcode_in_address(address) if address else None
-    if address and postcode is None and lat is None:
-        raise bad_request(
-            "address_string: give a postcode in Wigan Borough, such as 'WN1 1BA' or "
-            "'Wallgate, Wigan WN1 1BA' (street and place names alone are not looked up), "
-            "or give lat and long"
-        )
     if (lat is None) != (lon is None):
         raise bad_request("lat and long: give both")
-    if lat is None and postcode is None and not form.get("address_id"):
-        raise bad_request("location: give lat and long, or address_string with a postcode")
+    if lat is None and address is None and not form.get("address_id"):
+        raise bad_request(
+            f"location: give lat and long, or address_string: {reports.gazetteer.ACCEPTED}"
+        )
     if lat is not None and not (-90 <= lat <= 90):
         raise bad_request("lat: out of range")
     if lon is not None and not (-180 <= lon <= 180):
@@ -272,8 +268,8 @@ def create_request(
     try:
         if lat is not None:
             where = reports.locate(lat, lon, None, lat_field="lat")
-        elif postcode is not None:
-            where = reports.locate(None, None, postcode, postcode_field="address_string")
+        elif address is not None:
+            where = reports.locate_place(address, "address_string")
         else:
             raise bad_request("address_id: not supported here; give lat/long or address_string")
     except AppError as exc:

@@ -149,16 +149,23 @@ def hotspots():  # type: ignore[no-untyped-def]
     policy.require_admin(g.portal_user)
     week_ending = (request.args.get("week_ending") or "").strip()
     category = (request.args.get("category") or "").strip()
-    summary = service.hotspot_summary(g.portal_user, week_ending, category, utcnow())
+    errors: dict[str, list[str]] = {}
+    try:
+        summary = service.hotspot_summary(g.portal_user, week_ending, category, utcnow())
+    except ValidationError as exc:
+        # The form comes back with what was typed and what is wrong; the map shows this week.
+        errors = exc.errors or {"week_ending": [exc.message]}
+        summary = service.hotspot_summary(g.portal_user, "", "", utcnow())
     return render_template(
         "portal/hotspots.html",
         summary=summary,
         week_ending=week_ending,
         category=category,
+        errors=errors,
         categories=CATEGORIES,
         category_names={c.code: c.name for c in CATEGORIES},
         ward_map=service.ward_map(),
-    )
+    ), (422 if errors else 200)
 
 
 @bp.get("/hotspots.csv")

@@ -101,23 +101,34 @@ def venue_create():  # type: ignore[no-untyped-def]
     return redirect(url_for("portal.venue", venue_id=venue.id, saved="registered"), code=303)
 
 
-@bp.get("/venues/<int:venue_id>")
-def venue(venue_id: int):  # type: ignore[no-untyped-def]
-    """One venue: its details, verification state, next check, availability and history."""
+def _venue_page(venue_id: int, errors=None, form=None, status: int = 200):  # type: ignore[no-untyped-def]
+    """The venue page; after a failed form, with its errors and what was typed."""
     now = utcnow()
     found = service.venue_for_page(g.portal_user, venue_id)
     ward_map = service.ward_map()
-    return render_template(
-        "portal/venue.html",
-        row=service.venue_row(found, now),
-        history=service.venue_history(g.portal_user, venue_id),
-        ward_map=ward_map,
-        marker=ward_map.project(found.lat, found.lon),
-        scheme_labels=SCHEME_LABELS,
-        actions=ACTIONS,
-        errors={},
-        checklist=service.VERIFY_CHECKLIST,
+    return (
+        render_template(
+            "portal/venue.html",
+            row=service.venue_row(found, now),
+            history=service.venue_history(g.portal_user, venue_id),
+            ward_map=ward_map,
+            marker=ward_map.project(found.lat, found.lon),
+            scheme_labels=SCHEME_LABELS,
+            actions=ACTIONS,
+            errors=errors or {},
+            form=form or {},
+            failed=venue_id if errors else None,
+            checklist=service.VERIFY_CHECKLIST,
+            verify_labels=service.VERIFY_LABELS,
+        ),
+        status,
     )
+
+
+@bp.get("/venues/<int:venue_id>")
+def venue(venue_id: int):  # type: ignore[no-untyped-def]
+    """One venue: its details, verification state, next check, availability and history."""
+    return _venue_page(venue_id)
 
 
 @bp.get("/venues/<int:venue_id>/edit")
@@ -152,65 +163,93 @@ def venue_update(venue_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/venues/<int:venue_id>/unavailable")
 def venue_unavailable(venue_id: int):  # type: ignore[no-untyped-def]
-    """Temporarily unavailable until a time (blank "until" makes it available again)."""
-    clear = request.form.get("action") == "clear"
-    service.set_unavailable(
-        g.portal_user,
-        venue_id,
-        "" if clear else request.form.get("until", ""),
-        request.form.get("reason", ""),
-        utcnow(),
-    )
-    saved = "available" if clear else "unavailable"
-    return redirect(url_for("portal.venue", venue_id=venue_id, saved=saved), code=303)
+    """Temporarily unavailable until a day and time, or available again now."""
+    if request.form.get("action") == "clear":
+        service.clear_unavailable(g.portal_user, venue_id, utcnow())
+        return redirect(url_for("portal.venue", venue_id=venue_id, saved="available"), code=303)
+    try:
+        service.set_unavailable(
+            g.portal_user,
+            venue_id,
+            request.form.get("until_date", ""),
+            request.form.get("until_time", ""),
+            request.form.get("reason", ""),
+            utcnow(),
+        )
+    except ValidationError as exc:
+        return _venue_page(venue_id, exc.errors or {"until_date": [exc.message]}, request.form, 422)
+    return redirect(url_for("portal.venue", venue_id=venue_id, saved="unavailable"), code=303)
 
 
 @bp.post("/venues/<int:venue_id>/verification")
 def venue_verify(venue_id: int):  # type: ignore[no-untyped-def]
     """Admins: approve, reject or suspend, with a note."""
     action = request.form.get("action", "")
-    service.verify_venue(
-        g.portal_user,
-        venue_id,
-        action,
-        request.form.get("note", ""),
-        request.form.get("staff_trained_until", ""),
-        utcnow(),
-        {key: request.form.get(key) == "on" for key, _label in service.VERIFY_CHECKLIST},
-    )
-    target = request.form.get("back") == "queue"
-    if target:
+    from_queue = request.form.get("back") == "queue"
+    try:
+        service.verify_venue(
+            g.portal_user,
+            venue_id,
+            action,
+            request.form.get("note", ""),
+            request.form.get("staff_trained_until", ""),
+            utcnow(),
+            {key: request.form.get(key) == "on" for key, _label in service.VERIFY_CHECKLIST},
+        )
+    except ValidationError as exc:
+        errors = exc.errors or {"note": [exc.message]}
+        if from_queue:
+            return _verification_page(errors, request.form, venue_id, 422)
+        return _venue_page(venue_id, errors, request.form, 422)
+    if from_queue:
         return redirect(url_for("portal.verification", done=action), code=303)
     return redirect(url_for("portal.venue", venue_id=venue_id, saved=action), code=303)
+
+
+def _verification_page(errors=None, form=None, failed=None, status: int = 200):  # type: ignore[no-untyped-def]
+    queue = service.verification_queue(g.portal_user, utcnow())
+    return (
+        render_template(
+            "portal/verification.html",
+            queue=queue,
+            ward_map=service.ward_map(),
+            checklist=service.VERIFY_CHECKLIST,
+            verify_labels=service.VERIFY_LABELS,
+            errors=errors or {},
+            form=form or {},
+            failed=failed,
+        ),
+        status,
+    )
 
 
 @bp.get("/verification")
 def verification():  # type: ignore[no-untyped-def]
     """Admins: the verification queue and the venues due for re-check."""
-    queue = service.verification_queue(g.portal_user, utcnow())
-    return render_template(
-        "portal/verification.html",
-        queue=queue,
-        ward_map=service.ward_map(),
-        checklist=service.VERIFY_CHECKLIST,
-    )
+    return _verification_page()
 
 
 @bp.get("/coverage")
 def coverage():  # type: ignore[no-untyped-def]
     """Admins: wards with no verified safe place open late on Friday and Saturday nights."""
-    raw = request.args.get("week_of", "")
-    start = (
-        service.parse_uk_date(raw, "week_of") if raw else utcnow().astimezone(service.LONDON).date()
-    )
+    raw = request.args.get("week_of", "").strip()
     moment = request.args.get("moment") or "sat_0200"
+    today = utcnow().astimezone(service.LONDON).date()
     keys = [key for key, *_rest in service.NIGHT_MOMENTS]
+    errors: dict[str, list[str]] = {}
+    try:
+        start = service.parse_uk_date(raw, "week_of") if raw else today
+    except ValidationError as exc:
+        start, errors = today, dict(exc.errors or {})
     if moment not in keys:
-        raise ValidationError("Unknown time.", errors={"moment": [", ".join(keys)]})
+        errors["moment"] = [f"choose one of the listed times ({', '.join(keys)})"]
+        moment = "sat_0200"
     result = service.night_coverage(g.portal_user, start)
     return render_template(
         "portal/coverage.html",
         result=result,
         moment=moment,
+        week_of=raw if errors.get("week_of") else result["friday"],
+        errors=errors,
         ward_map=service.ward_map(),
-    )
+    ), (422 if errors else 200)

@@ -7,10 +7,11 @@ import hashlib
 import hmac
 import json
 import math
+import re
 import secrets
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import delete, or_, select
@@ -782,21 +783,53 @@ def save_venue(actor: User, form: VenueForm, venue_id: int | None = None):  # ty
     return venues.update_venue(actor, venue_id, data)
 
 
-def set_unavailable(actor: User, venue_id: int, until_local: str, reason: str, now: datetime):  # type: ignore[no-untyped-def]
-    """Mark a venue temporarily unavailable until a local (Europe/London) time, or clear it
-    when ``until_local`` is blank. Raises ValidationError naming ``until``."""
-    from backend.errors import field_error
+def set_unavailable(  # type: ignore[no-untyped-def]
+    actor: User, venue_id: int, until_date: str, until_time: str, reason: str, now: datetime
+):
+    """Mark a venue temporarily unavailable until a local (Europe/London) date (dd/mm/yyyy)
+    and time (24-hour clock; blank is midnight at the start of that day). Raises
+    ValidationError naming ``until_date`` or ``until_time``."""
+    from backend.errors import ValidationError, field_error
     from backend.venues import service as venues
 
-    until = None
-    if until_local.strip():
+    errors: dict[str, list[str]] = {}
+    day, at = None, time(0, 0)
+    if not until_date.strip():
+        errors["until_date"] = [f"give the date it can take people again: {UK_DATE_HINT}"]
+    else:
         try:
-            until = datetime.fromisoformat(until_local.strip()).replace(tzinfo=LONDON)
-        except ValueError as exc:
-            raise field_error("until", "use the date and time picker") from exc
-    return venues.set_unavailable(actor, venue_id, until=until, reason=reason, now=now)
+            day = parse_uk_date(until_date, "until_date")
+        except ValidationError as exc:
+            errors.update(exc.errors or {})
+    if until_time.strip():
+        try:
+            at = parse_uk_time(until_time, "until_time")
+        except ValidationError as exc:
+            errors.update(exc.errors or {})
+    if errors or day is None:  # both fields are told what is wrong at once
+        raise ValidationError("Check the date and time.", errors=errors)
+    until = datetime.combine(day, at, tzinfo=LONDON)
+    try:
+        return venues.set_unavailable(actor, venue_id, until=until, reason=reason, now=now)
+    except ValidationError as exc:
+        if exc.errors and "until" in exc.errors:  # the form asks for the day and the time
+            raise field_error("until_date", exc.errors["until"][0]) from None
+        raise
 
 
+def clear_unavailable(actor: User, venue_id: int, now: datetime):  # type: ignore[no-untyped-def]
+    """Available again now. Raises NotFound, Forbidden."""
+    from backend.venues import service as venues
+
+    return venues.set_unavailable(actor, venue_id, until=None, now=now)
+
+
+# The verification form's visible labels: its fields and its error summary's links read them.
+VERIFY_LABELS = {
+    "note": "Note (shown in the venue's history)",
+    "staff_trained_until": "Staff training valid until (optional, dd/mm/yyyy)",
+    "action": "Decision",
+}
 VERIFY_CHECKLIST = (
     ("staff_trained", "Staff are trained (Safe Haven / Ask for Angela)"),
     ("phone_answered", "I rang the venue and the phone was answered"),
@@ -852,6 +885,20 @@ def parse_uk_date(text: str, field: str):  # type: ignore[no-untyped-def]
         except ValueError:
             continue
     raise field_error(field, f"not a date: use {UK_DATE_HINT}")
+
+
+UK_TIME_HINT = "a time on the 24-hour clock like 02:30 or 23:00"
+
+
+def parse_uk_time(text: str, field: str) -> time:
+    """A time typed on the 24-hour clock (``23:30``, ``2330``, ``23.30``, ``9:05``); raises
+    ValidationError naming ``field`` (am/pm is refused: the portal uses the 24-hour clock)."""
+    from backend.errors import field_error
+
+    match = re.fullmatch(r"([01]?\d|2[0-3])[:.]?([0-5]\d)", str(text).strip())
+    if not match:
+        raise field_error(field, f"not a time: use {UK_TIME_HINT}")
+    return time(int(match.group(1)), int(match.group(2)))
 
 
 def _day_start(day, field: str) -> datetime:  # type: ignore[no-untyped-def]

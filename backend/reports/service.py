@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from backend.alerts import service as alerts
+from backend.areas import gazetteer
 from backend.areas import service as areas
 from backend.auth.models import User
 from backend.db import utcnow
@@ -89,6 +90,14 @@ class Location:
     lon: float
     postcode: str | None
     ward_code: str
+
+
+def locate_place(text: str, field: str) -> Location:
+    """Resolve a place typed in words (the borough gazetteer: postcode, ward, town, street,
+    safe place) to its best match; raises ValidationError naming ``field`` with what is
+    accepted."""
+    best = gazetteer.resolve(text, field)[0]
+    return Location(lat=best.lat, lon=best.lon, postcode=best.postcode, ward_code=best.ward_code)
 
 
 def locate(
@@ -592,8 +601,15 @@ def export_user(user: User) -> dict[str, Any]:
 def erase_user(user: User) -> None:
     """Erasure: the person's reports stay (hotspot counts: category, ward, times) but become
     anonymous with no contact details, no text, photo or postcode, and their point moved to
-    the centre of its ~150 m grid square; their name is removed from triage updates they
-    wrote. No commit."""
+    the centre of its ~150 m grid square; their photos are deleted, the ones an officer made
+    public included (a photo can show a face or a house: docs/PRIVACY.md); their name is
+    removed from triage updates they wrote. No commit."""
+    theirs = select(Report.id).where(Report.user_id == user.id)
+    db.session.execute(
+        delete(ReportPhoto)
+        .where(ReportPhoto.report_id.in_(theirs))
+        .execution_options(synchronize_session=False)
+    )
     for report in db.session.scalars(select(Report).where(Report.user_id == user.id)):
         report.lat, report.lon = snap_to_grid(report.lat, report.lon)
     db.session.execute(

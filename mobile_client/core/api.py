@@ -25,6 +25,7 @@ SCHEMAS: dict[str, str] = {
     "me": "account:MeSchema",
     "me.update": "account:MeUpdateSchema",
     "postcode": "areas:PostcodeSchema",
+    "places": "areas:PlaceMatchesSchema",
     "ward_at_point": "areas:WardAtPointSchema",
     "venue.nearest": "venues:NearestResultSchema",
     "venue": "venues:VenueSchema",
@@ -265,6 +266,12 @@ class ApiClient:
         return self.get(
             f"/api/v1/areas/postcodes/{quote(postcode.strip(), safe='')}",
             response_schema="postcode",
+        )
+
+    def places(self, text: str) -> dict[str, Any]:
+        """The places in the borough that a typed place names, best first."""
+        return self.get(
+            "/api/v1/areas/places", params={"q": text.strip()}, response_schema="places"
         )
 
     def locate(self, lat: float, lon: float) -> dict[str, Any]:

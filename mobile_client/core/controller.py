@@ -119,8 +119,9 @@ class Core:
                 # Only what went through the outbox is kept; that path says so itself.
                 state.update(online=False, message="No connection right now. Check your signal.")
             except ApiError as exc:
-                if not (exc.local and (state.notice or {}).get("text") == exc.message):
-                    state.update(message=exc.field_message())  # else the notice says it
+                shown = ((state.notice or {}).get("text"), state.report_place_problem)
+                if not (exc.local and exc.message in shown):
+                    state.update(message=exc.field_message())  # else the screen says it
             except ContractError as exc:
                 log.error("%s", exc)
                 state.update(message="The server sent something unexpected.")
@@ -380,8 +381,8 @@ class Core:
     def pin_report_here(self) -> dict[str, Any] | None:
         return self.reports.pin_here()
 
-    def pin_report_postcode(self, postcode: str) -> dict[str, Any]:
-        return self.reports.pin_postcode(postcode)
+    def pin_report_place(self, text: str) -> dict[str, Any]:
+        return self.reports.pin_place(text)
 
     def add_report_photo(self, path: str) -> list[str]:
         return self.reports.add_photo(path)

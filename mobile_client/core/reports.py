@@ -1,4 +1,4 @@
-"""Concern reports: categories, where (a pin: here, or a postcode), photos, sending one
+"""Concern reports: categories, where (a pin: here, or a place typed in words), photos, sending one
 (through the outbox, so it survives going offline), its reference once the server has it,
 and my earlier reports with what was done. An anonymous report is followed with the receipt
 kept in this phone's data folder only (``reports.json``); the server never learns who holds
@@ -50,15 +50,32 @@ class Reports:
             self.ctx.state.update(report_pin=None)
             return None
         pin = {"lat": position[0], "lon": position[1], "label": "Where you are now"}
-        self.ctx.state.update(report_pin=pin)
+        self.ctx.state.update(report_pin=pin, report_place_problem="")
         return pin
 
-    def pin_postcode(self, postcode: str) -> dict[str, Any]:
-        """Pin the report at a postcode the person typed (the server finds it). Raises
-        ApiError (unknown, or outside the borough) or Offline."""
-        found = self.ctx.client.postcode(postcode)
-        pin = {"lat": found["lat"], "lon": found["lon"], "label": found["postcode"]}
-        self.ctx.state.update(report_pin=pin)
+    def pin_place(self, text: str) -> dict[str, Any]:
+        """Pin the report at a place the person typed: a postcode, a town, a street with its
+        town or a safe place (the server's borough gazetteer finds it). The pin carries the
+        place's name, to be shown before sending, and the other places of that name. Raises
+        ApiError (not a place in the borough: the message says what is accepted) or Offline."""
+        try:
+            found = self.ctx.client.places(text)
+        except ApiError as exc:
+            problems = exc.errors.get("q") if exc.status == 422 else None
+            if problems:
+                # Shown under the field until the next try, not only as a passing message.
+                self.ctx.state.update(report_place_problem=str(problems[0]))
+                raise ApiError(422, str(problems[0]), local=True) from None
+            raise
+        best, others = found["places"][0], found["places"][1:]
+        pin = {
+            "lat": best["lat"],
+            "lon": best["lon"],
+            "label": f"{best['name']} ({best['kind_words']}, {best['ward_name']} ward)",
+            "query": text.strip(),
+            "others": [p["name"] for p in others[:4]],
+        }
+        self.ctx.state.update(report_pin=pin, report_place_problem="")
         return pin
 
     # -- photos ----------------------------------------------------------------------------

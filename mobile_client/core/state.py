@@ -47,6 +47,8 @@ class AppState:
     my_reports: list[dict[str, Any]] = field(default_factory=list)
     # the report being written: where (pin) and the photos picked, and the last one sent
     report_pin: dict[str, Any] | None = None
+    # why the place typed for the pin was not found (what is accepted), until the next try
+    report_place_problem: str = ""
     report_photos: list[str] = field(default_factory=list)
     last_report: dict[str, Any] | None = None
     surveys: list[dict[str, Any]] = field(default_factory=list)

@@ -1,5 +1,6 @@
 """Report a concern: category with its guidance, what happened, where (a pin: here, tapped on
-the map, or a postcode), photos, anonymous or not; then its reference."""
+the map, or a place typed in words and shown by name), photos, anonymous or not; then its
+reference."""
 
 from __future__ import annotations
 
@@ -57,15 +58,36 @@ class ReportScreen(Screen):
 
     # -- where ----------------------------------------------------------------------------
     def pin_at(self, lat: float, lon: float) -> None:
+        self.ids.place.text = ""
         App.get_running_app().core.state.update(
-            report_pin={"lat": lat, "lon": lon, "label": "The pin you placed on the map"}
+            report_pin={"lat": lat, "lon": lon, "label": "The pin you placed on the map"},
+            report_place_problem="",
         )
 
-    def find_postcode(self) -> None:
+    def pin_here(self) -> None:
+        self.ids.place.text = ""
         app = App.get_running_app()
-        text = self.ids.postcode.text.strip()
+        app.core.state.update(report_place_problem="")
+        app.core.submit(app.core.pin_report_here)
+
+    def find_place(self) -> None:
+        """Look the typed place up; the pin moves there and its name is shown to check."""
+        app = App.get_running_app()
+        text = self.ids.place.text.strip()
         if text:
-            app.core.submit(app.core.pin_report_postcode, text)
+            app.core.submit(app.core.pin_report_place, text)
+
+    def where_text(self, pin: dict[str, Any] | None) -> str:
+        if not pin:
+            return "Where: not placed yet - tap the map, or type a place and tap Find"
+        text = f"Where: {pin.get('label')}"
+        if pin.get("query"):
+            text += "\nIs this right? If not, add the town, type a postcode or tap the map."
+        else:
+            text += " (tap the map to move the pin)"
+        if pin.get("others"):
+            text += "\nAlso called that: " + "; ".join(pin["others"])
+        return text
 
     # -- photos ---------------------------------------------------------------------------
     def photos_text(self, photos: list[str] | None) -> str:
@@ -113,10 +135,18 @@ class ReportScreen(Screen):
         if not c:
             app.core.state.update(message="Choose a category first.")
             return
-        if not app.core.state.report_pin and not ids.postcode.text.strip():
-            app.core.state.update(message="Put the pin where it happened, or type a postcode.")
+        pin = app.core.state.report_pin
+        typed = ids.place.text.strip()
+        if typed and (not pin or pin.get("query") != typed):
+            # The name of the place is shown before anything is sent.
+            app.core.state.update(
+                message=f"Tap Find first: the pin moves to '{typed}' and shows its name, "
+                "so you can check it before sending."
+            )
             return
-        use_postcode = None if app.core.state.report_pin else ids.postcode.text.strip()
+        if not pin:
+            app.core.state.update(message="Put the pin where it happened, or type a place.")
+            return
         self.sent_text = ""
         app.core.submit(
             self._send,
@@ -124,22 +154,11 @@ class ReportScreen(Screen):
             c.get("code") or c.get("id"),
             ids.description.text,
             ids.anonymous.active,
-            use_postcode or None,
             ids.contact_ok.active,
         )
 
-    def _send(
-        self,
-        app: Any,
-        code: str,
-        text: str,
-        anonymous: bool,
-        postcode: str | None,
-        contact_ok: bool,
-    ) -> None:
-        result = app.core.submit_report(
-            code, text, anonymous, postcode=postcode, contact_ok=contact_ok
-        )
+    def _send(self, app: Any, code: str, text: str, anonymous: bool, contact_ok: bool) -> None:
+        result = app.core.submit_report(code, text, anonymous, contact_ok=contact_ok)
         sent = app.core.state.last_report if result.sent else None
         if sent:
             message = f"Sent. Your reference is {sent['reference']}."

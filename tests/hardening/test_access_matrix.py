@@ -251,7 +251,8 @@ PORTAL_ROWS = [
         lambda w: f"/portal/venues/{w.venue_id}/unavailable",
         PORTAL_THIS_VENUE_POST,
         form=lambda w: {
-            "until": (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M"),
+            "until_date": (datetime.now(UTC) + timedelta(days=2)).strftime("%d/%m/%Y"),
+            "until_time": "18:00",
             "reason": "refurbishment",
         },
     ),
@@ -353,6 +354,7 @@ ROWS = [
     Row("GET", "/static/<path:filename>", "/static/nothing.txt", expect(404)),
     # areas: public reference geography
     Row("GET", "/api/v1/areas/locate", "/api/v1/areas/locate?lat=53.55&lon=-2.63", PUBLIC),
+    Row("GET", "/api/v1/areas/places", "/api/v1/areas/places?q=Hindley", PUBLIC),
     Row(
         "GET",
         "/api/v1/areas/postcodes/<string:postcode>",

@@ -56,8 +56,9 @@ def test_a_report_with_a_pin_and_a_photo_is_followed_to_the_officers_note(
     core.client.register_device(device)
     core.set_position(53.5456, -2.6318)
     assert core.pin_report_here()["label"] == "Where you are now"
-    pin = core.pin_report_postcode("WN1 1AA")  # the resident moves the pin to a postcode
-    assert core.state.report_pin == pin and pin["label"] == "WN1 1AA"
+    pin = core.pin_report_place("WN1 1AA")  # the resident moves the pin to a postcode
+    assert core.state.report_pin == pin
+    assert pin["label"] == "WN1 1AA (postcode, Wigan Central ward)"
     core.add_report_photo(gps_photo(tmp_path / "IMG_0001.jpg"))
     result = core.submit_report(
         "drug_dealing", "Dealing from a car outside the flats", anonymous=False, observed_at=SEEN
@@ -149,3 +150,40 @@ def test_photos_wait_for_the_report_when_offline(core_factory, live_server, resi
     record = core.state.last_report
     assert record["reference"].startswith("WGN-") and record["photos_sent"] == 1
     assert len(stored_photos(record["reference"])) == 1
+
+
+def test_a_place_typed_in_words_moves_the_pin_and_names_it_or_says_what_is_accepted(
+    core_factory, resident
+):
+    """The borough gazetteer on the live server: a town and a street with its town give a
+    named pin; a place it does not hold leaves the pin where it was and says, in words,
+    exactly what is accepted (not a field name)."""
+    import pytest
+
+    from backend.areas import gazetteer
+    from mobile_client.core.api import ApiError
+
+    core = core_factory(resident)
+    pin = core.pin_report_place("Hindley")
+    assert pin["label"] == "Hindley (town or village, Hindley ward)"
+    assert pin["query"] == "Hindley" and pin["others"] == ["Hindley ward"]
+    street = core.pin_report_place("Market Street, Hindley")
+    assert street["label"] == "Market Street, Hindley (street, Hindley ward)"
+    best = gazetteer.resolve("Market Street, Hindley")[0]
+    assert (street["lat"], street["lon"]) == (best.lat, best.lon)
+    with pytest.raises(ApiError) as refused:
+        core.pin_report_place("Wigan Pier")
+    message = refused.value.field_message()
+    assert message.startswith("'Wigan Pier' is not a place we can find in Wigan Borough")
+    assert gazetteer.ACCEPTED in message
+    assert core.state.report_pin == street  # the pin did not move
+    assert core.state.report_place_problem == message  # shown under the field until next try
+    core.pin_report_place("Market Street, Hindley")
+    assert core.state.report_place_problem == ""
+    result = core.submit_report("asb", "Shouting and bottles thrown", anonymous=True)
+    assert result.sent == 1
+    from backend.extensions import db
+    from backend.reports.models import Report
+
+    stored = db.session.scalars(select(Report).order_by(Report.id.desc())).first()
+    assert (stored.lat, stored.lon, stored.ward_code) == (best.lat, best.lon, best.ward_code)

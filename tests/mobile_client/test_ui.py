@@ -476,7 +476,20 @@ def test_a_resident_reports_with_pin_and_photo_and_follows_it_at_360x640(
         select(ReportPhoto.data).join(Report).where(Report.reference == reference)
     ).all()
     assert len(photos) == 1 and b"Exif" not in photos[0]
-    for name in ("12_report_categories", "13_report_pin_photo", "14_report_sent", "15_my_reports"):
+    # The pin went where the typed street is, by the server's gazetteer.
+    from backend.areas import gazetteer
+
+    stored = db.session.scalar(select(Report).where(Report.reference == reference))
+    street = gazetteer.resolve("Market Street, Hindley")[0]
+    assert (stored.lat, stored.lon, stored.ward_code) == (street.lat, street.lon, "E05014998")
+    for name in (
+        "12_report_categories",
+        "13a_report_place_named",
+        "13b_report_place_unknown",
+        "13_report_pin_photo",
+        "14_report_sent",
+        "15_my_reports",
+    ):
         shot = ARTIFACTS / f"R_{name}.png"
         assert shot.exists() and shot.stat().st_size > 5_000, name
 

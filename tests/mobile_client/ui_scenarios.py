@@ -641,13 +641,37 @@ def reporter(d: Driver) -> Iterator[Any]:
     yield from d.type_into(
         report.ids.description, "A man followed me from the bus station and grabbed my arm."
     )
-    yield from d.type_into(report.ids.postcode, "WN1 1AA")
-    yield from d.tap(report.ids.find_postcode)
-    yield Until(
-        lambda: (core.state.report_pin or {}).get("label") == "WN1 1AA",
-        10,
-        "the pin at the postcode",
+    # A place the borough's data does not hold: what is accepted stays on screen.
+    yield from d.type_into(report.ids.place, "Wigan Pier")
+    yield from d.tap(report.ids.find_place)
+    yield Until(lambda: core.state.report_place_problem, 10, "the place refused")
+    yield Frames(3)
+    d.check(
+        "what is accepted is on screen under the field",
+        "a street with its town (Market Street, Hindley)" in report.ids.place_problem.text
+        and report.ids.place_problem.height > 0,
+        report.ids.place_problem.text,
     )
+    report.ids.page.scroll_to(report.ids.place_problem, animate=False)
+    yield Frames(3)
+    yield from d.shot("13b_report_place_unknown")
+    report.ids.place.text = ""
+    yield from d.type_into(report.ids.place, "Market Street, Hindley")
+    yield from d.tap(report.ids.find_place)
+    yield Until(
+        lambda: (core.state.report_pin or {}).get("label", "").startswith("Market Street, Hindley"),
+        10,
+        "the pin at the street, by name",
+    )
+    yield Frames(3)
+    d.check(
+        "the place's name is on screen before sending",
+        "Market Street, Hindley (street, Hindley ward)" in report.ids.where.text,
+        report.ids.where.text,
+    )
+    report.ids.page.scroll_to(report.ids.where, animate=False)
+    yield Frames(3)
+    yield from d.shot("13a_report_place_named")
     core.add_report_photo(params["photo"])  # the file chooser's job
     yield Until(lambda: len(core.state.report_photos) == 1, 5, "the photo attached")
     report.ids.anonymous.active = False

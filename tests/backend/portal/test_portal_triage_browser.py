@@ -67,7 +67,9 @@ def test_an_officer_sees_the_weapon_report_first_closes_it_and_reopens_it(browse
     browser.click("form[action$='/close'] button")  # no note: refused, focus on the summary
     summary = browser.find("[data-error-summary]")
     assert browser.driver.switch_to.active_element == summary
-    assert summary.find_element("css selector", "a").text.startswith("Closing note:")
+    assert summary.find_element("css selector", "a").text.startswith(
+        "Closing note (required; the reporter sees this): "
+    )
     assert summary.find_element("css selector", "a").get_attribute("href").endswith("#close_note")
     browser.shot("24-report-close-refused")
     assert_accessible(browser, "24-report-close-refused")

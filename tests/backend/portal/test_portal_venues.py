@@ -113,8 +113,12 @@ def test_staff_edit_their_venue_and_mark_it_unavailable(client, venue_staff):
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "until then residents are not shown this venue" in page
     assert "Corner Shop Express" in page and "updated: " in page
-    until = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
-    _post(client, f"/portal/venues/{venue.id}/unavailable", {"until": until, "reason": "refit"})
+    day = (datetime.now(UTC) + timedelta(days=2)).strftime("%d/%m/%Y")
+    _post(
+        client,
+        f"/portal/venues/{venue.id}/unavailable",
+        {"until_date": day, "until_time": "18:30", "reason": "refit", "action": "set"},
+    )
     page = client.get(f"/portal/venues/{venue.id}").get_data(as_text=True)
     assert "Temporarily unavailable until" in page and "refit" in page
     _post(client, f"/portal/venues/{venue.id}/unavailable", {"action": "clear"})
@@ -127,9 +131,53 @@ def test_unavailable_in_the_past_is_refused(client, venue_staff):
     venue = make_venue(venue_staff.id)
     sign_in(client, venue_staff.uid)
     response = _post(
-        client, f"/portal/venues/{venue.id}/unavailable", {"until": "2020-01-01T10:00"}
+        client,
+        f"/portal/venues/{venue.id}/unavailable",
+        {"until_date": "01/01/2020", "until_time": "10:00", "action": "set"},
     )
-    assert response.status_code == 422 and "until" in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and "must be in the future" in page
+    assert 'href="#until_date">Unavailable until (date): must be in the future' in page
+
+
+@pytest.mark.parametrize(
+    ("typed", "field", "says"),
+    [
+        ({"until_date": "", "until_time": "18:00"}, "until_date", "give the date"),
+        ({"until_date": "31/02/2030", "until_time": ""}, "until_date", "not a date"),
+        ({"until_date": "2030-13-01", "until_time": ""}, "until_date", "not a date"),
+        ({"until_date": "01/01/2030", "until_time": "6pm"}, "until_time", "24-hour clock"),
+        ({"until_date": "01/01/2030", "until_time": "24:00"}, "until_time", "24-hour clock"),
+    ],
+)
+def test_unavailable_takes_a_uk_date_and_a_24_hour_time(client, venue_staff, typed, field, says):
+    from backend.portal import service
+
+    venue = make_venue(venue_staff.id)
+    sign_in(client, venue_staff.uid)
+    response = _post(client, f"/portal/venues/{venue.id}/unavailable", {**typed, "action": "set"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert f'id="{field}-error"' in page and says in page
+    assert 'aria-invalid="true"' in page
+    assert service.parse_uk_time("0730", "t").isoformat() == "07:30:00"
+    assert service.parse_uk_time("23.05", "t").isoformat() == "23:05:00"
+
+
+def test_unavailable_until_a_uk_wall_time_is_stored_in_utc(client, venue_staff):
+    """Summer time: 18:00 in London on 1 July is 17:00 UTC."""
+    from backend.auth.models import User
+    from backend.extensions import db
+    from backend.portal import service
+
+    venue = make_venue(venue_staff.id)
+    now = datetime(2030, 6, 30, 12, 0, tzinfo=UTC)
+    staff = db.session.get(User, venue_staff.id)
+    service.set_unavailable(staff, venue.id, "01/07/2030", "18:00", "refit", now)
+    db.session.refresh(venue)
+    stored = venue.unavailable_until
+    stored = stored if stored.tzinfo else stored.replace(tzinfo=UTC)
+    assert stored == datetime(2030, 7, 1, 17, 0, tzinfo=UTC)
 
 
 def test_staff_cannot_reach_another_venue(client, venue_staff, make_person):
@@ -141,7 +189,10 @@ def test_staff_cannot_reach_another_venue(client, venue_staff, make_person):
     assert "Erin's Bar" not in client.get("/portal/venues").get_data(as_text=True)
     for path, data in [
         (f"/portal/venues/{theirs.id}/edit", {"name": "Mine now", "postcode": "WN1 1AA"}),
-        (f"/portal/venues/{theirs.id}/unavailable", {"until": "2030-01-01T10:00"}),
+        (
+            f"/portal/venues/{theirs.id}/unavailable",
+            {"until_date": "01/01/2030", "until_time": "10:00", "action": "set"},
+        ),
         (f"/portal/venues/{theirs.id}/verification", {"action": "suspend", "note": "gotcha"}),
     ]:
         assert _post(client, path, data).status_code == 403
@@ -215,11 +266,18 @@ def test_night_coverage_shows_wards_without_an_open_safe_place(client, admin):
     )
     sign_in(client, admin.uid)
     html = client.get("/portal/coverage?week_of=2026-11-18&moment=sat_0200").get_data(as_text=True)
-    assert "Friday 20 November 2026" in html
+    assert "Friday 20/11/2026" in html
     assert f'id="gap-{WIGAN_CENTRAL}"' not in html
     assert 'id="gap-E05015001"' in html  # Leigh Central & Higher Folds
     assert '<path class="ward covered" d=' in html and '<path class="ward gap" d=' in html
-    assert client.get("/portal/coverage?week_of=someday").status_code == 422
+    refused = client.get("/portal/coverage?week_of=someday")
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    assert (
+        'href="#week_of">Weekend of (any date, dd/mm/yyyy; the next Friday is used): not a date'
+        in page
+    )
+    assert 'value="someday"' in page  # what was typed comes back to be corrected
 
 
 def test_night_coverage_counts_per_ward_and_time(admin, app):

@@ -84,16 +84,16 @@ def test_staff_edit_and_mark_unavailable(browser, venue_staff):
     assert "Changes saved. The partnership will check them" in browser.text
     assert "pending" in browser.find("h1").text
     browser.shot("13b-venue-changed-back-to-review")
-    browser.driver.execute_script(
-        "document.getElementById('until').value = arguments[0]", "2099-01-01T10:00"
-    )
+    browser.fill("#until_date", "01/01/2099")
+    browser.fill("#until_time", "10:00")
     browser.fill("#reason", "stocktake")
     browser.click("button[name=action][value=set]")
     assert "at most 30 days" in browser.text  # 2099 is too far ahead
     browser.go(f"/portal/venues/{venue.id}")
-    # Three days from now, as the datetime-local field wants it (Europe/London wall time).
-    until = (datetime.now(LONDON) + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M")
-    browser.driver.execute_script("document.getElementById('until').value = arguments[0]", until)
+    # Three days from now, typed the UK way (Europe/London wall time, 24-hour clock).
+    until = datetime.now(LONDON) + timedelta(days=3)
+    browser.fill("#until_date", until.strftime("%d/%m/%Y"))
+    browser.fill("#until_time", "18:00")
     browser.fill("#reason", "stocktake")
     browser.click("button[name=action][value=set]")
     assert "Marked temporarily unavailable" in browser.text and "stocktake" in browser.text

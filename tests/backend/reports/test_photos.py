@@ -187,3 +187,59 @@ def test_open311_serves_a_photo_only_once_an_officer_makes_it_public(client, res
     assert served.mimetype == "image/jpeg"
     assert served.data == stored(photo["id"])
     assert b"Exif" not in served.data
+
+
+def test_erasure_deletes_the_persons_photos_public_ones_included(
+    app, client, resident, other_resident, admin
+):
+    """A photo can show a face or a house: erasing the account deletes every photo the
+    person sent (the one an officer made public too) from storage, and no route serves
+    them; another person's photo stays."""
+    from backend.open311 import service as open311
+    from tests.backend.portal.helpers import sign_in
+
+    mine = send(client, resident.headers, anonymous=False)
+    public = upload(client, mine["reference"], jpeg_with_gps(), resident.headers).get_json()
+    private = upload(client, mine["reference"], jpeg_with_gps(), resident.headers).get_json()
+    theirs = send(client, other_resident.headers, anonymous=False)
+    kept = upload(client, theirs["reference"], jpeg_with_gps(), other_resident.headers).get_json()
+    assert (
+        client.patch(
+            f"/api/v1/reports/photos/{public['id']}", json={"public": True}, headers=admin.headers
+        ).status_code
+        == 200
+    )
+    tokens = dict(db.session.execute(select(ReportPhoto.id, ReportPhoto.token)).all())
+    key = open311.create_key("FixMyStreet")[1]
+    listing = f"/open311/v2/requests/{mine['reference']}.json?api_key={key}"
+    assert client.get(listing).get_json()[0]["media_url"].endswith(tokens[public["id"]])
+    assert client.get(f"/open311/v2/media/{tokens[public['id']]}").status_code == 200
+
+    assert client.delete("/api/v1/me", headers=resident.headers).status_code == 200
+
+    db.session.expire_all()
+    gone = [public["id"], private["id"]]
+    # Gone from storage: no row, so no bytes, under either id or token.
+    assert db.session.scalars(select(ReportPhoto.id).where(ReportPhoto.id.in_(gone))).all() == []
+    assert (
+        db.session.scalars(
+            select(ReportPhoto.id).where(ReportPhoto.token.in_([tokens[i] for i in gone]))
+        ).all()
+        == []
+    )
+    assert stored(kept["id"]) is not None and len(stored(kept["id"])) > 1000
+    # No route serves them: Open311 (media and listing), the portal, the API.
+    for photo_id in gone:
+        assert client.get(f"/open311/v2/media/{tokens[photo_id]}").status_code == 404
+        assert (
+            client.patch(
+                f"/api/v1/reports/photos/{photo_id}", json={"public": True}, headers=admin.headers
+            ).status_code
+            == 404
+        )
+    assert client.get(listing).get_json()[0]["media_url"] is None
+    portal = app.test_client()
+    assert sign_in(portal, admin.uid).status_code in (302, 303)
+    for photo_id in gone:
+        assert portal.get(f"/portal/reports/photos/{photo_id}").status_code == 404
+    assert portal.get(f"/portal/reports/photos/{kept['id']}").status_code == 200

@@ -73,7 +73,7 @@ def questionnaire(survey: Mapping[str, Any]) -> dict[str, Any]:
     questions = list(survey.get("questions") or [])
     names = language_names(survey) or [("", "")]
     versions = {code: localise(survey, code or None) for code, _ in names}
-    languages = [
+    languages: list[dict[str, Any]] = [
         {"code": code, "name": name, "lang": code if _LANG_TAG.match(code or "") else None}
         for code, name in names
     ]

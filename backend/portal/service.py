@@ -1283,7 +1283,7 @@ def list_surveys_for_admin(actor: User, now: datetime) -> list[dict[str, object]
     return surveys.list_surveys(actor, now)
 
 
-def survey_page(actor: User, survey_id: int) -> dict[str, object]:
+def survey_page(actor: User, survey_id: int) -> dict[str, Any]:
     """Admins: one survey with its results by ward (small groups suppressed)."""
     from backend.surveys import service as surveys
 

@@ -229,15 +229,15 @@ def _number_options(q: SurveyQuestion, numbers: list[int | float]) -> list[dict[
         points = int(round((hi - lo) / step)) + 1
         if points <= MAX_GRID_OPTIONS:
             grid = [round(lo + k * step, 10) for k in range(points)]
-            counts = Counter(round(float(n), 10) for n in numbers)
+            on_grid = Counter(round(float(n), 10) for n in numbers)
             return [
-                {"value": _fmt(v), "label": _fmt(v), "count": counts.get(round(v, 10), 0)}
+                {"value": _fmt(v), "label": _fmt(v), "count": on_grid.get(round(v, 10), 0)}
                 for v in grid
             ]
     if lo is None or hi is None:
         lo, hi = min(numbers), max(numbers)  # only the round edges around them are shown
     edges = _nice_edges(float(lo), float(hi))
-    counts = Counter()  # type: Counter[int]
+    counts: Counter[int] = Counter()
     for n in numbers:
         index = next((i for i in range(len(edges) - 1) if n < edges[i + 1]), len(edges) - 2)
         counts[index] += 1

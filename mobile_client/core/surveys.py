@@ -32,7 +32,7 @@ from shared_schemas.survey_texts import (  # noqa: F401 - the screens read them 
 
 if TYPE_CHECKING:
     from mobile_client.core.context import Context
-    from mobile_client.core.outbox import DrainResult
+    from mobile_client.core.outbox import DrainResult, Item
 
 log = logging.getLogger(__name__)
 
@@ -255,7 +255,9 @@ class Surveys:
 
     def _after_flush(self, result: DrainResult) -> None:
         """Answers the server took are sent; answers it refused are shown by question."""
-        done = [(i, None) for i, _ in result.answered if i.kind == "survey"]
+        done: list[tuple[Item, ApiError | None]] = [
+            (i, None) for i, _ in result.answered if i.kind == "survey"
+        ]
         done += [(i, e) for i, e in result.refused if i.kind == "survey"]
         if not done:
             return

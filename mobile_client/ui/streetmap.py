@@ -28,7 +28,7 @@ from kivy_garden.mapview.downloader import Downloader
 from kivy_garden.mapview.mbtsource import MBTilesMapSource
 
 from mobile_client.core.geo import cluster_markers, marker_text
-from mobile_client.core.tiles import TileCache
+from mobile_client.core.tiles import DEFAULT_MAX_BYTES, TileCache
 from mobile_client.ui.widgets import WardMap
 
 log = logging.getLogger(__name__)
@@ -43,8 +43,10 @@ class CachedTileSource(MapSource):
     """The deployment's XYZ tiles through the phone's :class:`TileCache` (a street seen once
     is shown without signal)."""
 
-    def __init__(self, url: str, attribution: str, cache_dir: str) -> None:
-        self.tiles = TileCache(url, cache_dir)
+    def __init__(
+        self, url: str, attribution: str, cache_dir: str, max_bytes: int = DEFAULT_MAX_BYTES
+    ) -> None:
+        self.tiles = TileCache(url, cache_dir, max_bytes=max_bytes)
         super().__init__(
             url=url,
             cache_key=self.tiles.key,
@@ -281,7 +283,9 @@ class StreetMap(FloatLayout):
         if pack and (self.online is False or not tiles.get("url_template")):
             key: tuple[Any, ...] = ("pack", pack)
         elif tiles.get("url_template"):
-            key = ("tiles", tiles["url_template"], tiles.get("attribution", ""))
+            cache_mb = tiles.get("cache_max_mb")
+            max_bytes = int(cache_mb * 1024 * 1024) if cache_mb else DEFAULT_MAX_BYTES
+            key = ("tiles", tiles["url_template"], tiles.get("attribution", ""), max_bytes)
         else:
             key = ("wards",)
         if key == self._source_key:
@@ -292,7 +296,7 @@ class StreetMap(FloatLayout):
             self.attribution = pack_source.attribution or str(tiles.get("attribution", ""))
             source: MapSource | None = pack_source
         elif key[0] == "tiles":
-            source = CachedTileSource(key[1], key[2], self.cache_dir or "tiles")
+            source = CachedTileSource(key[1], key[2], self.cache_dir or "tiles", key[3])
             self.attribution = key[2]
         else:
             source = None

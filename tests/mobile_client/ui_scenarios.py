@@ -991,3 +991,27 @@ def street_map(d: Driver) -> Iterator[Any]:
         scroll.scroll_y = 1
         yield Frames(4)
         yield from d.shot("late_night")
+        # A tap on a cluster zooms in on it; a tap on a single marker selects its place.
+        wards.radius_m = 2400
+        yield Frames(4)
+        cluster = next((hit for hit in wards.marker_hits if len(hit[1]) > 1), None)
+        if cluster is not None:
+            (bx, by, bw, bh), _members = cluster
+            yield from d.hold_at(*wards.to_window(bx + bw / 2, by + bh / 2), 0.1)
+            yield Frames(4)
+        d.check("a tap on a cluster zooms in", cluster and wards.radius_m == 1200, cluster)
+        wards.radius_m = 600
+        wards.center_ll = None
+        yield Frames(4)
+        (bx, by, bw, bh), (place,) = next(h for h in wards.marker_hits if len(h[1]) == 1)
+        yield from d.hold_at(*wards.to_window(bx + bw / 2, by + bh / 2), 0.1)
+        yield Until(
+            lambda: (core.state.selected_place or {}).get("id") == place["id"],
+            5,
+            "the tapped fallback marker's place selected",
+        )
+        d.check(
+            "a tap on a fallback marker selects its place, not a map point",
+            core.state.destination is None,
+            core.state.destination,
+        )

@@ -1015,3 +1015,18 @@ def street_map(d: Driver) -> Iterator[Any]:
             core.state.destination is None,
             core.state.destination,
         )
+        # Shut now, open by the time you could walk there: listed as open, and said so.
+        early = next((r for r in screen._rows if r.place.get("name") == "Early Bird Cafe"), None)
+        line = (early.place.get("hours_text") if early else "") or ""
+        d.check(
+            "a place opening before you arrive is open, saying when it opens",
+            early is not None
+            and early.place.get("open_now") is False
+            and early.place.get("tone") == "open"
+            and re.fullmatch(r"Opens \d\d:\d\d, before you arrive; open until \d\d:\d\d", line),
+            line,
+        )
+        if early is not None:
+            screen.ids.scroll.scroll_to(early, padding=4, animate=False)
+            yield Frames(4)
+            yield from d.shot("opens_before_arrival")

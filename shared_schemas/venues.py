@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, NamedTuple
@@ -113,12 +113,12 @@ def on_arrival(
     open_now: bool | None,
     closes_at_s: float | None,
     arrive_s: float,
-    transitions: Iterable[tuple[float, bool]] = (),
+    transitions: Sequence[tuple[float, bool]] = (),
     known_until_s: float | None = None,
 ) -> OnArrival:
     """Open or closed at ``arrive_s`` (epoch seconds), from the state now and the next
-    openings and closings (``(epoch seconds, opens?)``, covering the hours until
-    ``known_until_s``). A place open now that stays open past the arrival needs no
+    openings and closings in time order (``(epoch seconds, opens?)``, covering the hours
+    until ``known_until_s``). A place open now that stays open past the arrival needs no
     transitions (the search's common case); an arrival beyond what is known is unknown."""
     if open_now is None:
         return OnArrival(None, None, None)
@@ -126,16 +126,19 @@ def on_arrival(
         return OnArrival(True, None, closes_at_s)
     if known_until_s is not None and arrive_s >= known_until_s:
         return OnArrival(None, None, None)
-    changes = sorted(transitions)
-    if open_now and closes_at_s is not None:
-        changes = sorted((*changes, (closes_at_s, False)))  # the closing now is one of them
+    changes = transitions
+    if open_now and closes_at_s is not None and (not changes or changes[0][0] > closes_at_s):
+        changes = ((closes_at_s, False), *changes)  # the closing now comes first
     is_open, opens_s = open_now, None
     for moment_s, opens in changes:
-        if moment_s <= arrive_s:
-            is_open = opens
-            opens_s = moment_s if opens else None
-        elif is_open and not opens:
-            return OnArrival(True, opens_s, moment_s)
+        if moment_s > arrive_s:
+            if not is_open:  # shut when you arrive (what follows is an opening)
+                break
+            if not opens:
+                return OnArrival(True, opens_s, moment_s)
+            continue
+        is_open = opens
+        opens_s = moment_s if opens else None
     return OnArrival(is_open, opens_s if is_open else None, None)
 
 
@@ -144,7 +147,7 @@ def availability(
     closes_at_s: float | None,
     arrive_s: float,
     stay_s: float,
-    transitions: Iterable[tuple[float, bool]] = (),
+    transitions: Sequence[tuple[float, bool]] = (),
     known_until_s: float | None = None,
 ) -> Availability:
     """The rule: open on arrival (``arrive_s``, epoch seconds) and for at least ``stay_s``

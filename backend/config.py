@@ -127,6 +127,7 @@ class Settings:
     # The phone's map and late-night advice, announced by GET /api/v1/app-config.
     tile_url: str = DEFAULT_TILE_URL
     tile_attribution: str = DEFAULT_TILE_ATTRIBUTION
+    tile_cache_mb: int = 64  # the most map tiles a phone keeps (least recently used go)
     offline_map_file: str | None = None  # an MBTiles pack of the borough, served as it is
     open_long_enough_min: int = 30
     long_walk_min: int = 20
@@ -191,6 +192,7 @@ class Settings:
             inline_streams=_bool(env.get("SAFEHAVEN_INLINE_STREAMS"), default=True),
             tile_url=env.get("SAFEHAVEN_TILE_URL") or DEFAULT_TILE_URL,
             tile_attribution=env.get("SAFEHAVEN_TILE_ATTRIBUTION") or DEFAULT_TILE_ATTRIBUTION,
+            tile_cache_mb=_int(env, "SAFEHAVEN_TILE_CACHE_MB", 64, low=5, high=2048),
             offline_map_file=env.get("SAFEHAVEN_OFFLINE_MAP_FILE") or None,
             open_long_enough_min=_int(env, "SAFEHAVEN_OPEN_LONG_ENOUGH_MIN", 30, low=0, high=240),
             long_walk_min=_int(env, "SAFEHAVEN_LONG_WALK_MIN", 20, low=1, high=240),
@@ -330,6 +332,7 @@ class Settings:
             "JSON_SORT_KEYS": False,
             "TILE_URL": self.tile_url,
             "TILE_ATTRIBUTION": self.tile_attribution,
+            "TILE_CACHE_MB": self.tile_cache_mb,
             "OFFLINE_MAP_FILE": self.offline_map_file,
             "OPEN_LONG_ENOUGH_MIN": self.open_long_enough_min,
             "LONG_WALK_MIN": self.long_walk_min,

@@ -7,6 +7,7 @@ from marshmallow import Schema, fields, validate
 
 from shared_schemas.venues import CATEGORIES
 
+DEFAULT_TILE_CACHE_MB = 64
 PHONE = validate.Regexp(r"^\+?[0-9 ()-]{3,20}$", error="not a phone number")
 
 
@@ -44,6 +45,11 @@ class TilesSchema(Schema):
         required=True, metadata={"example": "https://tiles.example/{z}/{x}/{y}.png"}
     )
     attribution = fields.String(required=True)
+    cache_max_mb = fields.Integer(
+        load_default=DEFAULT_TILE_CACHE_MB,
+        validate=validate.Range(min=1),
+        metadata={"description": "the most tiles a phone keeps, in MB (least recently used go)"},
+    )
 
 
 class OfflineMapSchema(Schema):

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
@@ -98,22 +98,81 @@ def walking_minutes(distance_m: float) -> int:
     return max(1, math.ceil(distance_m / WALKING_M_PER_MIN))
 
 
-def availability(
-    open_now: bool | None, closes_at_s: float | None, arrive_s: float, stay_s: float
-) -> Availability:
-    """The rule: open at least ``stay_s`` after arriving (``arrive_s``, epoch seconds) comes
-    first; open on arrival but closing sooner is "closing soon"; closing before you could get
-    there is not open. ``closes_at_s`` None while open means no closing in sight (24/7)."""
+class OnArrival(NamedTuple):
+    """A place's hours as someone walking there meets them: open when they arrive, the
+    opening before they arrive when it is closed now (or closes and opens again on the way),
+    and the closing after they arrive (None: none in sight)."""
+
+    open: bool | None
+    opens_s: float | None
+    closes_s: float | None
+
+
+def on_arrival(
+    open_now: bool | None,
+    closes_at_s: float | None,
+    arrive_s: float,
+    transitions: Sequence[tuple[float, bool]] = (),
+    known_until_s: float | None = None,
+) -> OnArrival:
+    """Open or closed at ``arrive_s`` (epoch seconds), from the state now and the next
+    openings and closings in time order (``(epoch seconds, opens?)``, covering the hours
+    until ``known_until_s``). A place open now that stays open past the arrival needs no
+    transitions (the search's common case); an arrival beyond what is known is unknown."""
     if open_now is None:
+        return OnArrival(None, None, None)
+    if open_now and (closes_at_s is None or closes_at_s > arrive_s):
+        return OnArrival(True, None, closes_at_s)
+    if known_until_s is not None and arrive_s >= known_until_s:
+        return OnArrival(None, None, None)
+    changes = transitions
+    if open_now and closes_at_s is not None and (not changes or changes[0][0] > closes_at_s):
+        changes = ((closes_at_s, False), *changes)  # the closing now comes first
+    is_open, opens_s = open_now, None
+    for moment_s, opens in changes:
+        if moment_s > arrive_s:
+            if not is_open:  # shut when you arrive (what follows is an opening)
+                break
+            if not opens:
+                return OnArrival(True, opens_s, moment_s)
+            continue
+        is_open = opens
+        opens_s = moment_s if opens else None
+    return OnArrival(is_open, opens_s if is_open else None, None)
+
+
+def availability(
+    open_now: bool | None,
+    closes_at_s: float | None,
+    arrive_s: float,
+    stay_s: float,
+    transitions: Sequence[tuple[float, bool]] = (),
+    known_until_s: float | None = None,
+) -> Availability:
+    """The rule: open on arrival (``arrive_s``, epoch seconds) and for at least ``stay_s``
+    after it comes first, also when it is closed now but opens before you could get there;
+    open on arrival but closing sooner is "closing soon"; closing before you could get there
+    is not open. ``closes_at_s`` is the next closing when open now (None: 24/7); the
+    transitions are as :func:`on_arrival` reads them."""
+    return arrival_availability(
+        open_now,
+        on_arrival(open_now, closes_at_s, arrive_s, transitions, known_until_s),
+        arrive_s,
+        stay_s,
+    )
+
+
+def arrival_availability(
+    open_now: bool | None, arrival: OnArrival, arrive_s: float, stay_s: float
+) -> Availability:
+    """:func:`availability` from an :class:`OnArrival` already worked out."""
+    if open_now is None or arrival.open is None:
         return Availability.UNKNOWN
-    if not open_now:
-        return Availability.CLOSED
-    if closes_at_s is None:
+    if not arrival.open:
+        return Availability.CLOSES_BEFORE_ARRIVAL if open_now else Availability.CLOSED
+    if arrival.closes_s is None:
         return Availability.OPEN
-    left = closes_at_s - arrive_s
-    if left <= 0:
-        return Availability.CLOSES_BEFORE_ARRIVAL
-    if left < stay_s:
+    if arrival.closes_s - arrive_s < stay_s:
         return Availability.CLOSING_SOON
     return Availability.OPEN
 
@@ -132,12 +191,23 @@ def hours_text(
     closes_at: datetime | None,
     opens_at: datetime | None,
     open_24_7: bool,
+    opens_before_arrival: bool = False,
 ) -> str:
-    """The one line every client shows about a place's hours."""
+    """The one line every client shows about a place's hours. ``closes_at`` is the closing
+    after you arrive when it is open then (else the next closing); with
+    ``opens_before_arrival``, ``opens_at`` is the opening before you arrive (else the next
+    opening)."""
     if state == Availability.UNKNOWN:
         return "Opening hours unknown: call first"
     if state == Availability.CLOSED:
         return f"Closed, opens {clock_ahead(opens_at, now)}" if opens_at else "Closed now"
+    if opens_before_arrival and opens_at is not None:
+        first = f"Opens {clock_ahead(opens_at, now)}, before you arrive"
+        if closes_at is None:
+            return first
+        if state == Availability.CLOSING_SOON:
+            return f"{first}; closes {clock_ahead(closes_at, now)}"
+        return f"{first}; open until {clock_ahead(closes_at, now)}"
     if open_24_7:
         return "Open 24 hours"
     if closes_at is None:
@@ -163,13 +233,7 @@ def state_from_transitions(
     # is then among the transitions, so no closing is missed.
     if open_then is None or known_until is None or at >= known_until - STORED_HOURS_USABLE:
         return None, None, None
-    changes = [
-        (moment, bool(change.get("open")))
-        for change in item.get("transitions") or []
-        if isinstance(change, Mapping)
-        and (moment := uk_local_from_text(change.get("at"))) is not None
-    ]
-    changes.sort(key=lambda change: change[0])
+    changes = stored_transitions(item)
     is_open = bool(open_then)
     for moment, opens in changes:
         if moment <= at:
@@ -178,6 +242,17 @@ def state_from_transitions(
     closes_at = next((m for m, opens in following if not opens), None) if is_open else None
     opens_at = next((m for m, opens in following if opens), None) if not is_open else None
     return is_open, closes_at, opens_at
+
+
+def stored_transitions(item: Mapping[str, Any]) -> list[tuple[datetime, bool]]:
+    """An answer item's ``transitions`` as ``(moment, opens?)``, in time order."""
+    changes = [
+        (moment, bool(change.get("open")))
+        for change in item.get("transitions") or []
+        if isinstance(change, Mapping) and (moment := uk_local_from_text(change.get("at"))) is not None
+    ]
+    changes.sort(key=lambda change: change[0])
+    return changes
 
 
 class CommaList(fields.List):
@@ -431,8 +506,11 @@ class NearestResultSchema(Schema):
         fields.Nested(NearestVenueSchema),
         required=True,
         metadata={
-            "description": "with open_now: up to `limit` places open long enough, then those "
-            "among the `limit` nearest that close sooner (availability closing_soon)"
+            "description": "at most `limit` places. With open_now: places open long enough "
+            "(also those that open before you could walk there) first, then, in the room "
+            "left, those among the `limit` nearest that close sooner (availability "
+            "closing_soon). The late-night options are not here: they come from "
+            "GET /api/v1/app-config"
         },
     )
 

@@ -14,6 +14,7 @@ from marshmallow import ValidationError as SchemaError
 
 from backend.appconfig.schemas import LateNightSchema
 from backend.errors import NotFound
+from shared_schemas.appconfig import DEFAULT_TILE_CACHE_MB
 
 # Until the partnership configures its own (SAFEHAVEN_LATE_NIGHT_FILE): the categories that
 # are staffed all night, and the reminder, with no taxi numbers (none is invented).
@@ -74,6 +75,7 @@ def app_config() -> dict[str, Any]:
         "tiles": {
             "url_template": config["TILE_URL"],
             "attribution": config["TILE_ATTRIBUTION"],
+            "cache_max_mb": config.get("TILE_CACHE_MB", DEFAULT_TILE_CACHE_MB),
         },
         "offline_map": offline,
         "open_long_enough_min": config.get("OPEN_LONG_ENOUGH_MIN", 30),

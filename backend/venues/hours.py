@@ -50,6 +50,9 @@ class OpenState:
     # As an answer carries them, made once per span (not per answer).
     closes_at_local: str | None = field(default=None, compare=False)
     transition_items: tuple[dict[str, object], ...] = field(default=(), compare=False)
+    # As ``shared_schemas.venues.on_arrival`` reads them (epoch seconds).
+    transitions_s: tuple[tuple[float, bool], ...] = field(default=(), compare=False)
+    known_until_s: float | None = field(default=None, compare=False)
 
 
 @functools.lru_cache(maxsize=8192)
@@ -107,6 +110,8 @@ def _state(expression: str | None, local: datetime, at_s: float) -> OpenState:
             is_open = now == opening_hours.State.OPEN
             horizon = (until := local.astimezone(UTC) + HORIZON).astimezone(LONDON)
             changes = _transitions(hours, local, horizon, is_open)
+            if len(changes) >= TRANSITIONS_KEPT:  # cut short: known only as far as the last
+                until = changes[-1][0]
             state = OpenState(
                 is_open,
                 change_utc if is_open else None,
@@ -119,6 +124,8 @@ def _state(expression: str | None, local: datetime, at_s: float) -> OpenState:
                     change_utc.astimezone(LONDON).isoformat() if is_open and change_utc else None
                 ),
                 transition_items=tuple({"at": m, "open": o} for m, o in changes),
+                transitions_s=tuple((m.timestamp(), o) for m, o in changes),
+                known_until_s=until.timestamp(),
             )
         else:
             state = _INVALID

@@ -33,14 +33,17 @@ from shared_schemas.venues import (
     CATEGORIES,
     DEFAULT_RADIUS_M,
     DEFAULT_STAY_MIN,
+    LONDON,
     SCHEMES,
     STATUSES,
     Availability,
     VenueCategory,
     VenueStatus,
     VerificationAction,
+    arrival_availability,
     availability,
     hours_text,
+    on_arrival,
     walking_minutes,
 )
 
@@ -170,17 +173,18 @@ def nearest(
     if not open_now:
         items = _search(search, lat, lon, limit, params, category, radius_m, reach, None)
     else:
-        # Up to ``limit`` places open long enough to get there and wait come first, then
-        # those among the ``limit`` nearest open on arrival that close sooner (amber): never
-        # dropped for being less useful, never ahead. One search usually: only when some of
-        # the nearest close soon is a second made for those that stay open long enough.
+        # At most ``limit`` places: those open long enough to get there and wait come
+        # first, then those among the ``limit`` nearest open on arrival that close sooner
+        # (amber), in the room left: never ahead of a place that stays open. One search
+        # usually: only when some of the nearest close soon is a second made for those that
+        # stay open long enough.
         items = _search(
             search, lat, lon, limit, params, category, radius_m, reach, reach.on_arrival
         )
         sooner = [item for item in items if _availability(item) != Availability.OPEN.value]
         if sooner:
             items = _search(search, lat, lon, limit, params, category, radius_m, reach, reach.long)
-            items += sooner
+            items = (items + sooner)[:limit]
     return {
         "origin": {"lat": lat, "lon": lon, "postcode": postcode},
         "at": at,
@@ -211,7 +215,14 @@ class Reach:
 
     def of(self, expression: str | None, distance_m: float) -> Availability:
         state = self.clock.state(expression)
-        return availability(state.open_now, state.closes_s, self.arrive_s(distance_m), self.stay_s)
+        return availability(
+            state.open_now,
+            state.closes_s,
+            self.arrive_s(distance_m),
+            self.stay_s,
+            state.transitions_s,
+            state.known_until_s,
+        )
 
     def long(self, expression: str | None, distance_m: float) -> bool:
         """Open when you arrive and for at least the stay after it."""
@@ -291,8 +302,17 @@ def _moving_fields(
     state = clock.state(venue.opening_hours)
     walk = walking_minutes(distance)
     arrive_s = reach._at_s + 60.0 * walk
-    kind = availability(state.open_now, state.closes_s, arrive_s, reach.stay_s)
-    closes_at = state.closes_at
+    arrival = on_arrival(
+        state.open_now, state.closes_s, arrive_s, state.transitions_s, state.known_until_s
+    )
+    kind = arrival_availability(state.open_now, arrival, arrive_s, reach.stay_s)
+    closes_at, closes_at_local, opens_at = state.closes_at, state.closes_at_local, state.opens_at
+    if arrival.open and arrival.closes_s != state.closes_s:
+        # It opens, or opens again, before you arrive: the closing that ends your stay.
+        closes_at = None if arrival.closes_s is None else _utc(arrival.closes_s)
+        closes_at_local = None if closes_at is None else closes_at.astimezone(LONDON).isoformat()
+    if arrival.opens_s is not None:
+        opens_at = _utc(arrival.opens_s)
     return {
         "distance_m": round(distance, 1),
         "bearing_deg": round(bearing, 1),
@@ -300,17 +320,19 @@ def _moving_fields(
         "walking_minutes": walk,
         "open_now": state.open_now,
         "closes_at": closes_at,
-        "closes_at_local": state.closes_at_local,
-        "opens_at": state.opens_at,
+        "closes_at_local": closes_at_local,
+        "opens_at": opens_at,
         "open_24_7": state.open_24_7,
-        "arrives_at": datetime.fromtimestamp(arrive_s, UTC),
+        "arrives_at": _utc(arrive_s),
         "minutes_left_on_arrival": (
-            math.floor((state.closes_s - arrive_s) / 60)
-            if state.closes_s is not None and kind in _OPEN_ON_ARRIVAL
+            math.floor((arrival.closes_s - arrive_s) / 60)
+            if arrival.closes_s is not None and kind in _OPEN_ON_ARRIVAL
             else None
         ),
         "availability": kind.value,
-        "hours_text": _hours_text(venue.opening_hours, state, kind, clock),
+        "hours_text": _hours_text(
+            venue.opening_hours, state, kind, clock, closes_at, opens_at, arrival.opens_s
+        ),
         "transitions": state.transition_items,
         "hours_known_until": state.known_until or clock.at,
     }
@@ -319,17 +341,31 @@ def _moving_fields(
 # The hours line depends on the hours, the kind and the minute asked about (the weekday
 # shown for a far opening, the minutes to a closing): kept per minute, so searches at "now"
 # work each line out about once a minute per expression, not once per answer item.
-_HOURS_TEXTS: dict[tuple[str | None, Availability, int, bool], str] = {}
+# (A place that opens before you arrive adds the opening and the closing after it, which
+# depend on how far away it is, to the key.)
+_HOURS_TEXTS: dict[tuple[Any, ...], str] = {}
 HOURS_TEXTS_KEPT = 4096
 
 
+def _utc(epoch_s: float) -> datetime:
+    return datetime.fromtimestamp(epoch_s, UTC)
+
+
 def _hours_text(
-    expression: str | None, state: hours.OpenState, kind: Availability, clock: hours.Clock
+    expression: str | None,
+    state: hours.OpenState,
+    kind: Availability,
+    clock: hours.Clock,
+    closes_at: datetime | None,
+    opens_at: datetime | None,
+    opened_on_the_way_s: float | None,
 ) -> str:
     at_s = clock.at.timestamp()
     minute = int(at_s // 60)
     exact = at_s == minute * 60
-    key = (expression, kind, minute, exact)
+    key: tuple[Any, ...] = (expression, kind, minute, exact)
+    if opened_on_the_way_s is not None or closes_at != state.closes_at:
+        key += (opened_on_the_way_s, closes_at)
     text = _HOURS_TEXTS.get(key)
     if text is None:
         # Inside a minute the line is worked out at its end: the same for every moment in
@@ -338,9 +374,10 @@ def _hours_text(
         text = hours_text(
             kind,
             now=now,
-            closes_at=state.closes_at,
-            opens_at=state.opens_at,
+            closes_at=closes_at,
+            opens_at=opens_at,
             open_24_7=state.open_24_7,
+            opens_before_arrival=opened_on_the_way_s is not None,
         )
         if len(_HOURS_TEXTS) >= HOURS_TEXTS_KEPT:
             _HOURS_TEXTS.clear()

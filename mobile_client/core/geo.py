@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -101,17 +102,43 @@ def ward_at(lat: float, lon: float) -> dict[str, Any] | None:
     return None
 
 
-# --- markers on a screen -------------------------------------------------------------------
+# --- markers and labels on a screen ------------------------------------------------------
 
 Placed = tuple[float, float, int, dict[str, Any]]  # x, y on screen, list number, place
+Box = tuple[float, float, float, float]  # x, y (bottom left), width, height on screen
+Group = tuple[float, float, list[tuple[int, dict[str, Any]]]]
+
+
+def boxes_overlap(a: Box, b: Box, gap: float = 0.0) -> bool:
+    """True when the boxes overlap or come closer than ``gap``."""
+    return (
+        a[0] < b[0] + b[2] + gap
+        and b[0] < a[0] + a[2] + gap
+        and a[1] < b[1] + b[3] + gap
+        and b[1] < a[1] + a[3] + gap
+    )
+
+
+def marker_box(x: float, y: float, width: float, height: float) -> Box:
+    return (x - width / 2, y - height / 2, width, height)
 
 
 def cluster_markers(
-    placed: list[Placed], size: float
-) -> list[tuple[float, float, list[tuple[int, dict[str, Any]]]]]:
-    """Markers closer on screen than ``size`` (either way) become one, at the first one's
-    place, holding the list numbers and places it stands for: none covers another."""
-    groups: list[tuple[float, float, list[tuple[int, dict[str, Any]]]]] = []
+    placed: list[Placed],
+    size: float,
+    width: Callable[[str], float] | None = None,
+    gap: float = 0.0,
+) -> list[Group]:
+    """Markers that would touch become one, at the first one's place, holding the list
+    numbers and places it stands for: none covers another. A marker is ``size`` high and
+    ``width(its text)`` wide (at least ``size``); ``gap`` more is kept between two."""
+
+    def box(group: Group) -> Box:
+        text = marker_text([n for n, _p in group[2]])
+        wide = max(size, width(text)) if width is not None else size
+        return marker_box(group[0], group[1], wide, size)
+
+    groups: list[Group] = []
     for x, y, number, place in placed:
         for gx, gy, members in groups:
             if abs(gx - x) < size and abs(gy - y) < size:
@@ -119,6 +146,20 @@ def cluster_markers(
                 break
         else:
             groups.append((x, y, [(number, place)]))
+    # A cluster's text makes it wider than one marker: merge until no two boxes touch.
+    merged = True
+    while merged:
+        merged = False
+        for i, first in enumerate(groups):
+            for later in groups[i + 1 :]:
+                if boxes_overlap(box(first), box(later), gap):
+                    first[2].extend(later[2])
+                    first[2].sort(key=lambda member: member[0])
+                    groups.remove(later)
+                    merged = True
+                    break
+            if merged:
+                break
     return groups
 
 
@@ -129,3 +170,39 @@ def marker_text(numbers: list[int]) -> str:
     if numbers == list(range(numbers[0], numbers[-1] + 1)):
         return f"{numbers[0]}-{numbers[-1]}"
     return ",".join(map(str, numbers))
+
+
+def place_labels(
+    labels: list[tuple[Any, float, float, float, float]],
+    keep_clear: list[Box],
+    bounds: Box,
+    gap: float,
+) -> list[tuple[Any, Box]]:
+    """Where to put each label ``(key, centre x, centre y, width, height)``: at its centre,
+    else the nearest of a few spots around it, where it covers nothing of ``keep_clear``
+    (markers, my position), no label placed before it, and stays inside ``bounds``; a label
+    with no such spot is left out (a name is never worth hiding a place)."""
+    placed: list[tuple[Any, Box]] = []
+    taken = list(keep_clear)
+    for key, cx, cy, w, h in labels:
+        step_y, step_x = h + gap, w / 2 + gap
+        spots = [(0.0, 0.0)]
+        for k in (1, 2, 3):
+            spots += [(0.0, k * step_y), (0.0, -k * step_y)]
+        for k in (1, 2):
+            spots += [(k * step_x, 0.0), (-k * step_x, 0.0)]
+            spots += [(k * step_x, step_y), (-k * step_x, step_y)]
+            spots += [(k * step_x, -step_y), (-k * step_x, -step_y)]
+        for dx, dy in spots:
+            box = (cx + dx - w / 2, cy + dy - h / 2, w, h)
+            inside = (
+                box[0] >= bounds[0]
+                and box[1] >= bounds[1]
+                and box[0] + w <= bounds[0] + bounds[2]
+                and box[1] + h <= bounds[1] + bounds[3]
+            )
+            if inside and not any(boxes_overlap(box, other, gap) for other in taken):
+                placed.append((key, box))
+                taken.append(box)
+                break
+    return placed

@@ -17,9 +17,11 @@ from shared_schemas import uktime
 from shared_schemas.venues import (
     DEFAULT_STAY_MIN,
     Availability,
-    availability,
+    arrival_availability,
     hours_text,
+    on_arrival,
     state_from_transitions,
+    stored_transitions,
     walking_minutes,
 )
 
@@ -106,15 +108,21 @@ def recompute(
     walk = walking_minutes(distance)
     open_now, closes_at, opens_at = state_from_transitions(stored, now)
     arrive = now + timedelta(minutes=walk)
-    kind = availability(
+    known_until = uktime.uk_local_from_text(stored.get("hours_known_until"))
+    arrival = on_arrival(
         open_now,
         closes_at.timestamp() if closes_at else None,
         arrive.timestamp(),
-        stay_min * 60.0,
+        [(moment.timestamp(), opens) for moment, opens in stored_transitions(stored)],
+        known_until.timestamp() if known_until else None,
     )
+    kind = arrival_availability(open_now, arrival, arrive.timestamp(), stay_min * 60.0)
+    if arrival.open:  # the closing that ends your stay, and the opening before you arrive
+        closes_at = _moment(arrival.closes_s)
+        opens_at = _moment(arrival.opens_s) or opens_at
     left = None
-    if closes_at is not None and kind in (Availability.OPEN, Availability.CLOSING_SOON):
-        left = int((closes_at - arrive).total_seconds() // 60)
+    if arrival.closes_s is not None and kind in (Availability.OPEN, Availability.CLOSING_SOON):
+        left = int((arrival.closes_s - arrive.timestamp()) // 60)
     open_24_7 = bool(stored.get("open_24_7"))
     return {
         **stored,
@@ -124,14 +132,24 @@ def recompute(
         "walking_minutes": walk,
         "open_now": open_now,
         "closes_at": iso(closes_at) if closes_at else None,
+        "closes_at_local": closes_at.astimezone(uktime.LONDON).isoformat() if closes_at else None,
         "opens_at": iso(opens_at) if opens_at else None,
         "arrives_at": iso(arrive),
         "minutes_left_on_arrival": left,
         "availability": kind.value,
         "hours_text": hours_text(
-            kind, now=now, closes_at=closes_at, opens_at=opens_at, open_24_7=open_24_7
+            kind,
+            now=now,
+            closes_at=closes_at,
+            opens_at=opens_at,
+            open_24_7=open_24_7,
+            opens_before_arrival=arrival.opens_s is not None,
         ),
     }
+
+
+def _moment(epoch_s: float | None) -> datetime | None:
+    return None if epoch_s is None else datetime.fromtimestamp(epoch_s, UTC)
 
 
 def directions_url(place: dict[str, Any], origin: tuple[float, float] | None, android: bool) -> str:

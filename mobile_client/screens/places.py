@@ -5,13 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from kivy.app import App
+from kivy.clock import Clock
 from kivy.factory import Factory
+from kivy.metrics import dp
 from kivy.properties import BooleanProperty, DictProperty, NumericProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.screenmanager import Screen
 from kivy.utils import platform
 
 from mobile_client.ui import streetmap  # noqa: F401 - registers StreetMap and PlaceMarker
+
+MAP_SHARE = 0.95  # the map's share beside the list (the list's is 1)
+MIN_MAP_DP = 110  # the least map the late-night options leave
 
 
 class PlaceRow(BoxLayout):
@@ -45,12 +50,20 @@ class LateNightBox(BoxLayout):
     options = DictProperty({})
 
     def nearest_text(self, place: dict[str, Any] | None) -> str:
+        """The nearest staffed place as its button says it (none without signal: the app
+        does not guess)."""
         if not place:
             return ""
         return (
-            f"Nearest: {place.get('name')}, {place.get('distance_text')} "
-            f"{place.get('direction')}, {place.get('walk_min')} min walk"
+            f"Staffed all night: {place.get('name')}, {place.get('distance_text')} "
+            f"{place.get('direction')}, {place.get('walk_min')} min: directions"
         )
+
+    def directions(self) -> None:
+        place = self.options.get("staffed_nearest")
+        if place:
+            app = App.get_running_app()
+            app.open_directions(app.core.directions(dict(place), android=platform == "android"))
 
     def on_kv_post(self, base_widget: Any) -> None:
         self.on_options(self, self.options)
@@ -62,7 +75,9 @@ class LateNightBox(BoxLayout):
         taxis.clear_widgets()
         for taxi in options.get("taxis") or []:
             button = Factory.FlatButton(
-                text=f"Call {taxi['name']}: {taxi['phone']}",
+                # (the number on a line of its own: never broken across two)
+                text=f"Call {taxi['name']}\n{taxi['phone']}",
+                font_size="16sp",
                 background_color=(0.16, 0.22, 0.36, 1),
             )
             button.bind(on_release=lambda _b, n=taxi["phone"]: App.get_running_app().call_number(n))
@@ -81,7 +96,27 @@ class PlacesScreen(Screen):
             selected_place=self._show_selected,
         )
         self._rows: list[PlaceRow] = []
+        self._late: LateNightBox | None = None
+        self._fit = Clock.create_trigger(self.fit_map, 0)
+        ids = self.ids
+        for widget in (ids.layout, ids.top, ids.map_buttons, ids.note, ids.status):
+            widget.bind(height=self._fit)
         self._show_places(app.ui, app.ui.places)
+
+    def fit_map(self, *_: Any) -> None:
+        """While the late-night options show, the map gives up what they need to be in
+        sight without scrolling (keeping at least MIN_MAP_DP); otherwise its usual share."""
+        ids = self.ids
+        box = self._late
+        if box is None or box.parent is None:
+            ids.map.size_hint_y = MAP_SHARE
+            return
+        fixed = ids.top.height + ids.map_buttons.height + ids.note.height + ids.status.height
+        free = ids.layout.height - fixed
+        needed = box.height + ids.list.padding[1] + ids.list.padding[3] + dp(4)
+        usual = free * MAP_SHARE / (MAP_SHARE + 1)
+        ids.map.size_hint_y = None
+        ids.map.height = max(dp(MIN_MAP_DP), min(usual, free - needed))
 
     def on_pre_enter(self, *_: Any) -> None:
         app = App.get_running_app()
@@ -93,8 +128,12 @@ class PlacesScreen(Screen):
         places = app.ui.places or []
         box = self.ids.list
         box.clear_widgets()
+        self._late = None
         if app.ui.late_night:
-            box.add_widget(LateNightBox(options=dict(app.ui.late_night)))
+            self._late = LateNightBox(options=dict(app.ui.late_night))
+            self._late.bind(height=self._fit)
+            box.add_widget(self._late)
+        self._fit()
         selected = (app.ui.selected_place or {}).get("id")
         self._rows = []
         for i, place in enumerate(places, start=1):

@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from kivy.clock import Clock
+from kivy.core.text import Label as CoreLabel
 from kivy.graphics import Color, Ellipse, Line
-from kivy.metrics import dp
+from kivy.metrics import dp, sp
 from kivy.properties import (
     BooleanProperty,
     ListProperty,
@@ -28,7 +29,7 @@ from kivy_garden.mapview.downloader import Downloader
 from kivy_garden.mapview.mbtsource import MBTilesMapSource
 
 from mobile_client.core.geo import cluster_markers, marker_text
-from mobile_client.core.tiles import TileCache
+from mobile_client.core.tiles import DEFAULT_MAX_BYTES, TileCache
 from mobile_client.ui.widgets import WardMap
 
 log = logging.getLogger(__name__)
@@ -43,8 +44,10 @@ class CachedTileSource(MapSource):
     """The deployment's XYZ tiles through the phone's :class:`TileCache` (a street seen once
     is shown without signal)."""
 
-    def __init__(self, url: str, attribution: str, cache_dir: str) -> None:
-        self.tiles = TileCache(url, cache_dir)
+    def __init__(
+        self, url: str, attribution: str, cache_dir: str, max_bytes: int = DEFAULT_MAX_BYTES
+    ) -> None:
+        self.tiles = TileCache(url, cache_dir, max_bytes=max_bytes)
         super().__init__(
             url=url,
             cache_key=self.tiles.key,
@@ -129,8 +132,8 @@ class PlaceLayer(MapLayer):
             for number, p in enumerate(self.owner.places, start=1)
             if p.get("lat") is not None
         ]
-        # (wider than a marker: a cluster's label makes it wider than a single one)
-        groups = cluster_markers(placed, size * 1.25)
+        # (a cluster's text makes it wider than one marker; the outline is drawn outside)
+        groups = cluster_markers(placed, size, width=_marker_width, gap=dp(8))
         selected = self.owner.selected_id
         margin = size / 2
         for x, y, members in groups:
@@ -159,12 +162,24 @@ class PlaceLayer(MapLayer):
                     lat=sum(float(p["lat"]) for _n, p in members) / len(members),
                     lon=sum(float(p["lon"]) for _n, p in members) / len(members),
                 )
-            marker.texture_update()
-            marker.size = (max(size, marker.texture_size[0] + dp(14)), size)
+            marker.size = (max(size, _marker_width(marker.text)), size)
             marker.center = (x, y)
             marker.bind(on_release=self.owner.marker_tapped)
             self.add_widget(marker)
             self.markers.append(marker)
+
+
+_WIDTHS: dict[str, float] = {}
+
+
+def _marker_width(text: str) -> float:
+    """A :class:`PlaceMarker`'s width for its text (its kv rule's font, and a margin)."""
+    width = _WIDTHS.get(text)
+    if width is None:
+        label = CoreLabel(text=text, font_size=sp(17), bold=True)
+        label.refresh()
+        width = _WIDTHS[text] = label.texture.width + dp(14)
+    return width
 
 
 class PositionLayer(MapLayer):
@@ -223,14 +238,18 @@ class FallbackWards(WardMap):
         if not self.active:
             return False
         if touch.grab_current is self and not touch.ud.get("map_dragged"):
-            for place in self.places:
-                if place.get("lat") is None:
-                    continue
-                x, y = self.to_xy(float(place["lat"]), float(place["lon"]))
-                if abs(x - touch.x) < dp(22) and abs(y - touch.y) < dp(22):
+            reach = dp(8)  # a finger is wider than a small marker's edge
+            for (bx, by, bw, bh), members in self.marker_hits:
+                if (
+                    bx - reach <= touch.x <= bx + bw + reach
+                    and by - reach <= touch.y <= by + bh + reach
+                ):
                     touch.ungrab(self)
-                    if isinstance(self.parent, StreetMap):
-                        self.parent.dispatch("on_select", place)
+                    if len(members) > 1:  # a cluster: zoom in on it to part its places
+                        self.center_ll = self.to_latlon(bx + bw / 2, by + bh / 2)
+                        self.zoom(0.5)
+                    elif isinstance(self.parent, StreetMap):
+                        self.parent.dispatch("on_select", members[0])
                     return True
         return bool(super().on_touch_up(touch))
 
@@ -281,7 +300,9 @@ class StreetMap(FloatLayout):
         if pack and (self.online is False or not tiles.get("url_template")):
             key: tuple[Any, ...] = ("pack", pack)
         elif tiles.get("url_template"):
-            key = ("tiles", tiles["url_template"], tiles.get("attribution", ""))
+            cache_mb = tiles.get("cache_max_mb")
+            max_bytes = int(cache_mb * 1024 * 1024) if cache_mb else DEFAULT_MAX_BYTES
+            key = ("tiles", tiles["url_template"], tiles.get("attribution", ""), max_bytes)
         else:
             key = ("wards",)
         if key == self._source_key:
@@ -292,7 +313,7 @@ class StreetMap(FloatLayout):
             self.attribution = pack_source.attribution or str(tiles.get("attribution", ""))
             source: MapSource | None = pack_source
         elif key[0] == "tiles":
-            source = CachedTileSource(key[1], key[2], self.cache_dir or "tiles")
+            source = CachedTileSource(key[1], key[2], self.cache_dir or "tiles", key[3])
             self.attribution = key[2]
         else:
             source = None

@@ -29,6 +29,11 @@ TONE_COLOURS = {
 }
 
 
+MARKER_GAP_DP = 3  # kept between two markers, and between a marker and a ward name
+LABEL_GROUP = "ward_label"  # canvas groups: what the map drew where (tests read them)
+MARKER_GROUP = "place_marker"
+
+
 class Banner(Label):
     """A coloured panel of text (amber by default; red for danger)."""
 
@@ -144,11 +149,17 @@ class WardMap(StencilView):
     radius_m = NumericProperty(1500.0)
     follow = BooleanProperty(True)
     center_ll = ObjectProperty(None, allownone=True)
+    # Boxes (x, y, width, height) the ward names keep off: a badge drawn over the map.
+    keep_clear = ListProperty([])
     __events__ = ("on_pick",)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._labels: dict[tuple[str, int], Any] = {}
+        # As last drawn (the canvas groups LABEL_GROUP and MARKER_GROUP hold the same).
+        self.label_boxes: list[tuple[Any, geo.Box]] = []
+        self.marker_boxes: list[geo.Box] = []
+        self.marker_hits: list[tuple[geo.Box, list[dict[str, Any]]]] = []
         self._trigger = Clock.create_trigger(self._redraw, 0)
         self.bind(
             pos=self._trigger,
@@ -159,6 +170,7 @@ class WardMap(StencilView):
             track=self._trigger,
             radius_m=self._trigger,
             center_ll=self._trigger,
+            keep_clear=self._trigger,
         )
 
     # -- projection -----------------------------------------------------------------------
@@ -208,7 +220,70 @@ class WardMap(StencilView):
         self.canvas.clear()
         if self.width < 10 or self.height < 10:
             return
-        x0, y0, x1, y1 = self.x, self.y, self.right, self.top
+        x0, y0, x1 = self.x, self.y, self.right
+        gap = dp(MARKER_GAP_DP)
+        # Markers first (clustered until none touches another), then what must stay clear
+        # of the ward names: markers, me, the destination, the scale bar and attribution.
+        r = dp(13)
+        placed = [
+            (*self.to_xy(float(p["lat"]), float(p["lon"])), i, p)
+            for i, p in enumerate(self.places, start=1)
+            if p.get("lat") is not None
+        ]
+        groups = cluster_markers(
+            placed,
+            2 * r,
+            width=lambda text: self._label(text, sp(14)).width + dp(10),
+            gap=gap,
+        )
+        markers = []
+        for x, y, members in groups:
+            text = marker_text([n for n, _p in members])
+            tex = self._label(text, sp(14))
+            markers.append((geo.marker_box(x, y, max(2 * r, tex.width + dp(10)), 2 * r), tex))
+        keep_clear: list[geo.Box] = [box for box, _tex in markers]
+        if self.destination and self.destination.get("lat") is not None:
+            dx, dy = self.to_xy(float(self.destination["lat"]), float(self.destination["lon"]))
+            keep_clear.append((dx - dp(18), dy - dp(18), dp(36), dp(54)))
+        for point in (self.position, self.track[-1] if self.track else None):
+            if point:
+                px, py = self.to_xy(*point)
+                keep_clear.append((px - dp(11), py - dp(11), dp(22), dp(22)))
+        bar_m = _nice_length(self.radius_m / 2)
+        bar_px = bar_m * self._scale()[2] / 111_320.0
+        scale_tex = self._label(geo.format_distance(bar_m), sp(11))
+        credit_tex = self._label("Wards: ONS (c) Crown copyright 2023", sp(9))
+        keep_clear.append(
+            (x0, y0, dp(16) + max(bar_px, scale_tex.width), dp(18) + scale_tex.height)
+        )
+        keep_clear.append(
+            (x1 - credit_tex.width - dp(8), y0, credit_tex.width + dp(8), credit_tex.height + dp(6))
+        )
+        keep_clear += [tuple(box) for box in self.keep_clear]  # type: ignore[misc]
+        names = []
+        # The ward under the middle of the map is named even when its middle is off it.
+        here = geo.ward_at(*self.to_latlon(self.center_x, self.center_y))
+        for ward in geo.wards():
+            ring = max(ward["rings"], key=len)
+            x, y = self.to_xy(
+                sum(p[1] for p in ring) / len(ring), sum(p[0] for p in ring) / len(ring)
+            )
+            tex = self._label(ward["name"], sp(11))
+            inside = self.x < x < self.right and self.y < y < self.top
+            if not inside and here is not None and here["code"] == ward["code"]:
+                x, y = self.center_x, self.center_y + dp(40)
+            names.append((tex, x, y, tex.width, tex.height))
+        self.label_boxes = geo.place_labels(
+            names,
+            keep_clear,
+            (x0 + dp(2), y0 + dp(2), self.width - dp(4), self.height - dp(4)),
+            gap,
+        )
+        self.marker_boxes = [box for box, _tex in markers]
+        self.marker_hits = [
+            (box, [place for _n, place in members])
+            for (box, _tex), (_x, _y, members) in zip(markers, groups, strict=True)
+        ]
         with self.canvas:
             Color(0.05, 0.08, 0.14, 1)
             Rectangle(pos=self.pos, size=self.size)
@@ -219,39 +294,26 @@ class WardMap(StencilView):
                     for lon, lat in ring:
                         pts.extend(self.to_xy(lat, lon))
                     Line(points=pts, width=dp(1), close=True)
-            # Ward names where their centroid falls in view.
-            for ward in geo.wards():
-                ring = max(ward["rings"], key=len)
-                clat = sum(p[1] for p in ring) / len(ring)
-                clon = sum(p[0] for p in ring) / len(ring)
-                x, y = self.to_xy(clat, clon)
-                if x0 + dp(40) < x < x1 - dp(40) and y0 + dp(10) < y < y1 - dp(10):
-                    tex = self._label(ward["name"], sp(11))
-                    Color(0.55, 0.63, 0.78, 1)
-                    Rectangle(
-                        texture=tex, size=tex.size, pos=(x - tex.width / 2, y - tex.height / 2)
-                    )
+            # Ward names, each where no marker, no other name and nothing of mine is.
+            Color(0.55, 0.63, 0.78, 1)
+            for tex, box in self.label_boxes:
+                Rectangle(texture=tex, size=box[2:], pos=box[:2], group=LABEL_GROUP)
             if len(self.track) >= 2:
                 Color(0.5, 0.82, 0.73, 1)
                 pts = []
                 for lat, lon in self.track:
                     pts.extend(self.to_xy(lat, lon))
                 Line(points=pts, width=dp(2.5))
-            placed = [
-                (*self.to_xy(float(p["lat"]), float(p["lon"])), i, p)
-                for i, p in enumerate(self.places, start=1)
-                if p.get("lat") is not None
-            ]
-            for x, y, members in cluster_markers(placed, dp(26)):
-                text = marker_text([n for n, _p in members])
-                tex = self._label(text, sp(14))
-                r = dp(13)
-                w = max(2 * r, tex.width + dp(10))
+            for ((bx, by, bw, bh), tex), (_x, _y, members) in zip(markers, groups, strict=True):
                 tone = str(members[0][1].get("tone")) if len(members) == 1 else "cluster"
                 Color(*TONE_COLOURS.get(tone, TONE_COLOURS["open"]))
-                RoundedRectangle(pos=(x - w / 2, y - r), size=(w, 2 * r), radius=[r])
+                RoundedRectangle(pos=(bx, by), size=(bw, bh), radius=[r], group=MARKER_GROUP)
                 Color(*((1, 1, 1, 1) if tone == "cluster" else (0.04, 0.06, 0.12, 1)))
-                Rectangle(texture=tex, size=tex.size, pos=(x - tex.width / 2, y - tex.height / 2))
+                Rectangle(
+                    texture=tex,
+                    size=tex.size,
+                    pos=(bx + (bw - tex.width) / 2, by + (bh - tex.height) / 2),
+                )
             if self.destination and self.destination.get("lat") is not None:
                 x, y = self.to_xy(float(self.destination["lat"]), float(self.destination["lon"]))
                 Color(0.96, 0.73, 0.26, 1)
@@ -271,14 +333,14 @@ class WardMap(StencilView):
                 Ellipse(pos=(x - dp(8), y - dp(8)), size=(dp(16), dp(16)))
             # Scale bar and attribution.
             Color(0.9, 0.92, 0.96, 1)
-            bar_m = _nice_length(self.radius_m / 2)
-            bar_px = bar_m * self._scale()[2] / 111_320.0
             Line(points=[x0 + dp(12), y0 + dp(12), x0 + dp(12) + bar_px, y0 + dp(12)], width=dp(2))
-            tex = self._label(geo.format_distance(bar_m), sp(11))
-            Rectangle(texture=tex, size=tex.size, pos=(x0 + dp(12), y0 + dp(16)))
-            tex = self._label("Wards: ONS (c) Crown copyright 2023", sp(9))
+            Rectangle(texture=scale_tex, size=scale_tex.size, pos=(x0 + dp(12), y0 + dp(16)))
             Color(0.6, 0.66, 0.76, 1)
-            Rectangle(texture=tex, size=tex.size, pos=(x1 - tex.width - dp(6), y0 + dp(4)))
+            Rectangle(
+                texture=credit_tex,
+                size=credit_tex.size,
+                pos=(x1 - credit_tex.width - dp(6), y0 + dp(4)),
+            )
 
     def on_touch_down(self, touch: Any) -> bool:
         if self.collide_point(*touch.pos) and not touch.is_mouse_scrolling:

@@ -257,3 +257,43 @@ def test_markers_closer_than_their_size_become_one_naming_the_list_numbers_it_ho
     together = geo.cluster_markers(placed, 40)
     assert [[n for n, _p in m] for _x, _y, m in together] == [[1, 3], [2, 4], [5]]
     assert [geo.marker_text(n) for n in ([4], [3, 4, 5], [1, 6])] == ["4", "3-5", "1,6"]
+
+
+def test_a_cluster_made_wider_by_its_text_takes_in_a_marker_it_would_cover():
+    places = [{"id": i} for i in range(3)]
+    # 1 and 2 join ("1-2", 40 px wide at 10 px a character); 3 stands 28 px from them:
+    # apart from a 26 px marker, but under the wider cluster, so it joins too.
+    placed = [(100.0, 100.0, 1, places[0]), (104.0, 100.0, 2, places[1])]
+    placed.append((128.0, 100.0, 3, places[2]))
+    groups = geo.cluster_markers(placed, 26, width=lambda text: 10.0 * len(text), gap=2)
+    assert [[n for n, _p in members] for _x, _y, members in groups] == [[1, 2, 3]]
+    apart = geo.cluster_markers(placed[:1] + placed[2:], 26, width=lambda t: 10.0 * len(t))
+    assert len(apart) == 2
+
+
+def test_labels_go_where_no_marker_and_no_other_label_is_or_are_left_out():
+    marker = geo.marker_box(100, 100, 30, 26)
+    bounds = (0.0, 0.0, 400.0, 300.0)
+    placed = geo.place_labels(
+        [
+            ("under the marker", 100, 100, 60, 14),
+            ("same spot", 100, 100, 60, 14),
+            ("clear", 300, 200, 60, 14),
+            ("off the map", 900, 900, 60, 14),
+        ],
+        [marker],
+        bounds,
+        gap=3,
+    )
+    keys = [key for key, _box in placed]
+    assert keys == ["under the marker", "same spot", "clear"]
+    boxes = [box for _key, box in placed]
+    assert placed[2][1] == (270, 193, 60, 14)  # nothing there: at its own centre
+    for i, box in enumerate(boxes):
+        assert not geo.boxes_overlap(box, marker)
+        assert all(not geo.boxes_overlap(box, other) for other in boxes[i + 1 :])
+    # Boxed in on every side: left out rather than drawn over a place.
+    crowd = [
+        geo.marker_box(200 + dx, 150 + dy, 60, 60) for dx in (-60, 0, 60) for dy in (-60, 0, 60)
+    ]
+    assert geo.place_labels([("boxed in", 200, 150, 60, 14)], crowd, bounds, gap=3) == []

@@ -133,3 +133,59 @@ def test_directions_go_to_the_phones_maps_app_or_openstreetmap(core_factory, res
         "https://www.openstreetmap.org/directions?engine=fossgis_osrm_foot"
         "&route=53.544800%2C-2.631800%3B53.546600%2C-2.630100"
     )
+
+
+def test_a_place_opening_before_you_arrive_reads_the_same_online_and_offline(
+    core_factory, resident, live_server
+):
+    """The app shows what the server answers; without signal it works the same out with the
+    same shared rule, and both agree with the server asked again at that moment."""
+    from tests.backend.venues.factories import make_venue
+
+    here = (53.5448, -2.6318)
+    cafe = make_venue(name="Early cafe", opening_hours="Mo-Su 05:00-23:00", lat=here[0] + 0.0104)
+    make_venue(name="Police station", category="police_station", lat=here[0] - 0.0030)
+    core = core_factory(resident)
+    core.load_app_config()
+    core.set_position(*here)
+    at_0450 = datetime(2026, 11, 22, 4, 50, tzinfo=UTC)  # Sunday, GMT
+    core.ctx.clock = at_0450.timestamp
+    online = {p["name"]: p for p in core.find_safe_places(at=at_0450)}
+    early = online["Early cafe"]
+    assert early["walk_min"] == 15 and early["open_now"] is False
+    assert early["availability"] == "open" and early["tone"] == "open"
+    assert early["hours_text"] == "Opens 05:00, before you arrive; open until 23:00"
+
+    def server_says(position, at):  # type: ignore[no-untyped-def]
+        probe = core_factory(resident, name=f"probe-{at:%H%M}-{position[0]}")
+        probe.set_position(*position)
+        found = {p["name"]: p for p in probe.find_safe_places(at=at, limit=5)}
+        return found.get(cafe.name)
+
+    at_0453 = datetime(2026, 11, 22, 4, 53, tzinfo=UTC)
+    cases = [
+        # 900 m away at 04:53: there at 05:05, after it opens.
+        ((here[0] + 0.0023, here[1]), "open", "Opens 05:00, before you arrive; open until 23:00"),
+        # 300 m away: there at 04:57, before it opens.
+        ((here[0] + 0.0077, here[1]), "closed", "Closed, opens 05:00"),
+    ]
+    expected_online = [server_says(position, at_0453) for position, _kind, _text in cases]
+    live_server.stop()  # no signal from here on
+    core.ctx.clock = at_0453.timestamp
+    for (position, kind, text), from_server in zip(cases, expected_online, strict=True):
+        core.set_position(*position)
+        offline = {p["name"]: p for p in core.find_safe_places()}
+        assert core.state.places_note == "as of 04:50, not updated: no signal"
+        assert (offline[cafe.name]["availability"], offline[cafe.name]["hours_text"]) == (
+            kind,
+            text,
+        )
+        if kind == "open":  # the server lists it then too, and says the same
+            assert from_server is not None
+            assert (from_server["availability"], from_server["hours_text"]) == (kind, text)
+            assert (
+                from_server["minutes_left_on_arrival"]
+                == (offline[cafe.name]["minutes_left_on_arrival"])
+            )
+        else:  # closed when you would get there: the server leaves it out
+            assert from_server is None

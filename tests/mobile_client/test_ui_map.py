@@ -46,8 +46,9 @@ def east(metres: float) -> float:
 
 
 def seed_venues() -> None:
-    """24/7 places, a bar closing in about 12 minutes (amber), three side by side (a cluster
-    when zoomed out)."""
+    """24/7 places, a bar closing in about 12 minutes (amber), two side by side (a cluster
+    when zoomed out): four that stay open and the amber one, the five the app asks for (the
+    server answers at most that many, the amber one in the room left)."""
     from tests.backend.venues.factories import make_venue
 
     local = datetime.now(UTC).astimezone(ZoneInfo("Europe/London"))
@@ -69,8 +70,25 @@ def seed_venues() -> None:
         phone="101",
     )
     make_venue(name="All Night Pharmacy", category="pharmacy", lat=north(260), lon=east(-300))
-    for i, name in enumerate(("Station Hotel", "Café Nero", "Night Bus Office")):
+    for i, name in enumerate(("Station Hotel", "Night Bus Office")):
         make_venue(name=name, category="hotel", lat=north(-700 + i * 15), lon=east(-520 + i * 15))
+
+
+def seed_early_cafe() -> None:
+    """Opens in 8 minutes (UK local time), 1.2 km away: a 15-minute walk."""
+    from tests.backend.venues.factories import make_venue
+
+    local = datetime.now(UTC).astimezone(ZoneInfo("Europe/London"))
+    opens = local + timedelta(minutes=8)
+    closes = opens + timedelta(hours=3)
+    make_venue(
+        name="Early Bird Cafe",
+        category="restaurant",
+        opening_hours=f"{opens:%H:%M}-{closes:%H:%M}",
+        lat=north(1200),
+        lon=HERE[1],
+        phone="01942 000002",
+    )
 
 
 # --- the test --------------------------------------------------------------------------------
@@ -131,7 +149,9 @@ def test_street_tiles_then_cache_then_pack_then_wards_markers_and_offline_list(
     live_server.start()
 
     # 4. A phone with no cache and no pack, tiles unreachable: the ward outlines. Walks over
-    # 1 min count as long here, so the partnership's late-night options show too.
+    # 1 min count as long here, so the partnership's late-night options show too. A cafe
+    # shut now that opens before you could walk there is listed as open, and says so.
+    seed_early_cafe()
     monkeypatch.setitem(app.config, "LONG_WALK_MIN", 1)
     monkeypatch.setitem(
         app.config, "LATE_NIGHT_FILE", "backend/appconfig/data/late_night.example.json"
@@ -145,6 +165,7 @@ def test_street_tiles_then_cache_then_pack_then_wards_markers_and_offline_list(
         "map_pack_offline_list",
         "map_wards_offline_fallback",
         "map_wards_late_night",
+        "map_wards_opens_before_arrival",
     ):
         shot = ARTIFACTS / f"{name}.png"
         assert shot.exists() and shot.stat().st_size > 5_000, f"screenshot {name} missing"

@@ -730,6 +730,24 @@ def _map_tiles_shown(street_map: Any) -> int:
     return sum(1 for tile in mapview._tiles if getattr(tile, "texture", None) is not None)
 
 
+def _drawn_boxes(widget: Any, group: str) -> list[tuple[float, float, float, float]]:
+    """Where a widget's canvas drew the instructions of ``group`` (x, y, width, height)."""
+    # (a textured rectangle brings a BindTexture into its group: it has no place)
+    return [(*i.pos, *i.size) for i in widget.canvas.get_group(group) if hasattr(i, "pos")]
+
+
+def _in_sight(scroll: Any, widget: Any) -> bool:
+    """The whole widget is inside the scroll view's visible part, and in the window."""
+    _, wy = widget.to_window(widget.x, widget.y)
+    _, sy = scroll.to_window(scroll.x, scroll.y)
+    return (
+        _on_screen(widget)
+        and sy - 0.5 <= wy
+        and wy + widget.height <= sy + scroll.height + 0.5
+        and widget.height > 4
+    )
+
+
 def _on_screen(widget: Any) -> bool:
     from kivy.core.window import Window
 
@@ -754,7 +772,9 @@ def _row_visible(d: Driver, row: Any) -> bool:
 def street_map(d: Driver) -> Iterator[Any]:
     """``phase``: online (tiles fetched, markers, clusters, pack downloaded), cache (tile
     server stopped), pack (no signal at all), wards (no tiles, no pack)."""
+    from mobile_client.core.geo import boxes_overlap
     from mobile_client.ui.streetmap import CachedTileSource
+    from mobile_client.ui.widgets import LABEL_GROUP, MARKER_GROUP
 
     app, core = d.app, d.app.core
     phase = d.args.params["phase"]
@@ -916,12 +936,42 @@ def street_map(d: Driver) -> Iterator[Any]:
         )
         yield Frames(6)
         yield from d.shot("offline_fallback")
+        # No marker covers another or a ward name, at every zoom: read from what the map
+        # drew (its canvas), zooming out from streets to the whole borough.
+        wards = street.ids.wards
+        overlaps, labels_seen, markers_seen = [], 0, 0
+        for radius in (300, 600, 1200, 2400, 4800, 9600, 19200):
+            wards.radius_m = radius
+            yield Frames(4)
+            drawn_markers = _drawn_boxes(wards, MARKER_GROUP)
+            drawn_labels = _drawn_boxes(wards, LABEL_GROUP)
+            labels_seen += len(drawn_labels)
+            markers_seen += len(drawn_markers)
+            overlaps += [
+                (radius, "marker", i, "label", j)
+                for i, m in enumerate(drawn_markers)
+                for j, label in enumerate(drawn_labels)
+                if boxes_overlap(m, label)
+            ]
+            overlaps += [
+                (radius, "marker", i, "marker", j)
+                for i, m in enumerate(drawn_markers)
+                for j, other in enumerate(drawn_markers)
+                if i < j and boxes_overlap(m, other)
+            ]
+            if radius == 2400:
+                yield from d.shot("offline_zoomed_out")
+        d.check(
+            "no marker covers another or a ward name at 7 zooms",
+            not overlaps and labels_seen >= 20 and markers_seen >= 7,
+            (overlaps[:5], labels_seen, markers_seen),
+        )
+        wards.radius_m = 600
+        yield Frames(4)
         # Every open place is over the long-walk threshold here: the late-night options.
         yield Until(lambda: core.state.late_night, 10, "the late-night options")
         yield Frames(4)
         box = next(w for w in screen.ids.list.children if w.__class__.__name__ == "LateNightBox")
-        screen.ids.scroll.scroll_y = 1
-        yield Frames(4)
         texts = " | ".join(
             w.text for w in box.walk(restrict=True) if getattr(w, "text", "") and w.opacity > 0
         )
@@ -933,10 +983,78 @@ def street_map(d: Driver) -> Iterator[Any]:
             and f"Source: {taxi['source']}" in texts,
             texts[-300:],
         )
-        d.check("the nearest staffed place is named", "Nearest: " in texts, texts[:300])
-        heading = next(w for w in box.walk(restrict=True) if "other ways" in getattr(w, "text", ""))
-        d.check("the late-night options head the list, on screen", _on_screen(heading), texts[:80])
+        staffed = box.ids.staffed
+        d.check(
+            "the nearest staffed place is named, with directions",
+            staffed.text.startswith("Staffed all night: Wigan Police Station")
+            and staffed.text.endswith("directions"),
+            staffed.text,
+        )
+        # Every option is in sight as the list first shows, at 360x640: nothing scrolled.
+        scroll = screen.ids.scroll
+        options = [
+            box.ids.heading,
+            staffed,
+            box.ids.reminder,
+            *[w for w in box.ids.taxis.children if getattr(w, "text", "")],
+        ]
+        hidden = [w.text[:40] for w in options if not _in_sight(scroll, w)]
+        d.check(
+            "the late-night options are in sight without scrolling",
+            scroll.scroll_y >= 0.999 and not hidden and len(options) >= 5,
+            (scroll.scroll_y, hidden, len(options)),
+        )
+        # Directions to the staffed place go to the maps app (a link on a desktop).
+        yield from d.tap(staffed)
+        yield Until(lambda: "directions" in (core.state.message or ""), 5, "directions opened")
+        d.check(
+            "the staffed place's directions are a walking route",
+            "openstreetmap.org/directions" in core.state.message,
+            core.state.message,
+        )
+        core.state.update(message="")
+        scroll.scroll_y = 1
+        yield Frames(4)
         yield from d.shot("late_night")
+        # A tap on a cluster zooms in on it; a tap on a single marker selects its place.
+        wards.radius_m = 2400
+        yield Frames(4)
+        cluster = next((hit for hit in wards.marker_hits if len(hit[1]) > 1), None)
+        if cluster is not None:
+            (bx, by, bw, bh), _members = cluster
+            yield from d.hold_at(*wards.to_window(bx + bw / 2, by + bh / 2), 0.1)
+            yield Frames(4)
+        d.check("a tap on a cluster zooms in", cluster and wards.radius_m == 1200, cluster)
+        wards.radius_m = 600
+        wards.center_ll = None
+        yield Frames(4)
+        (bx, by, bw, bh), (place,) = next(h for h in wards.marker_hits if len(h[1]) == 1)
+        yield from d.hold_at(*wards.to_window(bx + bw / 2, by + bh / 2), 0.1)
+        yield Until(
+            lambda: (core.state.selected_place or {}).get("id") == place["id"],
+            5,
+            "the tapped fallback marker's place selected",
+        )
+        d.check(
+            "a tap on a fallback marker selects its place, not a map point",
+            core.state.destination is None,
+            core.state.destination,
+        )
+        # Shut now, open by the time you could walk there: listed as open, and said so.
+        early = next((r for r in screen._rows if r.place.get("name") == "Early Bird Cafe"), None)
+        line = (early.place.get("hours_text") if early else "") or ""
+        d.check(
+            "a place opening before you arrive is open, saying when it opens",
+            early is not None
+            and early.place.get("open_now") is False
+            and early.place.get("tone") == "open"
+            and re.fullmatch(r"Opens \d\d:\d\d, before you arrive; open until \d\d:\d\d", line),
+            line,
+        )
+        if early is not None:
+            screen.ids.scroll.scroll_to(early, padding=4, animate=False)
+            yield Frames(4)
+            yield from d.shot("opens_before_arrival")
 
 
 def _survey_toggle(d: Driver, text: str) -> Any:

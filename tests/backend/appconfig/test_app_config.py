@@ -25,6 +25,7 @@ def test_the_defaults_are_announced_publicly_and_may_be_cached(client):
     assert body["tiles"] == {
         "url_template": "http://127.0.0.1:9/{z}/{x}/{y}.png",
         "attribution": "© OpenStreetMap contributors",
+        "cache_max_mb": 64,
     }
     assert Settings.from_env({}).tile_url == "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     assert body["offline_map"] is None
@@ -49,9 +50,11 @@ def test_a_deployment_announces_its_tiles_pack_thresholds_and_taxis(
         "OPEN_LONG_ENOUGH_MIN": 45,
         "LONG_WALK_MIN": 15,
         "LATE_NIGHT_FILE": EXAMPLE,
+        "TILE_CACHE_MB": 200,
     }.items():
         monkeypatch.setitem(app.config, key, value)
     body = client.get(CONFIG).get_json()
+    assert body["tiles"]["cache_max_mb"] == 200
     assert body["tiles"]["url_template"] == "https://tiles.example.org/{z}/{x}/{y}.png"
     assert body["tiles"]["attribution"] == "© Example Maps, © OpenStreetMap contributors"
     assert body["offline_map"]["url"] == "http://localhost" + PACK
@@ -76,6 +79,7 @@ def test_a_deployment_announces_its_tiles_pack_thresholds_and_taxis(
         ({"SAFEHAVEN_OFFLINE_MAP_FILE": "/nonexistent.mbtiles"}, "SAFEHAVEN_OFFLINE_MAP_FILE"),
         ({"SAFEHAVEN_OPEN_LONG_ENOUGH_MIN": "-5"}, "SAFEHAVEN_OPEN_LONG_ENOUGH_MIN"),
         ({"SAFEHAVEN_LONG_WALK_MIN": "soon"}, "SAFEHAVEN_LONG_WALK_MIN"),
+        ({"SAFEHAVEN_TILE_CACHE_MB": "1"}, "SAFEHAVEN_TILE_CACHE_MB"),
     ],
 )
 def test_bad_map_and_late_night_settings_are_refused_at_start(env, field):

@@ -191,24 +191,24 @@ def brute_force(rows, lat, lon, *, limit, open_now, at, radius_m, category, incl
         if distance > radius_m:
             continue
         if open_now:
-            # Open 30 min past arrival first, then open on arrival but closing sooner.
-            state = hours.state_at(r["opening_hours"], at)
+            # Open 30 min past arrival first, then open on arrival but closing sooner: read
+            # from the library at the arrival itself (open then, also if closed now).
             arrive = at + timedelta(minutes=walking_minutes(distance))
-            if state.open_now is not True:
+            there = hours.state_at(r["opening_hours"], arrive)
+            if there.open_now is not True:
                 continue
-            if state.closes_at is not None and state.closes_at <= arrive:
-                continue
-            if state.closes_at is not None and state.closes_at < arrive + timedelta(minutes=30):
+            if there.closes_at is not None and there.closes_at < arrive + timedelta(minutes=30):
                 sooner.append((distance, r["id"]))
                 continue
         ranked.append((distance, r["id"]))
     if not open_now:
         return [i for _d, i in sorted(ranked)[:limit]]
     # Among the nearest ``limit`` open on arrival, those closing soon follow the nearest
-    # ``limit`` open long enough.
+    # ``limit`` open long enough, in the room left of ``limit``.
     nearest = sorted(ranked + sooner)[:limit]
     soon = {i for _d, i in sooner}
-    return [i for _d, i in sorted(ranked)[:limit]] + [i for _d, i in nearest if i in soon]
+    answer = [i for _d, i in sorted(ranked)[:limit]] + [i for _d, i in nearest if i in soon]
+    return answer[:limit]
 
 
 def test_nearest_agrees_with_brute_force_on_many_random_points(app):
@@ -479,7 +479,11 @@ def test_closes_at_is_given_in_uk_local_time_across_the_clock_change(client):
         {"at": "2026-03-29T02:00:00+00:00", "open": False},
         {"at": "2026-03-29T17:00:00+00:00", "open": True},
     ]
-    assert item["hours_known_until"] == "2026-03-31T00:50:00+00:00"
+    # They cover at least the day the phone uses them for (up to 48 h: an evaluation kept
+    # from an earlier moment of the same span, by another test too, covers less of it).
+    known_until = datetime.fromisoformat(item["hours_known_until"])
+    asked = datetime(2026, 3, 29, 0, 50, tzinfo=UTC)
+    assert asked + timedelta(hours=24) < known_until <= asked + timedelta(hours=48)
 
 
 def test_the_stay_is_configurable(app, client, monkeypatch):
@@ -500,3 +504,96 @@ def test_closing_minutes_are_never_rounded_up_within_a_minute(client):
     later = client.get(NEAREST, query_string={**args, "at": "2026-11-22T03:50:30Z"})
     assert exact.get_json()["items"][0]["hours_text"] == "Closes in 10 min (04:00)"
     assert later.get_json()["items"][0]["hours_text"] == "Closes in 9 min (04:00)"
+
+
+# --- a place that opens before you could walk there ---------------------------------------
+
+SUNDAY_0450 = "2026-11-22T04:50"  # UK local (GMT)
+
+
+def test_a_place_closed_now_that_opens_before_you_arrive_is_open_and_says_so(client):
+    cafe = make_venue(name="Early cafe", opening_hours="Mo-Su 05:00-23:00", lat=near(1150))
+    args = {"lat": WIGAN_CENTRE[0], "lon": WIGAN_CENTRE[1], "at": SUNDAY_0450}
+    (item,) = client.get(NEAREST, query_string=args).get_json()["items"]
+    assert item["id"] == cafe.id and item["walking_minutes"] == 15
+    assert item["open_now"] is False  # shut at 04:50, open at 05:05 when you get there
+    assert item["availability"] == "open"
+    assert item["hours_text"] == "Opens 05:00, before you arrive; open until 23:00"
+    assert item["opens_at"] == "2026-11-22T05:00:00+00:00"
+    assert item["closes_at"] == "2026-11-22T23:00:00+00:00"
+    assert item["closes_at_local"] == "2026-11-22T23:00:00+00:00"
+    assert item["arrives_at"] == "2026-11-22T05:05:00+00:00"
+    assert item["minutes_left_on_arrival"] == 17 * 60 + 55
+
+
+def test_twenty_minutes_earlier_it_is_closed_when_you_would_arrive(client):
+    make_venue(name="Early cafe", opening_hours="Mo-Su 05:00-23:00", lat=near(1150))
+    args = {"lat": WIGAN_CENTRE[0], "lon": WIGAN_CENTRE[1], "at": "2026-11-22T04:30"}
+    assert client.get(NEAREST, query_string=args).get_json()["items"] == []
+    (item,) = client.get(NEAREST, query_string={**args, "open_now": "false"}).get_json()["items"]
+    assert item["availability"] == "closed" and item["hours_text"] == "Closed, opens 05:00"
+    assert item["minutes_left_on_arrival"] is None
+
+
+def test_in_summer_time_the_opening_is_said_in_uk_local_time(client):
+    make_venue(name="Early cafe", opening_hours="Mo-Su 05:00-23:00", lat=near(1150))
+    # 03:50 UTC on 5 July is 04:50 BST: it opens at 05:00 BST (04:00 UTC), before you arrive.
+    args = {"lat": WIGAN_CENTRE[0], "lon": WIGAN_CENTRE[1], "at": "2026-07-05T03:50:00Z"}
+    (item,) = client.get(NEAREST, query_string=args).get_json()["items"]
+    assert item["hours_text"] == "Opens 05:00, before you arrive; open until 23:00"
+    assert item["opens_at"] == "2026-07-05T04:00:00+00:00"
+    assert item["closes_at_local"] == "2026-07-05T23:00:00+01:00"
+
+
+def test_one_that_opens_before_you_arrive_but_closes_soon_after_is_amber_and_after(client):
+    brief = make_venue(name="Brief kiosk", opening_hours="Mo-Su 05:00-05:20", lat=near(400))
+    station = make_venue(name="Police station", category="police_station", lat=near(1600))
+    args = {"lat": WIGAN_CENTRE[0], "lon": WIGAN_CENTRE[1], "at": "2026-11-22T04:57"}
+    body = client.get(NEAREST, query_string=args).get_json()
+    assert ids(body) == [station.id, brief.id]
+    kiosk = body["items"][1]
+    assert kiosk["walking_minutes"] == 5 and kiosk["availability"] == "closing_soon"
+    assert kiosk["hours_text"] == "Opens 05:00, before you arrive; closes 05:20"
+    assert kiosk["minutes_left_on_arrival"] == 18
+
+
+def test_a_place_that_closes_and_opens_again_before_you_arrive_is_open(client):
+    # Shut 04:00-04:05 (a change of shift): at 03:58 a 12-minute walk finds it open.
+    shifts = make_venue(
+        name="Shift shop", opening_hours="Mo-Su 04:05-23:00, 23:00-04:00", lat=near(900)
+    )
+    args = {"lat": WIGAN_CENTRE[0], "lon": WIGAN_CENTRE[1], "at": "2026-11-22T03:58"}
+    (item,) = client.get(NEAREST, query_string=args).get_json()["items"]
+    assert item["id"] == shifts.id and item["open_now"] is True
+    assert item["availability"] == "open"
+    # (the library joins 23:00-04:00 to 04:05-23:00: it closes at 04:00 on Monday)
+    assert item["hours_text"] == "Opens 04:05, before you arrive; open until Mon 04:00"
+    assert item["opens_at"] == "2026-11-22T04:05:00+00:00"
+    assert item["closes_at"] == "2026-11-23T04:00:00+00:00"
+
+
+# --- never more than ``limit`` ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("use_index", [True, False], ids=["index", "database"])
+def test_the_answer_never_has_more_than_limit_places(app, client, monkeypatch, use_index):
+    monkeypatch.setitem(app.config, "VENUE_INDEX", use_index)
+    # Near: three bars closing at 04:00 (amber at 03:57); further: four 24/7 places.
+    bars = [
+        make_venue(name=f"Bar {i}", opening_hours="Mo-Su 18:00-04:00", lat=near(60 + 10 * i))
+        for i in range(3)
+    ]
+    stations = [
+        make_venue(name=f"Open {i}", category="police_station", lat=near(400 + 100 * i))
+        for i in range(4)
+    ]
+    args = {"lat": WIGAN_CENTRE[0], "lon": WIGAN_CENTRE[1], "at": "2026-11-22T03:57"}
+    for limit in range(1, 9):
+        body = client.get(NEAREST, query_string={**args, "limit": limit}).get_json()
+        assert len(body["items"]) <= limit, (limit, ids(body))
+        # The places that stay open come first; closing-soon ones fill the room left.
+        want = [s.id for s in stations][:limit]
+        want += [b.id for b in bars][: limit - len(want)]
+        assert ids(body) == want, limit
+    everything = client.get(NEAREST, query_string={**args, "limit": 50}).get_json()["items"]
+    assert [i["availability"] for i in everything] == ["open"] * 4 + ["closing_soon"] * 3

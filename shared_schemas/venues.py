@@ -249,7 +249,8 @@ def stored_transitions(item: Mapping[str, Any]) -> list[tuple[datetime, bool]]:
     changes = [
         (moment, bool(change.get("open")))
         for change in item.get("transitions") or []
-        if isinstance(change, Mapping) and (moment := uk_local_from_text(change.get("at"))) is not None
+        if isinstance(change, Mapping)
+        and (moment := uk_local_from_text(change.get("at"))) is not None
     ]
     changes.sort(key=lambda change: change[0])
     return changes

@@ -7,13 +7,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, MetaData, Table, TypeDecorator, event
+from sqlalchemy import DateTime, MetaData, Select, Table, TypeDecorator, event
 from sqlalchemy.engine import Connection, CursorResult, Engine
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import DeclarativeBase, registry
+from sqlalchemy.orm import DeclarativeBase, Session, registry, scoped_session
 from sqlalchemy.pool import QueuePool
+
+T = TypeVar("T")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -85,6 +87,16 @@ def rowcount(result: object) -> int:
     return int(result.rowcount or 0)
 
 
+def claim_batch(session: Session | scoped_session[Any], stmt: Select[T], limit: int) -> list[T]:
+    """The first ``limit`` rows of ``stmt`` (in its order) that no other worker holds, locked
+    until this transaction ends (``FOR UPDATE SKIP LOCKED``: several workers share one queue;
+    SQLite, with one writer, has no row locks). An empty claim ends the transaction."""
+    rows = list(session.scalars(stmt.limit(limit).with_for_update(skip_locked=True)))
+    if not rows:
+        session.rollback()
+    return rows
+
+
 def dialect_name(bind: Engine | Connection) -> str:
     """``"sqlite"`` or ``"postgresql"`` for an engine or connection."""
     return bind.dialect.name
@@ -141,9 +153,6 @@ def without_pre_ping() -> Iterator[None]:
         yield
     finally:
         _skip_pre_ping.reset(token)
-
-
-T = TypeVar("T")
 
 
 def read_without_pre_ping(engine: Engine, read: Callable[[Connection], T]) -> T:

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from backend.account.models import Device
 from backend.alerts.models import AlertDelivery, AlertReceipt, OutboxAlert
-from backend.db import table_of, utcnow
+from backend.db import claim_batch, table_of, utcnow
 from backend.errors import NotFound, ValidationError
 from backend.extensions import db
 from backend.realtime.broker import journey_channel, publish
@@ -124,17 +124,12 @@ def expand_pending(now: datetime | None = None, limit: int = 200) -> int:
     """Fan pending alerts out to one delivery per recipient device and to the live streams;
     returns the number of alerts expanded."""
     now = now or utcnow()
-    alerts = list(
-        db.session.scalars(
-            select(OutboxAlert)
-            .where(OutboxAlert.status == "pending")
-            .order_by(OutboxAlert.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
+    alerts = claim_batch(
+        db.session,
+        select(OutboxAlert).where(OutboxAlert.status == "pending").order_by(OutboxAlert.id),
+        limit,
     )
     if not alerts:
-        db.session.rollback()
         return 0
     for alert in alerts:
         recipients = json.loads(alert.recipients)

@@ -47,7 +47,14 @@ from backend.auth.service import (
     user_for_identity,
 )
 from backend.contacts.service import active_contact_ids, hash_secret, record_view
-from backend.db import read_without_pre_ping, rowcount, table_of, utcnow, without_pre_ping
+from backend.db import (
+    claim_batch,
+    read_without_pre_ping,
+    rowcount,
+    table_of,
+    utcnow,
+    without_pre_ping,
+)
 from backend.direct import PG_IDLE, PooledConnection, StatementCache, eligible
 from backend.errors import Conflict, Gone, NotFound, Unauthorized, ValidationError, field_error
 from backend.extensions import app_object, db
@@ -1407,17 +1414,14 @@ def sweep_due(now: datetime | None = None, limit: int = 1000) -> int:
     from backend.contacts.models import Contact
 
     now = now or utcnow()
-    journeys = list(
-        db.session.scalars(
-            select(Journey)
-            .where(Journey.next_check_at <= now, Journey.state == ACTIVE)
-            .order_by(Journey.next_check_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
+    journeys = claim_batch(
+        db.session,
+        select(Journey)
+        .where(Journey.next_check_at <= now, Journey.state == ACTIVE)
+        .order_by(Journey.next_check_at),
+        limit,
     )
     if not journeys:
-        db.session.rollback()
         return 0
     ids = [j.id for j in journeys]
     owners = {j.owner_id for j in journeys}
@@ -1539,17 +1543,12 @@ def purge_expired_fixes(now: datetime | None = None, limit: int = 500) -> int:
     ago than the retention period, the names and positions in their alerts and their SOS
     presses; returns the number of fixes deleted."""
     now = now or utcnow()
-    ids = list(
-        db.session.scalars(
-            select(Journey.id)
-            .where(Journey.purge_fixes_at <= now)
-            .order_by(Journey.purge_fixes_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
+    ids = claim_batch(
+        db.session,
+        select(Journey.id).where(Journey.purge_fixes_at <= now).order_by(Journey.purge_fixes_at),
+        limit,
     )
     if not ids:
-        db.session.rollback()
         return 0
     from backend.alerts import service as alerts
     from backend.sos import service as sos

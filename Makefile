@@ -4,7 +4,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
-PYTEST_ARGS ?= --durations=15
+# Each engine's pass runs on this many pytest-xdist workers (0: one process); tests that must
+# not run side by side share an xdist_group (tests/conftest.py).
+PYTEST_WORKERS ?= 2
+PYTEST_ARGS ?= --durations=15 -n $(PYTEST_WORKERS) --dist loadgroup
 
 .PHONY: run test test-sqlite test-postgis lint bench app install install-dev install-client clean
 

@@ -35,20 +35,59 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """The PostGIS pass drops the databases it made (this checkout's, this worker's)."""
+    """The PostGIS pass drops the databases it made: each xdist worker its own, then the
+    pass itself (a run without workers, or the controller once its workers have finished)
+    every one of this checkout's, so a worker that died leaves none behind either."""
     if databases.ENGINE == "postgis" and not getattr(session.config, "_safehaven_pg_skip", None):
         from tests.support.apps import dispose_all
 
         dispose_all()
-        databases.drop_test_databases(prefix=databases.checkout_prefix())
+        worker = bool(os.environ.get("PYTEST_XDIST_WORKER"))
+        databases.drop_test_databases(prefix=databases.checkout_prefix(this_worker=worker))
 
 
 def pytest_report_header(config: pytest.Config) -> str:
     return f"safehaven engine: {databases.ENGINE}"
 
 
+# Under pytest-xdist (``make test`` runs ``-n 2 --dist loadgroup``) the tests that must not
+# run beside each other share a group, and a group runs on one worker, one test at a time:
+# - "kivy": the app's UI tests; each drives one or two Kivy windows rendered in software
+#   (llvmpipe) that take a core each, on bounded scenario timeouts.
+# - "firebase": the tests using the Auth emulator (a Node process of ~300 MB and ~15 s to
+#   start): one emulator per pass, not one per worker.
+# Groups are by file and read by the scheduler below: xdist's own ``xdist_group`` mark is
+# silently ignored with pytest 9.2 (pytest-xdist issue 1386: it rewrites a node id field
+# pytest no longer reads).
+XDIST_GROUPS = {
+    "tests/mobile_client/test_ui.py": "kivy",
+    "tests/mobile_client/test_ui_map.py": "kivy",
+    "tests/mobile_client/test_demo.py": "kivy",
+    "tests/backend/auth/test_firebase_emulator.py": "firebase",
+    "tests/backend/portal/test_portal_firebase_browser.py": "firebase",
+}
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):  # type: ignore[no-untyped-def]
+    """``--dist loadgroup`` with the groups above: each group is one unit of work for one
+    worker, every other test a unit of its own; the biggest units are handed out first."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class FileGroupScheduling(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return XDIST_GROUPS.get(nodeid.split("::", 1)[0]) or super()._split_scope(nodeid)
+
+    return FileGroupScheduling(config, log)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     reason = getattr(config, "_safehaven_pg_skip", None)
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # Workers report this order to the scheduler, which hands out work in it: the
+        # slow tests start first, so no worker is left with one at the end.
+        items.sort(key=lambda item: item.get_closest_marker("slow") is None)
     for item in items:
         if databases.ENGINE == "postgis" and reason:
             item.add_marker(pytest.mark.skip(reason=f"PostGIS pass skipped: {reason}"))
@@ -133,14 +172,22 @@ def _app_context(request: pytest.FixtureRequest) -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def redis_url() -> str:
-    """A Redis database for tests (``SAFEHAVEN_TEST_REDIS``, default db 15 on loopback), flushed
-    first. Skipped locally when Redis is down; a failure when ``CI=true``."""
+    """A Redis database for tests, flushed first: ``SAFEHAVEN_TEST_REDIS`` (default db 12 on
+    loopback) in a run without workers; under pytest-xdist one database per worker and
+    engine counting up from it (``databases.redis_test_url``). Skipped locally when Redis
+    is down; a failure when ``CI=true``."""
     import redis
 
-    url = os.environ.get("SAFEHAVEN_TEST_REDIS", "redis://127.0.0.1:6379/15")
+    url = databases.redis_test_url(os.environ.get("SAFEHAVEN_TEST_REDIS", databases.REDIS_DEFAULT))
     try:
-        redis.Redis.from_url(url, socket_connect_timeout=2).flushdb()
+        connection = redis.Redis.from_url(url, socket_connect_timeout=2)
+        try:
+            connection.flushdb()
+        finally:
+            connection.close()
     except redis.RedisError as exc:
+        if "out of range" in str(exc):  # not a Redis outage: the numbering is wrong here
+            pytest.fail(f"{url}: {exc}; give SAFEHAVEN_TEST_REDIS a lower database number")
         if databases.IN_CI:
             pytest.fail(f"CI=true and Redis is not reachable at {url}: {exc}")
         pytest.skip(f"Redis not reachable at {url}: {exc}")

@@ -81,7 +81,7 @@ class SafeHavenApp(App):
         if platform == "android":
             self._android_permissions()
         if self.demo and not self.core.state.signed_in:
-            self.core.submit(self.core.sign_in_demo)
+            self.core.submit(self._run_demo)
         elif self.core.creds.token and not self.core.state.signed_in:
             self.core.submit(self.core.restore_session)
         if self.simulate or platform not in ("android", "ios"):
@@ -131,6 +131,27 @@ class SafeHavenApp(App):
             return
         walk = self.core.simulated_walk(to=(lat, lon), speedup=self.speedup, interval_s=5)
         self.core.start_location(walk)
+
+    def _run_demo(self) -> None:
+        """``--demo`` (core worker thread): sign in as the demo resident, share a journey to
+        the nearest open safe place and walk there."""
+        from mobile_client.core.demo import start_demo_journey
+
+        self.core.sign_in_demo()
+        destination = start_demo_journey(self.core)
+        if destination is None:
+            return
+        journey = self.core.state.journey or {}
+        print(  # the one line a demo prints: what it is doing
+            f"demo: journey {journey.get('id')} shared, walking to {destination['label']}",
+            flush=True,
+        )
+
+        def walk() -> None:
+            self.go("journey")
+            self.start_walk_to(destination["lat"], destination["lon"])
+
+        self.later(walk)
 
     def _android_permissions(self) -> None:
         try:

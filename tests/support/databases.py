@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
@@ -14,6 +15,27 @@ ENGINE = os.environ.get("SAFEHAVEN_TEST_ENGINE", "sqlite")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PG_SERVER = os.environ.get("SAFEHAVEN_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
 ROOT = Path(__file__).resolve().parents[2]
+# Room above it for two passes of two workers (redis-server has databases 0-15 by default).
+REDIS_DEFAULT = "redis://127.0.0.1:6379/12"
+
+
+def worker_index() -> int:
+    """This pytest-xdist worker's number (``gw3`` is 3); 0 in a run without workers."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    return int(worker.removeprefix("gw")) if worker.startswith("gw") else 0
+
+
+def redis_test_url(base: str) -> str:
+    """The Redis database of this test process: ``base`` itself in a run without workers;
+    under pytest-xdist each worker of each engine's pass its own, counting up from ``base``
+    (``-n 2``: SQLite's gw0 and gw1 take base and base+1, PostGIS's base+2 and base+3), so
+    workers and the two passes side by side never flush or count in each other's."""
+    parts = urlsplit(base)
+    db = int(parts.path.strip("/") or 0)
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+        db += ("sqlite", "postgis").index(ENGINE) * workers + worker_index()
+    return urlunsplit(parts._replace(path=f"/{db}"))
 
 
 def pg_database_name(suffix: str = "") -> str:
@@ -75,9 +97,12 @@ def drop_test_databases(prefix: str = "safehaven_test_", only_unused: bool = Fal
     return dropped
 
 
-def checkout_prefix() -> str:
-    """The name prefix of this checkout's test databases, for this xdist worker."""
-    return pg_database_name()
+def checkout_prefix(this_worker: bool = True) -> str:
+    """The name prefix of this checkout's test databases: this xdist worker's, or (with
+    ``this_worker=False``) every worker's."""
+    if this_worker:
+        return pg_database_name()
+    return pg_database_name().removesuffix(os.environ.get("PYTEST_XDIST_WORKER", "main"))
 
 
 def fresh_database_url(tmp_dir: Path, suffix: str = "") -> str:

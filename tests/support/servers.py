@@ -17,6 +17,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 LISTENING = re.compile(r"Listening at: http://127\.0\.0\.1:(\d+)")
+# How long a server may take to answer before the test fails: a bound, not a measure. Two
+# xdist workers on a shared 2-core machine took over 60 s to bring up the two-process
+# stream server.
+START_TIMEOUT_S = 180.0
 
 
 @contextmanager
@@ -24,7 +28,7 @@ def gunicorn(
     env: dict[str, str],
     threads: int = 16,
     workers: int = 1,
-    timeout: float = 60.0,
+    timeout: float = START_TIMEOUT_S,
     extra_args: list[str] | None = None,
     app: str = "backend:create_app()",
 ) -> Iterator[str]:
@@ -55,7 +59,10 @@ def gunicorn(
 
 @contextmanager
 def stream_server(
-    env: dict[str, str], workers: int = 1, timeout: float = 60.0, pids: list[int] | None = None
+    env: dict[str, str],
+    workers: int = 1,
+    timeout: float = START_TIMEOUT_S,
+    pids: list[int] | None = None,
 ) -> Iterator[str]:
     """Run the stream server as production runs it (``safehaven stream-server``, uvicorn) on a
     free port; yields its base URL once ``/healthz`` answers there, and stops it on exit.

@@ -373,9 +373,9 @@ def _post_process(
     )
 
 
-def _start_py_spy(pids: list[int], seconds: float) -> list[subprocess.Popen]:
+def _start_py_spy(pids: list[int], seconds: float, name: str = "py-spy") -> list[subprocess.Popen]:
     """Sample the gunicorn workers (not the masters) with py-spy, if installed, for the
-    window: collapsed stacks of GIL-holding threads in bench/results/py-spy-<pid>.txt."""
+    window: collapsed stacks of GIL-holding threads in bench/results/<name>-<pid>.txt."""
     spy = Path(sys.executable).with_name("py-spy")
     if not spy.exists():
         print("SAFEHAVEN_PY_SPY set but py-spy is not installed", flush=True)
@@ -397,7 +397,7 @@ def _start_py_spy(pids: list[int], seconds: float) -> list[subprocess.Popen]:
                 "--format",
                 "raw",
                 "-o",
-                str(out / f"py-spy-{pid}.txt"),
+                str(out / f"{name}-{pid}.txt"),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

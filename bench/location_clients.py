@@ -1,18 +1,28 @@
 """Third-party trackers against a trivial POST, in the same run: posts per second accepted
 for ``POST /owntracks`` (the real OwnTracks Android location payload, HTTP Basic), ``POST
 /osmand`` (Traccar Client: its query string), the app's own fix route and a trivial JSON POST
-endpoint, on one gunicorn process (2 workers x 8 threads) on loopback, from a closed-loop
-client of 16 keep-alive connections over 1,500 residents walking on active journeys shared
-with a contact. Each post is a new whole second for its resident (OwnTracks' resolution), so
-every post is a fix to store; after the run the fixes stored by source are printed beside the
-2xx answers. A warm-up posts once for every resident on every route first (a phone posts every
-few seconds for a whole journey: its credential and OwnTracks reply are kept by then). Rounds
-alternate the routes; each round's figure is set beside the trivial POST of the same round.
+endpoint, on one gunicorn process (2 workers x 8 threads, Redis broker as in production) on
+loopback, from 16 keep-alive connections over 1,500 residents walking on active journeys
+shared with a contact. Each post is a new whole second for its resident (OwnTracks'
+resolution), so every post is a fix to store; after the run the fixes stored by source are
+printed beside the 2xx answers.
 
-    .venv/bin/python bench/location_clients.py --engine sqlite
-    .venv/bin/python bench/location_clients.py --engine postgis --rounds 5
+Two modes, each route beside the trivial POST of the same round:
+- ``capacity``: closed loop, each connection posts again as soon as it is answered;
+- ``offered``: ``--rate`` posts a second (1,000 by default) on a schedule, as phones post, the
+  way bench/location_relay.py measures the app's fix route (a post counts when it was sent
+  inside the window: a server that falls behind leaves posts queued).
 
-Writes ``bench/results/location_clients_<engine>.json``."""
+CPU seconds of the server, PostgreSQL backends, Redis and the client are read from /proc over
+each window (per request in the results), with the load average: the machine is shared.
+A warm-up posts ``--warmup-passes`` times for every resident on every route first (a phone
+posts every few seconds for a whole journey: its credential and OwnTracks reply are kept by
+then, on each worker it reaches). ``SAFEHAVEN_PY_SPY=1`` samples the workers in round 1.
+
+    .venv/bin/python bench/location_clients.py --engine postgis
+    .venv/bin/python bench/location_clients.py --engine sqlite --rate 0 --rounds 5
+
+Writes ``bench/results/location_clients_<engine><tag>.json``."""
 
 from __future__ import annotations
 
@@ -185,7 +195,8 @@ async def run_round(
         conn = Connection(base)
         try:
             while (item := await queue.get()) is not None:
-                await post(conn, *item)
+                if time.monotonic() <= window[1]:  # (left queued past the window: not sent)
+                    await post(conn, *item)
         finally:
             conn.close()
 
@@ -284,6 +295,13 @@ def main() -> None:
         "--rate", type=float, default=1000.0, help="posts a second offered (0: capacity only)"
     )
     parser.add_argument("--no-capacity", action="store_true", help="only the offered rate")
+    parser.add_argument("--warmup-passes", type=int, default=3, help="posts per resident first")
+    parser.add_argument(
+        "--revocation-check-s",
+        type=int,
+        default=900,
+        help="how long a process keeps a looked-up credential (and a reply)",
+    )
     parser.add_argument(
         "--redis",
         default=os.environ.get("SAFEHAVEN_BENCH_REDIS", "redis://127.0.0.1:6379/11"),
@@ -319,6 +337,11 @@ def main() -> None:
             "DATABASE_URL": url,
             "SAFEHAVEN_RATELIMIT": "false",
             "SAFEHAVEN_DB_POOL_SIZE": "10",
+            # Rounds take the routes in turn, so a resident posts on one route for a few
+            # seconds a minute: with the default 60 s bound her kept credential would expire
+            # between them, which a phone posting every few seconds never sees. The cost of
+            # a process seeing a device first: bench/location_post_cpu.py --cold.
+            "SAFEHAVEN_FIREBASE_REVOCATION_CHECK_S": str(args.revocation_check_s),
         }
         if args.redis != "none":
             env["REDIS_URL"] = args.redis
@@ -344,10 +367,16 @@ def main() -> None:
                 }
                 return CpuMeter(groups)
 
-            for route in routes:  # warm-up: every worker's imports, caches and pool
-                asyncio.run(
-                    run_round(base, route, people, clocks, 120.0, args.connections, once_each=True)
-                )
+            # Warm-up: every worker's imports, caches and pool, as phones posting every few
+            # seconds keep them. Passes on new connections (a connection stays with the worker
+            # that took it), so that each worker has seen most residents.
+            for _pass in range(args.warmup_passes):
+                for route in routes:
+                    asyncio.run(
+                        run_round(
+                            base, route, people, clocks, 120.0, args.connections, once_each=True
+                        )
+                    )
             for r in range(args.rounds):
                 figures: dict[str, dict[str, dict[str, object]]] = {}
                 for mode in modes:

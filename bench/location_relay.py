@@ -715,13 +715,14 @@ def sweep_benchmark(url: str, journeys: int, due_fraction: float = 0.01) -> dict
                     copy.write_row((base + i, f"sweep-{i}", "resident", False, now))
             cur.execute("SELECT setval('users_id_seq', (SELECT max(id) FROM users))")
             with cur.copy(
-                "COPY contacts (owner_id, contact_user_id, status, created_at) FROM STDIN"
+                "COPY contacts (owner_id, contact_user_id, status, created_at,"
+                " owner_shares_phone, contact_shares_phone) FROM STDIN"
             ) as copy:
                 for i in range(journeys):
-                    copy.write_row((base + i, base + journeys + i, "active", now))
+                    copy.write_row((base + i, base + journeys + i, "active", now, False, False))
             cols = (
-                "owner_id, active_owner_id, state, overdue, sos, stationary, dest_lat, dest_lon, "
-                "started_at, expected_arrival_at, next_check_at"
+                "owner_id, active_owner_id, state, kind, overdue, sos, stationary, dest_lat, "
+                "dest_lon, started_at, expected_arrival_at, next_check_at"
             )
             step = journeys // max(due, 1)
             with cur.copy(f"COPY journeys ({cols}) FROM STDIN") as copy:
@@ -733,6 +734,7 @@ def sweep_benchmark(url: str, journeys: int, due_fraction: float = 0.01) -> dict
                             base + i,
                             base + i,
                             "active",
+                            "journey",
                             False,
                             False,
                             False,

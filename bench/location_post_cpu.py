@@ -1,13 +1,16 @@
 """CPU per location fix on the server, independent of machine load.
 
-Posts one fix per request (the live case) to ``POST /api/v1/journeys/{id}/locations`` through
-the Flask test client on PostgreSQL (or SQLite) with a Redis broker, round-robin over
-``--journeys`` active journeys, and reports the process CPU time per request
+Posts one fix per request (the live case) to ``POST /api/v1/journeys/{id}/locations`` (or,
+with ``--route``, to ``/owntracks`` as the OwnTracks Android app posts it, to ``/osmand`` as
+Traccar Client does, or to a trivial JSON POST endpoint) through the Flask test client on
+PostgreSQL (or SQLite) with a Redis broker, round-robin over ``--journeys`` active journeys
+(each with a location-client credential), and reports the process CPU time per request
 (``time.process_time``, which other processes' load does not inflate), SQL statements per
 request, and optionally a cProfile of the hot path.
 
     .venv/bin/python bench/location_post_cpu.py --requests 2000
     .venv/bin/python bench/location_post_cpu.py --profile 25
+    .venv/bin/python bench/location_post_cpu.py --route owntracks --profile 25
     .venv/bin/python bench/location_post_cpu.py --budget-compare --tag budget
 
 ``--budget-compare`` measures the per-person fix budget in the same run: rounds of blocks with
@@ -20,6 +23,7 @@ Writes ``bench/results/location_post_cpu.json``."""
 from __future__ import annotations
 
 import argparse
+import base64
 import cProfile
 import json
 import os
@@ -36,11 +40,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.support import databases  # noqa: E402
+from tests.support.journeys import owntracks_location  # noqa: E402
+
+TRIVIAL_PATH = "/bench/trivial"
 
 SECRET = "bench-secret-key-that-is-long-enough-0123456789"  # noqa: S105 - dev tokens only
 
 
 def make_app(url: str, redis_url: str | None, ratelimit: bool = False):  # type: ignore[no-untyped-def]
+    from flask import jsonify
+
     from backend import create_app
     from backend.config import Settings
 
@@ -54,13 +63,25 @@ def make_app(url: str, redis_url: str | None, ratelimit: bool = False):  # type:
     if redis_url:
         env["REDIS_URL"] = redis_url
         env["SAFEHAVEN_REDIS_PREFIX"] = f"cpu-{uuid.uuid4().hex[:6]}:"
-    return create_app(settings=Settings.from_env(env))
+    app = create_app(settings=Settings.from_env(env))
+
+    @app.post(TRIVIAL_PATH)
+    def trivial():  # type: ignore[no-untyped-def]
+        return jsonify(ok=True)
+
+    return app
 
 
-def prepare(app, journeys: int) -> list[tuple[int, str]]:  # type: ignore[no-untyped-def]
-    """One active journey (with two chosen contacts) per resident; returns (id, token)."""
+ROUTES = ("app", "owntracks", "osmand", "trivial")
+
+
+def prepare(app, journeys: int) -> list[tuple[int, str, str, str]]:  # type: ignore[no-untyped-def]
+    """One active journey (with two chosen contacts) per resident, and a location-client
+    credential each; returns (journey id, token, OwnTracks Basic auth header, device id)."""
     from backend.auth.service import mint_dev_token
+    from backend.contacts.service import hash_secret
     from backend.extensions import db
+    from backend.journeys.models import LocationClient
     from bench.location_relay import add_walking_resident
 
     now = datetime.now(UTC)
@@ -69,7 +90,18 @@ def prepare(app, journeys: int) -> list[tuple[int, str]]:  # type: ignore[no-unt
         db.create_all()
         for r in range(journeys):
             owner, _watchers, journey = add_walking_resident(db.session, f"cpu-r{r}", 2, now)
-            plan.append((journey.id, mint_dev_token(SECRET, owner.uid)))
+            secret = f"cpu-secret-{r:04d}-0123456789abcdef0123456789"
+            username = f"sh-cpu{r:04d}"
+            db.session.add(
+                LocationClient(
+                    user_id=owner.id,
+                    username=username,
+                    secret_hash=hash_secret(secret),
+                    label="bench",
+                )
+            )
+            basic = "Basic " + base64.b64encode(f"{username}:{secret}".encode()).decode()
+            plan.append((journey.id, mint_dev_token(SECRET, owner.uid), basic, secret))
         db.session.commit()
         db.session.remove()
     return plan
@@ -78,6 +110,13 @@ def prepare(app, journeys: int) -> list[tuple[int, str]]:  # type: ignore[no-unt
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--engine", choices=["postgis", "sqlite"], default="postgis")
+    parser.add_argument("--route", choices=ROUTES, default="app", help="what each request posts")
+    parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="trackers: forget every kept credential and reply before each post (a process "
+        "seeing each device for the first time, as with Traccar's 5-minute default interval)",
+    )
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--journeys", type=int, default=50)
     parser.add_argument("--warmup", type=int, default=200)
@@ -102,6 +141,7 @@ def main() -> None:
     from sqlalchemy import event
 
     from backend.extensions import db
+    from backend.journeys.service import forget_client_credentials
 
     app = make_app(url, None if args.no_redis else args.redis, ratelimit=args.budget_compare)
     statements: list[str] = []
@@ -111,28 +151,57 @@ def main() -> None:
         # from the journeys' start on (a fix before it, less a tolerance, is refused), 2 ms
         # apart: the run stays well short of two minutes ahead of the clock
         base = datetime.now(UTC)
+        if args.route != "app":  # a second apart per resident: start 5 minutes back
+            base -= timedelta(minutes=5)
         counter = 0
 
         def post_one() -> int:
             nonlocal counter
-            journey_id, token = plan[counter % len(plan)]
-            at = base + timedelta(milliseconds=2 * counter)
-            counter += 1
-            body = {
-                "fixes": [
-                    {
-                        "lat": 53.5425 + counter * 1e-6,
-                        "lon": -2.6405,
-                        "recorded_at": at.isoformat(),
-                        "battery": 80,
-                    }
-                ]
-            }
-            response = client.post(
-                f"/api/v1/journeys/{journey_id}/locations",
-                json=body,
-                headers={"Authorization": f"Bearer {token}"},
+            journey_id, token, basic, device = plan[counter % len(plan)]
+            # OwnTracks and Traccar send whole seconds: one second apart per resident
+            at = base + (
+                timedelta(milliseconds=2 * counter)
+                if args.route == "app"
+                else timedelta(seconds=counter // len(plan))
             )
+            counter += 1
+            lat = 53.5425 + counter * 1e-6
+            if args.cold:
+                forget_client_credentials()
+            if args.route == "owntracks":
+                response = client.post(
+                    "/owntracks",
+                    json=owntracks_location(int(at.timestamp()), lat=lat),
+                    headers={"Authorization": basic},
+                )
+            elif args.route == "osmand":
+                response = client.post(
+                    "/osmand",
+                    query_string={
+                        "id": device,
+                        "timestamp": int(at.timestamp()),
+                        "lat": f"{lat:.6f}",
+                        "lon": "-2.640500",
+                        "speed": "2.5",
+                        "bearing": "90",
+                        "altitude": "52",
+                        "accuracy": "12",
+                        "batt": "80",
+                    },
+                )
+            elif args.route == "trivial":
+                response = client.post(TRIVIAL_PATH, json={"lat": lat})
+            else:
+                body = {
+                    "fixes": [
+                        {"lat": lat, "lon": -2.6405, "recorded_at": at.isoformat(), "battery": 80}
+                    ]
+                }
+                response = client.post(
+                    f"/api/v1/journeys/{journey_id}/locations",
+                    json=body,
+                    headers={"Authorization": f"Bearer {token}"},
+                )
             status = response.status_code
             response.close()
             return status
@@ -193,6 +262,8 @@ def main() -> None:
         return
     result = {
         "engine": args.engine,
+        "route": args.route,
+        "cold": args.cold,
         "broker": "in-process" if args.no_redis else "redis",
         "requests": args.requests,
         "cpu_ms_per_fix": round(cpu / args.requests * 1000, 3),

@@ -373,9 +373,9 @@ def _post_process(
     )
 
 
-def _start_py_spy(pids: list[int], seconds: float) -> list[subprocess.Popen]:
+def _start_py_spy(pids: list[int], seconds: float, name: str = "py-spy") -> list[subprocess.Popen]:
     """Sample the gunicorn workers (not the masters) with py-spy, if installed, for the
-    window: collapsed stacks of GIL-holding threads in bench/results/py-spy-<pid>.txt."""
+    window: collapsed stacks of GIL-holding threads in bench/results/<name>-<pid>.txt."""
     spy = Path(sys.executable).with_name("py-spy")
     if not spy.exists():
         print("SAFEHAVEN_PY_SPY set but py-spy is not installed", flush=True)
@@ -397,7 +397,7 @@ def _start_py_spy(pids: list[int], seconds: float) -> list[subprocess.Popen]:
                 "--format",
                 "raw",
                 "-o",
-                str(out / f"py-spy-{pid}.txt"),
+                str(out / f"{name}-{pid}.txt"),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -715,13 +715,14 @@ def sweep_benchmark(url: str, journeys: int, due_fraction: float = 0.01) -> dict
                     copy.write_row((base + i, f"sweep-{i}", "resident", False, now))
             cur.execute("SELECT setval('users_id_seq', (SELECT max(id) FROM users))")
             with cur.copy(
-                "COPY contacts (owner_id, contact_user_id, status, created_at) FROM STDIN"
+                "COPY contacts (owner_id, contact_user_id, status, created_at,"
+                " owner_shares_phone, contact_shares_phone) FROM STDIN"
             ) as copy:
                 for i in range(journeys):
-                    copy.write_row((base + i, base + journeys + i, "active", now))
+                    copy.write_row((base + i, base + journeys + i, "active", now, False, False))
             cols = (
-                "owner_id, active_owner_id, state, overdue, sos, stationary, dest_lat, dest_lon, "
-                "started_at, expected_arrival_at, next_check_at"
+                "owner_id, active_owner_id, state, kind, overdue, sos, stationary, dest_lat, "
+                "dest_lon, started_at, expected_arrival_at, next_check_at"
             )
             step = journeys // max(due, 1)
             with cur.copy(f"COPY journeys ({cols}) FROM STDIN") as copy:
@@ -733,6 +734,7 @@ def sweep_benchmark(url: str, journeys: int, due_fraction: float = 0.01) -> dict
                             base + i,
                             base + i,
                             "active",
+                            "journey",
                             False,
                             False,
                             False,
@@ -802,6 +804,40 @@ def sweep_benchmark(url: str, journeys: int, due_fraction: float = 0.01) -> dict
     }
 
 
+def sweep_only(args: argparse.Namespace) -> None:
+    """The overdue sweep alone, on a database of its own: ``--journeys`` active journeys, 1 %
+    due, timed beside a full scan of active journeys (three passes, each on fresh data)."""
+    passes = []
+    for _ in range(3):
+        name = f"safehaven_bench_sweep_{os.getpid()}"
+        url = databases.fresh_pg_database(name)
+        try:
+            app = make_app(url)
+            from backend.extensions import db
+
+            with app.app_context():
+                db.create_all()
+                db.session.remove()
+                db.engine.dispose()
+            passes.append(sweep_benchmark(url, args.journeys))
+            print(passes[-1], flush=True)
+        finally:
+            databases.drop_pg_database(name)
+    result = {
+        "args": vars(args),
+        "sweep_passes": passes,
+        "sweep_ms": [p["sweep_ms"] for p in passes],
+        "reference_full_scan_ms": [p["reference_full_scan_ms"] for p in passes],
+        "target_ms": 1000,
+        "machine": {"cpus": os.cpu_count(), "load_avg_at_end": os.getloadavg()},
+        "when": datetime.now(UTC).isoformat(),
+    }
+    tag = f"_{args.tag}" if args.tag else ""
+    out = ROOT / "bench" / "results" / f"location_relay_sweep{tag}.json"
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {out.relative_to(ROOT)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--residents", type=int, default=1000, help="posting, 1 fix/s each")
@@ -846,7 +882,13 @@ def main() -> None:
     parser.add_argument(
         "--redis", default=os.environ.get("SAFEHAVEN_BENCH_REDIS", "redis://127.0.0.1:6379/11")
     )
+    parser.add_argument(
+        "--sweep-only", action="store_true", help="only the overdue sweep (--journeys active)"
+    )
     args = parser.parse_args()
+    if args.sweep_only:
+        sweep_only(args)
+        return
 
     # 10,000 sockets in the watcher client and as many in the stream server (they inherit it)
     import resource

@@ -7,7 +7,7 @@ import base64
 import binascii
 from typing import Any
 
-from flask import Response, jsonify, render_template, request, url_for
+from flask import Response, render_template, request, url_for
 
 from backend.arguments import Blueprint
 from backend.auth.current import (
@@ -277,7 +277,7 @@ def owntracks():
             raise
         rejected = exc.message
         service.require_client_standing(credential)
-    response = jsonify(service.owntracks_friends(credential))
+    response = json_response(service.owntracks_friends(credential))
     if rejected:
         response.headers["X-SafeHaven-Rejected"] = rejected[:200]
     return response

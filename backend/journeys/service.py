@@ -68,7 +68,7 @@ from backend.journeys.models import (
     WatchLink,
 )
 from backend.realtime.broker import get_broker, journey_channel, publish
-from backend.spatial import float8, haversine_m, haversine_sql
+from backend.spatial import float8, haversine_m, haversine_sql, select_rows
 from backend.venues.policy import PUBLIC_STATUSES
 from backend.venues.service import get_venue
 from shared_schemas import uktime
@@ -1198,8 +1198,16 @@ def _position_data(journey: Journey) -> dict[str, str]:
 
 
 def _alert(
-    journey: Journey, kind: str, title: str, body: str, recipients: list[int] | None = None
+    journey: Journey,
+    kind: str,
+    title: str,
+    body: str,
+    recipients: list[int] | None = None,
+    name: str | None = None,
 ) -> None:
+    """Queue an alert about ``journey`` (its owner's ``name`` when the caller has it: the
+    sweep reads the names of a whole batch at once; a look-up per journey here flushed the
+    session and read the owner a thousand times, 5.4-7.9 s for 1,000 due journeys)."""
     from backend.alerts import service as alerts
 
     alerts.enqueue(
@@ -1207,7 +1215,7 @@ def _alert(
         recipients=_watchers(journey) if recipients is None else recipients,
         title=title,
         body=body,
-        data={**_position_data(journey), "name": _name(journey)},
+        data={**_position_data(journey), "name": name if name is not None else _name(journey)},
         journey_id=journey.id,
         subject_user_id=journey.owner_id,
     )
@@ -1458,6 +1466,7 @@ def sweep_due(now: datetime | None = None, limit: int = 1000) -> int:
                 f"{name} has not arrived",
                 f"{name} was expected by {uktime.clock(journey.expected_arrival_at)} and has not arrived.",
                 watchers,
+                name,
             )
             changed.append(journey)
         if (
@@ -1472,6 +1481,7 @@ def sweep_due(now: datetime | None = None, limit: int = 1000) -> int:
                 f"{name} is not moving",
                 f"{name} has not moved for {int(still.total_seconds() // 60)} minutes.",
                 watchers,
+                name,
             )
             changed.append(journey)
         _schedule(journey)
@@ -1621,8 +1631,12 @@ def revoke_location_client(actor: User, client_id: int) -> None:
 # token revocation state is: a revoked credential is refused at once on the process that
 # revoked it and within that bound on the others. Whether the account is disabled is still read
 # on every request (with the journey, in the fix path's own statement). The fixes then take the
-# app's own path (the caller read with the journey); the user's active journey id is kept as a
-# hint, checked by that statement, and looked up again when it is stale.
+# app's own path (the caller read with the journey); the user's active journey id, read with
+# the credential, is kept as a hint, checked by that statement, and looked up again when it is
+# stale. A process seeing a device for the first time (Traccar Client posts every 5 minutes by
+# default, to any worker) so pays two lone reads beside the fix, the credential and the
+# reply's journeys, each one round trip: 2.0-2.8 ms of server CPU a post against 3.2-6.5 ms
+# when they were five statements in transactions (bench/location_post_cpu.py --cold).
 @dataclass(frozen=True)
 class ClientCredential:
     """A location client's credential as looked up: whose it is."""
@@ -1638,9 +1652,17 @@ _credentials: dict[str, tuple[float, ClientCredential]] = {}  # secret hash -> (
 _active_hints: dict[int, int] = {}  # user id -> the id of their active journey, last seen
 _client_lock = threading.Lock()
 _clock = time.monotonic  # (tests move it)
+# The user's active journey comes with the credential (the hint, one statement for both).
 _credential_lookup = (
-    select(LocationClient.id, LocationClient.user_id, LocationClient.username, User.uid)
+    select(
+        LocationClient.id,
+        LocationClient.user_id,
+        LocationClient.username,
+        User.uid,
+        Journey.id.label("journey_id"),
+    )
     .join(User, User.id == LocationClient.user_id)
+    .outerjoin(Journey, Journey.active_owner_id == User.id)
     .where(
         LocationClient.secret_hash == bindparam("secret_hash"),
         LocationClient.revoked_at.is_(None),
@@ -1652,6 +1674,13 @@ _client_standing = (
     .outerjoin(Journey, Journey.active_owner_id == User.id)
     .where(User.id == bindparam("user_id"))
 )
+
+
+def _read_first(stmt: Any, values: dict[str, Any]) -> Any:
+    """The first row of a lone SELECT outside any transaction of the request (one round trip
+    on PostgreSQL: no BEGIN, no ROLLBACK), or None."""
+    rows = read_without_pre_ping(db.engine, lambda conn: select_rows(conn, stmt, values))
+    return rows[0] if rows else None
 
 
 def _credential_max_age() -> float:
@@ -1679,15 +1708,15 @@ def client_credential(username: str | None, secret: str | None) -> ClientCredent
         credential = hit[1]
     else:
         looked_up_at = _clock()
-        row = read_without_pre_ping(
-            db.engine, lambda conn: conn.execute(_credential_lookup, {"secret_hash": key}).first()
-        )
+        row = _read_first(_credential_lookup, {"secret_hash": key})
         if row is None:
             with _client_lock:
                 _credentials.pop(key, None)
             return None
         credential = ClientCredential(row.id, row.user_id, row.uid, row.username)
         _keep(_credentials, key, (looked_up_at, credential))
+        if row.journey_id is not None:
+            _keep(_active_hints, credential.user_id, row.journey_id)
     if username is not None and credential.username != username:
         return None
     return credential
@@ -1696,10 +1725,7 @@ def client_credential(username: str | None, secret: str | None) -> ClientCredent
 def _standing(credential: ClientCredential) -> int | None:
     """The user's active journey id (None without one); raises Unauthorized when their
     account is disabled."""
-    row = read_without_pre_ping(
-        db.engine,
-        lambda conn: conn.execute(_client_standing, {"user_id": credential.user_id}).first(),
-    )
+    row = _read_first(_client_standing, {"user_id": credential.user_id})
     if row is None or row.disabled:
         raise Unauthorized("unknown or revoked credential")
     if row.id is not None:
@@ -1805,8 +1831,7 @@ def owntracks_friends(credential: ClientCredential) -> list[dict[str, Any]]:
         return kept[4]  # type: ignore[no-any-return]
     # The marks before the read: a message landing during it makes this reply stale at once.
     read_at, epoch, user_mark = _clock(), broker.epoch, _user_marks.get(user_id)
-    user = db.session.get(User, user_id)
-    shared = _shared_with(user) if user is not None else []
+    shared = _shared_with(user_id)
     for journey, _owner in shared:
         record_view(journey.owner_id, "owntracks", viewer_id=user_id, journey_id=journey.id)
     reply = clients.owntracks_reply(shared)
@@ -1817,20 +1842,40 @@ def owntracks_friends(credential: ClientCredential) -> list[dict[str, Any]]:
     return reply
 
 
-def _shared_with(user: User) -> list[tuple[Journey, User]]:
-    """Active journeys that ``user`` may watch right now, with their owners."""
+_chosen_for = (
+    select(Journey.id)
+    .join(JourneyContact, JourneyContact.journey_id == Journey.id)
+    .where(Journey.state == ACTIVE, JourneyContact.contact_user_id == bindparam("user_id"))
+)
+
+
+def _shared_with(user_id: int) -> list[tuple[Journey, User]]:
+    """Active journeys that user ``user_id`` may watch right now, with their owners. Most
+    people posting their position are watching no one: a lone SELECT finds the journeys they
+    were chosen for, and only when there are some are they and the journeys loaded (and the
+    access rule applied to each)."""
+    chosen = [
+        row.id
+        for row in read_without_pre_ping(
+            db.engine, lambda conn: select_rows(conn, _chosen_for, {"user_id": user_id})
+        )
+    ]
+    if not chosen:
+        return []
+    user = db.session.get(User, user_id)
+    if user is None:
+        return []
     rows = db.session.execute(
         select(Journey, User)
-        .join(JourneyContact, JourneyContact.journey_id == Journey.id)
         .join(User, User.id == Journey.owner_id)
-        .where(Journey.state == ACTIVE, JourneyContact.contact_user_id == user.id)
+        .where(Journey.id.in_(chosen))
         .order_by(Journey.id)
     ).all()
-    allowed = []
-    for journey, owner in rows:
-        if policy.can_watch(user, journey):
-            allowed.append((journey, owner))
-    return allowed
+    return [
+        (journey, owner)
+        for journey, owner in rows
+        if journey.state == ACTIVE and policy.can_watch(user, journey)
+    ]
 
 
 def export_user(user: User) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-LISTENING = re.compile(r"Listening at: http://127\.0\.0\.1:(\d+)")
+LISTENING = re.compile(r"Listening at: http://([0-9.]+):(\d+)")
 # How long a server may take to answer before the test fails: a bound, not a measure. Two
 # xdist workers on a shared 2-core machine took over 60 s to bring up the two-process
 # stream server.
@@ -63,15 +63,18 @@ def stream_server(
     workers: int = 1,
     timeout: float = START_TIMEOUT_S,
     pids: list[int] | None = None,
+    host: str = "127.0.0.1",
+    extra_args: list[str] | None = None,
 ) -> Iterator[str]:
     """Run the stream server as production runs it (``safehaven stream-server``, uvicorn) on a
-    free port; yields its base URL once ``/healthz`` answers there, and stops it on exit.
-    Its process id is appended to ``pids`` (the benchmarks read its memory)."""
+    free port of ``host``; yields its base URL once ``/healthz`` answers there, and stops it on
+    exit. Its process id is appended to ``pids`` (the benchmarks read its memory)."""
     command = [
         str(Path(sys.executable).with_name("safehaven")),
         "stream-server",
+        *(extra_args or []),
         "--host",
-        "127.0.0.1",
+        host,
         "--port",
         "0",
         "--workers",
@@ -112,7 +115,7 @@ def _serve(
         pids.append(process.pid)
     try:
         deadline = time.monotonic() + timeout
-        port = None
+        host, port = "127.0.0.1", None
         while port is None:
             if process.poll() is not None:
                 raise RuntimeError(f"{name} exited: {Path(log.name).read_text()[-2000:]}")
@@ -120,10 +123,10 @@ def _serve(
                 raise RuntimeError(f"{name} did not start: {Path(log.name).read_text()[-2000:]}")
             match = LISTENING.search(Path(log.name).read_text())
             if match:
-                port = int(match.group(1))
+                host, port = match.group(1), int(match.group(2))
             else:
                 time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://{host}:{port}"
     finally:
         process.send_signal(signal.SIGINT)  # quick shutdown: open streams are not waited for
         try:
@@ -153,7 +156,7 @@ http {{
   upstream safehaven_api {{ server {api}; keepalive 64; }}
   upstream safehaven_streams {{ server {streams}; }}
   server {{
-    listen 127.0.0.1:{port};
+    listen {host}:{port};
     proxy_http_version 1.1;
     proxy_set_header Connection "";
     proxy_set_header Host $http_host;
@@ -170,13 +173,20 @@ http {{
 
 
 @contextmanager
-def load_balancer(api: str, streams: str, timeout: float = 20.0) -> Iterator[str]:
-    """A private nginx on a free port routing as the production load balancer does (the
-    stream paths to ``streams``, the rest to ``api``); yields its base URL."""
+def load_balancer(
+    api: str,
+    streams: str,
+    timeout: float = 20.0,
+    host: str = "127.0.0.1",
+    prefix: list[str] | None = None,
+) -> Iterator[str]:
+    """A private nginx on a free port of ``host`` routing as the production load balancer does
+    (the stream paths to ``streams``, the rest to ``api``); yields its base URL. ``prefix``
+    goes before its command (``ip netns exec NAME``: bench/stream_vanish.py)."""
     import socket
 
     with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
+        probe.bind(("127.0.0.1", 0))  # (free there is free in a fresh namespace too)
         port = probe.getsockname()[1]
     with tempfile.TemporaryDirectory(prefix="nginx-") as folder:
         conf = Path(folder) / "nginx.conf"
@@ -186,10 +196,12 @@ def load_balancer(api: str, streams: str, timeout: float = 20.0) -> Iterator[str
                 api=api.removeprefix("http://"),
                 streams=streams.removeprefix("http://"),
                 port=port,
+                host=host,
             )
         )
         process = subprocess.Popen(
             [
+                *(prefix or []),
                 NGINX,
                 "-c",
                 str(conf),
@@ -207,7 +219,7 @@ def load_balancer(api: str, streams: str, timeout: float = 20.0) -> Iterator[str
             deadline = time.monotonic() + timeout
             while True:
                 try:
-                    with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    with socket.create_connection((host, port), timeout=0.2):
                         break
                 except OSError:
                     if process.poll() is not None or time.monotonic() > deadline:
@@ -215,7 +227,7 @@ def load_balancer(api: str, streams: str, timeout: float = 20.0) -> Iterator[str
                             f"nginx did not start: {(Path(folder) / 'error.log').read_text()}"
                         ) from None
                     time.sleep(0.05)
-            yield f"http://127.0.0.1:{port}"
+            yield f"http://{host}:{port}"
         finally:
             process.terminate()
             process.wait(timeout=10)

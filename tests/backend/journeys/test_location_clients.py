@@ -650,3 +650,39 @@ def test_fixes_follow_the_resident_to_her_next_journey(client, resident, device)
     assert _osmand(client, device, 10).status_code == 200
     assert len(fixes_of(first["id"])) == 1
     assert len(fixes_of(second["id"])) == 2
+
+
+def test_a_tracker_post_costs_the_app_fix_path_and_two_lookups_when_first_seen(
+    client, resident, journey, device
+):
+    """The trackers' lean path: once its credential and reply are kept, an OwnTracks or OsmAnd
+    post runs exactly the statements of the app's own fix; the first post a process sees from
+    a credential adds two lone reads: the credential with its owner's active journey, and the
+    journeys chosen for her to watch (none here, so nothing more is loaded for the reply)."""
+    from backend.journeys import service
+    from tests.support.databases import recorded_statements
+
+    def app_post(seconds_ago: int) -> None:
+        at = datetime.now(UTC) - timedelta(seconds=seconds_ago)
+        posted = client.post(
+            f"/api/v1/journeys/{journey['id']}/locations",
+            json={"fixes": [{"lat": 53.5431, "lon": -2.6399, "recorded_at": at.isoformat()}]},
+            headers=resident.headers,
+        )
+        assert posted.status_code == 200 and posted.get_json()["accepted"] == 1
+
+    service.forget_client_credentials()
+    app_post(55)  # her first post (her last-seen time is written with it)
+    with recorded_statements() as app_fix:
+        app_post(50)
+    with recorded_statements() as first:
+        assert _owntracks(client, device, 40).get_json() == []
+    with recorded_statements() as kept:
+        assert _owntracks(client, device, 30).get_json() == []
+    with recorded_statements() as osmand_kept:
+        assert _osmand(client, device, 20).status_code == 200
+    assert len(fixes_of(journey["id"])) == 5
+    assert len(kept) == len(osmand_kept) == len(app_fix)
+    assert len(first) == len(app_fix) + 2
+    assert "location_clients" in first[0] and "journeys" in first[0]
+    assert "journey_contacts" in first[-1]

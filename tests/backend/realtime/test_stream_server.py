@@ -132,6 +132,46 @@ def test_a_resident_at_her_stream_cap_starves_no_one(
     assert direct.status_code == 421 and direct.json()["code"] == 421
 
 
+def reopened_within_a_second(url: str, headers=None):  # type: ignore[no-untyped-def]
+    """The first stream that opens at ``url`` in the second after now (asked again every
+    50 ms while refused at the cap), open; None if none did. A second is the promise a
+    closed stream gives back its slot within (docs/OPERATIONS.md, Stream cap)."""
+    deadline = time.monotonic() + 1.0
+    while time.monotonic() < deadline:
+        answer = requests.get(url, headers=headers or {}, stream=True, timeout=5)
+        if answer.status_code == 200:
+            return answer
+        assert answer.status_code == 429, answer.text
+        answer.close()
+        time.sleep(0.05)
+    return None
+
+
+def test_a_closed_stream_gives_its_slot_back_within_a_second_through_the_load_balancer(
+    production, resident
+):
+    """Behind nginx (the phone's connection ends there): each stream closed at the cap is
+    replaced by a new one within a second, for a person and for a watch link, and the cap
+    still holds afterwards."""
+    with requests.Session() as http:
+        journey = start(http, production.url, resident.headers, watch_link=True)
+    token = journey["watch_url"].rsplit("/", 1)[1]
+    cases = [
+        (f"{production.url}/api/v1/journeys/{journey['id']}/stream", resident.headers),
+        (f"{production.url}/watch/{token}/events", None),
+    ]
+    for url, headers in cases:
+        with contextlib.ExitStack() as streams:
+            held = [streams.enter_context(opened(url, headers))[0] for _ in range(5)]
+            refused(url, headers)
+            for n in range(5):  # close each in turn; its replacement opens within a second
+                held[n].close()
+                replacement = reopened_within_a_second(url, headers)
+                assert replacement is not None, f"slot {n} of {url} not back within a second"
+                held[n] = streams.enter_context(replacement)
+            refused(url, headers)  # five open again: the sixth is still refused
+
+
 def test_a_watch_link_is_capped_and_its_revocation_ends_every_stream_at_once(production, resident):
     with requests.Session() as http:
         journey = start(http, production.url, resident.headers, watch_link=True)

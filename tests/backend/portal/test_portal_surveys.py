@@ -57,7 +57,11 @@ def test_admin_creates_opens_and_reads_a_quick_survey(client, admin, make_person
     page = client.get(f"/portal/surveys/{survey_id}").get_data(as_text=True)
     assert "4 people answered" in page
     assert "Not safe 50.0%" in page  # the chart's accessible title
-    assert page.count('<rect class="bar"') == 5  # three choices + yes/no
+    # three choices + yes/no, each drawn wide and for a phone (CSS shows one)
+    assert page.count('<rect class="bar"') == 2 * 5
+    assert (
+        page.count('<svg class="chart chart-wide"') == page.count('<svg class="chart-phone"') == 2
+    )
     csv = client.get(f"/portal/surveys/{survey_id}/results.csv")
     assert csv.mimetype == "text/csv" and "not_safe" in csv.get_data(as_text=True)
     assert "answerer" not in csv.get_data(as_text=True)

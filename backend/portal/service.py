@@ -1207,9 +1207,9 @@ def _slug(text: str, taken: set[str]) -> str:
 SURVEY_CLOSES_FIELDS = ("closes_date", "closes_time")
 
 
-def _survey_fields(form, now: datetime) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    """The survey-level fields of the create form, as the surveys service takes them; raises
-    ValidationError naming every field that is wrong."""
+def _survey_fields(form, now: datetime) -> tuple[dict[str, object], dict[str, list[str]]]:  # type: ignore[no-untyped-def]
+    """The survey-level fields of the create form, as the surveys service takes them, and
+    the problems of those that cannot be read (left out of the fields)."""
     from backend.errors import ValidationError
 
     data: dict[str, object] = {
@@ -1236,9 +1236,7 @@ def _survey_fields(form, now: datetime) -> dict[str, object]:  # type: ignore[no
             errors["closes_date"] = ["that time has passed: give a later date"]
         elif closes is not None:
             data["closes_at"] = closes
-    if errors:  # every field that is wrong is said at once
-        raise ValidationError("Please correct the highlighted fields.", errors=errors)
-    return data
+    return data, errors
 
 
 def quick_questions(form) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
@@ -1302,7 +1300,9 @@ def _create_survey_from_form(actor: User, form, upload, now: datetime) -> object
     from shared_schemas.surveys import SurveyCreateSchema
 
     policy.require_admin(actor)
-    data = _survey_fields(form, now)
+    data, field_errors = _survey_fields(form, now)
+    if field_errors and upload is not None and upload.filename:
+        raise AppValidationError("Please correct the highlighted fields.", errors=field_errors)
     if upload is not None and upload.filename:
         content = upload.read()
         fields = {k: v for k, v in data.items() if k != "target_wards"}
@@ -1317,20 +1317,22 @@ def _create_survey_from_form(actor: User, form, upload, now: datetime) -> object
             fields.pop("title")
         return surveys.create_from_xlsform(actor, content, upload.filename, fields)
     data["questions"] = quick_questions(form)
+    # Every problem is said at once: the fields that could not be read, then the survey's
+    # own checks on the rest (no questions, no audience, a choice question with no choices).
+    errors: dict[str, list[str]] = dict(field_errors)
     if not data["questions"]:
-        raise AppValidationError(
-            "Add at least one question, or upload an XLSForm.",
-            errors={"q1_label": ["add at least one question, or upload an XLSForm"]},
-        )
+        errors["q1_label"] = ["add at least one question, or upload an XLSForm"]
     payload = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in data.items()}
+    loaded = None
     try:
         loaded = SurveyCreateSchema().load(payload)
     except SchemaError as exc:
         messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
-        raise AppValidationError(
-            "Please correct the highlighted fields.",
-            errors={str(k): v if isinstance(v, list) else [str(v)] for k, v in messages.items()},
-        ) from exc
+        for key, value in messages.items():
+            if not (key == "questions" and "q1_label" in errors):  # "no questions" said once
+                errors.setdefault(str(key), value if isinstance(value, list) else [str(value)])
+    if errors or loaded is None:
+        raise AppValidationError("Please correct the highlighted fields.", errors=errors)
     return surveys.create_survey(actor, loaded)
 
 

@@ -199,6 +199,27 @@ def test_a_bad_closing_time_is_refused_naming_the_fields_and_keeping_the_text(
     assert 'value="T"' in html and 'value="A"' in html  # the rest of what was typed is kept
 
 
+def test_every_problem_of_the_create_form_is_said_at_once(client, admin):
+    sign_in(client, admin.uid)
+    response = _create(
+        client, {"title": "", "min_group_size": "lots", "closes_date": "soon", "closes_time": "9pm"}
+    )
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    summary = html.split("data-error-summary>")[1].split("</div>")[0]
+    for field, label in [
+        ("min_group_size", "Smallest group shown in results"),
+        ("closes_date", "Closes on (dd/mm/yyyy, optional)"),
+        ("closes_time", "Closing time (24-hour clock, optional)"),
+        ("q1_label", "Question 1 text"),
+        ("title", "Title"),
+    ]:
+        assert f'<a href="#{field}">{label}: ' in summary, field
+    # "No questions" is said once; the audience is checked once the title is there (the
+    # survey schema checks the whole survey only when each field is right).
+    assert summary.count("<li>") == 5
+
+
 def test_opening_twice_is_a_clear_message(client, admin):
     sign_in(client, admin.uid)
     survey_id = _survey_id(

@@ -61,7 +61,7 @@ def survey_create():  # type: ignore[no-untyped-def]
     """Admins: create a draft survey from the question rows or an XLSForm upload."""
     try:
         survey = service.create_survey_from_form(
-            g.portal_user, request.form, request.files.get("xlsform")
+            g.portal_user, request.form, request.files.get("xlsform"), utcnow()
         )
     except ValidationError as exc:
         return _new_page(request.form, exc.errors or {"title": [exc.message]}, exc.http_status)

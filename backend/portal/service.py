@@ -11,7 +11,7 @@ import re
 import secrets
 import threading
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import delete, or_, select
@@ -792,23 +792,12 @@ def set_unavailable(  # type: ignore[no-untyped-def]
     from backend.errors import ValidationError, field_error
     from backend.venues import service as venues
 
-    errors: dict[str, list[str]] = {}
-    day, at = None, time(0, 0)
-    if not until_date.strip():
-        errors["until_date"] = [f"give the date it can take people again: {UK_DATE_HINT}"]
-    else:
-        try:
-            day = parse_uk_date(until_date, "until_date")
-        except ValidationError as exc:
-            errors.update(exc.errors or {})
-    if until_time.strip():
-        try:
-            at = parse_uk_time(until_time, "until_time")
-        except ValidationError as exc:
-            errors.update(exc.errors or {})
-    if errors or day is None:  # both fields are told what is wrong at once
-        raise ValidationError("Check the date and time.", errors=errors)
-    until = datetime.combine(day, at, tzinfo=LONDON)
+    until = parse_uk_date_time(
+        until_date,
+        until_time,
+        ("until_date", "until_time"),
+        blank=f"give the date it can take people again: {UK_DATE_HINT}",
+    )
     try:
         return venues.set_unavailable(actor, venue_id, until=until, reason=reason, now=now)
     except ValidationError as exc:
@@ -899,6 +888,38 @@ def parse_uk_time(text: str, field: str) -> time:
     if not match:
         raise field_error(field, f"not a time: use {UK_TIME_HINT}")
     return time(int(match.group(1)), int(match.group(2)))
+
+
+def parse_uk_date_time(
+    date_text: str, time_text: str, fields: tuple[str, str], blank: str | None = None
+) -> datetime | None:
+    """A moment typed as two fields, the date (dd/mm/yyyy) and the time (24-hour clock; blank
+    is midnight at the start of that day), read as UK wall-clock time and returned as an
+    aware UTC datetime (so 23:00 on a summer day is 22:00 UTC). Both blank gives None unless
+    ``blank`` is the message for a missing date. Raises ValidationError naming the date and
+    the time field (``fields``) at once."""
+    from backend.errors import ValidationError
+
+    date_field, time_field = fields
+    errors: dict[str, list[str]] = {}
+    day, at = None, time(0, 0)
+    if not date_text.strip():
+        if blank is None and not time_text.strip():
+            return None
+        errors[date_field] = [blank or f"give the date as well as the time: {UK_DATE_HINT}"]
+    else:
+        try:
+            day = parse_uk_date(date_text, date_field)
+        except ValidationError as exc:
+            errors.update(exc.errors or {})
+    if time_text.strip():
+        try:
+            at = parse_uk_time(time_text, time_field)
+        except ValidationError as exc:
+            errors.update(exc.errors or {})
+    if errors or day is None:  # both fields are told what is wrong at once
+        raise ValidationError("Check the date and time.", errors=errors)
+    return datetime.combine(day, at, tzinfo=LONDON).astimezone(UTC)
 
 
 def _day_start(day, field: str) -> datetime:  # type: ignore[no-untyped-def]
@@ -1182,9 +1203,14 @@ def _slug(text: str, taken: set[str]) -> str:
     return value
 
 
-def _survey_fields(form) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    """The survey-level fields of the create form, as the surveys service takes them."""
-    from backend.errors import field_error
+# The create form's closing moment: a dd/mm/yyyy date and a 24-hour time, UK local time.
+SURVEY_CLOSES_FIELDS = ("closes_date", "closes_time")
+
+
+def _survey_fields(form, now: datetime) -> tuple[dict[str, object], dict[str, list[str]]]:  # type: ignore[no-untyped-def]
+    """The survey-level fields of the create form, as the surveys service takes them, and
+    the problems of those that cannot be read (left out of the fields)."""
+    from backend.errors import ValidationError
 
     data: dict[str, object] = {
         "title": (form.get("title") or "").strip(),
@@ -1192,19 +1218,25 @@ def _survey_fields(form) -> dict[str, object]:  # type: ignore[no-untyped-def]
         "borough_wide": form.get("borough_wide") == "on",
         "target_wards": form.getlist("target_wards"),
     }
+    errors: dict[str, list[str]] = {}
     size = (form.get("min_group_size") or "").strip()
     if size:
         try:
             data["min_group_size"] = int(size)
-        except ValueError as exc:
-            raise field_error("min_group_size", "a whole number") from exc
-    closes = (form.get("closes_at") or "").strip()
-    if closes:
-        try:
-            data["closes_at"] = datetime.fromisoformat(closes).replace(tzinfo=LONDON)
-        except ValueError as exc:
-            raise field_error("closes_at", "use the date and time picker") from exc
-    return data
+        except ValueError:
+            errors["min_group_size"] = ["a whole number, like 10"]
+    try:
+        closes = parse_uk_date_time(
+            form.get("closes_date") or "", form.get("closes_time") or "", SURVEY_CLOSES_FIELDS
+        )
+    except ValidationError as exc:
+        errors.update(exc.errors or {})
+    else:
+        if closes is not None and closes <= now:
+            errors["closes_date"] = ["that time has passed: give a later date"]
+        elif closes is not None:
+            data["closes_at"] = closes
+    return data, errors
 
 
 def quick_questions(form) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
@@ -1233,9 +1265,34 @@ def quick_questions(form) -> list[dict[str, object]]:  # type: ignore[no-untyped
     return questions
 
 
-def create_survey_from_form(actor: User, form, upload) -> object:  # type: ignore[no-untyped-def]
+# The API's wording where it names a JSON field, as the portal form says it.
+SURVEY_FORM_WORDS = {
+    "give at least one ward, or set borough_wide": (
+        "tick \u201cThe whole borough\u201d or at least one ward"
+    ),
+}
+
+
+def create_survey_from_form(actor: User, form, upload, now: datetime) -> object:  # type: ignore[no-untyped-def]
     """Admins: a draft survey from an XLSForm upload, or from the quick question rows.
-    Raises ValidationError naming the field (or the XLSForm row) and the reason."""
+    Raises ValidationError naming the field (or the XLSForm row) and the reason, in the
+    form's words."""
+    from backend.errors import ValidationError
+
+    try:
+        return _create_survey_from_form(actor, form, upload, now)
+    except ValidationError as exc:
+        if exc.errors:
+            exc.errors = {
+                key: [SURVEY_FORM_WORDS.get(m, m) for m in problems]
+                if isinstance(problems, list)
+                else problems
+                for key, problems in exc.errors.items()
+            }
+        raise
+
+
+def _create_survey_from_form(actor: User, form, upload, now: datetime) -> object:  # type: ignore[no-untyped-def]
     from marshmallow import ValidationError as SchemaError
 
     from backend.errors import ValidationError as AppValidationError
@@ -1243,7 +1300,9 @@ def create_survey_from_form(actor: User, form, upload) -> object:  # type: ignor
     from shared_schemas.surveys import SurveyCreateSchema
 
     policy.require_admin(actor)
-    data = _survey_fields(form)
+    data, field_errors = _survey_fields(form, now)
+    if field_errors and upload is not None and upload.filename:
+        raise AppValidationError("Please correct the highlighted fields.", errors=field_errors)
     if upload is not None and upload.filename:
         content = upload.read()
         fields = {k: v for k, v in data.items() if k != "target_wards"}
@@ -1258,20 +1317,22 @@ def create_survey_from_form(actor: User, form, upload) -> object:  # type: ignor
             fields.pop("title")
         return surveys.create_from_xlsform(actor, content, upload.filename, fields)
     data["questions"] = quick_questions(form)
+    # Every problem is said at once: the fields that could not be read, then the survey's
+    # own checks on the rest (no questions, no audience, a choice question with no choices).
+    errors: dict[str, list[str]] = dict(field_errors)
     if not data["questions"]:
-        raise AppValidationError(
-            "Add at least one question, or upload an XLSForm.",
-            errors={"q1_label": ["add at least one question, or upload an XLSForm"]},
-        )
+        errors["q1_label"] = ["add at least one question, or upload an XLSForm"]
     payload = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in data.items()}
+    loaded = None
     try:
         loaded = SurveyCreateSchema().load(payload)
     except SchemaError as exc:
         messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
-        raise AppValidationError(
-            "Please correct the highlighted fields.",
-            errors={str(k): v if isinstance(v, list) else [str(v)] for k, v in messages.items()},
-        ) from exc
+        for key, value in messages.items():
+            if not (key == "questions" and "q1_label" in errors):  # "no questions" said once
+                errors.setdefault(str(key), value if isinstance(value, list) else [str(value)])
+    if errors or loaded is None:
+        raise AppValidationError("Please correct the highlighted fields.", errors=errors)
     return surveys.create_survey(actor, loaded)
 
 

@@ -1,7 +1,8 @@
-"""Every portal form that can fail validation (survey pages aside: their own suite) is
+"""Every portal form that can fail validation (the survey forms included) is
 submitted badly in headless Chromium: the page comes back with the one error summary
 (``error_summary`` in _field.html), focus is on it (portal.js), each link reads the visible
-label of the field it goes to and the field is marked invalid, and axe-core finds nothing.
+label of the field it goes to (a group of checkboxes: its legend) and the field is marked
+invalid, what was typed is kept, and axe-core finds nothing.
 Dates are typed as dd/mm/yyyy and times on the 24-hour clock, never a native picker."""
 
 from __future__ import annotations
@@ -98,6 +99,76 @@ def venue_form(browser, people):  # type: ignore[no-untyped-def]
     return {"name": "", "postcode": ""}
 
 
+def survey_new(browser, people):  # type: ignore[no-untyped-def]
+    browser.sign_in(people["admin"].uid)
+    browser.go("/portal/surveys/new")
+    browser.fill("#title", "Leigh: lighting at night")
+    browser.find("input[name=borough_wide]").click()
+    browser.fill("#min_group_size", "lots")
+    browser.fill("#closes_date", "31/02/2027")
+    browser.fill("#closes_time", "6pm")
+    browser.fill("#q1_label", "Is your street well lit?")
+    browser.select("#q1_type", "yes_no")
+    browser.click("form[enctype] button[type=submit]")
+    return {
+        "min_group_size": "a whole number",
+        "closes_date": "not a date",
+        "closes_time": "24-hour clock",
+    }
+
+
+survey_new.kept = {  # type: ignore[attr-defined]
+    "#title": "Leigh: lighting at night",
+    "#min_group_size": "lots",
+    "#closes_date": "31/02/2027",
+    "#closes_time": "6pm",
+    "#q1_label": "Is your street well lit?",
+}
+
+
+def survey_new_questions(browser, people):  # type: ignore[no-untyped-def]
+    browser.sign_in(people["admin"].uid)
+    browser.go("/portal/surveys/new")
+    browser.fill("#title", "Leigh: lighting at night")
+    browser.fill("#closes_date", "01/07/2099")
+    browser.fill("#closes_time", "23:00")
+    browser.fill("#q1_label", "Which street?")  # one choice, but no choices given
+    browser.fill("#q2_label", "Anything else?")
+    browser.select("#q2_type", "text")
+    browser.click("form[enctype] button[type=submit]")
+    return {
+        "q1_label": "at least two choices",
+        "target_wards": "The whole borough\u201d or at least one ward",
+    }
+
+
+survey_new_questions.kept = {  # type: ignore[attr-defined]
+    "#closes_date": "01/07/2099",
+    "#closes_time": "23:00",
+    "#q2_label": "Anything else?",
+}
+
+
+def survey_upload(browser, people):  # type: ignore[no-untyped-def]
+    import tempfile
+    from pathlib import Path
+
+    from tests.backend.portal.survey_files import xlsform
+
+    path = Path(tempfile.mkdtemp()) / "night.xlsx"
+    path.write_bytes(xlsform([["geopoint", "where", "Where are you?", "no"]]))
+    browser.sign_in(people["admin"].uid)
+    browser.go("/portal/surveys/new")
+    browser.find("input[name=borough_wide]").click()
+    browser.fill("#min_group_size", "5")
+    browser.find("#xlsform").send_keys(str(path))
+    browser.click("form[enctype] button[type=submit]")
+    return {"xlsform": "geopoint"}
+
+
+survey_upload.kept = {"#min_group_size": "5"}  # type: ignore[attr-defined]
+
+
 FORMS = [
     venue_unavailable,
     venue_unavailable_too_far,
@@ -108,6 +179,9 @@ FORMS = [
     reports_filter,
     report_close,
     venue_form,
+    survey_new,
+    survey_new_questions,
+    survey_upload,
 ]
 
 
@@ -123,9 +197,12 @@ def test_a_failed_submit_lands_on_the_summary_whose_links_read_the_labels(
     targets = {link.get_attribute("href").split("#", 1)[1]: link.text for link in links}
     assert set(expected) <= set(targets), targets
     for target, text in targets.items():
-        # The link reads the label a sighted person sees beside the field, then the problem.
+        # The link reads the label a sighted person sees beside the field (or the legend of
+        # a group of checkboxes), then the problem.
         label = browser.driver.execute_script(
             "var l = document.querySelector('label[for=\"' + arguments[0] + '\"]');"
+            "var f = document.getElementById(arguments[0]);"
+            "if (!l && f && f.tagName === 'FIELDSET') l = f.querySelector('legend');"
             "return l ? l.textContent.trim().replace(/\\s+/g, ' ') : null;",
             target,
         )
@@ -133,7 +210,8 @@ def test_a_failed_submit_lands_on_the_summary_whose_links_read_the_labels(
         assert text.startswith(label + ": "), (text, label)
         assert expected.get(target, "") in text[len(label) :]
         field = browser.find(f"#{target}")
-        assert field.get_attribute("aria-invalid") == "true", target
+        if field.tag_name != "fieldset":  # a group is described by its error, not invalid
+            assert field.get_attribute("aria-invalid") == "true", target
         described = browser.driver.execute_script(
             "return (arguments[0].getAttribute('aria-describedby') || '').split(' ')"
             ".map(function (id) { var e = document.getElementById(id);"
@@ -141,6 +219,8 @@ def test_a_failed_submit_lands_on_the_summary_whose_links_read_the_labels(
             field,
         )
         assert expected.get(target, "") in described and described, (target, described)
+    for css, value in getattr(submit_badly, "kept", {}).items():  # what was typed is kept
+        assert browser.find(css).get_attribute("value") == value, css
     # Following the first link takes the keyboard to the field.
     links[0].click()
     first = next(iter(targets))
@@ -157,9 +237,9 @@ def test_no_portal_form_uses_a_native_date_or_time_picker(app):
     import backend.portal
 
     templates = Path(backend.portal.__file__).parent / "templates" / "portal"
-    mine = [p for p in templates.glob("*.html") if not p.name.startswith("survey")]
-    assert len(mine) > 10
-    for page in mine:
+    pages = list(templates.glob("*.html"))
+    assert len(pages) > 15 and "survey_new.html" in {p.name for p in pages}
+    for page in pages:
         text = page.read_text()
         for kind in ('type="date"', 'type="datetime-local"', 'type="time"', "%I:", "%p"):
             assert kind not in text, f"{page.name} uses {kind}"

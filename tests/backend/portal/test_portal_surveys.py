@@ -57,7 +57,11 @@ def test_admin_creates_opens_and_reads_a_quick_survey(client, admin, make_person
     page = client.get(f"/portal/surveys/{survey_id}").get_data(as_text=True)
     assert "4 people answered" in page
     assert "Not safe 50.0%" in page  # the chart's accessible title
-    assert page.count('<rect class="bar"') == 5  # three choices + yes/no
+    # three choices + yes/no, each drawn wide and for a phone (CSS shows one)
+    assert page.count('<rect class="bar"') == 2 * 5
+    assert (
+        page.count('<svg class="chart chart-wide"') == page.count('<svg class="chart-phone"') == 2
+    )
     csv = client.get(f"/portal/surveys/{survey_id}/results.csv")
     assert csv.mimetype == "text/csv" and "not_safe" in csv.get_data(as_text=True)
     assert "answerer" not in csv.get_data(as_text=True)
@@ -109,7 +113,10 @@ def test_an_unsupported_xlsform_row_is_named(client, admin):
     response = _create(client, {"borough_wide": "on"}, {"xlsform": (io.BytesIO(bad), "bad.xlsx")})
     assert response.status_code == 422
     html = response.get_data(as_text=True)
-    assert "the survey was not created" in html and "geopoint" in html
+    assert "There is a problem" in html and "geopoint" in html
+    # The summary links to the upload field and reads its visible label.
+    assert '<a href="#xlsform">XLSForm file (.xlsx with survey and choices sheets): ' in html
+    assert 'id="xlsform"' in html and 'aria-invalid="true"' in html
 
 
 @pytest.mark.parametrize(
@@ -141,6 +148,76 @@ def test_bad_surveys_are_refused_naming_the_field(client, admin, data, field):
     html = response.get_data(as_text=True)
     # The error summary links to the field (its links read the field's visible label).
     assert f'href="#{"q1_label" if field == "questions" else field}"' in html
+
+
+QUICK = {"title": "T", "borough_wide": "on", "q1_label": "A", "q1_type": "yes_no"}
+
+
+@pytest.mark.parametrize(
+    ("closes_date", "closes_time", "utc"),
+    [
+        ("01/07/2099", "23:00", "2099-07-01T22:00:00+00:00"),  # summer: BST is UTC+1
+        ("1/12/2099", "2330", "2099-12-01T23:30:00+00:00"),  # winter: GMT
+        ("28/03/2099", "", "2099-03-28T00:00:00+00:00"),  # no time: midnight at the start
+    ],
+)
+def test_the_closing_time_is_typed_the_uk_way_and_stored_in_utc(
+    client, admin, app, closes_date, closes_time, utc
+):
+    from backend.extensions import db
+    from backend.surveys.models import Survey
+    from shared_schemas.uktime import naive_as_utc
+
+    sign_in(client, admin.uid)
+    survey_id = _survey_id(
+        _create(client, {**QUICK, "closes_date": closes_date, "closes_time": closes_time})
+    )
+    with app.app_context():
+        stored = db.session.get(Survey, survey_id).closes_at
+        assert naive_as_utc(stored).isoformat() == utc
+
+
+@pytest.mark.parametrize(
+    ("closes_date", "closes_time", "problems"),
+    [
+        ("31/02/2099", "6pm", {"closes_date": "not a date", "closes_time": "24-hour clock"}),
+        ("", "23:00", {"closes_date": "give the date as well"}),
+        ("01/01/2020", "12:00", {"closes_date": "has passed"}),
+    ],
+)
+def test_a_bad_closing_time_is_refused_naming_the_fields_and_keeping_the_text(
+    client, admin, closes_date, closes_time, problems
+):
+    sign_in(client, admin.uid)
+    response = _create(client, {**QUICK, "closes_date": closes_date, "closes_time": closes_time})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    for field, problem in problems.items():
+        assert f'<a href="#{field}">' in html
+        assert problem in html.split(f'id="{field}-error">')[1].split("</p>")[0]
+    assert f'value="{closes_date}"' in html and f'value="{closes_time}"' in html
+    assert 'value="T"' in html and 'value="A"' in html  # the rest of what was typed is kept
+
+
+def test_every_problem_of_the_create_form_is_said_at_once(client, admin):
+    sign_in(client, admin.uid)
+    response = _create(
+        client, {"title": "", "min_group_size": "lots", "closes_date": "soon", "closes_time": "9pm"}
+    )
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    summary = html.split("data-error-summary>")[1].split("</div>")[0]
+    for field, label in [
+        ("min_group_size", "Smallest group shown in results"),
+        ("closes_date", "Closes on (dd/mm/yyyy, optional)"),
+        ("closes_time", "Closing time (24-hour clock, optional)"),
+        ("q1_label", "Question 1 text"),
+        ("title", "Title"),
+    ]:
+        assert f'<a href="#{field}">{label}: ' in summary, field
+    # "No questions" is said once; the audience is checked once the title is there (the
+    # survey schema checks the whole survey only when each field is right).
+    assert summary.count("<li>") == 5
 
 
 def test_opening_twice_is_a_clear_message(client, admin):

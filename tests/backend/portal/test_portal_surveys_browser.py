@@ -37,7 +37,9 @@ def test_admin_uploads_an_xlsform_opens_it_and_reads_results(
     browser.go(f"/portal/surveys/{survey_id}")
     assert "4 people answered" in browser.text
     assert len(browser.find_all("svg.chart rect.bar")) == 5
+    _charts_readable_on_a_phone(browser, 2)
     browser.shot("22-survey-results")
+    _accessible(browser, "22-survey-results")
     browser.click("button[value=closed]")
     assert "Survey closed" in browser.text
     browser.go("/portal/surveys")
@@ -56,6 +58,42 @@ def test_admin_writes_a_survey_without_a_file(browser, admin):
     browser.click("form[enctype] button[type=submit]")
     assert "Draft survey created" in browser.text
     assert "Worsley Mesnes" in browser.text
+
+
+# The smallest chart text on screen in CSS px, shown charts only; whether any text runs past
+# its chart's right edge; how many charts of each kind are shown.
+CHART_TEXT = """
+var out = {wide: 0, phone: 0, smallest: 1000, past_edge: []};
+document.querySelectorAll('svg.chart-wide, svg.chart-phone').forEach(function (svg) {
+  var box = svg.getBoundingClientRect();
+  if (box.width === 0) return;
+  out[svg.classList.contains('chart-phone') ? 'phone' : 'wide'] += 1;
+  var scale = box.width / svg.viewBox.baseVal.width;
+  svg.querySelectorAll('text').forEach(function (t) {
+    var px = parseFloat(getComputedStyle(t).fontSize) * scale;
+    out.smallest = Math.min(out.smallest, px);
+    if (t.getBoundingClientRect().right > box.right + 0.5) out.past_edge.push(t.textContent);
+  });
+});
+return out;
+"""
+
+
+def _charts_readable_on_a_phone(browser, charts: int) -> None:  # type: ignore[no-untyped-def]
+    """Wide charts on a desktop; at 390 px the phone drawing instead, its text at least
+    14 CSS px (the wide drawing squeezed into a 319 px card would be 12 * 319 / 640, about
+    6 px), nothing past the edge."""
+    wide = browser.driver.execute_script(CHART_TEXT)
+    assert (wide["wide"], wide["phone"]) == (charts, 0), wide
+    assert wide["smallest"] >= 12 and not wide["past_edge"], wide
+    browser.phone()
+    try:
+        phone = browser.driver.execute_script(CHART_TEXT)
+        assert (phone["wide"], phone["phone"]) == (0, charts), phone
+        assert phone["smallest"] >= 14, phone
+        assert not phone["past_edge"], phone
+    finally:
+        browser.desktop()
 
 
 def _accessible(browser, name: str) -> None:  # type: ignore[no-untyped-def]
@@ -179,5 +217,10 @@ def test_results_of_the_new_types_are_shown_and_a_small_group_is_suppressed(
     ]
     assert browser.find("#q-walk_km").text.endswith("Suppressed: fewer than 3 answers.")
     assert "intro" not in [s.get_attribute("id") for s in browser.find_all("section.card")]
+    _charts_readable_on_a_phone(browser, len(browser.find_all("svg.chart-wide")))
+    # The phone drawing says the same figures as the wide one, labels in full.
+    for name in ("last_out", "home_by", "feel_safe"):
+        phone = browser.find(f"#q-{name} svg.chart-phone title").get_attribute("textContent")
+        assert phone == chart(name)
     browser.shot("25-survey-results-new-types")
     _accessible(browser, "25-survey-results-new-types")

@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -163,6 +164,20 @@ def finish(proc, result: Path, log, tmp_path: Path) -> dict:  # type: ignore[no-
     return data
 
 
+def _await_file(proc, log, path: Path, what: str) -> None:  # type: ignore[no-untyped-def]
+    """Wait (a bound, not a measure) until the app writes ``path`` or exits; on timeout the
+    app is stopped and its log closed, so nothing of it outlives the test."""
+    deadline = time.monotonic() + SCENARIO_TIMEOUT_S
+    while not path.exists() and proc.poll() is None:
+        if time.monotonic() > deadline:
+            proc.kill()
+            proc.wait()
+            log.close()
+            tail = Path(log.name).read_text(errors="replace")[-3000:]
+            raise AssertionError(f"{what} (waited {SCENARIO_TIMEOUT_S} s)\n{tail}")
+        time.sleep(0.2)
+
+
 def assert_passed(data: dict) -> None:
     failed = {k: v for k, v in data["checks"].items() if not v[0]}
     assert data["error"] is None, (
@@ -289,7 +304,7 @@ def test_offline_sos_with_no_journey_is_one_sos_with_its_recipient_when_back(
     live_server.stop()
     proc, result, log = launch(display, tmp_path, live_server.url, resident, "sos_offline")
     marker = tmp_path / f"app-{resident.uid}" / "network_may_return"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + SCENARIO_TIMEOUT_S
     while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.2)
     assert db.session.scalars(select(SosEvent)).all() == []  # nothing reached the server yet
@@ -366,7 +381,7 @@ def two_apps(display, tmp_path, app, live_server, resident, other_resident, extr
     def deliver_push() -> None:
         from backend.journeys.models import Journey
 
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + SCENARIO_TIMEOUT_S  # a bound, not a measure
         while not stop.is_set() and time.monotonic() < deadline:
             with app.app_context():
                 from backend.extensions import db
@@ -501,8 +516,6 @@ def test_a_translated_grouped_survey_in_polish_then_english_by_touch(
     """The phone says Polish (LANG): the survey opens in Polish; "Tak" shows the night
     section; a date, a time, a slider, a decimal and a ranking are answered by touch and sent
     as values; English keeps the answers. Screenshots in both languages."""
-    import time
-
     from tests.mobile_client.test_core_surveys import publish
     from tests.support.translated_survey import translated_survey
 
@@ -518,15 +531,10 @@ def test_a_translated_grouped_survey_in_polish_then_english_by_touch(
     )
     # When the form is filled in, cut the network; bring it back when the app has said so.
     folder = tmp_path / f"app-{resident.uid}"
-    deadline = time.monotonic() + 120
-    while not (folder / "ready_to_send").exists() and proc.poll() is None:
-        assert time.monotonic() < deadline, "the app never got to sending"
-        time.sleep(0.2)
+    _await_file(proc, log, folder / "ready_to_send", "the app never got to sending")
     live_server.stop()
     (folder / "network_down").write_text("1")
-    while not (folder / "network_may_return").exists() and proc.poll() is None:
-        assert time.monotonic() < deadline, "the app never said the answers were kept"
-        time.sleep(0.2)
+    _await_file(proc, log, folder / "network_may_return", "the app never said it kept them")
     assert (
         client.get(f"/api/v1/surveys/{sid}/responses/mine", headers=resident.headers).status_code
         == 404

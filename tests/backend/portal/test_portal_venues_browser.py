@@ -33,10 +33,13 @@ def test_staff_registers_a_venue_with_live_checks(browser, venue_staff):
     browser.fill("#opening_hours", "24/7")
     browser.wait_for(lambda: browser.find("#hours-preview").text == "Open now - always open")
     browser.fill("#opening_hours", "Mo-Su 11:00-23:00; Fr-Sa 11:00-02:00")
-    browser.wait_for(
-        lambda: "valid" in browser.find("#hours-preview").get_attribute("class").split()
-    )
-    browser.find("input[name=schemes][value=ask_for_angela]").click()
+    # The preview is still "valid" from 24/7 until this value's answer arrives, and that
+    # answer reflows the page: wait for it, or the next click can land on a moved box.
+    browser.wait_for(lambda: "02:00" in browser.find("#hours-words").text)
+    assert "valid" in browser.find("#hours-preview").get_attribute("class").split()
+    angela = browser.find("input[name=schemes][value=ask_for_angela]")
+    angela.click()
+    browser.wait_for(angela.is_selected)
     browser.fill("#phone", "01942 000000")
     browser.shot("10-venue-register-form")
     browser.click("button[name=action][value=save]")

@@ -4,7 +4,6 @@ a free port, never the shared one."""
 
 from __future__ import annotations
 
-import shutil
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -15,23 +14,12 @@ from sqlalchemy import select
 from backend.alerts.models import AlertDelivery
 from backend.extensions import db
 from backend.sos.models import SosEvent
-from tests.hardening.test_redis_faults import PrivateRedis, _free_port
 from tests.support.apps import TEST_SECRET, make_test_app
 from tests.support.fcm import UNAVAILABLE, intercepted_fcm
 from tests.support.journeys import PIER, befriend, iso
 from tests.support.servers import gunicorn
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
-
-
-@pytest.fixture
-def private_redis():  # type: ignore[no-untyped-def]
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server not installed")
-    server = PrivateRedis(_free_port())
-    server.start()
-    yield server
-    server.stop()
 
 
 def sos_body(**extra):  # type: ignore[no-untyped-def]

@@ -26,10 +26,20 @@ def make_test_app(database_url: str, env: dict[str, str] | None = None, **config
     return app
 
 
+def close_brokers(since: int = 0) -> None:
+    """Close the real-time brokers of the apps built here, from the ``since``-th on (a Redis
+    broker's listener thread otherwise outlives its test)."""
+    from backend.realtime.broker import close_broker
+
+    for app in CREATED_APPS[since:]:
+        close_broker(app)
+
+
 def dispose_all() -> None:
-    """Close every pooled connection of the apps built here (unclosed ones warn)."""
+    """Close every pooled connection and broker of the apps built here (unclosed ones warn)."""
     from backend.extensions import db
 
+    close_brokers()
     while CREATED_APPS:
         app = CREATED_APPS.pop()
         with app.app_context():

@@ -248,11 +248,11 @@ def test_a_watcher_on_the_stream_server_is_resynced_after_a_redis_outage(
     journey as it is now (the fix posted meanwhile included), then live fixes again."""
     import shutil
 
-    from tests.hardening.test_redis_faults import PrivateRedis, _free_port
+    from tests.support.private_redis import PrivateRedis
 
     if shutil.which("redis-server") is None:
         pytest.skip("redis-server not installed")
-    private = PrivateRedis(_free_port())
+    private = PrivateRedis()
     private.start()
     try:
         redis_url = f"redis://127.0.0.1:{private.port}/0"

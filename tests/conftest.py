@@ -82,6 +82,12 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):  # type: ignore[no-
     return FileGroupScheduling(config, log)
 
 
+# The app's Kivy tests run once, in the SQLite pass (the engine ``make run`` and ``make app``
+# use): the app sees only the HTTP API, whose answers the backend tests check on both engines,
+# and each of these tests renders in software for up to a minute of a core.
+ONE_PASS_GROUPS = {"kivy": "sqlite"}
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     reason = getattr(config, "_safehaven_pg_skip", None)
     if os.environ.get("PYTEST_XDIST_WORKER"):
@@ -95,6 +101,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason="runs in the PostGIS pass"))
         elif item.get_closest_marker("sqlite") and databases.ENGINE != "sqlite":
             item.add_marker(pytest.mark.skip(reason="runs in the SQLite pass"))
+        elif (engine := one_pass_engine(item.nodeid)) and databases.ENGINE != engine:
+            name = {"sqlite": "SQLite", "postgis": "PostGIS"}[engine]
+            item.add_marker(pytest.mark.skip(reason=f"the app's Kivy tests run in the {name} pass"))
+
+
+def one_pass_engine(nodeid: str) -> str | None:
+    """The one engine whose pass runs this test, when its group runs in only one."""
+    return ONE_PASS_GROUPS.get(XDIST_GROUPS.get(nodeid.split("::", 1)[0], ""))
 
 
 @pytest.fixture(scope="session")

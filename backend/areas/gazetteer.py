@@ -14,7 +14,6 @@ from __future__ import annotations
 import difflib
 import json
 import re
-import threading
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -25,6 +24,8 @@ from sqlalchemy import select
 
 from backend.areas import service as areas
 from backend.areas.models import Postcode, Ward
+from backend.built_once import built_once
+from backend.built_once import forget as forget_built
 from backend.errors import AppError, field_error
 from backend.extensions import db
 
@@ -260,26 +261,16 @@ class _Gazetteer(_Book):
                 self.add(key, place)
 
 
-_lock = threading.Lock()
 _cache: dict[str, _Gazetteer] = {}
 
 
 def _gazetteer() -> _Gazetteer:
-    key = str(db.engine.url)
-    found = _cache.get(key)
-    if found is None:
-        with _lock:
-            found = _cache.get(key)
-            if found is None:
-                found = _Gazetteer()
-                _cache[key] = found
-    return found
+    return built_once(_cache, str(db.engine.url), _Gazetteer)
 
 
 def forget() -> None:
     """Drop the cached gazetteer (after wards or postcodes are reloaded)."""
-    with _lock:
-        _cache.clear()
+    forget_built(_cache)
 
 
 def _verified_places(gazetteer: _Gazetteer) -> _Book:

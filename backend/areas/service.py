@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import json
 import re
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from shapely.prepared import prep
 from sqlalchemy import delete, select
 
 from backend.areas.models import Postcode, Ward
+from backend.built_once import built_once, forget
 from backend.db import table_of
 from backend.errors import NotFound, ValidationError, field_error
 from backend.extensions import db
@@ -104,26 +104,20 @@ class _WardIndex:
         return None
 
 
-_index_lock = threading.Lock()
 _indexes: dict[str, _WardIndex] = {}
 
 
 def _ward_index() -> _WardIndex:
-    key = str(db.engine.url)
-    index = _indexes.get(key)
-    if index is None:
-        with _index_lock:
-            index = _indexes.get(key)
-            if index is None:
-                index = _WardIndex(list(db.session.scalars(select(Ward).order_by(Ward.code))))
-                _indexes[key] = index
-    return index
+    return built_once(
+        _indexes,
+        str(db.engine.url),
+        lambda: _WardIndex(list(db.session.scalars(select(Ward).order_by(Ward.code)))),
+    )
 
 
 def forget_ward_index() -> None:
     """Drop cached ward polygons (after the ward table is reloaded)."""
-    with _index_lock:
-        _indexes.clear()
+    forget(_indexes)
     from backend.areas import gazetteer  # the gazetteer places are located in these wards
 
     gazetteer.forget()

@@ -19,6 +19,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from backend.built_once import built_once, forget
+
 log = logging.getLogger(__name__)
 
 QUEUE_SIZE = 1000
@@ -459,9 +461,6 @@ def _raw_reader(pubsub: Any) -> tuple[Any, Any, Any] | None:
     return reader, sock, incomplete
 
 
-_lock = threading.Lock()
-
-
 def redis_prefix(app: Any) -> str:
     """The prefix of every Redis key and channel this deployment uses. Pub/sub channels are
     global across Redis databases: the prefix keeps deployments (and test runs) sharing one
@@ -478,23 +477,17 @@ def get_broker(app: Any = None) -> LocalBroker:
         from backend.extensions import app_object
 
         app = app_object()
-    broker = app.extensions.get("safehaven_broker")
-    if broker is None:
-        with _lock:
-            broker = app.extensions.get("safehaven_broker")
-            if broker is None:
-                url = app.config.get("REDIS_URL")
-                if url:
-                    broker = RedisBroker(url, prefix=redis_prefix(app))
-                else:
-                    broker = LocalBroker()
-                app.extensions["safehaven_broker"] = broker
-    return broker
+
+    def build() -> LocalBroker:
+        url = app.config.get("REDIS_URL")
+        return RedisBroker(url, prefix=redis_prefix(app)) if url else LocalBroker()
+
+    return built_once(app.extensions, "safehaven_broker", build)
 
 
 def close_broker(app: Any) -> None:
     """Close the app's broker, if it has one."""
-    broker = app.extensions.pop("safehaven_broker", None)
+    broker = forget(app.extensions, "safehaven_broker")
     if broker is not None:
         broker.close()
 

@@ -15,7 +15,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from backend.built_once import built_once, forget
 from backend.errors import TooManyRequests
+from backend.extensions import app_object
 
 log = logging.getLogger(__name__)
 
@@ -209,33 +211,24 @@ class RedisStreamSlots(StreamSlots):
         self._redis.connection_pool.disconnect()
 
 
-_lock = threading.Lock()
-
-
 def get_slots(app: Any = None) -> StreamSlots:
     """The app's stream slots (created on first use): in Redis when ``REDIS_URL`` is set."""
     if app is None:
-        from flask import current_app
+        app = app_object()
 
-        app = current_app._get_current_object()  # type: ignore[attr-defined]
-    slots = app.extensions.get("safehaven_stream_slots")
-    if slots is None:
-        with _lock:
-            slots = app.extensions.get("safehaven_stream_slots")
-            if slots is None:
-                url = app.config.get("REDIS_URL")
-                if url:
-                    from backend.realtime.broker import redis_prefix
+    def build() -> StreamSlots:
+        url = app.config.get("REDIS_URL")
+        if url:
+            from backend.realtime.broker import redis_prefix
 
-                    slots = RedisStreamSlots(url, prefix=redis_prefix(app))
-                else:
-                    slots = StreamSlots()
-                app.extensions["safehaven_stream_slots"] = slots
-    return slots
+            return RedisStreamSlots(url, prefix=redis_prefix(app))
+        return StreamSlots()
+
+    return built_once(app.extensions, "safehaven_stream_slots", build)
 
 
 def close_slots(app: Any) -> None:
     """Close the app's stream slots, if it has them."""
-    slots = app.extensions.pop("safehaven_stream_slots", None)
+    slots = forget(app.extensions, "safehaven_stream_slots")
     if slots is not None:
         slots.close()

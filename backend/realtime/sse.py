@@ -17,6 +17,7 @@ from typing import Any
 from flask import Response, current_app, request
 
 from backend.errors import AppError
+from backend.extensions import app_object
 from backend.realtime.broker import RESYNC, Message, Subscription, dumps, get_broker
 from backend.realtime.slots import Slot, get_slots
 
@@ -42,7 +43,7 @@ def in_app_context(
 ) -> Callable[[], dict[str, Any] | None]:
     """``read`` made callable from a stream's body, after its request has ended: it runs in
     an app context of its own (whose teardown returns its database session)."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = app_object()
 
     def run() -> dict[str, Any] | None:
         with app.app_context():

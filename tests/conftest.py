@@ -56,6 +56,8 @@ def pytest_report_header(config: pytest.Config) -> str:
 #   (llvmpipe) that take a core each, on bounded scenario timeouts.
 # - "firebase": the tests using the Auth emulator (a Node process of ~300 MB and ~15 s to
 #   start): one emulator per pass, not one per worker.
+# - "stream-server": the production-shape tests share one shape per module (a start costs the
+#   CPU of three app builds); spread over two workers, each would start its own.
 # Groups are by file and read by the scheduler below: xdist's own ``xdist_group`` mark is
 # silently ignored with pytest 9.2 (pytest-xdist issue 1386: it rewrites a node id field
 # pytest no longer reads).
@@ -65,6 +67,7 @@ XDIST_GROUPS = {
     "tests/mobile_client/test_demo.py": "kivy",
     "tests/backend/auth/test_firebase_emulator.py": "firebase",
     "tests/backend/portal/test_portal_firebase_browser.py": "firebase",
+    "tests/backend/realtime/test_stream_server.py": "stream-server",
 }
 
 

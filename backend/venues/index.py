@@ -46,10 +46,9 @@ from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy.spatial import cKDTree
 from sqlalchemy import event, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Connection, Engine
@@ -59,6 +58,9 @@ from backend import spatial
 from backend.db import read_without_pre_ping
 from backend.venues.models import INDEX_CHANNEL, INDEXED_COLUMNS, Venue, VenueIndexState
 from shared_schemas.venues import VenueStatus
+
+if TYPE_CHECKING:
+    from scipy.spatial import cKDTree
 
 log = logging.getLogger(__name__)
 
@@ -270,6 +272,10 @@ def build(
     result.close()
     tree = None
     if ids:
+        # Imported here, not with the module: every server process imports this module (the
+        # stream server and a worker never search), and scipy.spatial costs each ~0.4 s CPU.
+        from scipy.spatial import cKDTree
+
         tree = cKDTree(_unit_vectors(np.frombuffer(lats), np.frombuffer(lons)), balanced_tree=False)
     return Snapshot(
         version=version,

@@ -4,7 +4,9 @@ to it, sharing one database and Redis."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +24,19 @@ class Production:
     url: str  # the load balancer: what phones and browsers use
     api: str  # the API pool directly
     streams: str  # the stream server directly
+    redis_url: str = ""
+    redis_prefix: str = ""  # its keys and channels in Redis
+
+    def slots_held(self) -> int:
+        """Stream slots held now, by anyone, on this shape (its keys in Redis)."""
+        import redis
+
+        connection = redis.Redis.from_url(self.redis_url, socket_connect_timeout=2)
+        try:
+            keys = list(connection.scan_iter(match=f"{self.redis_prefix}streams:*"))
+            return sum(int(connection.zcard(key)) for key in keys)
+        finally:
+            connection.close()
 
 
 def production_env(database_url: str, redis_url: str, **extra: str) -> dict[str, str]:
@@ -53,4 +68,50 @@ def production_shape(
         stream_server(env, workers=2) as streams,
         load_balancer(api, streams) as url,
     ):
-        yield Production(url=url, api=api, streams=streams)
+        yield Production(
+            url=url,
+            api=api,
+            streams=streams,
+            redis_url=redis_url,
+            redis_prefix=env["SAFEHAVEN_REDIS_PREFIX"],
+        )
+
+
+class SharedProduction:
+    """One production shape for the tests of a module whose shapes would be identical (each
+    start costs the CPU of three app builds): started at the first :meth:`get`, stopped by
+    :meth:`close`. Between tests :meth:`settle` waits until every stream slot is given back,
+    and stops the shape if one is not (the next test then gets a fresh one). What else the
+    servers keep is looked up afresh: the tables are emptied after each test, and a person is
+    read by the uid of their token on every request."""
+
+    SETTLE_S = 10.0  # a closed stream gives its slot back within a second (docs/OPERATIONS.md)
+
+    def __init__(self, database_url: str, redis_url: str) -> None:
+        self.database_url, self.redis_url = database_url, redis_url
+        self._stack: contextlib.ExitStack | None = None
+        self._shape: Production | None = None
+        self.started = 0
+
+    def get(self) -> Production:
+        if self._shape is None:
+            stack = contextlib.ExitStack()
+            self._shape = stack.enter_context(production_shape(self.database_url, self.redis_url))
+            self._stack = stack
+            self.started += 1
+        return self._shape
+
+    def settle(self) -> None:
+        if self._shape is None:
+            return
+        deadline = time.monotonic() + self.SETTLE_S
+        while self._shape.slots_held():
+            if time.monotonic() > deadline:
+                self.close()  # a stream still open: the next test must not count it
+                return
+            time.sleep(0.05)
+
+    def close(self) -> None:
+        stack, self._stack, self._shape = self._stack, None, None
+        if stack is not None:
+            stack.close()

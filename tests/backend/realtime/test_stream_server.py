@@ -14,15 +14,29 @@ import pytest
 import requests
 
 from tests.support.journeys import PARK, SSEReader, fix, iso
-from tests.support.production import Production, production_shape
+from tests.support.production import Production, SharedProduction, production_shape
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
 
+@pytest.fixture(scope="module")
+def shared_production(database_url, redis_url) -> Iterator[SharedProduction]:  # type: ignore[no-untyped-def]
+    """One shape for the module's tests (their configuration is the same)."""
+    shared = SharedProduction(database_url, redis_url)
+    try:
+        yield shared
+    finally:
+        shared.close()
+
+
 @pytest.fixture
-def production(database_url, redis_url) -> Iterator[Production]:  # type: ignore[no-untyped-def]
-    with production_shape(database_url, redis_url) as shape:
-        yield shape
+def production(shared_production) -> Iterator[Production]:  # type: ignore[no-untyped-def]
+    """The shared shape, with no stream slot held at the start of the test (the tables are
+    emptied after each test, and ids begin again at 1)."""
+    shape = shared_production.get()
+    assert shape.slots_held() == 0
+    yield shape
+    shared_production.settle()
 
 
 def start(http: requests.Session, url: str, headers, contacts=(), **extra):  # type: ignore[no-untyped-def]

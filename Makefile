@@ -8,6 +8,10 @@ PORT   ?= 5000
 # not run side by side share an xdist_group (tests/conftest.py).
 PYTEST_WORKERS ?= 2
 PYTEST_ARGS ?= --durations=15 -n $(PYTEST_WORKERS) --dist loadgroup
+# Test processes keep compiled bytecode (and pytest its rewritten test modules) even where the
+# environment sets PYTHONDONTWRITEBYTECODE: otherwise every worker, server and app a test
+# starts compiles the project again (collection alone: 13.5 s of CPU a worker, 5 s with it).
+TEST_ENV := PYTHONDONTWRITEBYTECODE=
 
 .PHONY: run test test-sqlite test-postgis lint bench app install install-dev install-client clean
 
@@ -47,11 +51,11 @@ $(AXE):
 
 test-sqlite: install-dev $(AXE)
 	@echo "== test suite on SQLite"
-	SAFEHAVEN_TEST_ENGINE=sqlite $(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(TEST_ENV) SAFEHAVEN_TEST_ENGINE=sqlite $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-postgis: install-dev $(AXE)
 	@echo "== test suite on PostgreSQL + PostGIS"
-	SAFEHAVEN_TEST_ENGINE=postgis $(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(TEST_ENV) SAFEHAVEN_TEST_ENGINE=postgis $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check backend shared_schemas mobile_client tests bench

@@ -86,10 +86,21 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):  # type: ignore[no-
     return FileGroupScheduling(config, log)
 
 
-# The app's Kivy tests run once, in the SQLite pass (the engine ``make run`` and ``make app``
-# use): the app sees only the HTTP API, whose answers the backend tests check on both engines,
-# and each of these tests renders in software for up to a minute of a core.
-ONE_PASS_GROUPS = {"kivy": "sqlite"}
+# Tests of a client, not of the engine, run once: in the pass named here, skipped in the other.
+# - The app's Kivy tests, in the SQLite pass (the engine ``make run`` and ``make app`` use):
+#   the app sees only the HTTP API, whose answers the backend tests check on both engines, and
+#   each renders in software for up to a minute of a core.
+# - The portal's forms in Chromium (the hours editor, the error summary, axe and 390 px on
+#   every page), in the PostGIS pass (the engine the partnership runs): what they check is the
+#   page and its script; the validation and the data behind each page are checked on both
+#   engines by the portal's own tests.
+ONE_PASS = {
+    "tests/mobile_client/test_ui.py": "sqlite",
+    "tests/mobile_client/test_ui_map.py": "sqlite",
+    "tests/mobile_client/test_demo.py": "sqlite",
+    "tests/backend/portal/test_portal_hours_browser.py": "postgis",
+    "tests/backend/portal/test_portal_error_summary_browser.py": "postgis",
+}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -107,12 +118,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason="runs in the SQLite pass"))
         elif (engine := one_pass_engine(item.nodeid)) and databases.ENGINE != engine:
             name = {"sqlite": "SQLite", "postgis": "PostGIS"}[engine]
-            item.add_marker(pytest.mark.skip(reason=f"the app's Kivy tests run in the {name} pass"))
+            item.add_marker(pytest.mark.skip(reason=f"a client's test: runs in the {name} pass"))
 
 
 def one_pass_engine(nodeid: str) -> str | None:
-    """The one engine whose pass runs this test, when its group runs in only one."""
-    return ONE_PASS_GROUPS.get(XDIST_GROUPS.get(nodeid.split("::", 1)[0], ""))
+    """The one engine whose pass runs this test, when it runs in only one (``ONE_PASS``)."""
+    return ONE_PASS.get(nodeid.split("::", 1)[0])
 
 
 @pytest.fixture(scope="session")

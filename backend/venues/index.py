@@ -55,6 +55,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from backend import spatial
+from backend.built_once import built_once
 from backend.db import read_without_pre_ping
 from backend.venues.models import INDEX_CHANNEL, INDEXED_COLUMNS, Venue, VenueIndexState
 from shared_schemas.venues import VenueStatus
@@ -390,7 +391,7 @@ class Listener:
                             self._heard_token(note.payload)
                         self.answered_at = asked_at
             except Exception as exc:  # noqa: BLE001 - reconnect; requests read the token meanwhile
-                if self.listening:
+                if self.listening and not self._stop.is_set():
                     log.warning("venue index listener lost: %s", exc.__class__.__name__)
             finally:
                 if self.listening:
@@ -616,7 +617,6 @@ class NearestIndex:
 
 
 _INDEXES: weakref.WeakKeyDictionary[Engine, NearestIndex] = weakref.WeakKeyDictionary()
-_INDEXES_LOCK = threading.Lock()
 
 
 # --- this process's own writes -------------------------------------------------------------
@@ -669,10 +669,12 @@ def for_engine(engine: Engine, details: Details, listen: bool = True) -> Nearest
     """The index of ``engine`` (one per engine, so per app and per database); ``details`` and
     ``listen`` (PostgreSQL: a listener vouches for the snapshot, else the token is read on
     every search) are taken at its creation."""
+    return built_once(_INDEXES, engine, lambda: NearestIndex(engine, details, listen))
+
+
+def stop_listening(engine: Engine) -> None:
+    """Stop the change listener of ``engine``'s index, if it has one (before its database is
+    dropped: a listener that loses its connection otherwise warns and reconnects)."""
     index = _INDEXES.get(engine)
-    if index is None:
-        with _INDEXES_LOCK:
-            index = _INDEXES.get(engine)
-            if index is None:
-                index = _INDEXES[engine] = NearestIndex(engine, details, listen)
-    return index
+    if index is not None:
+        index.stop_listening()

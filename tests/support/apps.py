@@ -36,12 +36,15 @@ def close_brokers(since: int = 0) -> None:
 
 
 def dispose_all() -> None:
-    """Close every pooled connection and broker of the apps built here (unclosed ones warn)."""
+    """Close every pooled connection, broker and venue-index listener of the apps built here
+    (unclosed ones warn; a listener whose database is dropped under it warns too)."""
     from backend.extensions import db
+    from backend.venues.index import stop_listening
 
     close_brokers()
     while CREATED_APPS:
         app = CREATED_APPS.pop()
         with app.app_context():
+            stop_listening(db.engine)
             db.session.remove()
             db.engine.dispose()

@@ -46,6 +46,7 @@ def test_staff_registers_a_venue_with_live_checks(browser, venue_staff):
     assert "Venue registered" in browser.text
     assert "pending" in browser.find("h1").text
     assert "Wigan Central" in browser.text and "Ask for Angela" in browser.text
+    assert "\nAddress\nWN1 1AA\n" in browser.text  # no street typed: the postcode alone
     browser.shot("11-venue-registered")
 
 

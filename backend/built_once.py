@@ -1,5 +1,5 @@
-"""Values built on first use and kept: the ward index, the gazetteer, an app's broker and
-stream slots. One rule for all of them: look without a lock, and build under one lock only
+"""Values built on first use and kept: the ward index, the gazetteer, the venue index of an
+engine, an app's broker and stream slots. One rule for all of them: look without a lock, and build under one lock only
 when the value is missing, checking again first, so concurrent first requests build it once."""
 
 from __future__ import annotations

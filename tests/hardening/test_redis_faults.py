@@ -29,7 +29,7 @@ def test_location_posts_survive_a_redis_outage_and_the_stream_resumes(
     live = make_test_app(
         database_url,
         # The limiter keeps memory storage: this test is about the real-time broker.
-        env={"REDIS_URL": f"redis://127.0.0.1:{private_redis.port}/0"},
+        env={"REDIS_URL": private_redis.url},
         RATELIMIT_STORAGE_URI="memory://",
         SAFEHAVEN_REDIS_PREFIX=f"fault-{uuid.uuid4().hex[:8]}:",
     )
@@ -92,7 +92,7 @@ def test_healthz_follows_a_redis_outage_on_its_kept_connection(private_redis, da
     the broker's kept probe connection (no new connection per check)."""
     app = make_test_app(
         database_url,
-        REDIS_URL=f"redis://127.0.0.1:{private_redis.port}/0",
+        REDIS_URL=private_redis.url,
         SAFEHAVEN_REDIS_PREFIX=f"test-{uuid.uuid4().hex[:8]}:",
     )
     client = app.test_client()
@@ -145,7 +145,7 @@ def test_healthz_fails_while_the_broker_is_not_subscribed_though_redis_answers(
 
     app = make_test_app(
         database_url,
-        REDIS_URL=f"redis://127.0.0.1:{private_redis.port}/0",
+        REDIS_URL=private_redis.url,
         SAFEHAVEN_REDIS_PREFIX=f"test-{uuid.uuid4().hex[:8]}:",
     )
     client = app.test_client()
@@ -190,7 +190,7 @@ def test_a_stream_on_another_process_comes_back_after_a_ten_second_redis_outage(
         "SAFEHAVEN_AUTH": "dev",
         "SECRET_KEY": TEST_SECRET,
         "DATABASE_URL": database_url,
-        "REDIS_URL": f"redis://127.0.0.1:{private_redis.port}/0",
+        "REDIS_URL": private_redis.url,
         "SAFEHAVEN_RATELIMIT": "false",
         "SAFEHAVEN_REDIS_PREFIX": f"fault-{uuid.uuid4().hex[:8]}:",
     }

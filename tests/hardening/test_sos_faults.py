@@ -53,7 +53,7 @@ def test_an_sos_is_stored_and_answered_under_gunicorn_while_redis_is_down(
         "SAFEHAVEN_AUTH": "dev",
         "SECRET_KEY": TEST_SECRET,
         "DATABASE_URL": database_url,
-        "REDIS_URL": f"redis://127.0.0.1:{private_redis.port}/0",
+        "REDIS_URL": private_redis.url,
         "SAFEHAVEN_REDIS_PREFIX": f"sosfault-{uuid.uuid4().hex[:8]}:",
         # the rate limit is ON: its counters live in the Redis that is about to stop
     }
@@ -105,7 +105,7 @@ def test_an_sos_is_stored_when_the_broker_is_down_and_fcm_fails(
 
     live = make_test_app(
         database_url,
-        env={"REDIS_URL": f"redis://127.0.0.1:{private_redis.port}/0"},
+        env={"REDIS_URL": private_redis.url},
         SAFEHAVEN_REDIS_PREFIX=f"sosfault-{uuid.uuid4().hex[:8]}:",
     )
     client = live.test_client()
@@ -158,7 +158,7 @@ def test_a_catch_up_batch_of_fixes_is_stored_while_redis_is_down(
 
     live = make_test_app(
         database_url,
-        env={"REDIS_URL": f"redis://127.0.0.1:{private_redis.port}/0"},
+        env={"REDIS_URL": private_redis.url},
         SAFEHAVEN_REDIS_PREFIX=f"sosfault-{uuid.uuid4().hex[:8]}:",
     )
     client = live.test_client()

@@ -6,20 +6,15 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
 
 import requests
 
+from tests.support.servers import free_port
+
 PROJECT_ID = "demo-safehaven"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class AuthEmulator:

@@ -15,13 +15,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.apps import CREATED_APPS, close_brokers
-
-
-def free_port() -> int:
-    """A loopback TCP port that was free a moment ago."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.support.servers import free_port
 
 
 class PrivateRedis:

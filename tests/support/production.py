@@ -91,14 +91,12 @@ class SharedProduction:
         self.database_url, self.redis_url = database_url, redis_url
         self._stack: contextlib.ExitStack | None = None
         self._shape: Production | None = None
-        self.started = 0
 
     def get(self) -> Production:
         if self._shape is None:
             stack = contextlib.ExitStack()
             self._shape = stack.enter_context(production_shape(self.database_url, self.redis_url))
             self._stack = stack
-            self.started += 1
         return self._shape
 
     def settle(self) -> None:

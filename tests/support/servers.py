@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -21,6 +22,13 @@ LISTENING = re.compile(r"Listening at: http://([0-9.]+):(\d+)")
 # xdist workers on a shared 2-core machine took over 60 s to bring up the two-process
 # stream server.
 START_TIMEOUT_S = 180.0
+
+
+def free_port() -> int:
+    """A loopback TCP port that was free a moment ago."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 @contextmanager
@@ -183,11 +191,7 @@ def load_balancer(
     """A private nginx on a free port of ``host`` routing as the production load balancer does
     (the stream paths to ``streams``, the rest to ``api``); yields its base URL. ``prefix``
     goes before its command (``ip netns exec NAME``: bench/stream_vanish.py)."""
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))  # (free there is free in a fresh namespace too)
-        port = probe.getsockname()[1]
+    port = free_port()  # (free on loopback here is free in a fresh namespace too)
     with tempfile.TemporaryDirectory(prefix="nginx-") as folder:
         conf = Path(folder) / "nginx.conf"
         conf.write_text(

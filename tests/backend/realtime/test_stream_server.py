@@ -269,7 +269,7 @@ def test_a_watcher_on_the_stream_server_is_resynced_after_a_redis_outage(
     private = PrivateRedis()
     private.start()
     try:
-        redis_url = f"redis://127.0.0.1:{private.port}/0"
+        redis_url = private.url
         with production_shape(database_url, redis_url) as site, requests.Session() as http:
             befriend(http, site.url, resident, other_resident)
             journey = start(http, site.url, resident.headers, contacts=[other_resident.id])

@@ -221,3 +221,15 @@ class Browser:
         finally:
             self._service.stop()
             shutil.rmtree(self._profile, ignore_errors=True)
+
+
+def assert_accessible(browser, name: str) -> None:  # type: ignore[no-untyped-def]
+    """0 axe-core violations, and at 390 px nothing scrolls sideways (screenshot too)."""
+    violations = browser.axe_violations()
+    assert violations == [], f"{name}: {violations}"
+    browser.phone()
+    try:
+        assert browser.sideways_overflow() <= 0, f"{name} scrolls sideways at 390 px"
+        browser.phone_shot(f"{name}-390px")
+    finally:
+        browser.desktop()

@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.backend.portal.report_rows import make_report
-from tests.backend.portal.test_portal_triage_browser import assert_accessible
 from tests.backend.portal.venue_rows import make_venue
+from tests.support.browser import assert_accessible
 
 pytest.importorskip("backend.venues.service")
 pytestmark = pytest.mark.browser

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from tests.backend.portal.test_portal_triage_browser import assert_accessible
 from tests.backend.portal.venue_rows import make_venue
+from tests.support.browser import assert_accessible
 
 pytestmark = pytest.mark.browser
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.browser import assert_accessible
+
 pytest.importorskip("backend.surveys.service")
 from tests.backend.portal.survey_files import answer, xlsform  # noqa: E402
 
@@ -39,7 +41,7 @@ def test_admin_uploads_an_xlsform_opens_it_and_reads_results(
     assert len(browser.find_all("svg.chart rect.bar")) == 5
     _charts_readable_on_a_phone(browser, 2)
     browser.shot("22-survey-results")
-    _accessible(browser, "22-survey-results")
+    assert_accessible(browser, "22-survey-results")
     browser.click("button[value=closed]")
     assert "Survey closed" in browser.text
     browser.go("/portal/surveys")
@@ -92,18 +94,6 @@ def _charts_readable_on_a_phone(browser, charts: int) -> None:  # type: ignore[n
         assert (phone["wide"], phone["phone"]) == (0, charts), phone
         assert phone["smallest"] >= 14, phone
         assert not phone["past_edge"], phone
-    finally:
-        browser.desktop()
-
-
-def _accessible(browser, name: str) -> None:  # type: ignore[no-untyped-def]
-    """0 axe-core violations, and at 390 px nothing scrolls sideways (screenshot too)."""
-    violations = browser.axe_violations()
-    assert violations == [], f"{name}: {violations}"
-    browser.phone()
-    try:
-        assert browser.sideways_overflow() <= 0, f"{name} scrolls sideways at 390 px"
-        browser.phone_shot(f"{name}-390px")
     finally:
         browser.desktop()
 
@@ -176,7 +166,7 @@ def test_the_survey_page_shows_every_language_and_its_sections_in_words(
     assert "Date, dd/mm/yyyy" in text and "Put in order" in text
     browser.find("#questions").location_once_scrolled_into_view  # noqa: B018 - scrolls
     browser.shot("24-survey-languages")
-    _accessible(browser, "24-survey-languages")
+    assert_accessible(browser, "24-survey-languages")
 
 
 def test_results_of_the_new_types_are_shown_and_a_small_group_is_suppressed(
@@ -223,4 +213,4 @@ def test_results_of_the_new_types_are_shown_and_a_small_group_is_suppressed(
         phone = browser.find(f"#q-{name} svg.chart-phone title").get_attribute("textContent")
         assert phone == chart(name)
     browser.shot("25-survey-results-new-types")
-    _accessible(browser, "25-survey-results-new-types")
+    assert_accessible(browser, "25-survey-results-new-types")

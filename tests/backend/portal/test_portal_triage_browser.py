@@ -11,20 +11,9 @@ import pytest
 
 from tests.backend.portal.report_rows import make_report
 from tests.backend.portal.venue_rows import LEIGH_CENTRE
+from tests.support.browser import assert_accessible
 
 pytestmark = pytest.mark.browser
-
-
-def assert_accessible(browser, name: str) -> None:  # type: ignore[no-untyped-def]
-    """0 axe-core violations, and at 390 px nothing scrolls sideways (screenshot too)."""
-    violations = browser.axe_violations()
-    assert violations == [], f"{name}: {violations}"
-    browser.phone()
-    try:
-        assert browser.sideways_overflow() <= 0, f"{name} scrolls sideways at 390 px"
-        browser.phone_shot(f"{name}-390px")
-    finally:
-        browser.desktop()
 
 
 def test_an_officer_sees_the_weapon_report_first_closes_it_and_reopens_it(browser, admin):
